@@ -1,0 +1,17 @@
+//! Warrant's domain: what a plugin sees when it decides, what it answers,
+//! and how the rules of a policy combine into one outcome.
+//!
+//! Nothing here knows about WebAssembly, storage or HTTP. Plugins are
+//! reached through the [`plugin::Plugin`] trait, which the runtime
+//! implements.
+#![deny(missing_docs)]
+
+pub mod context;
+pub mod decision;
+mod errors;
+pub mod intent;
+pub mod money;
+pub mod plugin;
+pub mod policy;
+
+pub use errors::ValidationError;

@@ -1,0 +1,94 @@
+//! Compiled code on disk, so that a restart does not recompile.
+//!
+//! An entry is keyed by the component's sha256 and the engine's
+//! fingerprint: a different Wasmtime version or engine setting misses the
+//! cache rather than loading code compiled for another configuration.
+//! Entries are native code that the runtime maps and runs, so the directory
+//! must be writable only by Warrant; it is created with mode 0700.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::errors::RuntimeError;
+
+pub(crate) struct CodeCache {
+    dir: PathBuf,
+    fingerprint: String,
+}
+
+impl CodeCache {
+    pub(crate) fn open(dir: &Path, engine: &Engine) -> Result<Self, RuntimeError> {
+        let error = |source| RuntimeError::Cache {
+            path: dir.to_owned(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(error)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(error)?;
+        }
+        Ok(CodeCache {
+            dir: dir.to_owned(),
+            fingerprint: fingerprint(engine),
+        })
+    }
+
+    fn path(&self, sha256: &str) -> PathBuf {
+        self.dir
+            .join(format!("{sha256}-{}.cwasm", self.fingerprint))
+    }
+
+    /// The cached compilation of the component with `sha256`, if there is
+    /// a usable one. An entry that cannot be loaded is removed.
+    pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
+        let path = self.path(sha256);
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: the file was written by `store` below from
+        // `Component::serialize` with an engine of the same fingerprint, into
+        // a directory only Warrant can write to, and renamed into place only
+        // once complete. Wasmtime checks its header and compatibility again.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "discarding an unusable compiled plugin");
+                let _ = fs::remove_file(&path);
+                None
+            }
+        }
+    }
+
+    /// Stores a compilation. A failure is logged, never fatal: the cache is
+    /// an optimisation.
+    pub(crate) fn store(&self, sha256: &str, component: &Component) {
+        if let Err(error) = self.try_store(sha256, component) {
+            tracing::warn!(dir = %self.dir.display(), %error, "cannot cache a compiled plugin");
+        }
+    }
+
+    fn try_store(&self, sha256: &str, component: &Component) -> std::io::Result<()> {
+        let bytes = component.serialize().map_err(std::io::Error::other)?;
+        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
+        file.write_all(&bytes)?;
+        file.as_file().sync_all()?;
+        file.persist(self.path(sha256)).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// A short stable digest of everything that makes compiled code usable by
+/// `engine`: Wasmtime's version, the compiler's settings, the target.
+fn fingerprint(engine: &Engine) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    // `DefaultHasher::new` uses fixed keys: the digest is stable for a given
+    // build of Warrant, which is all a cache key must be.
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}

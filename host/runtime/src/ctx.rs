@@ -1,0 +1,240 @@
+//! The state of one plugin call: its limits, its log, and the locked-down
+//! WASI that language runtimes need.
+
+use std::time::Duration;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{
+    Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
+};
+
+use warrant_domain::plugin::{Limits, LogLevel, LogLine};
+
+use crate::bindings::{host, types};
+
+/// Lines kept per call; later lines are counted, not kept.
+pub const MAX_LOG_LINES: usize = 32;
+/// Bytes kept per line; a longer line is cut at a character boundary.
+pub const MAX_LOG_LINE_BYTES: usize = 1024;
+
+/// The data of the store of one plugin call.
+pub(crate) struct PluginCtx {
+    pub(crate) limiter: Limiter,
+    pub(crate) log: LogBuffer,
+    /// The decision's time, which is all a plugin's clocks ever say.
+    now: Duration,
+    /// Built on the first WASI call: plugins that import no WASI, like the
+    /// built-in ones, never pay for it.
+    wasi: Option<WasiCtx>,
+    table: ResourceTable,
+}
+
+impl PluginCtx {
+    pub(crate) fn new(limits: &Limits, now: Duration) -> Self {
+        PluginCtx {
+            limiter: Limiter::new(limits),
+            log: LogBuffer::default(),
+            now,
+            wasi: None,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
+impl WasiView for PluginCtx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let now = self.now;
+        WasiCtxView {
+            ctx: self.wasi.get_or_insert_with(|| locked_down_wasi(now)),
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The seed of every randomness a plugin can ask WASI for: fixed, so that
+/// the same inputs give the same decision.
+const RANDOM_CYCLE: [u8; 16] = *b"warrant-policy-1";
+
+/// A WASI context with no authority: no arguments, environment, files,
+/// network or standard input; output goes nowhere; both clocks stand still
+/// at the decision's time; randomness is a fixed sequence.
+fn locked_down_wasi(now: Duration) -> WasiCtx {
+    WasiCtx::builder()
+        .wall_clock(FrozenWallClock(now))
+        .monotonic_clock(FrozenMonotonicClock(now))
+        .secure_random(Deterministic::new(RANDOM_CYCLE.to_vec()))
+        .insecure_random(Deterministic::new(RANDOM_CYCLE.to_vec()))
+        .insecure_random_seed(u128::from_le_bytes(RANDOM_CYCLE))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build()
+}
+
+/// A wall clock that always reads the decision's time.
+struct FrozenWallClock(Duration);
+
+impl HostWallClock for FrozenWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        self.0
+    }
+}
+
+/// A monotonic clock that never advances.
+struct FrozenMonotonicClock(Duration);
+
+impl HostMonotonicClock for FrozenMonotonicClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Enforces a call's memory and table limits, and remembers whether it had
+/// to refuse a growth, so that the trap that usually follows is reported
+/// as `E_PLUGIN_MEMORY` rather than as a plain trap.
+pub(crate) struct Limiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    pub(crate) refused: Option<String>,
+}
+
+impl Limiter {
+    fn new(limits: &Limits) -> Self {
+        Limiter {
+            memory_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            table_elements: usize::try_from(limits.table_elements).unwrap_or(usize::MAX),
+            refused: None,
+        }
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.refused = Some(format!(
+                "the plugin asked for {desired} bytes of memory, over its limit of {} bytes",
+                self.memory_bytes
+            ));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.refused = Some(format!(
+                "the plugin asked for a table of {desired} elements, over its limit of {}",
+                self.table_elements
+            ));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    // A component may hold several core instances (a language runtime and
+    // its libraries), but never many.
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        8
+    }
+}
+
+/// The lines a plugin logs during one call, bounded in number and length.
+#[derive(Default)]
+pub(crate) struct LogBuffer {
+    lines: Vec<LogLine>,
+    dropped: usize,
+}
+
+impl LogBuffer {
+    fn push(&mut self, level: LogLevel, mut message: String) {
+        if self.lines.len() >= MAX_LOG_LINES {
+            self.dropped += 1;
+            return;
+        }
+        if message.len() > MAX_LOG_LINE_BYTES {
+            let mut cut = MAX_LOG_LINE_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        self.lines.push(LogLine { level, message });
+    }
+
+    pub(crate) fn into_lines(mut self) -> Vec<LogLine> {
+        if self.dropped > 0 {
+            self.lines.push(LogLine {
+                level: LogLevel::Warn,
+                message: format!("{} more lines were not kept", self.dropped),
+            });
+        }
+        self.lines
+    }
+}
+
+impl host::Host for PluginCtx {
+    fn log(&mut self, level: host::LogLevel, message: String) {
+        let level = match level {
+            host::LogLevel::Debug => LogLevel::Debug,
+            host::LogLevel::Info => LogLevel::Info,
+            host::LogLevel::Warn => LogLevel::Warn,
+            host::LogLevel::Error => LogLevel::Error,
+        };
+        self.log.push(level, message);
+    }
+}
+
+impl types::Host for PluginCtx {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_a_bounded_number_of_lines() {
+        let mut log = LogBuffer::default();
+        for i in 0..MAX_LOG_LINES + 5 {
+            log.push(LogLevel::Info, format!("line {i}"));
+        }
+        let lines = log.into_lines();
+        assert_eq!(lines.len(), MAX_LOG_LINES + 1);
+        assert_eq!(lines.last().unwrap().message, "5 more lines were not kept");
+    }
+
+    #[test]
+    fn cuts_long_lines_at_a_character_boundary() {
+        let mut log = LogBuffer::default();
+        log.push(LogLevel::Info, "é".repeat(MAX_LOG_LINE_BYTES));
+        let line = &log.into_lines()[0].message;
+        assert!(line.len() <= MAX_LOG_LINE_BYTES + '…'.len_utf8());
+        assert!(line.ends_with('…'));
+    }
+}

@@ -1,0 +1,397 @@
+//! Warrant's sandbox: runs policy and risk plugins, WebAssembly components
+//! that target the worlds of `wit/warrant.wit`, on Wasmtime.
+//!
+//! - **Fresh instance per call.** A [`LoadedPlugin`] is compiled and linked
+//!   once; every call instantiates it anew from a pooling allocator, so no
+//!   state survives between decisions or tenants.
+//! - **Limits per call**: fuel, a wall-clock deadline (epoch
+//!   interruption), linear memory and table size, the size of the answer;
+//!   defaults in [`Limits::DEFAULT`], overridable per rule. The wasm stack
+//!   is capped engine-wide at [`RuntimeConfig::max_wasm_stack`].
+//! - **No ambient authority.** Plugins get no files, sockets, environment,
+//!   arguments or standard input; clocks read the decision's time and
+//!   randomness is a fixed sequence, so a decision is a function of the
+//!   component, its configuration and the context.
+//! - **Fail closed.** Every failure of a plugin is a [`PluginFailure`]
+//!   with a code (`E_PLUGIN_TRAP`, `E_PLUGIN_FUEL`, …), never a panic.
+//! - **Validated uploads**, refused with a [`LoadError`] code each.
+//! - **Compiled code cached on disk** by sha256 and engine fingerprint.
+//!
+//! [`Limits::DEFAULT`]: warrant_domain::plugin::Limits::DEFAULT
+//! [`PluginFailure`]: warrant_domain::plugin::PluginFailure
+#![deny(missing_docs)]
+
+mod bindings;
+mod cache;
+mod convert;
+mod ctx;
+mod errors;
+mod plugin;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use warrant_domain::plugin::{Limits, PluginMeta, World};
+
+pub use convert::MAX_ANSWER_ITEMS;
+pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
+pub use errors::{LoadError, RuntimeError};
+pub use plugin::{LoadedPlugin, ReusedInstance};
+
+use bindings::{policy, risk};
+use cache::CodeCache;
+use ctx::PluginCtx;
+use plugin::Pre;
+
+/// How the runtime is set up. The defaults suit a server.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Where compiled plugins are kept between runs; `None` compiles every
+    /// plugin at every start.
+    pub cache_dir: Option<PathBuf>,
+    /// The largest component accepted, in bytes. Default 64 MiB: a Python
+    /// or JavaScript plugin carries its interpreter, some 10 to 20 MiB.
+    pub max_component_bytes: usize,
+    /// How many plugin instances may exist at once (the pool's size).
+    /// Default 1000.
+    pub max_instances: u32,
+    /// The wasm stack of every call, in bytes. Default 512 KiB.
+    pub max_wasm_stack: usize,
+    /// How often the deadline clock ticks; deadlines are precise to about
+    /// one tick. Default 2 ms.
+    pub epoch_tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            max_component_bytes: 64 << 20,
+            max_instances: 1000,
+            max_wasm_stack: 512 << 10,
+            epoch_tick: Duration::from_millis(2),
+        }
+    }
+}
+
+/// Where a loaded plugin's code came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeSource {
+    /// Compiled now (and cached, when the runtime has a cache).
+    Compiled,
+    /// Loaded from the on-disk cache, without compiling.
+    Cache,
+}
+
+/// How a plugin was loaded.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadReport {
+    /// Compiled or cached.
+    pub source: CodeSource,
+    /// Time to validate, compile or load, and link.
+    pub duration: Duration,
+}
+
+/// What a component is, as `warrant plugin inspect` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentInfo {
+    /// The world its exports point to, if any.
+    pub world: Option<World>,
+    /// The sha256 of its bytes, lower-case hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// The names of its imports.
+    pub imports: Vec<String>,
+    /// The names of its exports.
+    pub exports: Vec<String>,
+}
+
+/// The Wasmtime engine, its linker and its code cache; cheap to clone and
+/// shared by all plugins.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    linker: Linker<PluginCtx>,
+    cache: Option<CodeCache>,
+    config: RuntimeConfig,
+    _ticker: EpochTicker,
+}
+
+/// The package whose worlds plugins target.
+const PACKAGE: &str = "warrant:policy";
+const PACKAGE_VERSION: &str = "0.1.0";
+/// The WASI 0.2 packages a plugin may import; the host's versions of them
+/// give no authority (see the crate documentation).
+const WASI_PACKAGES: [&str; 6] = [
+    "wasi:cli/",
+    "wasi:clocks/",
+    "wasi:filesystem/",
+    "wasi:io/",
+    "wasi:random/",
+    "wasi:sockets/",
+];
+
+impl Runtime {
+    /// Starts a runtime: configures the engine, links the host's imports,
+    /// opens the code cache and starts the deadline clock.
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let engine = engine(&config)?;
+        let mut linker = Linker::new(&engine);
+        let link_error = |e: wasmtime::Error| RuntimeError::Engine(format!("{e:#}"));
+        policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+            .map_err(link_error)?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+        let cache = config
+            .cache_dir
+            .as_deref()
+            .map(|dir| CodeCache::open(dir, &engine))
+            .transpose()?;
+        let ticker = EpochTicker::start(&engine, config.epoch_tick)
+            .map_err(|e| RuntimeError::Engine(format!("cannot start the deadline clock: {e}")))?;
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                config,
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// Validates, compiles (or loads from the cache) and links a component,
+    /// ready for calls. Every refusal is a [`LoadError`] with its own code.
+    pub fn load(
+        &self,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+    ) -> Result<(LoadedPlugin, LoadReport), LoadError> {
+        let start = Instant::now();
+        let (component, sha256, source) = self.compile(bytes)?;
+        let world = self.world_of(&component)?;
+        self.check_imports(&component)?;
+        let instance_pre =
+            self.inner
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Import {
+                    import: "an interface".into(),
+                    detail: format!(": {e:#}"),
+                })?;
+        let exports_error = |e: wasmtime::Error| LoadError::Exports {
+            world,
+            detail: format!("{e:#}"),
+        };
+        let pre = match world {
+            World::Policy => {
+                Pre::Policy(policy::PolicyPre::new(instance_pre).map_err(exports_error)?)
+            }
+            World::Risk => Pre::Risk(risk::RiskPre::new(instance_pre).map_err(exports_error)?),
+        };
+        let meta = PluginMeta {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            sha256,
+            world,
+        };
+        let plugin = LoadedPlugin::new(
+            meta,
+            pre,
+            self.inner.engine.clone(),
+            self.inner.config.epoch_tick,
+        );
+        let report = LoadReport {
+            source,
+            duration: start.elapsed(),
+        };
+        Ok((plugin, report))
+    }
+
+    /// Describes a component without requiring it to target a world.
+    pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, LoadError> {
+        let (component, sha256, _) = self.compile(bytes)?;
+        let engine = &self.inner.engine;
+        let ty = component.component_type();
+        Ok(ComponentInfo {
+            world: self.world_of(&component).ok(),
+            sha256,
+            size: bytes.len(),
+            imports: ty
+                .imports(engine)
+                .map(|(name, _)| name.to_owned())
+                .collect(),
+            exports: ty
+                .exports(engine)
+                .map(|(name, _)| name.to_owned())
+                .collect(),
+        })
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<(Component, String, CodeSource), LoadError> {
+        let max = self.inner.config.max_component_bytes;
+        if bytes.len() > max {
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                max,
+            });
+        }
+        if wasmparser::Parser::is_core_wasm(bytes) {
+            return Err(LoadError::CoreModule);
+        }
+        if !wasmparser::Parser::is_component(bytes) {
+            return Err(LoadError::NotWasm);
+        }
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let engine = &self.inner.engine;
+        if let Some(component) = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(engine, &sha256))
+        {
+            return Ok((component, sha256, CodeSource::Cache));
+        }
+        let component =
+            Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        if let Some(cache) = &self.inner.cache {
+            cache.store(&sha256, &component);
+        }
+        Ok((component, sha256, CodeSource::Compiled))
+    }
+
+    /// The world a component's export names point to.
+    fn world_of(&self, component: &Component) -> Result<World, LoadError> {
+        let ty = component.component_type();
+        let exports: Vec<&str> = ty
+            .exports(&self.inner.engine)
+            .map(|(name, _)| name)
+            .collect();
+        match (exports.contains(&"evaluate"), exports.contains(&"assess")) {
+            (true, false) => Ok(World::Policy),
+            (false, true) => Ok(World::Risk),
+            (true, true) => Err(LoadError::World(
+                "it exports both `evaluate` and `assess`; a plugin is a policy plugin or a risk plugin".into(),
+            )),
+            (false, false) => Err(LoadError::World(format!(
+                "a policy plugin exports `evaluate` and a risk plugin `assess`, but it exports {}",
+                if exports.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    format!("`{}`", exports.join("`, `"))
+                }
+            ))),
+        }
+    }
+
+    /// Refuses, by name, imports from outside what the host offers.
+    fn check_imports(&self, component: &Component) -> Result<(), LoadError> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.inner.engine) {
+            let ours = name
+                .strip_prefix(PACKAGE)
+                .and_then(|rest| rest.split_once('@'))
+                .is_some_and(|(interface, version)| {
+                    matches!(interface, "/types" | "/host") && version == PACKAGE_VERSION
+                });
+            let wasi = WASI_PACKAGES.iter().any(|p| name.starts_with(p))
+                && name
+                    .rsplit_once('@')
+                    .is_some_and(|(_, v)| v.starts_with("0.2."));
+            if !ours && !wasi {
+                return Err(LoadError::Import {
+                    import: name.to_owned(),
+                    detail: format!(
+                        "; a plugin may import `{PACKAGE}/host@{PACKAGE_VERSION}` and the WASI 0.2 interfaces of {}",
+                        WASI_PACKAGES.map(|p| p.trim_end_matches('/')).join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The engine: fuel, epochs, deterministic floats, a capped stack and the
+/// pooling allocator.
+fn engine(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
+    let max = Limits::MAX;
+    let instances = config.max_instances;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances.saturating_mul(4))
+        .total_memories(instances)
+        .total_tables(instances.saturating_mul(2))
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(64)
+        .max_memory_size(usize::try_from(max.memory_bytes).unwrap_or(usize::MAX))
+        .table_elements(usize::try_from(max.table_elements).unwrap_or(usize::MAX))
+        // Resetting a small memory by `memset` beats returning its pages to
+        // the kernel and faulting them back in on the next instance.
+        .linear_memory_keep_resident(128 << 10)
+        .table_keep_resident(16 << 10);
+
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true)
+        .max_wasm_stack(config.max_wasm_stack)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&wasm).map_err(|e| RuntimeError::Engine(format!("{e:#}")))
+}
+
+/// Advances the engine's epoch every tick, which is what makes deadlines
+/// fire. Stops when the runtime is dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine, tick: Duration) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let thread = std::thread::Builder::new()
+            .name("warrant-epoch".into())
+            .spawn({
+                let stop = stop.clone();
+                move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        match weak.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => break,
+                        }
+                    }
+                }
+            })?;
+        Ok(EpochTicker {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

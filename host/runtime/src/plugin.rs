@@ -1,0 +1,279 @@
+//! A loaded plugin: a pre-instantiated component that runs every call on a
+//! fresh instance, under limits, and turns every way a call can go wrong
+//! into a fail-closed [`PluginFailure`].
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+use wasmtime::{Engine, Store, Trap};
+
+use warrant_domain::context::EvaluationContext;
+use warrant_domain::decision::{Assessment, Decision};
+use warrant_domain::plugin::{
+    FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
+};
+
+use crate::bindings::{policy::PolicyPre, risk::RiskPre};
+use crate::convert;
+use crate::ctx::PluginCtx;
+
+/// The compiled, linked component of one world.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    Policy(PolicyPre<PluginCtx>),
+    Risk(RiskPre<PluginCtx>),
+}
+
+/// A plugin ready to run: compiled, its imports resolved, its exports
+/// checked against its world. Calls are independent and may run on many
+/// threads at once; each gets its own instance and store.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    meta: PluginMeta,
+    pre: Pre,
+    engine: Engine,
+    epoch_tick: Duration,
+}
+
+/// Where in a call an error happened.
+enum Phase {
+    Instantiate,
+    Call,
+}
+
+impl LoadedPlugin {
+    pub(crate) fn new(meta: PluginMeta, pre: Pre, engine: Engine, epoch_tick: Duration) -> Self {
+        LoadedPlugin {
+            meta,
+            pre,
+            engine,
+            epoch_tick,
+        }
+    }
+
+    /// Runs `call` in a new store set up with `limits` and the decision's
+    /// time, then checks its answer with `accept`.
+    fn invoke<R, T>(
+        &self,
+        context: &EvaluationContext,
+        limits: &Limits,
+        call: impl FnOnce(&mut Store<PluginCtx>) -> Result<R, (Phase, wasmtime::Error)>,
+        accept: impl FnOnce(R) -> Result<T, PluginFailure>,
+    ) -> Invocation<T> {
+        let start = Instant::now();
+        let now = Duration::try_from(context.now - time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO);
+        let mut store = Store::new(&self.engine, PluginCtx::new(limits, now));
+        store.limiter(|ctx| &mut ctx.limiter);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(self.deadline_ticks(limits));
+        let fuel_set = store.set_fuel(limits.fuel);
+
+        // Wasmtime reports guest misbehaviour as errors; a panic here would
+        // be a host bug, and it must not take the process down either.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            fuel_set.map_err(|e| (Phase::Instantiate, e))?;
+            call(&mut store)
+        }));
+        let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
+        let outcome = match result {
+            Ok(Ok(answer)) => accept(answer),
+            Ok(Err((phase, error))) => Err(self.classify(phase, &error, store.data(), limits)),
+            Err(_) => Err(PluginFailure::new(
+                FailureKind::Trap,
+                "the host failed while running the plugin",
+            )),
+        };
+        Invocation {
+            outcome,
+            fuel_used,
+            duration: start.elapsed(),
+            logs: store.into_data().log.into_lines(),
+        }
+    }
+
+    /// Epoch ticks until the deadline: rounded up, plus one because the
+    /// current tick may be about to end.
+    fn deadline_ticks(&self, limits: &Limits) -> u64 {
+        let tick = self.epoch_tick.as_nanos().max(1);
+        let ticks = limits.timeout().as_nanos().div_ceil(tick) + 1;
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+
+    /// Names what went wrong in a call.
+    fn classify(
+        &self,
+        phase: Phase,
+        error: &wasmtime::Error,
+        ctx: &PluginCtx,
+        limits: &Limits,
+    ) -> PluginFailure {
+        if let Some(refusal) = &ctx.limiter.refused {
+            return PluginFailure::new(FailureKind::Memory, refusal.clone());
+        }
+        if let Some(trap) = error.downcast_ref::<Trap>() {
+            let (kind, message) = match trap {
+                Trap::OutOfFuel => (
+                    FailureKind::Fuel,
+                    format!("the plugin used up its fuel of {} units", limits.fuel),
+                ),
+                Trap::Interrupt => (
+                    FailureKind::Timeout,
+                    format!(
+                        "the plugin ran past its deadline of {} ms",
+                        limits.timeout_ms
+                    ),
+                ),
+                Trap::StringOutOfBounds
+                | Trap::ListOutOfBounds
+                | Trap::InvalidDiscriminant
+                | Trap::InvalidChar
+                | Trap::UnalignedPointer => (
+                    FailureKind::Output,
+                    format!("the plugin's answer cannot be read: {trap}"),
+                ),
+                Trap::StackOverflow => (
+                    FailureKind::Trap,
+                    "the plugin overflowed its stack".to_owned(),
+                ),
+                other => (FailureKind::Trap, format!("the plugin trapped: {other}")),
+            };
+            return PluginFailure::new(kind, message);
+        }
+        if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            return PluginFailure::new(
+                FailureKind::Trap,
+                format!("the plugin exited with status {}", exit.0),
+            );
+        }
+        match phase {
+            Phase::Instantiate => PluginFailure::new(
+                FailureKind::Load,
+                format!("the plugin cannot be instantiated: {error:#}"),
+            ),
+            // Past instantiation, an error that is not a trap comes from
+            // lifting the answer out of the plugin's memory.
+            Phase::Call => PluginFailure::new(
+                FailureKind::Output,
+                format!("the plugin's answer cannot be read: {error:#}"),
+            ),
+        }
+    }
+
+    fn wrong_world<T>(&self, wanted: World) -> Invocation<T> {
+        Invocation {
+            outcome: Err(PluginFailure::new(
+                FailureKind::Load,
+                format!(
+                    "plugin `{}` is a {} plugin, not a {wanted} plugin",
+                    self.meta.name, self.meta.world
+                ),
+            )),
+            fuel_used: 0,
+            duration: Duration::ZERO,
+            logs: Vec::new(),
+        }
+    }
+}
+
+/// One instance of a policy plugin kept for many calls. It exists to
+/// measure what instantiation costs (see `BENCHMARKS.md`); decisions never
+/// use it, since an instance that outlives a call could carry state from
+/// one decision into the next.
+#[doc(hidden)]
+pub struct ReusedInstance {
+    store: Store<PluginCtx>,
+    instance: crate::bindings::policy::Policy,
+    fuel: u64,
+}
+
+impl ReusedInstance {
+    /// Calls `evaluate` on the kept instance.
+    pub fn evaluate(&mut self, context: &EvaluationContext, config: &str) -> Option<Decision> {
+        self.store.set_fuel(self.fuel).ok()?;
+        self.store.set_epoch_deadline(u64::MAX / 2);
+        let input = convert::context(context);
+        let answer = self
+            .instance
+            .call_evaluate(&mut self.store, &input, config)
+            .ok()?;
+        convert::decision(answer, &Limits::default()).ok()
+    }
+}
+
+impl LoadedPlugin {
+    /// Instantiates a policy plugin once, for [`ReusedInstance`].
+    #[doc(hidden)]
+    pub fn reused_instance(&self) -> Option<ReusedInstance> {
+        let Pre::Policy(pre) = &self.pre else {
+            return None;
+        };
+        let limits = Limits::default();
+        let mut store = Store::new(&self.engine, PluginCtx::new(&limits, Duration::ZERO));
+        store.limiter(|ctx| &mut ctx.limiter);
+        store.set_fuel(limits.fuel).ok()?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = pre.instantiate(&mut store).ok()?;
+        Some(ReusedInstance {
+            store,
+            instance,
+            fuel: limits.fuel,
+        })
+    }
+}
+
+impl Plugin for LoadedPlugin {
+    fn meta(&self) -> &PluginMeta {
+        &self.meta
+    }
+
+    fn evaluate(
+        &self,
+        context: &EvaluationContext,
+        config: &str,
+        limits: &Limits,
+    ) -> Invocation<Decision> {
+        let Pre::Policy(pre) = &self.pre else {
+            return self.wrong_world(World::Policy);
+        };
+        let input = convert::context(context);
+        self.invoke(
+            context,
+            limits,
+            |store| {
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| (Phase::Instantiate, e))?;
+                instance
+                    .call_evaluate(store, &input, config)
+                    .map_err(|e| (Phase::Call, e))
+            },
+            |answer| convert::decision(answer, limits),
+        )
+    }
+
+    fn assess(
+        &self,
+        context: &EvaluationContext,
+        config: &str,
+        limits: &Limits,
+    ) -> Invocation<Assessment> {
+        let Pre::Risk(pre) = &self.pre else {
+            return self.wrong_world(World::Risk);
+        };
+        let input = convert::context(context);
+        self.invoke(
+            context,
+            limits,
+            |store| {
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| (Phase::Instantiate, e))?;
+                instance
+                    .call_assess(store, &input, config)
+                    .map_err(|e| (Phase::Call, e))
+            },
+            |answer| convert::assessment(answer, limits),
+        )
+    }
+}

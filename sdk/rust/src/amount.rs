@@ -1,0 +1,206 @@
+//! Exact amounts in major units, as written in a rule's JSON configuration.
+
+use alloc::format;
+use core::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+/// How many decimals an [`Amount`] keeps.
+const DECIMALS: u32 = 9;
+const SCALE: u128 = 10u128.pow(DECIMALS);
+
+/// A non-negative amount in major units (euros, dollars) from a rule's
+/// configuration, such as `"maxAmountEuros": 100.5`, kept exact.
+///
+/// JSON numbers reach a plugin as binary floats; an `Amount` reads a float
+/// back as the shortest decimal that denotes it, which is the text the
+/// configuration's author wrote for any amount of up to 15 significant
+/// digits. Up to 9 decimals are kept; more is an error.
+///
+/// ```
+/// use warrant_sdk::Amount;
+///
+/// let limit: Amount = serde_json::from_str("100.5").unwrap();
+/// assert_eq!(limit.to_minor_units(2), Some(10_050));
+/// assert_eq!(Amount::parse("0.005").unwrap().to_minor_units(2), None);
+/// assert!(serde_json::from_str::<Amount>("-1").is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Amount {
+    /// The amount times 10^9.
+    scaled: u128,
+}
+
+/// Why a text is not an [`Amount`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AmountError {
+    /// Not a plain decimal such as `12` or `4.51`.
+    NotADecimal,
+    /// Below zero.
+    Negative,
+    /// More than nine decimals.
+    TooPrecise,
+    /// Too many digits to hold.
+    TooLarge,
+}
+
+impl fmt::Display for AmountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AmountError::NotADecimal => "not a decimal number",
+            AmountError::Negative => "must not be negative",
+            AmountError::TooPrecise => "has more than 9 decimals",
+            AmountError::TooLarge => "is too large",
+        })
+    }
+}
+
+impl Amount {
+    /// Zero.
+    pub const ZERO: Amount = Amount { scaled: 0 };
+
+    /// Parses plain decimal text: digits, optionally a point and more
+    /// digits (`4.51`, `100`).
+    pub fn parse(text: &str) -> Result<Self, AmountError> {
+        if text.starts_with('-') {
+            return Err(AmountError::Negative);
+        }
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return Err(AmountError::NotADecimal);
+        }
+        if text.contains('.') && fraction.is_empty() {
+            return Err(AmountError::NotADecimal);
+        }
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.len() > DECIMALS as usize {
+            return Err(AmountError::TooPrecise);
+        }
+        let whole: u128 = whole.parse().map_err(|_| AmountError::TooLarge)?;
+        let mut fraction_scaled: u128 = 0;
+        for (i, digit) in fraction.bytes().enumerate() {
+            fraction_scaled += u128::from(digit - b'0') * 10u128.pow(DECIMALS - 1 - i as u32);
+        }
+        whole
+            .checked_mul(SCALE)
+            .and_then(|w| w.checked_add(fraction_scaled))
+            .map(|scaled| Amount { scaled })
+            .ok_or(AmountError::TooLarge)
+    }
+
+    /// An amount given in minor units of a currency with `decimals`
+    /// decimals: `from_minor_units(451, 2)` is 4.51.
+    pub fn from_minor_units(minor_units: u64, decimals: u32) -> Self {
+        let decimals = decimals.min(DECIMALS);
+        Amount {
+            scaled: u128::from(minor_units) * 10u128.pow(DECIMALS - decimals),
+        }
+    }
+
+    /// The amount in minor units of a currency with `decimals` decimals
+    /// (2 for EUR), or `None` when it has digits below the minor unit or
+    /// does not fit in a `u64`.
+    pub fn to_minor_units(self, decimals: u32) -> Option<u64> {
+        if decimals > DECIMALS {
+            return None;
+        }
+        let unit = 10u128.pow(DECIMALS - decimals);
+        if self.scaled % unit != 0 {
+            return None;
+        }
+        u64::try_from(self.scaled / unit).ok()
+    }
+}
+
+impl fmt::Display for Amount {
+    /// The shortest exact decimal: `100`, `4.51`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let whole = self.scaled / SCALE;
+        let fraction = self.scaled % SCALE;
+        if fraction == 0 {
+            return write!(f, "{whole}");
+        }
+        let digits = format!("{fraction:09}");
+        write!(f, "{whole}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AmountVisitor;
+
+        impl Visitor<'_> for AmountVisitor {
+            type Value = Amount;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative decimal number")
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
+                Ok(Amount {
+                    scaled: u128::from(v) * SCALE,
+                })
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(AmountError::Negative))
+                    .and_then(|v| self.visit_u64(v))
+            }
+
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Amount, E> {
+                if !v.is_finite() {
+                    return Err(E::custom(AmountError::NotADecimal));
+                }
+                // Rust prints the shortest decimal that reads back as the
+                // same float, never in exponent notation.
+                Amount::parse(&format!("{v}")).map_err(E::custom)
+            }
+        }
+
+        deserializer.deserialize_any(AmountVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+
+    use super::*;
+
+    #[test]
+    fn reads_json_numbers_exactly() {
+        let read = |json: &str| serde_json::from_str::<Amount>(json).map(|a| a.to_minor_units(2));
+        assert_eq!(read("100").unwrap(), Some(10_000));
+        assert_eq!(read("100.5").unwrap(), Some(10_050));
+        assert_eq!(read("4.51").unwrap(), Some(451));
+        assert_eq!(read("0.1").unwrap(), Some(10));
+        assert_eq!(read("1e2").unwrap(), Some(10_000));
+        assert_eq!(read("0.005").unwrap(), None);
+        assert!(read("-0.5").is_err());
+        assert!(read("-3").is_err());
+        assert!(read("\"4.51\"").is_err());
+        assert!(read("null").is_err());
+    }
+
+    #[test]
+    fn keeps_u64_sized_amounts() {
+        let max = Amount::parse("184467440737095516.15").unwrap();
+        assert_eq!(max.to_minor_units(2), Some(u64::MAX));
+        let over = Amount::parse("184467440737095516.16").unwrap();
+        assert_eq!(over.to_minor_units(2), None);
+    }
+
+    #[test]
+    fn parses_and_prints_plain_decimals() {
+        assert_eq!(Amount::parse("4.510").unwrap().to_string(), "4.51");
+        assert_eq!(Amount::parse("7").unwrap().to_string(), "7");
+        assert_eq!(Amount::from_minor_units(5, 2).to_string(), "0.05");
+        for bad in ["", ".5", "5.", "1e3", "+1", "abc", "1.2.3"] {
+            assert!(Amount::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Amount::parse("0.0000000001"), Err(AmountError::TooPrecise));
+        assert!(Amount::parse("1.5").unwrap() > Amount::parse("1.49").unwrap());
+    }
+}
