@@ -1,1 +1,104 @@
-fn main() {}
+//! `warrant`: authorizes what AI agents do with money. Every decision is
+//! made by a sandboxed WebAssembly plugin.
+
+mod eval;
+mod plugin_source;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "warrant", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs one policy or risk plugin on one intent and prints its decision
+    /// as JSON.
+    Eval(eval::EvalArgs),
+    /// Works with plugin components.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Prints a component's world, imports, exports, sha256 and size.
+    Inspect {
+        /// A `.wasm` component, or the name of a built-in plugin.
+        plugin: String,
+    },
+}
+
+/// Where compiled plugins are cached between runs, for commands that take
+/// `--cache-dir`.
+#[derive(clap::Args)]
+pub struct CacheArgs {
+    /// Directory for compiled plugins [default: $XDG_CACHE_HOME/warrant or
+    /// ~/.cache/warrant].
+    #[arg(long, env = "WARRANT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile every plugin anew; keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
+                })?;
+            Some(base.join("warrant"))
+        })
+    }
+}
+
+/// How a command failed: a usage error (exit 2) or anything else (exit 1).
+pub enum Failure {
+    Usage(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Failure::Other(error)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARRANT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(error)) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

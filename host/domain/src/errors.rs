@@ -44,8 +44,11 @@ impl ValidationError {
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.field {
-            Some(field) => write!(f, "`{field}` {}", self.message),
-            None => f.write_str(&self.message),
+            // serde's messages often name the field already.
+            Some(field) if !self.message.contains(&format!("`{field}`")) => {
+                write!(f, "`{field}` {}", self.message)
+            }
+            _ => f.write_str(&self.message),
         }
     }
 }

@@ -100,6 +100,8 @@ fn euros(cents: u64) -> String {
 warrant_sdk::export_policy!(evaluate);
 
 #[cfg(test)]
+// Amounts in tests are written as euros_cents.
+#[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use warrant_sdk::testing;
 

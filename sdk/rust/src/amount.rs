@@ -106,7 +106,7 @@ impl Amount {
             return None;
         }
         let unit = 10u128.pow(DECIMALS - decimals);
-        if self.scaled % unit != 0 {
+        if !self.scaled.is_multiple_of(unit) {
             return None;
         }
         u64::try_from(self.scaled / unit).ok()

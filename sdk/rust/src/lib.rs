@@ -86,7 +86,7 @@ pub mod __private {
     use crate::{Assessment, Context, Decision, PluginError};
 
     fn parse_config<C: DeserializeOwned>(config: &str) -> Result<C, PluginError> {
-        serde_json::from_str(config).map_err(|e| PluginError::invalid_config(e))
+        serde_json::from_str(config).map_err(PluginError::invalid_config)
     }
 
     /// Parses the configuration and runs a policy function.

@@ -1,0 +1,259 @@
+//! The `warrant` binary, run as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn warrant(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(args)
+        .env("WARRANT_CACHE_DIR", cache)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Runs `warrant eval` and returns its JSON, requiring exit status 0.
+fn eval(plugin: &str, intent: &str, config: &str, cache: &Path) -> Value {
+    let output = warrant(
+        &["eval", plugin, "--intent", intent, "--config", config],
+        cache,
+    );
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("eval prints JSON")
+}
+
+const LIMITS: &str = r#"{"maxAmountEuros": 100, "reviewAboveEuros": 50}"#;
+
+fn intent(extra: &str) -> String {
+    format!(r#"{{"cardName": "subscriptions", "purpose": "renew the server"{extra}}}"#)
+}
+
+#[test]
+fn eval_spend_limit_approves_reviews_and_denies() {
+    let cache = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            r#", "expectedAmountEuros": 4.51"#,
+            "approve",
+            Value::Null,
+            "approved",
+        ),
+        (
+            r#", "expectedAmountEuros": 75"#,
+            "review",
+            "amount-over-review-threshold".into(),
+            "pending_approval",
+        ),
+        (
+            r#", "expectedAmountEuros": 120"#,
+            "deny",
+            "amount-over-max".into(),
+            "denied",
+        ),
+        ("", "review", "no-amount".into(), "pending_approval"),
+    ];
+    for (extra, verdict, code, outcome) in cases {
+        let out = eval("spend-limit", &intent(extra), LIMITS, cache.path());
+        assert_eq!(out["verdict"], verdict, "{extra}: {out}");
+        assert_eq!(out["code"], code, "{extra}");
+        assert_eq!(out["outcome"], outcome, "{extra}");
+        assert_eq!(out["plugin"], "spend-limit");
+    }
+}
+
+#[test]
+fn eval_merchant_rules_allows_only_exact_matches() {
+    let cache = tempfile::tempdir().unwrap();
+    let config = r#"{"allow": ["hetzner.com"], "block": ["casino.example"]}"#;
+    let cases = [
+        (
+            r#", "expectedMerchant": "Hetzner.com""#,
+            "approve",
+            Value::Null,
+        ),
+        (
+            r#", "expectedMerchant": "evilhetzner.com""#,
+            "deny",
+            "merchant-not-allowed".into(),
+        ),
+        (
+            r#", "expectedMerchant": "casino.example""#,
+            "deny",
+            "merchant-blocked".into(),
+        ),
+        ("", "review", "no-merchant".into()),
+    ];
+    for (extra, verdict, code) in cases {
+        let out = eval("merchant-rules", &intent(extra), config, cache.path());
+        assert_eq!(out["verdict"], verdict, "{extra}: {out}");
+        assert_eq!(out["code"], code, "{extra}");
+    }
+}
+
+#[test]
+fn eval_reports_a_failing_plugin_as_a_fail_closed_verdict_and_exits_zero() {
+    let cache = tempfile::tempdir().unwrap();
+    let guest = warrant_fixtures::guest("loop-forever");
+    let out = eval(guest.path, &intent(""), "{}", cache.path());
+    assert_eq!(out["verdict"], "deny");
+    assert_eq!(out["code"], "E_PLUGIN_FUEL");
+    assert_eq!(out["error"]["code"], "E_PLUGIN_FUEL");
+
+    let out = eval("spend-limit", &intent(""), r#"{"max": 1}"#, cache.path());
+    assert_eq!(out["verdict"], "deny");
+    assert_eq!(out["error"]["code"], "E_PLUGIN_ERROR");
+    assert_eq!(out["error"]["pluginCode"], "invalid-config");
+}
+
+#[test]
+fn eval_can_send_failures_to_review_instead() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = warrant(
+        &[
+            "eval",
+            warrant_fixtures::guest("panics").path,
+            "--intent",
+            &intent(""),
+            "--on-error",
+            "review",
+        ],
+        cache.path(),
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["verdict"], "review");
+    assert_eq!(out["code"], "E_PLUGIN_TRAP");
+    assert_eq!(out["outcome"], "pending_approval");
+}
+
+#[test]
+fn eval_runs_risk_plugins_too() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = eval(
+        warrant_fixtures::guest("risk-out-of-range").path,
+        &intent(""),
+        "{}",
+        cache.path(),
+    );
+    assert_eq!(out["stage"], "risk");
+    assert_eq!(out["error"]["code"], "E_PLUGIN_OUTPUT");
+}
+
+#[test]
+fn eval_refuses_bad_input_with_a_clear_message() {
+    let cache = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], i32, &str); 6] = [
+        (
+            &[
+                "eval",
+                "spend-limit",
+                "--intent",
+                r#"{"cardName": "c", "purpose": "p", "expectedAmountEuros": 4.515}"#,
+            ],
+            2,
+            "`expectedAmountEuros` has more decimals than EUR allows",
+        ),
+        (
+            &["eval", "spend-limit", "--intent", r#"{"cardName": "c"}"#],
+            2,
+            "missing field `purpose`",
+        ),
+        (
+            &["eval", "spend-limit", "--intent", "not json"],
+            2,
+            "--intent",
+        ),
+        (
+            &[
+                "eval",
+                "spend-limit",
+                "--intent",
+                &intent(""),
+                "--config",
+                "{",
+            ],
+            2,
+            "`--config` is not JSON",
+        ),
+        (
+            &["eval", "no-such-plugin", "--intent", &intent("")],
+            1,
+            "neither a `.wasm` file nor a built-in plugin",
+        ),
+        (
+            &["eval", "missing.wasm", "--intent", &intent("")],
+            1,
+            "cannot read plugin `missing.wasm`",
+        ),
+    ];
+    for (args, status, message) in cases {
+        let output = warrant(args, cache.path());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(status), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn eval_refuses_a_component_that_is_not_a_plugin() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = warrant(
+        &[
+            "eval",
+            warrant_fixtures::guest("wrong-world").path,
+            "--intent",
+            &intent(""),
+        ],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("E_PLUGIN_WORLD"));
+}
+
+#[test]
+fn a_second_run_loads_the_compiled_plugin_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let first = eval("spend-limit", &intent(""), LIMITS, cache.path());
+    assert_eq!(first["load"]["source"], "compiled");
+    let second = eval("spend-limit", &intent(""), LIMITS, cache.path());
+    assert_eq!(second["load"]["source"], "cache");
+    assert_eq!(second["verdict"], first["verdict"]);
+}
+
+#[test]
+fn plugin_inspect_describes_a_component() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = warrant(&["plugin", "inspect", "merchant-rules"], cache.path());
+    assert!(output.status.success());
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["world"], "policy");
+    assert_eq!(out["exports"], serde_json::json!(["evaluate"]));
+    assert_eq!(out["sha256"].as_str().unwrap().len(), 64);
+    assert!(out["size"].as_u64().unwrap() > 1000);
+    assert!(
+        out["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i.as_str().unwrap().starts_with("warrant:policy/"))
+    );
+
+    let output = warrant(
+        &["plugin", "inspect", warrant_fixtures::guest("nosy").path],
+        cache.path(),
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        out["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i.as_str().unwrap().starts_with("wasi:cli/"))
+    );
+}
