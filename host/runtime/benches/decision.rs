@@ -86,10 +86,21 @@ fn decisions(c: &mut Criterion) {
         group.bench_function("wasm-reused-instance", |b| {
             b.iter(|| reused.evaluate(black_box(&domain_cx), black_box(case.config)))
         });
+        group.bench_function("wasm-instantiate-only", |b| {
+            b.iter(|| plugin.reused_instance().unwrap())
+        });
         group.bench_function("wasm-fresh-instance", |b| {
             b.iter(|| plugin.evaluate(black_box(&domain_cx), black_box(case.config), &limits))
         });
         group.finish();
+        // The kept instance must still answer as it did: its timings are of
+        // decisions, not of failures.
+        assert_eq!(
+            reused.evaluate(&domain_cx, case.config).as_ref(),
+            Some(&kept),
+            "{}",
+            case.plugin
+        );
     }
 }
 

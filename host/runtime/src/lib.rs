@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use warrant_domain::plugin::{Limits, PluginMeta, World};
 
@@ -340,9 +340,12 @@ fn engine(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
         .max_memory_size(usize::try_from(max.memory_bytes).unwrap_or(usize::MAX))
         .table_elements(usize::try_from(max.table_elements).unwrap_or(usize::MAX))
         // Resetting a small memory by `memset` beats returning its pages to
-        // the kernel and faulting them back in on the next instance.
-        .linear_memory_keep_resident(128 << 10)
-        .table_keep_resident(16 << 10);
+        // the kernel and faulting them back in on the next instance; where
+        // the kernel can tell which pages a call touched (Linux 6.7 and
+        // later), only those are reset.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(16 << 10)
+        .pagemap_scan(Enabled::Auto);
 
     let mut wasm = Config::new();
     wasm.wasm_component_model(true)
