@@ -13,7 +13,7 @@ use warrant_domain::plugin::{
     FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
 
-use crate::bindings::{policy::PolicyPre, risk::RiskPre};
+use crate::bindings::{policy::PolicyPre, risk::RiskPre, types};
 use crate::convert;
 use crate::ctx::PluginCtx;
 
@@ -52,15 +52,18 @@ impl LoadedPlugin {
     }
 
     /// Runs `call` in a new store set up with `limits` and the decision's
-    /// time, then checks its answer with `accept`.
-    fn invoke<R, T>(
+    /// time, instantiates the plugin with `instantiate`, passes it the
+    /// context with `call`, then checks its answer with `accept`.
+    fn invoke<I, R, T>(
         &self,
         context: &EvaluationContext,
         limits: &Limits,
-        call: impl FnOnce(&mut Store<PluginCtx>) -> Result<R, (Phase, wasmtime::Error)>,
+        instantiate: impl FnOnce(&mut Store<PluginCtx>) -> wasmtime::Result<I>,
+        call: impl FnOnce(I, &mut Store<PluginCtx>, &types::Context) -> wasmtime::Result<R>,
         accept: impl FnOnce(R) -> Result<T, PluginFailure>,
     ) -> Invocation<T> {
         let start = Instant::now();
+        let input = convert::context(context);
         let now = Duration::try_from(context.now - time::OffsetDateTime::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let mut store = Store::new(&self.engine, PluginCtx::new(limits, now));
@@ -73,7 +76,8 @@ impl LoadedPlugin {
         // be a host bug, and it must not take the process down either.
         let result = catch_unwind(AssertUnwindSafe(|| {
             fuel_set.map_err(|e| (Phase::Instantiate, e))?;
-            call(&mut store)
+            let instance = instantiate(&mut store).map_err(|e| (Phase::Instantiate, e))?;
+            call(instance, &mut store, &input).map_err(|e| (Phase::Call, e))
         }));
         let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
         let outcome = match result {
@@ -236,18 +240,11 @@ impl Plugin for LoadedPlugin {
         let Pre::Policy(pre) = &self.pre else {
             return self.wrong_world(World::Policy);
         };
-        let input = convert::context(context);
         self.invoke(
             context,
             limits,
-            |store| {
-                let instance = pre
-                    .instantiate(&mut *store)
-                    .map_err(|e| (Phase::Instantiate, e))?;
-                instance
-                    .call_evaluate(store, &input, config)
-                    .map_err(|e| (Phase::Call, e))
-            },
+            |store| pre.instantiate(store),
+            |instance, store, input| instance.call_evaluate(store, input, config),
             |answer| convert::decision(answer, limits),
         )
     }
@@ -261,18 +258,11 @@ impl Plugin for LoadedPlugin {
         let Pre::Risk(pre) = &self.pre else {
             return self.wrong_world(World::Risk);
         };
-        let input = convert::context(context);
         self.invoke(
             context,
             limits,
-            |store| {
-                let instance = pre
-                    .instantiate(&mut *store)
-                    .map_err(|e| (Phase::Instantiate, e))?;
-                instance
-                    .call_assess(store, &input, config)
-                    .map_err(|e| (Phase::Call, e))
-            },
+            |store| pre.instantiate(store),
+            |instance, store, input| instance.call_assess(store, input, config),
             |answer| convert::assessment(answer, limits),
         )
     }
