@@ -119,7 +119,12 @@ unsafe impl GlobalAlloc for Arena {
             if self.claim(start, new_size) {
                 return pointer;
             }
-            self.next.set(start + layout.size());
+            // Memory could not grow: the block stays where it was. (When
+            // the arena moved on to pages grown by someone else instead,
+            // the block is left behind in the old pages, still valid.)
+            if self.next.get() == start {
+                self.next.set(start + layout.size());
+            }
         }
         // SAFETY: the caller guarantees `layout` and `new_size` are valid.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
