@@ -3,6 +3,7 @@
 
 mod eval;
 mod plugin_source;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +19,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serves the REST API: tenants, plugins, policies, agents and intents,
+    /// stored in an embedded SQLite database.
+    Serve(serve::ServeArgs),
+    /// Manages tenants directly in the database.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Runs one policy or risk plugin on one intent and prints its decision
     /// as JSON.
     Eval(eval::EvalArgs),
@@ -33,6 +40,12 @@ enum PluginCommand {
         /// A `.wasm` component, or the name of a built-in plugin.
         plugin: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant and prints its id and API key (shown once).
+    Create(serve::TenantCreateArgs),
 }
 
 /// Where compiled plugins are cached between runs, for commands that take
@@ -87,6 +100,8 @@ fn main() -> ExitCode {
 
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Tenant(TenantCommand::Create(args)) => serve::tenant_create(args),
         Command::Eval(args) => eval::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
     };

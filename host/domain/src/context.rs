@@ -111,6 +111,18 @@ pub enum AgentStatus {
     Archived,
 }
 
+impl AgentStatus {
+    /// The status as the API writes it: `active`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Active => "active",
+            AgentStatus::Frozen => "frozen",
+            AgentStatus::Suspended => "suspended",
+            AgentStatus::Archived => "archived",
+        }
+    }
+}
+
 /// How much human oversight an agent runs under.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -133,19 +145,19 @@ pub struct AgentProfile {
     /// What the agent does.
     pub purpose: String,
     /// The framework it runs on.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<String>,
     /// What it can do.
     #[serde(default)]
     pub capabilities: Vec<String>,
     /// A longer description.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// A cost-centre tag.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// Who to escalate to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_contact: Option<String>,
 }
 

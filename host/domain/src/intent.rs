@@ -107,16 +107,7 @@ impl IntentRequest {
             }
         };
 
-        let purpose = self.purpose.trim().to_owned();
-        if purpose.is_empty() {
-            return Err(ValidationError::new("purpose", "must not be empty"));
-        }
-        if purpose.chars().count() > MAX_PURPOSE_CHARS {
-            return Err(ValidationError::new(
-                "purpose",
-                format!("must be at most {MAX_PURPOSE_CHARS} characters"),
-            ));
-        }
+        let purpose = checked_text("purpose", &self.purpose, MAX_PURPOSE_CHARS)?;
 
         let currency = match self.currency {
             Some(code) => {
@@ -185,21 +176,8 @@ impl RecurringRequest {
         }
         let amount_tolerance_bps = match self.amount_tolerance_percent {
             None => 0,
-            Some(raw) => {
-                let field = "recurring.amountTolerancePercent";
-                let bps = money::parse_scaled(raw.get(), 2).map_err(|e| {
-                    let why = match e {
-                        money::ScaledError::TooPrecise => "must have at most two decimals",
-                        money::ScaledError::Negative => "must not be negative",
-                        _ => "must be a number between 0 and 100",
-                    };
-                    ValidationError::new(field, why)
-                })?;
-                if bps > 10_000 {
-                    return Err(ValidationError::new(field, "must be at most 100"));
-                }
-                bps as u32
-            }
+            Some(raw) => money::parse_percent_bps(raw.get())
+                .map_err(|e| ValidationError::new("recurring.amountTolerancePercent", e))?,
         };
         Ok(RecurringTerms {
             cadence: self.cadence,
@@ -214,14 +192,20 @@ impl RecurringRequest {
 /// Trims a short identifier-like text and checks it is neither empty nor
 /// too long.
 fn checked_name(field: &str, value: String) -> Result<String, ValidationError> {
+    checked_text(field, &value, MAX_NAME_CHARS)
+}
+
+/// Trims a text and checks it is neither empty nor longer than `max`
+/// characters.
+pub fn checked_text(field: &str, value: &str, max: usize) -> Result<String, ValidationError> {
     let value = value.trim();
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
-    if value.chars().count() > MAX_NAME_CHARS {
+    if value.chars().count() > max {
         return Err(ValidationError::new(
             field,
-            format!("must be at most {MAX_NAME_CHARS} characters"),
+            format!("must be at most {max} characters"),
         ));
     }
     Ok(value.to_owned())

@@ -10,6 +10,7 @@ pub mod context;
 pub mod decision;
 mod errors;
 pub mod intent;
+pub mod lifecycle;
 pub mod money;
 pub mod plugin;
 pub mod policy;

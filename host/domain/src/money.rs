@@ -160,6 +160,31 @@ pub enum MoneyError {
     NoMinorUnit(String),
 }
 
+/// Parses a percentage with up to two decimals (`10`, `2.5`) between 0 and
+/// 100 into basis points (1000 = 10 %).
+///
+/// ```
+/// use warrant_domain::money::parse_percent_bps;
+/// assert_eq!(parse_percent_bps("2.5"), Ok(250));
+/// assert!(parse_percent_bps("100.01").is_err());
+/// ```
+pub fn parse_percent_bps(text: &str) -> Result<u32, &'static str> {
+    let bps = parse_scaled(text, 2).map_err(|e| match e {
+        ScaledError::TooPrecise => "must have at most two decimals",
+        ScaledError::Negative => "must not be negative",
+        _ => "must be a number between 0 and 100",
+    })?;
+    if bps > 10_000 {
+        return Err("must be at most 100");
+    }
+    Ok(bps as u32)
+}
+
+/// Basis points as a percentage with two decimals: 250 is `2.50`.
+pub fn format_percent_bps(bps: u32) -> String {
+    format_scaled(bps.into(), 2)
+}
+
 /// Why a decimal text cannot be scaled to an integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ScaledError {

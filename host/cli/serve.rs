@@ -1,0 +1,186 @@
+//! `warrant serve` and `warrant tenant create`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use tokio::sync::watch;
+
+use warrant_runtime::{Runtime, RuntimeConfig};
+use warrant_server::{AdminKey, AppState};
+use warrant_store::SqliteStore;
+
+use crate::Failure;
+
+/// Where Warrant keeps its data.
+#[derive(clap::Args)]
+pub struct StorageArgs {
+    /// Directory for the embedded database and the compiled-plugin cache.
+    #[arg(long, env = "WARRANT_DATA_DIR", default_value = "./warrant-data")]
+    data_dir: PathBuf,
+    /// Database URL (`sqlite:PATH`); the embedded SQLite database in
+    /// `--data-dir` when absent.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "WARRANT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Directory for compiled plugins [default: DATA_DIR/plugin-cache].
+    #[arg(long, env = "WARRANT_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// How often intents whose time to live ended are expired, in
+    /// milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    sweep_interval_ms: u64,
+}
+
+#[derive(clap::Args)]
+pub struct TenantCreateArgs {
+    /// The tenant's name.
+    #[arg(long)]
+    name: String,
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+impl StorageArgs {
+    /// Opens the database, creating the data directory (mode 0700) and
+    /// running migrations as needed.
+    async fn open(&self) -> anyhow::Result<SqliteStore> {
+        create_private_dir(&self.data_dir)?;
+        match &self.database_url {
+            None => {
+                let path = self.data_dir.join("warrant.db");
+                SqliteStore::open(&path)
+                    .await
+                    .with_context(|| format!("cannot open the database `{}`", path.display()))
+            }
+            Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("cannot open the database `{url}`")),
+            Some(url) if url.starts_with("postgres") => bail!(
+                "`{url}`: this build stores data in SQLite only; leave --database-url unset or give an `sqlite:` URL"
+            ),
+            Some(url) => bail!("`{url}` is not a database URL Warrant knows (`sqlite:PATH`)"),
+        }
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory `{}`", dir.display()))
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn tenant_create(args: TenantCreateArgs) -> Result<(), Failure> {
+    tokio_runtime()?.block_on(async {
+        let store = args.storage.open().await?;
+        let created = warrant_server::create_tenant(&store, &args.name)
+            .await
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        store.close().await;
+        let text = serde_json::to_string_pretty(&created).map_err(anyhow::Error::from)?;
+        println!("{text}");
+        Ok(())
+    })
+}
+
+pub fn run(args: ServeArgs) -> Result<(), Failure> {
+    tokio_runtime()?.block_on(serve(args))?;
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store = Arc::new(args.storage.open().await?);
+    let configured = std::env::var("WARRANT_ADMIN_KEY").ok();
+    let admin = warrant_server::admin_key(store.as_ref(), configured.as_deref())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+
+    let runtime_config = RuntimeConfig {
+        cache_dir: Some(
+            args.cache_dir
+                .clone()
+                .unwrap_or_else(|| args.storage.data_dir.join("plugin-cache")),
+        ),
+        ..RuntimeConfig::default()
+    };
+    let max_plugin_bytes = runtime_config.max_component_bytes;
+    let runtime = Runtime::new(runtime_config)?;
+    let state = AppState::new(
+        store.clone(),
+        runtime,
+        max_plugin_bytes,
+        admin.sha256().to_owned(),
+    )
+    .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on `{}`", args.listen))?;
+    let address = listener.local_addr()?;
+    let stop = shutdown_signal()?;
+
+    if let AdminKey::Generated { key, .. } = &admin {
+        println!("admin key (shown once; only its hash is stored): {key}");
+    }
+    println!("listening on http://{address}");
+    tracing::info!(%address, "serving");
+
+    let sweeper = tokio::spawn(warrant_server::sweep(
+        state.clone(),
+        Duration::from_millis(args.sweep_interval_ms),
+        stopped(stop.clone()),
+    ));
+    axum::serve(listener, warrant_server::router(state))
+        .with_graceful_shutdown(stopped(stop))
+        .await
+        .context("the server failed")?;
+    sweeper.await.context("the sweeper failed")?;
+    store.close().await;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// A flag that turns true on SIGTERM or Ctrl-C. The handlers are installed
+/// before this returns, so a signal that arrives once the server says it is
+/// listening is never missed.
+fn shutdown_signal() -> anyhow::Result<watch::Receiver<bool>> {
+    let (tx, rx) = watch::channel(false);
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}

@@ -1,0 +1,234 @@
+//! The life of an intent after its decision: the states it moves through
+//! and the transitions allowed between them.
+//!
+//! ```text
+//! pending_approval → approved | denied | expired | cancelled
+//! approved         → completed | failed | expired | cancelled
+//! denied | completed | failed | expired | cancelled: terminal
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Outcome;
+
+/// Where an intent stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    /// A human must look before it may be paid.
+    PendingApproval,
+    /// Approved by the policy or a human; ready to pay.
+    Approved,
+    /// Rejected by the policy or a human.
+    Denied,
+    /// Settled.
+    Completed,
+    /// Settlement failed downstream.
+    Failed,
+    /// Its time to live passed before it settled.
+    Expired,
+    /// Cancelled before it settled.
+    Cancelled,
+}
+
+impl IntentStatus {
+    /// Every status, in FSM order.
+    pub const ALL: [IntentStatus; 7] = [
+        IntentStatus::PendingApproval,
+        IntentStatus::Approved,
+        IntentStatus::Denied,
+        IntentStatus::Completed,
+        IntentStatus::Failed,
+        IntentStatus::Expired,
+        IntentStatus::Cancelled,
+    ];
+
+    /// The status as the API writes it: `pending_approval`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::PendingApproval => "pending_approval",
+            IntentStatus::Approved => "approved",
+            IntentStatus::Denied => "denied",
+            IntentStatus::Completed => "completed",
+            IntentStatus::Failed => "failed",
+            IntentStatus::Expired => "expired",
+            IntentStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status a new intent starts in, given its policy's outcome.
+    pub fn from_outcome(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Approved => IntentStatus::Approved,
+            Outcome::PendingApproval => IntentStatus::PendingApproval,
+            Outcome::Denied => IntentStatus::Denied,
+        }
+    }
+
+    /// Whether nothing can happen to the intent any more.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, IntentStatus::PendingApproval | IntentStatus::Approved)
+    }
+
+    /// Whether the intent's time to live still matters: it expires only
+    /// while it is pending or approved.
+    pub fn can_expire(self) -> bool {
+        !self.is_terminal()
+    }
+}
+
+impl fmt::Display for IntentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IntentStatus {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        IntentStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+            .ok_or_else(|| {
+                let all: Vec<&str> = IntentStatus::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "`{text}` is not a status; expected one of {}",
+                    all.join(", ")
+                )
+            })
+    }
+}
+
+/// Something that moves an intent from one status to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transition {
+    /// A human approves a pending intent.
+    Approve,
+    /// A human denies a pending intent.
+    Deny,
+    /// The owner cancels an intent that has not settled.
+    Cancel,
+    /// The payment settled.
+    Complete,
+    /// The payment failed downstream.
+    Fail,
+    /// The time to live passed.
+    Expire,
+}
+
+impl Transition {
+    /// The verb as the API writes it: `approve`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Approve => "approve",
+            Transition::Deny => "deny",
+            Transition::Cancel => "cancel",
+            Transition::Complete => "complete",
+            Transition::Fail => "fail",
+            Transition::Expire => "expire",
+        }
+    }
+
+    /// The status the transition leads to.
+    pub fn target(self) -> IntentStatus {
+        match self {
+            Transition::Approve => IntentStatus::Approved,
+            Transition::Deny => IntentStatus::Denied,
+            Transition::Cancel => IntentStatus::Cancelled,
+            Transition::Complete => IntentStatus::Completed,
+            Transition::Fail => IntentStatus::Failed,
+            Transition::Expire => IntentStatus::Expired,
+        }
+    }
+
+    /// Whether the transition may start from `from`.
+    ///
+    /// ```
+    /// use warrant_domain::lifecycle::{IntentStatus, Transition};
+    /// assert!(Transition::Approve.allowed_from(IntentStatus::PendingApproval));
+    /// assert!(!Transition::Approve.allowed_from(IntentStatus::Denied));
+    /// assert!(Transition::Cancel.allowed_from(IntentStatus::Approved));
+    /// ```
+    pub fn allowed_from(self, from: IntentStatus) -> bool {
+        use IntentStatus::{Approved, PendingApproval};
+        match self {
+            Transition::Approve | Transition::Deny => from == PendingApproval,
+            Transition::Cancel | Transition::Expire => matches!(from, PendingApproval | Approved),
+            Transition::Complete | Transition::Fail => from == Approved,
+        }
+    }
+
+    /// The statuses the transition may start from.
+    pub fn sources(self) -> Vec<IntentStatus> {
+        IntentStatus::ALL
+            .into_iter()
+            .filter(|status| self.allowed_from(*status))
+            .collect()
+    }
+}
+
+impl fmt::Display for Transition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IntentStatus::*;
+
+    #[test]
+    fn allows_exactly_the_edges_of_the_fsm() {
+        let allowed = [
+            (PendingApproval, Approved),
+            (PendingApproval, Denied),
+            (PendingApproval, Expired),
+            (PendingApproval, Cancelled),
+            (Approved, Completed),
+            (Approved, Failed),
+            (Approved, Expired),
+            (Approved, Cancelled),
+        ];
+        let transitions = [
+            Transition::Approve,
+            Transition::Deny,
+            Transition::Cancel,
+            Transition::Complete,
+            Transition::Fail,
+            Transition::Expire,
+        ];
+        for from in IntentStatus::ALL {
+            for transition in transitions {
+                let edge = (from, transition.target());
+                assert_eq!(
+                    transition.allowed_from(from),
+                    allowed.contains(&edge),
+                    "{transition} from {from}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_statuses_never_expire() {
+        for status in IntentStatus::ALL {
+            assert_eq!(
+                status.can_expire(),
+                matches!(status, PendingApproval | Approved)
+            );
+        }
+    }
+
+    #[test]
+    fn parses_every_status_it_writes() {
+        for status in IntentStatus::ALL {
+            assert_eq!(status.as_str().parse::<IntentStatus>(), Ok(status));
+        }
+        assert!("open".parse::<IntentStatus>().is_err());
+    }
+}

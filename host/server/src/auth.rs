@@ -1,0 +1,192 @@
+//! Who is asking: the admin key, a tenant's API key (`sk_…`) or an agent
+//! token (`at_…`), from `Authorization: Bearer …`.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use warrant_store::TenantRecord;
+
+use crate::AppState;
+use crate::errors::{ApiError, Result};
+use crate::http::secret_hash;
+
+/// What an agent token may do with its agent's intents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    /// Submit intents for its agent.
+    #[serde(rename = "intents:create")]
+    Create,
+    /// Read its agent and the agent's intents.
+    #[serde(rename = "intents:read")]
+    Read,
+    /// Cancel its agent's intents.
+    #[serde(rename = "intents:cancel")]
+    Cancel,
+    /// Report settlement: complete, fail, verify.
+    #[serde(rename = "intents:settle")]
+    Settle,
+}
+
+impl Permission {
+    /// Every permission; a token issued without a list gets these.
+    pub const ALL: [Permission; 4] = [
+        Permission::Create,
+        Permission::Read,
+        Permission::Cancel,
+        Permission::Settle,
+    ];
+
+    /// The permission as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Create => "intents:create",
+            Permission::Read => "intents:read",
+            Permission::Cancel => "intents:cancel",
+            Permission::Settle => "intents:settle",
+        }
+    }
+}
+
+/// The caller.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// The server's admin key: manages tenants.
+    Admin,
+    /// A tenant's API key: everything of that tenant.
+    Tenant(TenantRecord),
+    /// An agent token: its own agent's intents.
+    Agent {
+        /// The agent's tenant.
+        tenant_id: String,
+        /// The agent.
+        agent_id: String,
+        /// What the token may do.
+        permissions: Vec<Permission>,
+    },
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("send `Authorization: Bearer <API key or agent token>`")
+        })?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
+            })?;
+        let hash = secret_hash(secret);
+        let invalid = || ApiError::unauthorized("the key or token is not valid");
+        if secret.starts_with("sk_") {
+            let tenant = state
+                .store
+                .tenant_by_key(&hash)
+                .await?
+                .ok_or_else(invalid)?;
+            return Ok(Principal::Tenant(tenant));
+        }
+        if secret.starts_with("at_") {
+            let token = state
+                .store
+                .token_by_hash(&hash)
+                .await?
+                .ok_or_else(invalid)?;
+            let permissions = token
+                .permissions
+                .iter()
+                .filter_map(|p| serde_json::from_value(serde_json::Value::String(p.clone())).ok())
+                .collect();
+            return Ok(Principal::Agent {
+                tenant_id: token.tenant_id,
+                agent_id: token.agent_id,
+                permissions,
+            });
+        }
+        if hash == state.admin_key_sha256 {
+            return Ok(Principal::Admin);
+        }
+        Err(invalid())
+    }
+}
+
+impl Principal {
+    /// The tenant whose data the caller sees; the admin key sees none.
+    pub fn tenant_id(&self) -> Result<&str> {
+        match self {
+            Principal::Admin => Err(ApiError::forbidden(
+                "the admin key manages tenants; use a tenant's API key (`sk_…`)",
+            )),
+            Principal::Tenant(tenant) => Ok(&tenant.id),
+            Principal::Agent { tenant_id, .. } => Ok(tenant_id),
+        }
+    }
+
+    /// Requires a tenant's API key.
+    pub fn tenant(&self) -> Result<&str> {
+        match self {
+            Principal::Tenant(tenant) => Ok(&tenant.id),
+            Principal::Agent { .. } => Err(ApiError::forbidden(
+                "this needs the tenant's API key (`sk_…`), not an agent token",
+            )),
+            Principal::Admin => self.tenant_id(),
+        }
+    }
+
+    /// Requires the admin key.
+    pub fn admin(&self) -> Result<()> {
+        match self {
+            Principal::Admin => Ok(()),
+            _ => Err(ApiError::forbidden("this needs the admin key")),
+        }
+    }
+
+    /// Checks that the caller may act on `agent_id`'s data with
+    /// `permission`: a tenant key always may, an agent token only on its
+    /// own agent and only with the permission.
+    pub fn may(&self, agent_id: &str, permission: Permission) -> Result<()> {
+        match self {
+            Principal::Agent {
+                agent_id: own,
+                permissions,
+                ..
+            } => {
+                if own != agent_id {
+                    return Err(ApiError::agent_isolation());
+                }
+                if !permissions.contains(&permission) {
+                    return Err(ApiError::forbidden(format!(
+                        "this agent token lacks the permission `{}`",
+                        permission.as_str()
+                    )));
+                }
+                Ok(())
+            }
+            _ => self.tenant_id().map(drop),
+        }
+    }
+
+    /// The agent an agent token acts for.
+    pub fn own_agent(&self) -> Option<&str> {
+        match self {
+            Principal::Agent { agent_id, .. } => Some(agent_id),
+            _ => None,
+        }
+    }
+
+    /// Who made a change, for an intent's history.
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Admin => "admin".into(),
+            Principal::Tenant(_) => "tenant".into(),
+            Principal::Agent { agent_id, .. } => format!("agent:{agent_id}"),
+        }
+    }
+}

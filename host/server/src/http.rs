@@ -1,0 +1,364 @@
+//! What every handler shares: extractors that answer bad input with
+//! [`ApiError`]s, JSON replies, idempotent writes, ids and times.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use warrant_domain::ValidationError;
+use warrant_store::{IdempotencyRecord, Page};
+
+use crate::AppState;
+use crate::errors::{ApiError, Result};
+
+/// The longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+/// The default and largest page of a listing.
+pub const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 200;
+
+/// The body of a `POST`, `PATCH` or `PUT`, with its idempotency key and a
+/// hash of the whole request (method, path, query, body).
+pub struct Submission {
+    /// The raw body.
+    pub body: Bytes,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    request_sha256: String,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Submission {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let idempotency_key = match req.headers().get("idempotency-key") {
+            None => None,
+            Some(value) => {
+                let key = value
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|key| !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_CHARS)
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            "Idempotency-Key",
+                            format!(
+                                "must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+                            ),
+                        )
+                    })?;
+                Some(key.to_owned())
+            }
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(req.method().as_str());
+        hasher.update(b"\n");
+        hasher.update(
+            req.uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or(""),
+        );
+        hasher.update(b"\n");
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large("the request body is larger than this endpoint accepts")
+            } else {
+                ApiError::validation("body", rejection.body_text())
+            }
+        })?;
+        hasher.update(&body);
+        Ok(Submission {
+            body,
+            idempotency_key,
+            request_sha256: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+impl Submission {
+    /// Parses the body as JSON into `T`, naming the field of any mistake.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let text = std::str::from_utf8(&self.body)
+            .map_err(|_| ApiError::validation("body", "is not UTF-8 text"))?;
+        parse_json(text)
+    }
+
+    /// Like [`Submission::json`], but an empty body is `{}`.
+    pub fn json_or_empty<T: DeserializeOwned>(&self) -> Result<T> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return parse_json("{}");
+        }
+        self.json()
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.body)
+            .map_err(|_| ApiError::validation("body", "is not UTF-8 text"))
+    }
+}
+
+/// Parses JSON text into `T`, naming the field of any mistake.
+pub fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| ApiError::from(ValidationError::from_json_path(e)))
+}
+
+/// Query parameters, with a 400 naming the mistake when they do not parse.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::validation("query", rejection.body_text()))
+    }
+}
+
+/// Path parameters, with a 400 when they do not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::validation("path", rejection.body_text()))
+    }
+}
+
+/// `?limit=&cursor=` of a listing.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// A page from its two parameters.
+    pub fn new(limit: Option<String>, cursor: Option<String>) -> Self {
+        PageQuery { limit, cursor }
+    }
+
+    /// Checks the limit and builds a [`Page`].
+    pub fn page(&self) -> Result<Page> {
+        let limit = match &self.limit {
+            None => DEFAULT_PAGE,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::validation("limit", format!("must be between 1 and {MAX_PAGE}"))
+                })?,
+        };
+        Ok(Page {
+            after: self.cursor.clone().filter(|c| !c.is_empty()),
+            limit,
+        })
+    }
+}
+
+/// One page of a listing: `{"data": […], "nextCursor": "…" | null}`.
+pub struct Listing<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    /// Cuts the extra row the store returned past the page, which says
+    /// that there is a next page; `id` gives an item's cursor.
+    pub fn new(mut items: Vec<T>, page: &Page, id: impl Fn(&T) -> String) -> Self {
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(id)
+        } else {
+            None
+        };
+        Listing {
+            data: items,
+            next_cursor,
+        }
+    }
+
+    /// Answers 200 with the page, each item turned into its view by `f`.
+    pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page<'c, U> {
+            data: Vec<U>,
+            next_cursor: &'c Option<String>,
+        }
+        Reply::ok(&Page {
+            data: self.data.iter().map(f).collect::<Result<Vec<U>>>()?,
+            next_cursor: &self.next_cursor,
+        })
+    }
+}
+
+/// A JSON answer whose body is already text, so that the same bytes can be
+/// remembered for an idempotency key.
+pub struct Reply {
+    status: StatusCode,
+    body: String,
+    replayed: bool,
+}
+
+impl Reply {
+    /// `value` as JSON with `status`.
+    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self> {
+        let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+        Ok(Reply {
+            status,
+            body,
+            replayed: false,
+        })
+    }
+
+    /// 200 with `value` as JSON.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self> {
+        Self::json(StatusCode::OK, value)
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+/// What a write needs to remember its response for an idempotency key.
+pub struct Ticket {
+    scope: String,
+    key: Option<String>,
+    request_sha256: String,
+    now_ms: i64,
+}
+
+impl Ticket {
+    /// The record to commit with a write answered by `reply`; none without
+    /// an idempotency key.
+    pub fn record(&self, reply: &Reply) -> Option<IdempotencyRecord> {
+        self.key.as_ref().map(|key| IdempotencyRecord {
+            scope: self.scope.clone(),
+            key: key.clone(),
+            request_sha256: self.request_sha256.clone(),
+            status: reply.status.as_u16(),
+            body: reply.body.clone(),
+            created_ms: self.now_ms,
+        })
+    }
+}
+
+/// Answers a write at most once per idempotency key: a key seen before
+/// with the same request replays the first response; with another request
+/// it is a 422. `work` commits its effects together with
+/// [`Ticket::record`]; when a concurrent request with the same key commits
+/// first, this one answers with that request's response.
+pub async fn once(
+    state: &AppState,
+    scope: &str,
+    submission: &Submission,
+    work: impl AsyncFnOnce(&Ticket) -> Result<Reply>,
+) -> Result<Reply> {
+    if let Some(reply) = replay(state, scope, submission).await? {
+        return Ok(reply);
+    }
+    let ticket = Ticket {
+        scope: scope.to_owned(),
+        key: submission.idempotency_key.clone(),
+        request_sha256: submission.request_sha256.clone(),
+        now_ms: now_ms(),
+    };
+    match work(&ticket).await {
+        Err(error) if error.is_idempotency_race() => replay(state, scope, submission)
+            .await?
+            .ok_or_else(ApiError::idempotency_race),
+        other => other,
+    }
+}
+
+async fn replay(state: &AppState, scope: &str, submission: &Submission) -> Result<Option<Reply>> {
+    let Some(key) = &submission.idempotency_key else {
+        return Ok(None);
+    };
+    let Some(record) = state.store.idempotent_response(scope, key).await? else {
+        return Ok(None);
+    };
+    if record.request_sha256 != submission.request_sha256 {
+        return Err(ApiError::idempotency_mismatch());
+    }
+    Ok(Some(Reply {
+        status: StatusCode::from_u16(record.status).map_err(ApiError::internal)?,
+        body: record.body,
+        replayed: true,
+    }))
+}
+
+/// A new id: `prefix` + `_` + a ULID, which sorts by creation time.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", ulid::Ulid::generate())
+}
+
+/// A new secret: `prefix` + `_` + 32 random bytes in hex.
+pub fn new_secret(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    Ok(format!("{prefix}_{}", hex::encode(bytes)))
+}
+
+/// The sha256 of a secret, as stored.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A time in Unix milliseconds.
+pub fn time_of(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A time in Unix milliseconds as RFC 3339 text.
+pub fn rfc3339(ms: i64) -> String {
+    time_of(ms)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// Checks a short display text: trimmed, not empty, at most `max`
+/// characters.
+pub fn checked_text(field: &str, value: &str, max: usize) -> Result<String> {
+    Ok(warrant_domain::intent::checked_text(field, value, max)?)
+}

@@ -1,0 +1,492 @@
+//! `/policies`: ordered rules and risk steps, each a plugin with its
+//! configuration; every change makes a new immutable version.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use warrant_domain::context::{Agent, Card, EvaluationContext, Intent, Usage};
+use warrant_domain::money::{self, Money};
+use warrant_domain::plugin::{Limits, Plugin, PluginMeta, World};
+use warrant_domain::policy::{Mode, OnError, Policy, RiskRule, Rule};
+use warrant_store::{PolicyRecord, StoreError};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::errors::{ApiError, Result};
+use crate::http::{
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, checked_text, new_id, now_ms, once,
+    rfc3339, time_of,
+};
+use crate::registry::check_world;
+
+/// The longest policy name accepted.
+const MAX_POLICY_NAME: usize = 200;
+/// The most rules, or risk steps, in one policy.
+const MAX_STEPS: usize = 64;
+
+/// Policies already turned into runnable [`Policy`] values, by id and
+/// version. Versions are immutable, so an entry never goes stale.
+pub(crate) type Compiled = HashMap<(String, i64), Arc<Policy>>;
+
+/// A rule or risk step as a request gives it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StepBody {
+    plugin: String,
+    #[serde(default)]
+    config: Option<Box<RawValue>>,
+    #[serde(default)]
+    on_error: OnError,
+    #[serde(default)]
+    mode: Option<Mode>,
+    #[serde(default)]
+    limits: Option<Limits>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreatePolicy {
+    name: String,
+    rules: Vec<StepBody>,
+    #[serde(default)]
+    risk: Vec<StepBody>,
+    #[serde(default)]
+    amount_tolerance_percent: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdatePolicy {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    rules: Option<Vec<StepBody>>,
+    #[serde(default)]
+    risk: Option<Vec<StepBody>>,
+    #[serde(default)]
+    amount_tolerance_percent: Option<Box<RawValue>>,
+}
+
+/// A rule or risk step as stored: the plugin resolved to one exact
+/// component.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Step {
+    plugin: String,
+    plugin_id: String,
+    plugin_version: String,
+    sha256: String,
+    config: Box<RawValue>,
+    on_error: OnError,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mode: Option<Mode>,
+    limits: Limits,
+}
+
+impl Step {
+    fn meta(&self, world: World) -> PluginMeta {
+        PluginMeta {
+            name: self.plugin.clone(),
+            version: self.plugin_version.clone(),
+            sha256: self.sha256.clone(),
+            world,
+        }
+    }
+}
+
+/// A version's body as stored.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PolicyDoc {
+    rules: Vec<Step>,
+    risk: Vec<Step>,
+    /// How far a settled amount may deviate from the expected one before
+    /// verification flags it, for intents without recurring terms.
+    pub amount_tolerance_bps: u32,
+}
+
+impl PolicyDoc {
+    pub(crate) fn parse(record: &PolicyRecord) -> Result<Self> {
+        serde_json::from_str(&record.body).map_err(ApiError::internal)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyView<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: i64,
+    rules: Vec<Step>,
+    risk: Vec<Step>,
+    amount_tolerance_percent: Box<RawValue>,
+    created_at: String,
+}
+
+fn view(record: &PolicyRecord, doc: PolicyDoc) -> Result<PolicyView<'_>> {
+    let tolerance = RawValue::from_string(money::format_percent_bps(doc.amount_tolerance_bps))
+        .map_err(ApiError::internal)?;
+    Ok(PolicyView {
+        id: &record.id,
+        name: &record.name,
+        version: record.version,
+        rules: doc.rules,
+        risk: doc.risk,
+        amount_tolerance_percent: tolerance,
+        created_at: rfc3339(record.created_ms),
+    })
+}
+
+fn stored_view(record: &PolicyRecord) -> Result<PolicyView<'_>> {
+    view(record, PolicyDoc::parse(record)?)
+}
+
+fn tolerance_bps(raw: &RawValue) -> Result<u32> {
+    money::parse_percent_bps(raw.get())
+        .map_err(|e| ApiError::validation("amountTolerancePercent", e))
+}
+
+/// Finds the plugin a step names: a built-in by name or id, `name@version`,
+/// a `plg_…` id, or a name alone (the tenant's highest version).
+async fn resolve(
+    state: &AppState,
+    tenant_id: &str,
+    field: &str,
+    reference: &str,
+) -> Result<(String, PluginMeta)> {
+    let registry = &state.registry;
+    if let Some(entry) = registry.builtin(reference) {
+        return Ok((entry.id.clone(), entry.meta.clone()));
+    }
+    let missing = || ApiError::validation(field, format!("no plugin `{reference}`"));
+    let record = if reference.starts_with("plg_") {
+        state.store.plugin(tenant_id, reference).await?
+    } else if let Some((name, version)) = reference.split_once('@') {
+        if let Some(entry) = registry
+            .builtin(name)
+            .filter(|entry| entry.meta.version == version)
+        {
+            return Ok((entry.id.clone(), entry.meta.clone()));
+        }
+        state
+            .store
+            .plugin_by_version(tenant_id, name, version)
+            .await?
+    } else {
+        let versions = state.store.plugins(tenant_id, Some(reference)).await?;
+        versions
+            .into_iter()
+            .filter_map(|p| Some((semver::Version::parse(&p.version).ok()?, p)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, p)| p)
+    };
+    let record = record.ok_or_else(missing)?;
+    let meta = PluginMeta {
+        name: record.name,
+        version: record.version,
+        sha256: record.sha256,
+        world: record.world,
+    };
+    Ok((record.id, meta))
+}
+
+/// The context of a dry evaluation: a plain 1.00 EUR intent.
+fn dry_context() -> EvaluationContext {
+    EvaluationContext {
+        intent: Intent {
+            id: "int_dry_run".into(),
+            amount: Some(Money::eur(100)),
+            merchant: Some("example.com".into()),
+            card: Card::Name("dry-run".into()),
+            purpose: "configuration check".into(),
+            recurring: None,
+            client_intent_id: None,
+            ttl_minutes: 60,
+        },
+        agent: Agent::default(),
+        usage: Usage::default(),
+        risk: None,
+        now: time_of(now_ms()),
+    }
+}
+
+/// Resolves the steps of a request, checks each plugin's world and limits,
+/// and runs each once on a dry context: a configuration the plugin refuses
+/// is a 400 naming the step.
+async fn resolve_steps(
+    state: &AppState,
+    tenant_id: &str,
+    list: &str,
+    steps: Vec<StepBody>,
+    world: World,
+) -> Result<Vec<Step>> {
+    if steps.len() > MAX_STEPS {
+        return Err(ApiError::validation(
+            list,
+            format!("must have at most {MAX_STEPS} entries"),
+        ));
+    }
+    let mut resolved = Vec::with_capacity(steps.len());
+    for (i, step) in steps.into_iter().enumerate() {
+        let at = |field: &str| format!("{list}[{i}].{field}");
+        let (plugin_id, meta) = resolve(state, tenant_id, &at("plugin"), &step.plugin).await?;
+        check_world(&at("plugin"), &meta, world)?;
+        let limits = step.limits.unwrap_or_default();
+        limits
+            .check()
+            .map_err(|e| ApiError::validation(&at("limits"), e))?;
+        if world == World::Risk && step.mode.is_some() {
+            return Err(ApiError::validation(
+                &at("mode"),
+                "risk steps always count; `mode` applies to rules",
+            ));
+        }
+        let config = match step.config {
+            Some(config) => config,
+            None => RawValue::from_string("{}".into()).map_err(ApiError::internal)?,
+        };
+        let plugin = state
+            .registry
+            .get(state.store.as_ref(), &plugin_id, &meta)
+            .await?;
+        if let Err(failure) = dry_run(plugin, world, config.get().to_owned(), limits).await? {
+            return Err(ApiError::validation(
+                &at("config"),
+                format!(
+                    "`{}@{}` fails with this configuration ({}): {}",
+                    meta.name,
+                    meta.version,
+                    failure.kind.code(),
+                    failure.message
+                ),
+            ));
+        }
+        resolved.push(Step {
+            plugin: meta.name,
+            plugin_id,
+            plugin_version: meta.version,
+            sha256: meta.sha256,
+            config,
+            on_error: step.on_error,
+            mode: match world {
+                World::Policy => Some(step.mode.unwrap_or_default()),
+                World::Risk => None,
+            },
+            limits,
+        });
+    }
+    Ok(resolved)
+}
+
+async fn dry_run(
+    plugin: Arc<dyn Plugin>,
+    world: World,
+    config: String,
+    limits: Limits,
+) -> Result<Result<(), warrant_domain::plugin::PluginFailure>> {
+    tokio::task::spawn_blocking(move || {
+        let context = dry_context();
+        match world {
+            World::Policy => plugin
+                .evaluate(&context, &config, &limits)
+                .outcome
+                .map(drop),
+            World::Risk => plugin.assess(&context, &config, &limits).outcome.map(drop),
+        }
+    })
+    .await
+    .map_err(ApiError::internal)
+}
+
+fn plugin_ids(doc: &PolicyDoc) -> Vec<String> {
+    doc.rules
+        .iter()
+        .chain(&doc.risk)
+        .map(|step| step.plugin_id.clone())
+        .collect()
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    let tenant_id = principal.tenant()?.to_owned();
+    let body: CreatePolicy = submission.json()?;
+    let name = checked_text("name", &body.name, MAX_POLICY_NAME)?;
+    if body.rules.is_empty() {
+        return Err(ApiError::validation(
+            "rules",
+            "must have at least one rule: Warrant approves nothing on its own",
+        ));
+    }
+    let amount_tolerance_bps = body
+        .amount_tolerance_percent
+        .as_deref()
+        .map(tolerance_bps)
+        .transpose()?
+        .unwrap_or(0);
+    once(&state, &tenant_id, &submission, async |ticket| {
+        let doc = PolicyDoc {
+            rules: resolve_steps(&state, &tenant_id, "rules", body.rules, World::Policy).await?,
+            risk: resolve_steps(&state, &tenant_id, "risk", body.risk, World::Risk).await?,
+            amount_tolerance_bps,
+        };
+        let record = PolicyRecord {
+            id: new_id("pol"),
+            tenant_id: tenant_id.clone(),
+            name,
+            version: 1,
+            body: serde_json::to_string(&doc).map_err(ApiError::internal)?,
+            created_ms: now_ms(),
+        };
+        let reply = Reply::json(StatusCode::CREATED, &view(&record, doc.clone())?)?;
+        state
+            .store
+            .insert_policy(&record, &plugin_ids(&doc), ticket.record(&reply).as_ref())
+            .await?;
+        Ok(reply)
+    })
+    .await
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    let tenant_id = principal.tenant()?.to_owned();
+    let body: UpdatePolicy = submission.json()?;
+    let current = state
+        .store
+        .policy(&tenant_id, &id, None)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy", &id))?;
+    let mut doc = PolicyDoc::parse(&current)?;
+    let name = match &body.name {
+        Some(name) => checked_text("name", name, MAX_POLICY_NAME)?,
+        None => current.name.clone(),
+    };
+    if let Some(raw) = &body.amount_tolerance_percent {
+        doc.amount_tolerance_bps = tolerance_bps(raw)?;
+    }
+    if let Some(rules) = body.rules {
+        if rules.is_empty() {
+            return Err(ApiError::validation("rules", "must have at least one rule"));
+        }
+        doc.rules = resolve_steps(&state, &tenant_id, "rules", rules, World::Policy).await?;
+    }
+    if let Some(risk) = body.risk {
+        doc.risk = resolve_steps(&state, &tenant_id, "risk", risk, World::Risk).await?;
+    }
+    let record = PolicyRecord {
+        version: current.version + 1,
+        name,
+        body: serde_json::to_string(&doc).map_err(ApiError::internal)?,
+        created_ms: now_ms(),
+        ..current
+    };
+    let reply = Reply::ok(&view(&record, doc.clone())?)?;
+    match state
+        .store
+        .add_policy_version(&record, &plugin_ids(&doc), None)
+        .await
+    {
+        Ok(()) => Ok(reply),
+        Err(StoreError::Duplicate) => Err(ApiError::conflict(
+            "the policy changed while this update was made; read it again and retry",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    let tenant_id = principal.tenant()?;
+    let record = state
+        .store
+        .policy(tenant_id, &id, None)
+        .await?
+        .ok_or_else(|| ApiError::not_found("policy", &id))?;
+    Reply::ok(&stored_view(&record)?)
+}
+
+pub(crate) async fn versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    let tenant_id = principal.tenant()?;
+    let records = state.store.policy_versions(tenant_id, &id).await?;
+    if records.is_empty() {
+        return Err(ApiError::not_found("policy", &id));
+    }
+    let data = records
+        .iter()
+        .map(stored_view)
+        .collect::<Result<Vec<_>>>()?;
+    Reply::ok(&serde_json::json!({ "data": data }))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    let tenant_id = principal.tenant()?;
+    let page = query.page()?;
+    let records = state.store.policies(tenant_id, &page).await?;
+    let listing = Listing::new(records, &page, |r| r.id.clone());
+    listing.reply(stored_view)
+}
+
+/// The runnable policy of a stored version.
+pub(crate) async fn compiled(state: &AppState, record: &PolicyRecord) -> Result<Arc<Policy>> {
+    let key = (record.id.clone(), record.version);
+    if let Some(policy) = state.policies.lock().expect("policy cache").get(&key) {
+        return Ok(policy.clone());
+    }
+    let doc = PolicyDoc::parse(record)?;
+    let mut policy = Policy::default();
+    for step in &doc.risk {
+        let meta = step.meta(World::Risk);
+        policy.risk.push(RiskRule {
+            plugin: state
+                .registry
+                .get(state.store.as_ref(), &step.plugin_id, &meta)
+                .await?,
+            config: step.config.get().to_owned(),
+            on_error: step.on_error,
+            limits: step.limits,
+        });
+    }
+    for step in &doc.rules {
+        let meta = step.meta(World::Policy);
+        policy.rules.push(Rule {
+            plugin: state
+                .registry
+                .get(state.store.as_ref(), &step.plugin_id, &meta)
+                .await?,
+            config: step.config.get().to_owned(),
+            on_error: step.on_error,
+            mode: step.mode.unwrap_or_default(),
+            limits: step.limits,
+        });
+    }
+    let policy = Arc::new(policy);
+    state
+        .policies
+        .lock()
+        .expect("policy cache")
+        .insert(key, policy.clone());
+    Ok(policy)
+}

@@ -1,0 +1,33 @@
+//! Errors of the storage layer.
+
+/// Why a repository call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken: a plugin's name and version, an agent's
+    /// client intent id, a policy version.
+    #[error("already exists")]
+    Duplicate,
+    /// Another request with the same idempotency key committed first.
+    #[error("the idempotency key was used by a request that committed first")]
+    IdempotencyKeyTaken,
+    /// The object is still referenced, e.g. a plugin by a policy version.
+    #[error("still in use")]
+    InUse,
+    /// A stored value cannot be read back.
+    #[error("corrupt stored value in `{column}`: {detail}")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations could not run.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The result of a repository call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,216 @@
+//! Warrant's storage: one [`Store`] trait with a repository method for each
+//! thing the API reads or writes, and [`SqliteStore`], the embedded SQLite
+//! implementation.
+//!
+//! The SQL is portable (numbered `$N` parameters, `TEXT`/`BIGINT`/`BLOB`
+//! columns, times as Unix milliseconds) so that a PostgreSQL store can
+//! implement the same trait with the same statements.
+//!
+//! Every write that answers a request with an `Idempotency-Key` takes an
+//! [`IdempotencyRecord`] and commits it in the same transaction as the
+//! write itself: the response is remembered exactly when its effects are.
+#![deny(missing_docs)]
+
+mod errors;
+mod records;
+mod sqlite;
+
+pub use errors::{Result, StoreError};
+pub use records::{
+    AgentRecord, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord,
+    PolicyRecord, SettlementUpdate, StatusChange, TenantRecord, TokenRecord,
+};
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use warrant_domain::context::{AgentStatus, Usage};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::Currency;
+
+/// Everything Warrant keeps. Reads are scoped by tenant: an object of
+/// another tenant is never returned.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A server-wide setting.
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a server-wide setting, replacing any earlier value.
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    /// The response remembered for an idempotency key.
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>>;
+    /// Forgets idempotency keys created before `before_ms`.
+    async fn purge_idempotency(&self, before_ms: i64) -> Result<u64>;
+
+    /// Creates a tenant whose API key has the hash `api_key_sha256`.
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        api_key_sha256: &str,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// The tenant whose API key has this hash.
+    async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>>;
+
+    /// Registers a plugin. [`StoreError::Duplicate`] when the tenant has
+    /// one of that name and version.
+    async fn insert_plugin(
+        &self,
+        plugin: &PluginRecord,
+        wasm: &[u8],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// A tenant's plugin.
+    async fn plugin(&self, tenant_id: &str, id: &str) -> Result<Option<PluginRecord>>;
+    /// A tenant's plugin by name and version.
+    async fn plugin_by_version(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PluginRecord>>;
+    /// A tenant's plugins, oldest first; only those called `name` when
+    /// given.
+    async fn plugins(&self, tenant_id: &str, name: Option<&str>) -> Result<Vec<PluginRecord>>;
+    /// A plugin's component bytes.
+    async fn plugin_wasm(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// Deletes a tenant's plugin; false when there is none.
+    /// [`StoreError::InUse`] while a policy version uses it.
+    async fn delete_plugin(&self, tenant_id: &str, id: &str) -> Result<bool>;
+
+    /// Creates a policy with its first version.
+    async fn insert_policy(
+        &self,
+        policy: &PolicyRecord,
+        plugin_ids: &[String],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// Adds `policy.version` and makes it current, if the current version
+    /// is still `policy.version - 1`; [`StoreError::Duplicate`] otherwise.
+    async fn add_policy_version(
+        &self,
+        policy: &PolicyRecord,
+        plugin_ids: &[String],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// A policy's current version, or the version asked for.
+    async fn policy(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        version: Option<i64>,
+    ) -> Result<Option<PolicyRecord>>;
+    /// Every version of a policy, oldest first.
+    async fn policy_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<PolicyRecord>>;
+    /// The current version of each of a tenant's policies, newest first.
+    async fn policies(&self, tenant_id: &str, page: &Page) -> Result<Vec<PolicyRecord>>;
+
+    /// Creates an agent.
+    async fn insert_agent(
+        &self,
+        agent: &AgentRecord,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// A tenant's agent.
+    async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>>;
+    /// A tenant's agents, newest first.
+    async fn agents(&self, tenant_id: &str, page: &Page) -> Result<Vec<AgentRecord>>;
+    /// Replaces an agent's name, policy, type, profile, tags and metadata,
+    /// unless it is archived; false when it is (or does not exist).
+    async fn update_agent(&self, agent: &AgentRecord) -> Result<bool>;
+    /// Moves an agent to `to` if its status is one of `from`; false
+    /// otherwise. Archiving revokes every token of the agent.
+    async fn set_agent_status(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        from: &[AgentStatus],
+        to: AgentStatus,
+        now_ms: i64,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+
+    /// Issues an agent token whose secret has the hash `token_sha256`.
+    async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        token_sha256: &str,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// The live token with this hash, if its agent is not archived.
+    async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>>;
+    /// An agent's tokens, revoked ones included.
+    async fn tokens(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<TokenRecord>>;
+    /// Revokes a token; false when the agent has no such live token.
+    async fn revoke_token(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        token_id: &str,
+        now_ms: i64,
+    ) -> Result<bool>;
+
+    /// Records a decided intent with its first event.
+    /// [`StoreError::Duplicate`] when the agent already has an intent with
+    /// the same client intent id.
+    async fn insert_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// A tenant's intent.
+    async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>>;
+    /// The agent's intent with this client intent id.
+    async fn intent_by_client_id(
+        &self,
+        agent_id: &str,
+        client_intent_id: &str,
+    ) -> Result<Option<IntentRecord>>;
+    /// A tenant's intents, newest first.
+    async fn intents(
+        &self,
+        tenant_id: &str,
+        filter: &IntentFilter,
+        page: &Page,
+    ) -> Result<Vec<IntentRecord>>;
+    /// An intent's status history, oldest first.
+    async fn intent_events(&self, intent_id: &str) -> Result<Vec<IntentEvent>>;
+    /// Applies a status change if the intent is still in `change.from`;
+    /// false when it is not (another change won).
+    async fn change_status(
+        &self,
+        change: &StatusChange,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+    /// Replaces an intent's settlement record if it is still in
+    /// `update.status`; false otherwise.
+    async fn set_settlement(
+        &self,
+        update: &SettlementUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+    /// Up to `limit` intents that are pending or approved and whose time to
+    /// live ended at or before `now_ms`, as (tenant, id, status).
+    async fn due_intents(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String, IntentStatus)>>;
+
+    /// The agent's usage before `now_ms`. `day_start_ms` and
+    /// `month_start_ms` start the calendar windows; `merchant_key` is the
+    /// intent's lower-case merchant.
+    async fn usage(
+        &self,
+        agent_id: &str,
+        currency: Currency,
+        merchant_key: Option<&str>,
+        now_ms: i64,
+        day_start_ms: i64,
+        month_start_ms: i64,
+    ) -> Result<Usage>;
+}

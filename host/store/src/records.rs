@@ -1,0 +1,201 @@
+//! What the store keeps, one record per table. Times are Unix milliseconds.
+
+use warrant_domain::context::{Agent, Intent};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::plugin::World;
+
+/// A tenant. Its API key is kept only as a hash, beside the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// `tn_…`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// When it was created.
+    pub created_ms: i64,
+}
+
+/// A plugin a tenant uploaded; its bytes are kept beside the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PluginRecord {
+    /// `plg_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its semantic version.
+    pub version: String,
+    /// The sha256 of its bytes, lower-case hex.
+    pub sha256: String,
+    /// The world it targets.
+    pub world: World,
+    /// Its size in bytes.
+    pub size: i64,
+    /// When it was uploaded.
+    pub created_ms: i64,
+}
+
+/// One immutable version of a policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// `pol_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The version's name.
+    pub name: String,
+    /// 1, 2, …
+    pub version: i64,
+    /// The version's rules and risk plugins, as JSON text.
+    pub body: String,
+    /// When this version was made.
+    pub created_ms: i64,
+}
+
+/// An agent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentRecord {
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its policy.
+    pub policy_id: String,
+    /// Id, name, status, type, profile, tags and metadata.
+    pub agent: Agent,
+    /// When it was created.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+}
+
+/// An agent token; its secret is kept only as a hash, beside the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// `tok_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The agent it acts for.
+    pub agent_id: String,
+    /// What it may do.
+    pub permissions: Vec<String>,
+    /// When it was issued.
+    pub created_ms: i64,
+    /// When it was revoked.
+    pub revoked_ms: Option<i64>,
+}
+
+/// A decided intent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntentRecord {
+    /// `int_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The agent that declared it.
+    pub agent_id: String,
+    /// Where it stands.
+    pub status: IntentStatus,
+    /// What the agent declared, as the plugins saw it.
+    pub intent: Intent,
+    /// The policy's decision with its trace, as JSON text.
+    pub decision: String,
+    /// The policy that decided.
+    pub policy_id: String,
+    /// The version of that policy.
+    pub policy_version: i64,
+    /// Why it last changed status, when someone said.
+    pub status_reason: Option<String>,
+    /// What settlement and verification reported, as JSON text.
+    pub settlement: Option<String>,
+    /// When it was declared.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+    /// When its time to live ends.
+    pub expires_ms: i64,
+}
+
+/// One step of an intent's status history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentEvent {
+    /// `ev_…`.
+    pub id: String,
+    /// The intent.
+    pub intent_id: String,
+    /// The status before; none for the decision that created the intent.
+    pub from: Option<IntentStatus>,
+    /// The status after.
+    pub to: IntentStatus,
+    /// Who made the change: `policy`, `tenant`, `agent:ag_…`, `system`.
+    pub actor: String,
+    /// Why, when someone said.
+    pub reason: Option<String>,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// A status change to apply to an intent that is still in `from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The intent's tenant.
+    pub tenant_id: String,
+    /// The event to record; its `from` must be set.
+    pub event: IntentEvent,
+    /// A new settlement record, when the change brings one.
+    pub settlement: Option<String>,
+    /// The settled amount, in the intent's minor units.
+    pub actual_minor: Option<u64>,
+}
+
+/// What settled, recorded on an intent that is still in `status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementUpdate {
+    /// The intent's tenant.
+    pub tenant_id: String,
+    /// The intent.
+    pub intent_id: String,
+    /// The status the intent must still be in.
+    pub status: IntentStatus,
+    /// The settlement record, as JSON text.
+    pub settlement: String,
+    /// The settled amount, in the intent's minor units.
+    pub actual_minor: Option<u64>,
+    /// When.
+    pub at_ms: i64,
+}
+
+/// A response remembered for an idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Whose key it is: a tenant id, or `admin`.
+    pub scope: String,
+    /// The key the client sent.
+    pub key: String,
+    /// The sha256 of the request it answered.
+    pub request_sha256: String,
+    /// The response's HTTP status.
+    pub status: u16,
+    /// The response's body.
+    pub body: String,
+    /// When it was first answered.
+    pub created_ms: i64,
+}
+
+/// Which intents a listing returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntentFilter {
+    /// Only this agent's.
+    pub agent_id: Option<String>,
+    /// Only those in this status.
+    pub status: Option<IntentStatus>,
+}
+
+/// A page of a listing, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Only ids before this one (the previous page's last id).
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: i64,
+}

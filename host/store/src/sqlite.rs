@@ -1,0 +1,1099 @@
+//! The embedded SQLite store: one database file in WAL mode with full
+//! synchronization, so a committed write survives a crash of the process or
+//! the machine.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
+
+use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::Currency;
+
+use crate::Store;
+use crate::errors::{Result, StoreError};
+use crate::records::*;
+
+/// The versioned migrations, oldest first. A released file is never
+/// edited: a change is a new file.
+const MIGRATIONS: [(i64, &str, &str); 1] = [(
+    1,
+    "lifecycle",
+    include_str!("../migrations/0001_lifecycle.sql"),
+)];
+
+/// Statuses whose amount counts as spend.
+const SPENDING: [IntentStatus; 2] = [IntentStatus::Approved, IntentStatus::Completed];
+
+/// Warrant's store on an SQLite database.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database file at `path` and runs
+    /// the migrations it has not seen.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        Self::with_options(options).await
+    }
+
+    /// Opens the database of an `sqlite:` URL and runs its migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        Self::with_options(options).await
+    }
+
+    async fn with_options(options: SqliteConnectOptions) -> Result<Self> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        Migrator::with_migrations(migrations).run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction that holds the write lock from its first
+    /// statement, so that two writers never deadlock upgrading a read lock.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Remembers a response in the write's own transaction.
+async fn remember(
+    tx: &mut Transaction<'static, Sqlite>,
+    idem: Option<&IdempotencyRecord>,
+) -> Result<()> {
+    let Some(idem) = idem else { return Ok(()) };
+    sqlx::query(
+        "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&idem.scope)
+    .bind(&idem.key)
+    .bind(&idem.request_sha256)
+    .bind(i64::from(idem.status))
+    .bind(&idem.body)
+    .bind(idem.created_ms)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::IdempotencyKeyTaken))?;
+    Ok(())
+}
+
+/// Maps a unique-constraint violation to `error`.
+fn unique_as(e: sqlx::Error, error: StoreError) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => error,
+        _ => StoreError::Database(e),
+    }
+}
+
+/// An enum as the text serde gives it, e.g. `pending_approval`.
+fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        other => unreachable!("enums serialize as strings, not {other:?}"),
+    }
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records serialize to JSON")
+}
+
+fn parse_json<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}
+
+fn parse_enum<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+    parse_json(
+        column,
+        &serde_json::Value::String(text.to_owned()).to_string(),
+    )
+}
+
+fn status_of(column: &'static str, text: &str) -> Result<IntentStatus> {
+    text.parse()
+        .map_err(|detail| StoreError::Corrupt { column, detail })
+}
+
+fn limit_plus_one(page: &Page) -> i64 {
+    page.limit.saturating_add(1)
+}
+
+fn minor_i64(minor_units: u64) -> Option<i64> {
+    i64::try_from(minor_units).ok()
+}
+
+fn tenant_row(row: &SqliteRow) -> Result<TenantRecord> {
+    Ok(TenantRecord {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, sha256, world, size, created_ms";
+
+fn plugin_row(row: &SqliteRow) -> Result<PluginRecord> {
+    Ok(PluginRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        sha256: row.try_get("sha256")?,
+        world: parse_enum("plugins.world", row.try_get("world")?)?,
+        size: row.try_get("size")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+fn policy_row(row: &SqliteRow) -> Result<PolicyRecord> {
+    Ok(PolicyRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        version: row.try_get("version")?,
+        body: row.try_get("body")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+fn agent_row(row: &SqliteRow) -> Result<AgentRecord> {
+    Ok(AgentRecord {
+        tenant_id: row.try_get("tenant_id")?,
+        policy_id: row.try_get("policy_id")?,
+        agent: Agent {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            status: parse_enum("agents.status", row.try_get("status")?)?,
+            agent_type: parse_enum("agents.agent_type", row.try_get("agent_type")?)?,
+            profile: parse_json("agents.profile", row.try_get("profile")?)?,
+            tags: parse_json("agents.tags", row.try_get("tags")?)?,
+            metadata: parse_json("agents.metadata", row.try_get("metadata")?)?,
+        },
+        created_ms: row.try_get("created_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+    })
+}
+
+fn token_row(row: &SqliteRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        permissions: parse_json("agent_tokens.permissions", row.try_get("permissions")?)?,
+        created_ms: row.try_get("created_ms")?,
+        revoked_ms: row.try_get("revoked_ms")?,
+    })
+}
+
+const INTENT_COLUMNS: &str = "id, tenant_id, agent_id, status, intent, decision, policy_id, \
+     policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms";
+
+fn intent_row(row: &SqliteRow) -> Result<IntentRecord> {
+    Ok(IntentRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        status: status_of("intents.status", row.try_get("status")?)?,
+        intent: parse_json("intents.intent", row.try_get("intent")?)?,
+        decision: row.try_get("decision")?,
+        policy_id: row.try_get("policy_id")?,
+        policy_version: row.try_get("policy_version")?,
+        status_reason: row.try_get("status_reason")?,
+        settlement: row.try_get("settlement")?,
+        created_ms: row.try_get("created_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+        expires_ms: row.try_get("expires_ms")?,
+    })
+}
+
+fn event_row(row: &SqliteRow) -> Result<IntentEvent> {
+    let from: Option<String> = row.try_get("from_status")?;
+    Ok(IntentEvent {
+        id: row.try_get("id")?,
+        intent_id: row.try_get("intent_id")?,
+        from: from
+            .map(|text| status_of("intent_events.from_status", &text))
+            .transpose()?,
+        to: status_of("intent_events.to_status", row.try_get("to_status")?)?,
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        at_ms: row.try_get("at_ms")?,
+    })
+}
+
+async fn insert_event(tx: &mut Transaction<'static, Sqlite>, event: &IntentEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO intent_events (id, intent_id, from_status, to_status, actor, reason, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&event.id)
+    .bind(&event.intent_id)
+    .bind(event.from.map(IntentStatus::as_str))
+    .bind(event.to.as_str())
+    .bind(&event.actor)
+    .bind(&event.reason)
+    .bind(event.at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_policy_plugins(
+    tx: &mut Transaction<'static, Sqlite>,
+    policy: &PolicyRecord,
+    plugin_ids: &[String],
+) -> Result<()> {
+    let mut ids: Vec<&String> = plugin_ids.iter().collect();
+    ids.sort();
+    ids.dedup();
+    for plugin_id in ids {
+        sqlx::query(
+            "INSERT INTO policy_version_plugins (policy_id, version, plugin_id) VALUES ($1, $2, $3)",
+        )
+        .bind(&policy.id)
+        .bind(policy.version)
+        .bind(plugin_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_policy_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    policy: &PolicyRecord,
+    plugin_ids: &[String],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO policy_versions (policy_id, version, name, body, created_ms)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&policy.id)
+    .bind(policy.version)
+    .bind(&policy.name)
+    .bind(&policy.body)
+    .bind(policy.created_ms)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    insert_policy_plugins(tx, policy, plugin_ids).await
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("value")).transpose()?)
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>> {
+        let row = sqlx::query(
+            "SELECT scope, key, request_sha256, status, body, created_ms
+             FROM idempotency WHERE scope = $1 AND key = $2",
+        )
+        .bind(scope)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let status: i64 = row.try_get("status")?;
+        Ok(Some(IdempotencyRecord {
+            scope: row.try_get("scope")?,
+            key: row.try_get("key")?,
+            request_sha256: row.try_get("request_sha256")?,
+            status: u16::try_from(status).map_err(|e| StoreError::Corrupt {
+                column: "idempotency.status",
+                detail: e.to_string(),
+            })?,
+            body: row.try_get("body")?,
+            created_ms: row.try_get("created_ms")?,
+        }))
+    }
+
+    async fn purge_idempotency(&self, before_ms: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM idempotency WHERE created_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn create_tenant(
+        &self,
+        tenant: &TenantRecord,
+        api_key_sha256: &str,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, api_key_sha256, created_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&tenant.id)
+        .bind(&tenant.name)
+        .bind(api_key_sha256)
+        .bind(tenant.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>> {
+        sqlx::query("SELECT id, name, created_ms FROM tenants WHERE api_key_sha256 = $1")
+            .bind(api_key_sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(tenant_row)
+            .transpose()
+    }
+
+    async fn insert_plugin(
+        &self,
+        plugin: &PluginRecord,
+        wasm: &[u8],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        sqlx::query(
+            "INSERT INTO plugins (id, tenant_id, name, version, sha256, world, size, wasm, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&plugin.id)
+        .bind(&plugin.tenant_id)
+        .bind(&plugin.name)
+        .bind(&plugin.version)
+        .bind(&plugin.sha256)
+        .bind(plugin.world.as_str())
+        .bind(plugin.size)
+        .bind(wasm)
+        .bind(plugin.created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn plugin(&self, tenant_id: &str, id: &str) -> Result<Option<PluginRecord>> {
+        let sql = format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = $1 AND id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(plugin_row)
+            .transpose()
+    }
+
+    async fn plugin_by_version(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PluginRecord>> {
+        let sql = format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = $1 AND name = $2 AND version = $3"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(plugin_row)
+            .transpose()
+    }
+
+    async fn plugins(&self, tenant_id: &str, name: Option<&str>) -> Result<Vec<PluginRecord>> {
+        let sql = format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins
+             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2)
+             ORDER BY created_ms, id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(plugin_row)
+            .collect()
+    }
+
+    async fn plugin_wasm(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT wasm FROM plugins WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("wasm")).transpose()?)
+    }
+
+    async fn delete_plugin(&self, tenant_id: &str, id: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let ours = sqlx::query("SELECT id FROM plugins WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if ours.is_none() {
+            return Ok(false);
+        }
+        let used = sqlx::query("SELECT policy_id FROM policy_version_plugins WHERE plugin_id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if used.is_some() {
+            return Err(StoreError::InUse);
+        }
+        let done = sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_policy(
+        &self,
+        policy: &PolicyRecord,
+        plugin_ids: &[String],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        sqlx::query(
+            "INSERT INTO policies (id, tenant_id, current_version, created_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&policy.id)
+        .bind(&policy.tenant_id)
+        .bind(policy.version)
+        .bind(policy.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        insert_policy_version(&mut tx, policy, plugin_ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_policy_version(
+        &self,
+        policy: &PolicyRecord,
+        plugin_ids: &[String],
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let moved = sqlx::query(
+            "UPDATE policies SET current_version = $1
+             WHERE id = $2 AND tenant_id = $3 AND current_version = $4",
+        )
+        .bind(policy.version)
+        .bind(&policy.id)
+        .bind(&policy.tenant_id)
+        .bind(policy.version - 1)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(StoreError::Duplicate);
+        }
+        insert_policy_version(&mut tx, policy, plugin_ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn policy(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        version: Option<i64>,
+    ) -> Result<Option<PolicyRecord>> {
+        sqlx::query(
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+             FROM policies p JOIN policy_versions v ON v.policy_id = p.id
+             WHERE p.tenant_id = $1 AND p.id = $2
+               AND v.version = COALESCE($3, p.current_version)",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(policy_row)
+        .transpose()
+    }
+
+    async fn policy_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<PolicyRecord>> {
+        sqlx::query(
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+             FROM policies p JOIN policy_versions v ON v.policy_id = p.id
+             WHERE p.tenant_id = $1 AND p.id = $2
+             ORDER BY v.version",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(policy_row)
+        .collect()
+    }
+
+    async fn policies(&self, tenant_id: &str, page: &Page) -> Result<Vec<PolicyRecord>> {
+        sqlx::query(
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+             FROM policies p JOIN policy_versions v
+               ON v.policy_id = p.id AND v.version = p.current_version
+             WHERE p.tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR p.id < $2)
+             ORDER BY p.id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(policy_row)
+        .collect()
+    }
+
+    async fn insert_agent(
+        &self,
+        agent: &AgentRecord,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let a = &agent.agent;
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, name, policy_id, status, agent_type, profile,
+                                 tags, metadata, created_ms, updated_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&a.id)
+        .bind(&agent.tenant_id)
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.status))
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.created_ms)
+        .bind(agent.updated_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>> {
+        sqlx::query("SELECT * FROM agents WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(agent_row)
+            .transpose()
+    }
+
+    async fn agents(&self, tenant_id: &str, page: &Page) -> Result<Vec<AgentRecord>> {
+        sqlx::query(
+            "SELECT * FROM agents
+             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id < $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_row)
+        .collect()
+    }
+
+    async fn update_agent(&self, agent: &AgentRecord) -> Result<bool> {
+        let a = &agent.agent;
+        let done = sqlx::query(
+            "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
+                               tags = $5, metadata = $6, updated_ms = $7
+             WHERE tenant_id = $8 AND id = $9 AND status <> 'archived'",
+        )
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.updated_ms)
+        .bind(&agent.tenant_id)
+        .bind(&a.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_agent_status(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        from: &[AgentStatus],
+        to: AgentStatus,
+        now_ms: i64,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        let status: AgentStatus = parse_enum("agents.status", row.try_get("status")?)?;
+        if !from.contains(&status) {
+            return Ok(false);
+        }
+        remember(&mut tx, idem).await?;
+        sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
+            .bind(enum_text(&to))
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if to == AgentStatus::Archived {
+            sqlx::query(
+                "UPDATE agent_tokens SET revoked_ms = $1 WHERE agent_id = $2 AND revoked_ms IS NULL",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        token_sha256: &str,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        sqlx::query(
+            "INSERT INTO agent_tokens (id, tenant_id, agent_id, token_sha256, permissions, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&token.tenant_id)
+        .bind(&token.agent_id)
+        .bind(token_sha256)
+        .bind(json_text(&token.permissions))
+        .bind(token.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>> {
+        sqlx::query(
+            "SELECT t.* FROM agent_tokens t JOIN agents a ON a.id = t.agent_id
+             WHERE t.token_sha256 = $1 AND t.revoked_ms IS NULL AND a.status <> 'archived'",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+    }
+
+    async fn tokens(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<TokenRecord>> {
+        sqlx::query("SELECT * FROM agent_tokens WHERE tenant_id = $1 AND agent_id = $2 ORDER BY id")
+            .bind(tenant_id)
+            .bind(agent_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(token_row)
+            .collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        token_id: &str,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE agent_tokens SET revoked_ms = $1
+             WHERE tenant_id = $2 AND agent_id = $3 AND id = $4 AND revoked_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(token_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let declared = &intent.intent;
+        let currency = declared
+            .amount
+            .map(|amount| amount.currency)
+            .unwrap_or(Currency::EUR);
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        sqlx::query(
+            "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+                                  policy_version, currency, amount_minor, merchant_key,
+                                  client_intent_id, status_reason, settlement, created_ms,
+                                  updated_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(&intent.id)
+        .bind(&intent.tenant_id)
+        .bind(&intent.agent_id)
+        .bind(intent.status.as_str())
+        .bind(json_text(declared))
+        .bind(&intent.decision)
+        .bind(&intent.policy_id)
+        .bind(intent.policy_version)
+        .bind(currency.code())
+        .bind(declared.amount.and_then(|a| minor_i64(a.minor_units)))
+        .bind(declared.merchant.as_ref().map(|m| m.to_lowercase()))
+        .bind(&declared.client_intent_id)
+        .bind(&intent.status_reason)
+        .bind(&intent.settlement)
+        .bind(intent.created_ms)
+        .bind(intent.updated_ms)
+        .bind(intent.expires_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>> {
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM intents WHERE tenant_id = $1 AND id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(intent_row)
+            .transpose()
+    }
+
+    async fn intent_by_client_id(
+        &self,
+        agent_id: &str,
+        client_intent_id: &str,
+    ) -> Result<Option<IntentRecord>> {
+        let sql = format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE agent_id = $1 AND client_intent_id = $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(agent_id)
+            .bind(client_intent_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(intent_row)
+            .transpose()
+    }
+
+    async fn intents(
+        &self,
+        tenant_id: &str,
+        filter: &IntentFilter,
+        page: &Page,
+    ) -> Result<Vec<IntentRecord>> {
+        let sql = format!(
+            "SELECT {INTENT_COLUMNS} FROM intents
+             WHERE tenant_id = $1
+               AND (CAST($2 AS TEXT) IS NULL OR agent_id = $2)
+               AND (CAST($3 AS TEXT) IS NULL OR status = $3)
+               AND (CAST($4 AS TEXT) IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $5"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(&filter.agent_id)
+            .bind(filter.status.map(IntentStatus::as_str))
+            .bind(&page.after)
+            .bind(limit_plus_one(page))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(intent_row)
+            .collect()
+    }
+
+    async fn intent_events(&self, intent_id: &str) -> Result<Vec<IntentEvent>> {
+        sqlx::query("SELECT * FROM intent_events WHERE intent_id = $1 ORDER BY at_ms, id")
+            .bind(intent_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_row)
+            .collect()
+    }
+
+    async fn change_status(
+        &self,
+        change: &StatusChange,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let event = &change.event;
+        let from = event.from.expect("a status change starts from a status");
+        let mut tx = self.write().await?;
+        let moved = sqlx::query(
+            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3,
+                    settlement = COALESCE($4, settlement),
+                    actual_minor = COALESCE($5, actual_minor)
+             WHERE tenant_id = $6 AND id = $7 AND status = $8",
+        )
+        .bind(event.to.as_str())
+        .bind(&event.reason)
+        .bind(event.at_ms)
+        .bind(&change.settlement)
+        .bind(change.actual_minor.and_then(minor_i64))
+        .bind(&change.tenant_id)
+        .bind(&event.intent_id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        remember(&mut tx, idem).await?;
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_settlement(
+        &self,
+        update: &SettlementUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE intents SET settlement = $1, actual_minor = COALESCE($2, actual_minor),
+                                updated_ms = $3
+             WHERE tenant_id = $4 AND id = $5 AND status = $6",
+        )
+        .bind(&update.settlement)
+        .bind(update.actual_minor.and_then(minor_i64))
+        .bind(update.at_ms)
+        .bind(&update.tenant_id)
+        .bind(&update.intent_id)
+        .bind(update.status.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        remember(&mut tx, idem).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn due_intents(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String, IntentStatus)>> {
+        sqlx::query(
+            "SELECT tenant_id, id, status FROM intents
+             WHERE status IN ('pending_approval', 'approved') AND expires_ms <= $1
+             ORDER BY expires_ms LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("tenant_id")?,
+                row.try_get("id")?,
+                status_of("intents.status", row.try_get("status")?)?,
+            ))
+        })
+        .collect()
+    }
+
+    async fn usage(
+        &self,
+        agent_id: &str,
+        currency: Currency,
+        merchant_key: Option<&str>,
+        now_ms: i64,
+        day_start_ms: i64,
+        month_start_ms: i64,
+    ) -> Result<Usage> {
+        const MINUTE: i64 = 60_000;
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let starts = [
+            now_ms - MINUTE,
+            now_ms - 60 * MINUTE,
+            now_ms - DAY,
+            now_ms - 7 * DAY,
+            now_ms - 30 * DAY,
+            day_start_ms,
+            month_start_ms,
+        ];
+        // One count and one sum per window; the merchant's window last.
+        let mut columns = Vec::new();
+        for n in 0..starts.len() {
+            let since = n + 5;
+            columns.push(format!(
+                "CAST(COALESCE(SUM(CASE WHEN created_ms >= ${since} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{n},
+                 CAST(COALESCE(SUM(CASE WHEN created_ms >= ${since} AND counted = 1
+                                        THEN amount ELSE 0 END), 0) AS BIGINT) AS s{n}"
+            ));
+        }
+        columns.push(
+            "CAST(COALESCE(SUM(CASE WHEN created_ms >= $9 AND merchant_key = $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS cm,
+             CAST(COALESCE(SUM(CASE WHEN created_ms >= $9 AND merchant_key = $4 AND counted = 1
+                                    THEN amount ELSE 0 END), 0) AS BIGINT) AS sm"
+                .to_owned(),
+        );
+        let sql = format!(
+            "SELECT {} FROM (
+                SELECT created_ms, merchant_key,
+                       COALESCE(actual_minor, amount_minor, 0) AS amount,
+                       CASE WHEN currency = $2 AND status IN ($12, $13) THEN 1 ELSE 0 END AS counted
+                FROM intents
+                WHERE agent_id = $1 AND created_ms >= $3 AND created_ms < $14
+             ) AS recent",
+            columns.join(",\n")
+        );
+        let earliest = starts.iter().copied().min().unwrap_or(now_ms);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(agent_id)
+            .bind(currency.code())
+            .bind(earliest)
+            .bind(merchant_key);
+        for start in starts {
+            query = query.bind(start);
+        }
+        let row = query
+            .bind(SPENDING[0].as_str())
+            .bind(SPENDING[1].as_str())
+            .bind(now_ms.saturating_add(1))
+            .fetch_one(&self.pool)
+            .await?;
+        let window = |count: &str, spend: &str| -> Result<WindowUsage> {
+            let count: i64 = row.try_get(count)?;
+            let spend: i64 = row.try_get(spend)?;
+            Ok(WindowUsage {
+                count: count.max(0) as u64,
+                spend: spend.max(0) as u64,
+            })
+        };
+        Ok(Usage {
+            currency,
+            last_minute: window("c0", "s0")?,
+            last_hour: window("c1", "s1")?,
+            last_day: window("c2", "s2")?,
+            last_week: window("c3", "s3")?,
+            last_month: window("c4", "s4")?,
+            calendar_day: window("c5", "s5")?,
+            calendar_month: window("c6", "s6")?,
+            merchant_last_month: if merchant_key.is_some() {
+                window("cm", "sm")?
+            } else {
+                WindowUsage::default()
+            },
+        })
+    }
+}

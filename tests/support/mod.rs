@@ -1,0 +1,359 @@
+//! Runs the real `warrant serve` on a free loopback port with a data
+//! directory of its own, and talks to it over HTTP.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    data_dir: PathBuf,
+    extra: Vec<String>,
+    http: ureq::Agent,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// One HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub replayed: bool,
+}
+
+impl Answer {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// `body[key]` as text.
+    pub fn str(&self, key: &str) -> String {
+        self.body[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{key}` in {}", self.text))
+            .to_owned()
+    }
+
+    /// Asserts the status and returns self.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status, status, "{}", self.text);
+        self
+    }
+
+    /// Asserts an error status and code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Self {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.text);
+        self
+    }
+}
+
+/// Plugins compile once per test run, whatever the number of servers.
+fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")
+}
+
+impl Server {
+    /// Starts a server on a new data directory.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server on a new data directory with extra arguments.
+    pub fn start_with(extra: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data_dir = tmp.path().join("data");
+        let mut server = Server::spawn(data_dir, extra.iter().map(|s| s.to_string()).collect());
+        server._tmp = Some(tmp);
+        server
+    }
+
+    fn spawn(data_dir: PathBuf, extra: Vec<String>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_warrant"));
+        command
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir);
+        if !extra.iter().any(|arg| arg == "--cache-dir") {
+            command.arg("--cache-dir").arg(shared_cache());
+        }
+        let mut child = command
+            .args(&extra)
+            .env("WARRANT_ADMIN_KEY", ADMIN_KEY)
+            .env_remove("DATABASE_URL")
+            .env_remove("WARRANT_LISTEN")
+            .env_remove("WARRANT_DATA_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("the server says where it listens")
+                .expect("stdout is text");
+            if let Some(address) = line.strip_prefix("listening on ") {
+                break address.trim().to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        Server {
+            child: Some(child),
+            base,
+            data_dir,
+            extra,
+            http,
+            _tmp: None,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Kills the server with SIGKILL: no chance to finish anything. Other
+    /// threads may still be sending requests.
+    pub fn kill9_in_place(&self) {
+        signal(self.pid(), "KILL");
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        signal(self.pid(), "TERM");
+        self.terminate_wait()
+    }
+
+    /// Waits for the server to exit after a signal sent elsewhere.
+    pub fn terminate_wait(&mut self) -> std::process::ExitStatus {
+        self.child.take().expect("running").wait().expect("reaped")
+    }
+
+    /// Stops the server (unless it is stopped) and starts a new process on
+    /// the same data directory.
+    pub fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if child.try_wait().expect("status").is_none() {
+                signal(child.id(), "TERM");
+            }
+            child.wait().expect("reaped");
+        }
+        let tmp = self._tmp.take();
+        let mut next = Server::spawn(self.data_dir.clone(), self.extra.clone());
+        next._tmp = tmp;
+        *self = next;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Sends a request; `body` is sent as is.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Answer {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        let mut request = match key {
+            Some(key) => request.header("Authorization", format!("Bearer {key}")),
+            None => request,
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = match body {
+            Some(body) => self.http.run(request.body(body.to_vec()).unwrap()),
+            None => self.http.run(request.body(()).unwrap()),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_string()
+            .unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            text,
+            replayed,
+        }
+    }
+
+    /// Posts, or gives none when the server is gone.
+    pub fn try_post(&self, path: &str, key: &str, body: &str) -> Option<Answer> {
+        let request = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {key}"))
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        let mut response = self.http.run(request).ok()?;
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().ok()?;
+        let body = serde_json::from_str(&text).ok()?;
+        Some(Answer {
+            status,
+            body,
+            text,
+            replayed: false,
+        })
+    }
+
+    pub fn get(&self, path: &str, key: &str) -> Answer {
+        self.send("GET", path, Some(key), &[], None)
+    }
+
+    pub fn delete(&self, path: &str, key: &str) -> Answer {
+        self.send("DELETE", path, Some(key), &[], None)
+    }
+
+    pub fn post(&self, path: &str, key: &str, body: Value) -> Answer {
+        let text = body.to_string();
+        self.send("POST", path, Some(key), &[], Some(text.as_bytes()))
+    }
+
+    pub fn post_text(&self, path: &str, key: &str, body: &str) -> Answer {
+        self.send("POST", path, Some(key), &[], Some(body.as_bytes()))
+    }
+
+    pub fn post_once(&self, path: &str, key: &str, idempotency_key: &str, body: &str) -> Answer {
+        self.send(
+            "POST",
+            path,
+            Some(key),
+            &[("Idempotency-Key", idempotency_key)],
+            Some(body.as_bytes()),
+        )
+    }
+
+    pub fn patch(&self, path: &str, key: &str, body: Value) -> Answer {
+        let text = body.to_string();
+        self.send("PATCH", path, Some(key), &[], Some(text.as_bytes()))
+    }
+
+    /// Creates a tenant and returns its API key.
+    pub fn tenant(&self, name: &str) -> String {
+        self.post("/tenants", ADMIN_KEY, json!({ "name": name }))
+            .expect(201)
+            .str("apiKey")
+    }
+
+    /// Creates the quickstart policy: spend-limit (max 100, review above
+    /// 50) and merchant-rules (block `casino.example`). Returns its id.
+    pub fn policy(&self, key: &str) -> String {
+        self.post(
+            "/policies",
+            key,
+            json!({
+                "name": "default",
+                "rules": [
+                    {"plugin": "spend-limit", "config": {"maxAmountEuros": 100, "reviewAboveEuros": 50}},
+                    {"plugin": "merchant-rules", "config": {"block": ["casino.example"]}}
+                ]
+            }),
+        )
+        .expect(201)
+        .str("id")
+    }
+
+    /// Creates an agent on `policy` and returns its id.
+    pub fn agent(&self, key: &str, policy: &str, name: &str) -> String {
+        self.post(
+            "/agents",
+            key,
+            json!({"name": name, "policyId": policy, "profile": {"purpose": "pays for servers"}}),
+        )
+        .expect(201)
+        .str("id")
+    }
+
+    /// Issues an agent token with every permission.
+    pub fn token(&self, key: &str, agent: &str) -> String {
+        self.post(&format!("/agents/{agent}/tokens"), key, json!({}))
+            .expect(201)
+            .str("token")
+    }
+
+    /// Declares an intent for `amount` euros at `hetzner.com`.
+    pub fn intent(&self, key: &str, agent: &str, amount: &str) -> Answer {
+        self.post_text(
+            "/intents",
+            key,
+            &format!(
+                r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
+            ),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends a signal with `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// A tenant with a policy, an agent on it and the agent's token.
+pub struct Tenant {
+    pub key: String,
+    pub policy: String,
+    pub agent: String,
+    pub token: String,
+}
+
+impl Tenant {
+    pub fn new(server: &Server, name: &str) -> Self {
+        let key = server.tenant(name);
+        let policy = server.policy(&key);
+        let agent = server.agent(&key, &policy, &format!("{name} agent"));
+        let token = server.token(&key, &agent);
+        Tenant {
+            key,
+            policy,
+            agent,
+            token,
+        }
+    }
+}
