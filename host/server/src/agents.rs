@@ -414,8 +414,16 @@ pub(crate) async fn issue_token(
             created_ms: now_ms(),
             revoked_ms: None,
         };
-        let mut shown = serde_json::to_value(token_view(&token)).map_err(ApiError::internal)?;
-        shown["token"] = Value::String(secret.clone());
+        #[derive(Serialize)]
+        struct Issued<'a> {
+            #[serde(flatten)]
+            view: TokenView<'a>,
+            token: &'a str,
+        }
+        let shown = Issued {
+            view: token_view(&token),
+            token: &secret,
+        };
         let reply = Reply::json(StatusCode::CREATED, &shown)?;
         state
             .store

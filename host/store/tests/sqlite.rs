@@ -1,0 +1,242 @@
+//! The SQLite store through its trait.
+
+use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::{Currency, Money};
+use warrant_store::{
+    AgentRecord, IdempotencyRecord, IntentEvent, IntentRecord, PolicyRecord, SqliteStore,
+    StatusChange, Store, StoreError, TenantRecord,
+};
+
+const MINUTE: i64 = 60_000;
+const NOW: i64 = 1_800_000_000_000;
+
+async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("warrant.db"))
+        .await
+        .unwrap();
+    let tenant = TenantRecord {
+        id: "tn_1".into(),
+        name: "t".into(),
+        created_ms: 0,
+    };
+    store.create_tenant(&tenant, "hash", None).await.unwrap();
+    let policy = PolicyRecord {
+        id: "pol_1".into(),
+        tenant_id: "tn_1".into(),
+        name: "p".into(),
+        version: 1,
+        body: "{}".into(),
+        created_ms: 0,
+    };
+    store.insert_policy(&policy, &[], None).await.unwrap();
+    let agent = AgentRecord {
+        tenant_id: "tn_1".into(),
+        policy_id: "pol_1".into(),
+        agent: Agent {
+            id: "ag_1".into(),
+            ..Agent::default()
+        },
+        created_ms: 0,
+        updated_ms: 0,
+    };
+    store.insert_agent(&agent, None).await.unwrap();
+    (dir, store)
+}
+
+fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &str) -> IntentRecord {
+    IntentRecord {
+        id: format!("int_{n:04}"),
+        tenant_id: "tn_1".into(),
+        agent_id: "ag_1".into(),
+        status,
+        intent: Intent {
+            id: format!("int_{n:04}"),
+            amount: Some(amount),
+            merchant: Some(merchant.into()),
+            card: Card::Name("c".into()),
+            purpose: "p".into(),
+            recurring: None,
+            client_intent_id: None,
+            ttl_minutes: 60,
+        },
+        decision: "{}".into(),
+        policy_id: "pol_1".into(),
+        policy_version: 1,
+        status_reason: None,
+        settlement: None,
+        created_ms: at_ms,
+        updated_ms: at_ms,
+        expires_ms: at_ms + 60 * MINUTE,
+    }
+}
+
+fn created(record: &IntentRecord) -> IntentEvent {
+    IntentEvent {
+        id: format!("ev_{}", record.id),
+        intent_id: record.id.clone(),
+        from: None,
+        to: record.status,
+        actor: "policy".into(),
+        reason: None,
+        at_ms: record.created_ms,
+    }
+}
+
+#[tokio::test]
+async fn usage_counts_every_intent_and_spends_only_approved_and_completed_ones() {
+    let (_dir, store) = store_with_agent().await;
+    use IntentStatus::*;
+    let intents = [
+        intent(1, NOW - 30 * 1000, Approved, Money::eur(100), "a.com"),
+        intent(2, NOW - 30 * MINUTE, Denied, Money::eur(5000), "a.com"),
+        intent(
+            3,
+            NOW - 2 * 60 * MINUTE,
+            Completed,
+            Money::eur(250),
+            "B.com",
+        ),
+        intent(
+            4,
+            NOW - 3 * 24 * 60 * MINUTE,
+            Approved,
+            Money::eur(1000),
+            "a.com",
+        ),
+        intent(
+            5,
+            NOW - 20 * 24 * 60 * MINUTE,
+            PendingApproval,
+            Money::eur(7),
+            "a.com",
+        ),
+        intent(
+            6,
+            NOW - 10 * 1000,
+            Approved,
+            Money::new(9, Currency::from_code("USD").unwrap()),
+            "a.com",
+        ),
+        intent(
+            7,
+            NOW - 40 * 24 * 60 * MINUTE,
+            Approved,
+            Money::eur(99_999),
+            "a.com",
+        ),
+    ];
+    for record in &intents {
+        store
+            .insert_intent(record, &created(record), None)
+            .await
+            .unwrap();
+    }
+    let day_start = NOW - 90 * MINUTE;
+    let month_start = NOW - 5 * 24 * 60 * MINUTE;
+    let usage = store
+        .usage(
+            "ag_1",
+            Currency::EUR,
+            Some("a.com"),
+            NOW,
+            day_start,
+            month_start,
+        )
+        .await
+        .unwrap();
+    let w = |count, spend| WindowUsage { count, spend };
+    assert_eq!(usage.last_minute, w(2, 100));
+    assert_eq!(usage.last_hour, w(3, 100));
+    assert_eq!(usage.last_day, w(4, 350));
+    assert_eq!(usage.last_week, w(5, 1350));
+    assert_eq!(usage.last_month, w(6, 1350));
+    assert_eq!(usage.calendar_day, w(3, 100));
+    assert_eq!(usage.calendar_month, w(5, 1350));
+    assert_eq!(usage.merchant_last_month, w(5, 1100));
+
+    let none = store
+        .usage("ag_1", Currency::EUR, None, NOW, day_start, month_start)
+        .await
+        .unwrap();
+    assert_eq!(none.merchant_last_month, w(0, 0));
+}
+
+#[tokio::test]
+async fn a_status_change_applies_only_from_the_expected_status() {
+    use IntentStatus::*;
+    let (_dir, store) = store_with_agent().await;
+    let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
+    store
+        .insert_intent(&record, &created(&record), None)
+        .await
+        .unwrap();
+    let change = |id: &str, from, to| StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: id.into(),
+            intent_id: "int_0001".into(),
+            from: Some(from),
+            to,
+            actor: "tenant".into(),
+            reason: None,
+            at_ms: NOW + 1,
+        },
+        settlement: None,
+        actual_minor: None,
+    };
+    assert!(
+        store
+            .change_status(&change("ev_a", PendingApproval, Approved), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .change_status(&change("ev_b", PendingApproval, Denied), None)
+            .await
+            .unwrap()
+    );
+    let stored = store.intent("tn_1", "int_0001").await.unwrap().unwrap();
+    assert_eq!(stored.status, Approved);
+    assert_eq!(store.intent_events("int_0001").await.unwrap().len(), 2);
+    // Another tenant's id moves nothing.
+    let mut foreign = change("ev_c", Approved, Cancelled);
+    foreign.tenant_id = "tn_2".into();
+    assert!(!store.change_status(&foreign, None).await.unwrap());
+    assert!(store.intent("tn_2", "int_0001").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
+    let (_dir, store) = store_with_agent().await;
+    let idem = IdempotencyRecord {
+        scope: "tn_1".into(),
+        key: "k".into(),
+        request_sha256: "h".into(),
+        status: 201,
+        body: "{}".into(),
+        created_ms: NOW,
+    };
+    let first = intent(1, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
+    store
+        .insert_intent(&first, &created(&first), Some(&idem))
+        .await
+        .unwrap();
+    let second = intent(2, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
+    let taken = store
+        .insert_intent(&second, &created(&second), Some(&idem))
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
+        "{taken:?}"
+    );
+    assert!(store.intent("tn_1", "int_0002").await.unwrap().is_none());
+    assert_eq!(
+        store.idempotent_response("tn_1", "k").await.unwrap(),
+        Some(idem)
+    );
+    assert_eq!(store.purge_idempotency(NOW + 1).await.unwrap(), 1);
+    assert_eq!(store.idempotent_response("tn_1", "k").await.unwrap(), None);
+}
