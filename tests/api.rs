@@ -842,6 +842,12 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
             nosy.clone(),
             "E_VALIDATION",
         ),
+        // Larger than a JSON body may be, yet within the plugin limit.
+        (
+            "name=big&version=1.0.0",
+            vec![7u8; 3 << 20],
+            "E_PLUGIN_NOT_WASM",
+        ),
     ] {
         upload(query, &bytes).expect_error(400, code);
     }
@@ -1237,4 +1243,141 @@ fn settlement_is_verified_against_the_tolerance() {
     server
         .post_text(&format!("/intents/{rid}/verify"), &t.key, r#"{}"#)
         .expect_error(400, "E_VALIDATION");
+}
+
+#[test]
+fn idempotency_keys_belong_to_their_caller_and_keep_no_secret_in_the_clear() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let other = server.agent(&t.key, &t.policy, "other");
+    let other_token = server.token(&t.key, &other);
+    // Two agents, one key, one body: two intents, each its own.
+    let body = r#"{"cardName":"c","purpose":"x","expectedAmountEuros":2}"#;
+    let mine = server
+        .post_once("/intents", &t.token, "k", body)
+        .expect(201);
+    let theirs = server
+        .post_once("/intents", &other_token, "k", body)
+        .expect(201);
+    assert!(!theirs.replayed);
+    assert_ne!(mine.str("id"), theirs.str("id"));
+    assert_eq!(theirs.str("agentId"), other);
+
+    // Responses that show a secret once replay it, yet the database holds
+    // neither the secret nor the key in the clear.
+    let tenant = server
+        .post_once(
+            "/tenants",
+            ADMIN_KEY,
+            "tenant-key-1",
+            r#"{"name":"sealed"}"#,
+        )
+        .expect(201);
+    let again = server
+        .post_once(
+            "/tenants",
+            ADMIN_KEY,
+            "tenant-key-1",
+            r#"{"name":"sealed"}"#,
+        )
+        .expect(201);
+    assert_eq!(again.text, tenant.text);
+    let path = format!("/agents/{}/tokens", t.agent);
+    let token = server
+        .post_once(&path, &t.key, "token-key-1", "{}")
+        .expect(201);
+    let replayed = server
+        .post_once(&path, &t.key, "token-key-1", "{}")
+        .expect(201);
+    assert_eq!(replayed.str("token"), token.str("token"));
+    let mut stored = std::fs::read(server.data_dir().join("warrant.db")).unwrap();
+    stored.extend(std::fs::read(server.data_dir().join("warrant.db-wal")).unwrap_or_default());
+    for secret in [
+        tenant.str("apiKey"),
+        token.str("token"),
+        "tenant-key-1".into(),
+        t.key.clone(),
+    ] {
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "`{secret}` is stored in the clear"
+        );
+    }
+}
+
+#[test]
+fn concurrent_transitions_with_one_idempotency_key_all_answer_the_winner() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let id = intent_in(&server, &t, "pending_approval");
+    let path = format!("/intents/{id}/approve");
+    let answers: Vec<Answer> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| s.spawn(|| server.post_once(&path, &t.key, "approve-once", "{}")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for answer in &answers {
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.text, answers[0].text);
+    }
+    let read = server.get(&format!("/intents/{id}"), &t.key).expect(200);
+    assert_eq!(read.body["history"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_client_intent_id_reused_for_another_intent_is_a_conflict() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let body =
+        r#"{"cardName":"c","purpose":"x","expectedAmountEuros":3,"clientIntentId":"order-8"}"#;
+    server.post_text("/intents", &t.token, body).expect(201);
+    let other = body.replace(":3,", ":30,");
+    server
+        .post_text("/intents", &t.token, &other)
+        .expect_error(409, "E_CONFLICT");
+}
+
+#[test]
+fn a_policy_of_monitored_rules_alone_is_refused() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let monitored = json!({"name": "watch only", "rules": [
+        {"plugin": "spend-limit", "config": {"maxAmountEuros": 1}, "mode": "monitor"}
+    ]});
+    let refused = server
+        .post("/policies", &t.key, monitored.clone())
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(refused.body["error"]["field"], "rules");
+    server
+        .patch(
+            &format!("/policies/{}", t.policy),
+            &t.key,
+            json!({"rules": monitored["rules"]}),
+        )
+        .expect_error(400, "E_VALIDATION");
+}
+
+#[test]
+fn patching_an_agents_status_freezes_it() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let path = format!("/agents/{}", t.agent);
+    let frozen = server
+        .patch(&path, &t.key, json!({"status": "frozen", "name": "paused"}))
+        .expect(200);
+    assert_eq!(
+        (frozen.str("status"), frozen.str("name")),
+        ("frozen".into(), "paused".into())
+    );
+    server
+        .intent(&t.token, &t.agent, "1")
+        .expect_error(409, "E_AGENT_NOT_ACTIVE");
+    server
+        .patch(&path, &t.key, json!({"status": "archived"}))
+        .expect_error(400, "E_VALIDATION");
+    server
+        .patch(&path, &t.key, json!({"status": "active"}))
+        .expect(200);
+    server.intent(&t.token, &t.agent, "1").expect(201);
 }

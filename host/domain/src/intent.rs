@@ -202,6 +202,12 @@ pub fn checked_text(field: &str, value: &str, max: usize) -> Result<String, Vali
     if value.is_empty() {
         return Err(ValidationError::new(field, "must not be empty"));
     }
+    if value.contains('\0') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain NUL characters",
+        ));
+    }
     if value.chars().count() > max {
         return Err(ValidationError::new(
             field,

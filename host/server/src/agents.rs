@@ -178,7 +178,7 @@ pub(crate) async fn create(
     let tags = check_list("tags", body.tags)?;
     let metadata = check_metadata(body.metadata)?;
     check_policy(&state, &tenant_id, &body.policy_id).await?;
-    once(&state, &tenant_id, &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let now = now_ms();
         let record = AgentRecord {
             tenant_id: tenant_id.clone(),
@@ -261,23 +261,11 @@ pub(crate) async fn update(
             "archive an agent with `DELETE /agents/{id}`",
         ));
     }
-    let now = now_ms();
-    record.updated_ms = now;
-    if !state.store.update_agent(&record).await? {
+    record.updated_ms = now_ms();
+    if !state.store.update_agent(&record, body.status).await? {
         return Err(ApiError::conflict(format!(
             "agent `{id}` is archived and cannot change"
         )));
-    }
-    if let Some(status) = body.status {
-        let live = [
-            AgentStatus::Active,
-            AgentStatus::Frozen,
-            AgentStatus::Suspended,
-        ];
-        state
-            .store
-            .set_agent_status(tenant_id, &id, &live, status, now, None)
-            .await?;
     }
     Reply::ok(&view(&find(&state, tenant_id, &id).await?))
 }
@@ -323,7 +311,7 @@ async fn set_status(
     };
     match submission {
         Some(submission) => {
-            once(state, tenant_id, submission, async |ticket| {
+            once(state, principal, submission, async |ticket| {
                 change(Some(ticket)).await
             })
             .await
@@ -398,7 +386,7 @@ pub(crate) async fn issue_token(
     }
     permissions.sort_by_key(|p| Permission::ALL.iter().position(|q| q == p));
     permissions.dedup();
-    once(&state, &tenant_id, &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let agent = find(&state, &tenant_id, &id).await?;
         if agent.agent.status == AgentStatus::Archived {
             return Err(ApiError::conflict(format!(

@@ -181,6 +181,21 @@ impl Principal {
         }
     }
 
+    /// Whose idempotency keys a request's key is one of: the admin's, a
+    /// tenant key's, or an agent's. A key never replays another caller's
+    /// answer.
+    pub fn idempotency_scope(&self) -> String {
+        match self {
+            Principal::Admin => "admin".into(),
+            Principal::Tenant(tenant) => tenant.id.clone(),
+            Principal::Agent {
+                tenant_id,
+                agent_id,
+                ..
+            } => format!("{tenant_id}/{agent_id}"),
+        }
+    }
+
     /// Who made a change, for an intent's history.
     pub fn actor(&self) -> String {
         match self {

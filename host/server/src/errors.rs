@@ -176,6 +176,14 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyKeyTaken => ApiError::idempotency_race(),
             StoreError::Duplicate => ApiError::conflict("already exists"),
             StoreError::InUse => ApiError::conflict("still in use"),
+            StoreError::AgentNotActive(status) => Self::new(
+                StatusCode::CONFLICT,
+                "E_AGENT_NOT_ACTIVE",
+                format!(
+                    "the agent is {}: it gets no approval until it is active",
+                    status.as_str()
+                ),
+            ),
             other => ApiError::internal(other),
         }
     }

@@ -1,6 +1,8 @@
 //! What every handler shares: extractors that answer bad input with
 //! [`ApiError`]s, JSON replies, idempotent writes, ids and times.
 
+use aes_gcm::aead::{Aead, Key, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -16,6 +18,7 @@ use warrant_domain::ValidationError;
 use warrant_store::{IdempotencyRecord, Page};
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::errors::{ApiError, Result};
 
 /// The longest `Idempotency-Key` accepted.
@@ -266,28 +269,98 @@ impl Ticket {
     /// The record to commit with a write answered by `reply`; none without
     /// an idempotency key.
     pub fn record(&self, reply: &Reply) -> Option<IdempotencyRecord> {
-        self.key.as_ref().map(|key| IdempotencyRecord {
+        let key = self.key.as_ref()?;
+        let sealing = Sealing::new(&self.scope, key);
+        let body = match sealing.seal(&reply.body) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!("cannot seal a response: {e:?}");
+                return None;
+            }
+        };
+        Some(IdempotencyRecord {
             scope: self.scope.clone(),
-            key: key.clone(),
+            key: sealing.lookup,
             request_sha256: self.request_sha256.clone(),
             status: reply.status.as_u16(),
-            body: reply.body.clone(),
+            body,
             created_ms: self.now_ms,
         })
     }
 }
 
-/// Answers a write at most once per idempotency key: a key seen before
+/// How a remembered response rests in the store: under a hash of the
+/// client's idempotency key, its body sealed (AES-256-GCM) with a key
+/// derived from the idempotency key itself. The store alone never holds a
+/// response in the clear, such as one that shows a new API key or agent
+/// token once.
+struct Sealing {
+    lookup: String,
+    cipher_key: [u8; 32],
+}
+
+impl Sealing {
+    fn new(scope: &str, key: &str) -> Self {
+        let derive = |purpose: &str| -> [u8; 32] {
+            let mut hasher = Sha256::new();
+            for part in ["warrant idempotency", purpose, scope, key] {
+                hasher.update(part.as_bytes());
+                hasher.update([0]);
+            }
+            hasher.finalize().into()
+        };
+        Sealing {
+            lookup: hex::encode(derive("lookup")),
+            cipher_key: derive("seal"),
+        }
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.cipher_key))
+    }
+
+    /// `hex(nonce ‖ ciphertext)`.
+    fn seal(&self, body: &str) -> Result<String> {
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
+        let sealed = self
+            .cipher()
+            .encrypt(&Nonce::from(nonce), body.as_bytes())
+            .map_err(|_| ApiError::internal("sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(hex::encode(out))
+    }
+
+    fn open(&self, sealed: &str) -> Result<String> {
+        let bytes = hex::decode(sealed).map_err(ApiError::internal)?;
+        if bytes.len() < 12 {
+            return Err(ApiError::internal("a remembered response is truncated"));
+        }
+        let (nonce, ciphertext) = bytes.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(ApiError::internal)?;
+        let body = self
+            .cipher()
+            .decrypt(&Nonce::from(nonce), ciphertext)
+            .map_err(|_| ApiError::internal("a remembered response does not open"))?;
+        String::from_utf8(body).map_err(ApiError::internal)
+    }
+}
+
+/// Answers a write at most once per idempotency key of the caller (each
+/// credential's keys are its own: a tenant key's, an agent's tokens', the
+/// admin key's): a key seen before
 /// with the same request replays the first response; with another request
 /// it is a 422. `work` commits its effects together with
 /// [`Ticket::record`]; when a concurrent request with the same key commits
 /// first, this one answers with that request's response.
 pub async fn once(
     state: &AppState,
-    scope: &str,
+    principal: &Principal,
     submission: &Submission,
     work: impl AsyncFnOnce(&Ticket) -> Result<Reply>,
 ) -> Result<Reply> {
+    let scope = &principal.idempotency_scope();
     if let Some(reply) = replay(state, scope, submission).await? {
         return Ok(reply);
     }
@@ -309,7 +382,12 @@ async fn replay(state: &AppState, scope: &str, submission: &Submission) -> Resul
     let Some(key) = &submission.idempotency_key else {
         return Ok(None);
     };
-    let Some(record) = state.store.idempotent_response(scope, key).await? else {
+    let sealing = Sealing::new(scope, key);
+    let Some(record) = state
+        .store
+        .idempotent_response(scope, &sealing.lookup)
+        .await?
+    else {
         return Ok(None);
     };
     if record.request_sha256 != submission.request_sha256 {
@@ -317,7 +395,7 @@ async fn replay(state: &AppState, scope: &str, submission: &Submission) -> Resul
     }
     Ok(Some(Reply {
         status: StatusCode::from_u16(record.status).map_err(ApiError::internal)?,
-        body: record.body,
+        body: sealing.open(&record.body)?,
         replayed: true,
     }))
 }

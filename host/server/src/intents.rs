@@ -258,6 +258,9 @@ async fn expire(
         },
         settlement: None,
         actual_minor: None,
+        seen_updated_ms: None,
+        require_unexpired: false,
+        require_active_agent: false,
     };
     Ok(state.store.change_status(&change, None).await?)
 }
@@ -292,7 +295,7 @@ pub(crate) async fn create(
         (None, None) => return Err(ApiError::validation("agentId", "is required")),
     };
     principal.may(&agent_id, Permission::Create)?;
-    once(&state, &tenant_id, &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let agent = state
             .store
             .agent(&tenant_id, &agent_id)
@@ -311,7 +314,7 @@ pub(crate) async fn create(
                 .intent_by_client_id(&agent_id, client_intent_id)
                 .await?
         {
-            return existing_intent(&state, existing).await;
+            return existing_intent(&state, existing, &intent).await;
         }
         if intent
             .amount
@@ -421,7 +424,7 @@ pub(crate) async fn create(
                     .intent_by_client_id(&agent_id, client_intent_id)
                     .await?
                     .ok_or_else(|| ApiError::internal("a duplicate intent vanished"))?;
-                existing_intent(&state, existing).await
+                existing_intent(&state, existing, &record.intent).await
             }
             Err(e) => Err(e.into()),
         }
@@ -429,8 +432,24 @@ pub(crate) async fn create(
     .await
 }
 
-/// The answer to a repeated client intent id: the intent as it stands.
-async fn existing_intent(state: &AppState, record: IntentRecord) -> Result<Reply> {
+/// The answer to a repeated client intent id: the intent as it stands, if
+/// it declared the same; a conflict if the id was used for another intent.
+async fn existing_intent(
+    state: &AppState,
+    record: IntentRecord,
+    declared: &Intent,
+) -> Result<Reply> {
+    let same = Intent {
+        id: record.intent.id.clone(),
+        ..declared.clone()
+    };
+    if record.intent != same {
+        return Err(ApiError::conflict(format!(
+            "`clientIntentId` `{}` was used for another intent of this agent (`{}`)",
+            declared.client_intent_id.as_deref().unwrap_or_default(),
+            record.id
+        )));
+    }
     let record = expire_if_due(state, record).await?;
     let events = state.store.intent_events(&record.id).await?;
     view(&record, Some(&events))
@@ -519,12 +538,13 @@ struct Settlement {
 async fn settle(
     state: &AppState,
     record: &IntentRecord,
-    body: SettleBody,
+    body: &SettleBody,
     now: i64,
 ) -> Result<(String, Option<u64>)> {
     let intent = &record.intent;
     let actual = body
         .actual_amount_euros
+        .as_ref()
         .map(|raw| {
             Money::parse(raw.get(), currency_of(intent))
                 .map_err(|e| ApiError::validation("actualAmountEuros", e))
@@ -535,7 +555,8 @@ async fn settle(
     }
     let actual_merchant = body
         .actual_merchant
-        .map(|m| checked_text("actualMerchant", &m, MAX_NAME_CHARS))
+        .as_ref()
+        .map(|m| checked_text("actualMerchant", m, MAX_NAME_CHARS))
         .transpose()?;
     let tolerance_bps = match intent.recurring {
         Some(terms) => terms.amount_tolerance_bps,
@@ -578,9 +599,15 @@ async fn settle(
     Ok((json, actual.map(|a| a.minor_units)))
 }
 
+/// How often a change is tried again when the intent changed under it in
+/// a way that may still allow it (a settlement was recorded meanwhile).
+const ATTEMPTS: usize = 3;
+
 /// Applies `transition` to an intent, once per idempotency key: checks
 /// who may, that the FSM allows it from the current status, and that
-/// exactly one concurrent change wins.
+/// exactly one concurrent change wins. The change commits only if the
+/// intent is still as it was read (so the answer is what committed), its
+/// time to live has not ended, and, for an approval, its agent is active.
 async fn transition(
     state: AppState,
     principal: Principal,
@@ -611,67 +638,74 @@ async fn transition(
         }
     };
     let tenant_id = principal.tenant_id()?.to_owned();
-    once(&state, &tenant_id, &submission, async |ticket: &Ticket| {
-        let record = current(&state, &principal, &id, permission).await?;
-        if !transition.allowed_from(record.status) {
-            return Err(ApiError::invalid_transition(transition, record.status));
-        }
-        if transition == Transition::Approve {
-            let agent = state
+    once(&state, &principal, &submission, async |ticket: &Ticket| {
+        for _ in 0..ATTEMPTS {
+            let record = current(&state, &principal, &id, permission).await?;
+            if !transition.allowed_from(record.status) {
+                return Err(ApiError::invalid_transition(transition, record.status));
+            }
+            if transition == Transition::Approve {
+                let agent = state
+                    .store
+                    .agent(&tenant_id, &record.agent_id)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("an intent's agent is missing"))?;
+                if agent.agent.status != AgentStatus::Active {
+                    return Err(ApiError::agent_not_active(
+                        &record.agent_id,
+                        agent.agent.status.as_str(),
+                    ));
+                }
+            }
+            let now = now_ms().max(record.updated_ms + 1);
+            let (settlement, actual_minor) = match &settlement {
+                Some(body) => {
+                    let (json, actual) = settle(&state, &record, body, now).await?;
+                    (Some(json), actual)
+                }
+                None => (None, None),
+            };
+            let event = IntentEvent {
+                id: new_id("ev"),
+                intent_id: record.id.clone(),
+                from: Some(record.status),
+                to: transition.target(),
+                actor: principal.actor(),
+                reason: reason.clone(),
+                at_ms: now,
+            };
+            let mut events = state.store.intent_events(&record.id).await?;
+            events.push(event.clone());
+            let changed = IntentRecord {
+                status: event.to,
+                status_reason: reason.clone(),
+                updated_ms: now,
+                settlement: settlement.clone().or_else(|| record.settlement.clone()),
+                ..record.clone()
+            };
+            let reply = view(&changed, Some(&events))?;
+            let change = StatusChange {
+                tenant_id: tenant_id.clone(),
+                event,
+                settlement,
+                actual_minor,
+                seen_updated_ms: Some(record.updated_ms),
+                require_unexpired: true,
+                require_active_agent: transition == Transition::Approve,
+            };
+            if state
                 .store
-                .agent(&tenant_id, &record.agent_id)
+                .change_status(&change, ticket.record(&reply).as_ref())
                 .await?
-                .ok_or_else(|| ApiError::internal("an intent's agent is missing"))?;
-            if agent.agent.status != AgentStatus::Active {
-                return Err(ApiError::agent_not_active(
-                    &record.agent_id,
-                    agent.agent.status.as_str(),
-                ));
+            {
+                return Ok(reply);
             }
+            // The intent changed, expired or lost its agent meanwhile: read
+            // it again, and answer from where it stands now.
         }
-        let now = now_ms();
-        let (settlement, actual_minor) = match settlement {
-            Some(body) => {
-                let (json, actual) = settle(&state, &record, body, now).await?;
-                (Some(json), actual)
-            }
-            None => (None, None),
-        };
-        let event = IntentEvent {
-            id: new_id("ev"),
-            intent_id: record.id.clone(),
-            from: Some(record.status),
-            to: transition.target(),
-            actor: principal.actor(),
-            reason: reason.clone(),
-            at_ms: now,
-        };
-        let mut events = state.store.intent_events(&record.id).await?;
-        events.push(event.clone());
-        let changed = IntentRecord {
-            status: event.to,
-            status_reason: reason.clone(),
-            updated_ms: now,
-            settlement: settlement.clone().or_else(|| record.settlement.clone()),
-            ..record.clone()
-        };
-        let reply = view(&changed, Some(&events))?;
-        let change = StatusChange {
-            tenant_id: tenant_id.clone(),
-            event,
-            settlement,
-            actual_minor,
-        };
-        if state
-            .store
-            .change_status(&change, ticket.record(&reply).as_ref())
-            .await?
-        {
-            return Ok(reply);
-        }
-        // Another change won; report where the intent stands now.
-        let now_record = current(&state, &principal, &id, permission).await?;
-        Err(ApiError::invalid_transition(transition, now_record.status))
+        Err(ApiError::conflict(format!(
+            "intent `{id}` keeps changing; retry"
+        )))
     })
     .await
 }
@@ -735,39 +769,41 @@ pub(crate) async fn verify(
     }
     let tenant_id = principal.tenant_id()?.to_owned();
     let verifiable = [IntentStatus::Approved, IntentStatus::Completed];
-    once(&state, &tenant_id, &submission, async |ticket| {
-        let record = current(&state, &principal, &id, Permission::Settle).await?;
-        if !verifiable.contains(&record.status) {
-            return Err(ApiError::cannot("verify", record.status, &verifiable));
+    once(&state, &principal, &submission, async |ticket| {
+        for _ in 0..ATTEMPTS {
+            let record = current(&state, &principal, &id, Permission::Settle).await?;
+            if !verifiable.contains(&record.status) {
+                return Err(ApiError::cannot("verify", record.status, &verifiable));
+            }
+            let now = now_ms().max(record.updated_ms + 1);
+            let (settlement, actual) = settle(&state, &record, &body, now).await?;
+            let changed = IntentRecord {
+                settlement: Some(settlement.clone()),
+                updated_ms: now,
+                ..record.clone()
+            };
+            let events = state.store.intent_events(&record.id).await?;
+            let reply = view(&changed, Some(&events))?;
+            let update = SettlementUpdate {
+                tenant_id: tenant_id.clone(),
+                intent_id: id.clone(),
+                status: record.status,
+                settlement,
+                actual_minor: actual,
+                at_ms: now,
+                seen_updated_ms: record.updated_ms,
+            };
+            if state
+                .store
+                .set_settlement(&update, ticket.record(&reply).as_ref())
+                .await?
+            {
+                return Ok(reply);
+            }
         }
-        let now = now_ms();
-        let (settlement, actual) = settle(&state, &record, body, now).await?;
-        let changed = IntentRecord {
-            settlement: Some(settlement.clone()),
-            updated_ms: now,
-            ..record.clone()
-        };
-        let events = state.store.intent_events(&record.id).await?;
-        let reply = view(&changed, Some(&events))?;
-        if state
-            .store
-            .set_settlement(
-                &SettlementUpdate {
-                    tenant_id: tenant_id.clone(),
-                    intent_id: id.clone(),
-                    status: record.status,
-                    settlement,
-                    actual_minor: actual,
-                    at_ms: now,
-                },
-                ticket.record(&reply).as_ref(),
-            )
-            .await?
-        {
-            return Ok(reply);
-        }
-        let now_record = current(&state, &principal, &id, Permission::Settle).await?;
-        Err(ApiError::cannot("verify", now_record.status, &verifiable))
+        Err(ApiError::conflict(format!(
+            "intent `{id}` keeps changing; retry"
+        )))
     })
     .await
 }

@@ -103,7 +103,7 @@ pub(crate) async fn upload(
     })?;
     let sha256 = hex::encode(Sha256::digest(&submission.body));
 
-    once(&state, &tenant_id, &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let same_version = async || -> Result<Option<Reply>> {
             let Some(existing) = state
                 .store

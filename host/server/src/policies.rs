@@ -195,6 +195,18 @@ async fn resolve(
     Ok((record.id, meta))
 }
 
+/// A policy must have a rule whose verdict counts: Warrant approves
+/// nothing on its own.
+fn check_enforced(rules: &[Step]) -> Result<()> {
+    if rules.iter().any(|rule| rule.mode != Some(Mode::Monitor)) {
+        return Ok(());
+    }
+    Err(ApiError::validation(
+        "rules",
+        "must have at least one rule in `enforce` mode: monitored rules alone would approve everything",
+    ))
+}
+
 /// The context of a dry evaluation: a plain 1.00 EUR intent.
 fn dry_context() -> EvaluationContext {
     EvaluationContext {
@@ -331,12 +343,13 @@ pub(crate) async fn create(
         .map(tolerance_bps)
         .transpose()?
         .unwrap_or(0);
-    once(&state, &tenant_id, &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let doc = PolicyDoc {
             rules: resolve_steps(&state, &tenant_id, "rules", body.rules, World::Policy).await?,
             risk: resolve_steps(&state, &tenant_id, "risk", body.risk, World::Risk).await?,
             amount_tolerance_bps,
         };
+        check_enforced(&doc.rules)?;
         let record = PolicyRecord {
             id: new_id("pol"),
             tenant_id: tenant_id.clone(),
@@ -381,6 +394,7 @@ pub(crate) async fn update(
             return Err(ApiError::validation("rules", "must have at least one rule"));
         }
         doc.rules = resolve_steps(&state, &tenant_id, "rules", rules, World::Policy).await?;
+        check_enforced(&doc.rules)?;
     }
     if let Some(risk) = body.risk {
         doc.risk = resolve_steps(&state, &tenant_id, "risk", risk, World::Risk).await?;

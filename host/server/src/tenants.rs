@@ -62,7 +62,7 @@ pub(crate) async fn create(
 ) -> Result<Reply> {
     principal.admin()?;
     let body: CreateTenant = submission.json()?;
-    once(&state, "admin", &submission, async |ticket| {
+    once(&state, &principal, &submission, async |ticket| {
         let (created, record) = new_tenant(&body.name)?;
         let reply = Reply::json(StatusCode::CREATED, &created)?;
         state

@@ -1,6 +1,7 @@
 -- Tenants, plugins, policies, agents, tokens, intents and idempotency.
--- Portable SQL: TEXT, BIGINT and BLOB-or-BYTEA only, times as Unix
--- milliseconds, no engine-specific functions.
+-- SQLite's schema. The statements the store runs are portable; PostgreSQL
+-- gets its own migrations with the same tables and columns (BYTEA where
+-- this file says BLOB). Times are Unix milliseconds.
 
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,
@@ -102,7 +103,10 @@ CREATE TABLE intents (
     UNIQUE (agent_id, client_intent_id)
 );
 CREATE INDEX intents_by_tenant ON intents (tenant_id, id);
-CREATE INDEX intents_by_agent ON intents (agent_id, created_ms);
+-- Covers the usage query: an agent's recent intents are summed from the
+-- index alone, without reading their (large) decision text.
+CREATE INDEX intents_by_agent ON intents
+    (agent_id, created_ms, status, currency, merchant_key, amount_minor, actual_minor);
 CREATE INDEX intents_by_expiry ON intents (status, expires_ms);
 
 CREATE TABLE intent_events (

@@ -10,6 +10,9 @@ pub enum StoreError {
     /// Another request with the same idempotency key committed first.
     #[error("the idempotency key was used by a request that committed first")]
     IdempotencyKeyTaken,
+    /// The agent is not active (frozen, suspended, archived or gone).
+    #[error("the agent is {}", .0.as_str())]
+    AgentNotActive(warrant_domain::context::AgentStatus),
     /// The object is still referenced, e.g. a plugin by a policy version.
     #[error("still in use")]
     InUse,

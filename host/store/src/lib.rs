@@ -119,8 +119,9 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's agents, newest first.
     async fn agents(&self, tenant_id: &str, page: &Page) -> Result<Vec<AgentRecord>>;
     /// Replaces an agent's name, policy, type, profile, tags and metadata,
-    /// unless it is archived; false when it is (or does not exist).
-    async fn update_agent(&self, agent: &AgentRecord) -> Result<bool>;
+    /// and its status when `status` is given, in one statement, unless it
+    /// is archived; false when it is (or does not exist).
+    async fn update_agent(&self, agent: &AgentRecord, status: Option<AgentStatus>) -> Result<bool>;
     /// Moves an agent to `to` if its status is one of `from`; false
     /// otherwise. Archiving revokes every token of the agent.
     async fn set_agent_status(
@@ -155,7 +156,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records a decided intent with its first event.
     /// [`StoreError::Duplicate`] when the agent already has an intent with
-    /// the same client intent id.
+    /// the same client intent id; [`StoreError::AgentNotActive`] when the
+    /// agent is no longer active as the intent commits.
     async fn insert_intent(
         &self,
         intent: &IntentRecord,
@@ -179,15 +181,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<IntentRecord>>;
     /// An intent's status history, oldest first.
     async fn intent_events(&self, intent_id: &str) -> Result<Vec<IntentEvent>>;
-    /// Applies a status change if the intent is still in `change.from`;
-    /// false when it is not (another change won).
+    /// Applies a status change if the intent is still as the change saw
+    /// it (status and `seen_updated_ms`) and the change's guards hold;
+    /// false otherwise (another change won, or a guard failed).
     async fn change_status(
         &self,
         change: &StatusChange,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<bool>;
-    /// Replaces an intent's settlement record if it is still in
-    /// `update.status`; false otherwise.
+    /// Replaces an intent's settlement record if it is still as the
+    /// update saw it (status and `seen_updated_ms`); false otherwise.
     async fn set_settlement(
         &self,
         update: &SettlementUpdate,

@@ -146,6 +146,13 @@ pub struct StatusChange {
     pub settlement: Option<String>,
     /// The settled amount, in the intent's minor units.
     pub actual_minor: Option<u64>,
+    /// The intent's `updated_ms` when the change was decided on; none to
+    /// apply whatever changed since (as long as the status is `from`).
+    pub seen_updated_ms: Option<i64>,
+    /// Refuse the change once the intent's time to live has ended.
+    pub require_unexpired: bool,
+    /// Refuse the change unless the intent's agent is active.
+    pub require_active_agent: bool,
 }
 
 /// What settled, recorded on an intent that is still in `status`.
@@ -163,6 +170,8 @@ pub struct SettlementUpdate {
     pub actual_minor: Option<u64>,
     /// When.
     pub at_ms: i64,
+    /// The intent's `updated_ms` when the update was decided on.
+    pub seen_updated_ms: i64,
 }
 
 /// A response remembered for an idempotency key.
@@ -170,13 +179,13 @@ pub struct SettlementUpdate {
 pub struct IdempotencyRecord {
     /// Whose key it is: a tenant id, or `admin`.
     pub scope: String,
-    /// The key the client sent.
+    /// A hash of the key the client sent.
     pub key: String,
     /// The sha256 of the request it answered.
     pub request_sha256: String,
     /// The response's HTTP status.
     pub status: u16,
-    /// The response's body.
+    /// The response's body, sealed by the caller.
     pub body: String,
     /// When it was first answered.
     pub created_ms: i64,

@@ -66,6 +66,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file does not drop connections; a ping per query
+            // would only add a round trip to the connection's thread.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         let migrations = MIGRATIONS
@@ -93,6 +96,79 @@ impl SqliteStore {
     /// statement, so that two writers never deadlock upgrading a read lock.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl SqliteStore {
+    /// The usage of [`Store::usage`], summed row by row with saturating
+    /// arithmetic: the rare path for amounts whose sums pass 2^63.
+    async fn usage_saturating(
+        &self,
+        agent_id: &str,
+        currency: Currency,
+        merchant_key: Option<&str>,
+        now_ms: i64,
+        starts: &[i64; 7],
+    ) -> Result<Usage> {
+        let earliest = starts.iter().copied().min().unwrap_or(now_ms);
+        let rows = sqlx::query(
+            "SELECT created_ms, merchant_key, amount_minor, actual_minor, currency, status
+             FROM intents WHERE agent_id = $1 AND created_ms >= $2 AND created_ms <= $3",
+        )
+        .bind(agent_id)
+        .bind(earliest)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut windows = [WindowUsage::default(); 8];
+        for row in &rows {
+            let created: i64 = row.try_get("created_ms")?;
+            let amount: Option<i64> = row.try_get("amount_minor")?;
+            let actual: Option<i64> = row.try_get("actual_minor")?;
+            let status = status_of("intents.status", row.try_get("status")?)?;
+            let counted = SPENDING.contains(&status)
+                && row.try_get::<&str, _>("currency")? == currency.code();
+            let spend = if counted {
+                amount.unwrap_or(0).max(actual.unwrap_or(0)).max(0) as u64
+            } else {
+                0
+            };
+            let merchant: Option<&str> = row.try_get("merchant_key")?;
+            let same_merchant = merchant_key.is_some() && merchant == merchant_key;
+            let add = |window: &mut WindowUsage| {
+                window.count = window.count.saturating_add(1);
+                window.spend = window.spend.saturating_add(spend);
+            };
+            for (n, start) in starts.iter().enumerate() {
+                if created >= *start {
+                    add(&mut windows[n]);
+                }
+            }
+            if same_merchant && created >= starts[4] {
+                add(&mut windows[7]);
+            }
+        }
+        let [
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
+        ] = windows;
+        Ok(Usage {
+            currency,
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
+        })
     }
 }
 
@@ -685,11 +761,12 @@ impl Store for SqliteStore {
         .collect()
     }
 
-    async fn update_agent(&self, agent: &AgentRecord) -> Result<bool> {
+    async fn update_agent(&self, agent: &AgentRecord, status: Option<AgentStatus>) -> Result<bool> {
         let a = &agent.agent;
         let done = sqlx::query(
             "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
-                               tags = $5, metadata = $6, updated_ms = $7
+                               tags = $5, metadata = $6, updated_ms = $7,
+                               status = COALESCE($10, status)
              WHERE tenant_id = $8 AND id = $9 AND status <> 'archived'",
         )
         .bind(&a.name)
@@ -701,6 +778,7 @@ impl Store for SqliteStore {
         .bind(agent.updated_ms)
         .bind(&agent.tenant_id)
         .bind(&a.id)
+        .bind(status.map(|s| enum_text(&s)))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -716,6 +794,7 @@ impl Store for SqliteStore {
         idem: Option<&IdempotencyRecord>,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
         let row = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
@@ -726,7 +805,6 @@ impl Store for SqliteStore {
         if !from.contains(&status) {
             return Ok(false);
         }
-        remember(&mut tx, idem).await?;
         sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
             .bind(enum_text(&to))
             .bind(now_ms)
@@ -827,6 +905,18 @@ impl Store for SqliteStore {
             .unwrap_or(Currency::EUR);
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
+        let agent = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
+            .bind(&intent.tenant_id)
+            .bind(&intent.agent_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let status: AgentStatus = match agent {
+            Some(row) => parse_enum("agents.status", row.try_get("status")?)?,
+            None => AgentStatus::Archived,
+        };
+        if status != AgentStatus::Active {
+            return Err(StoreError::AgentNotActive(status));
+        }
         sqlx::query(
             "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
                                   policy_version, currency, amount_minor, merchant_key,
@@ -934,11 +1024,18 @@ impl Store for SqliteStore {
         let event = &change.event;
         let from = event.from.expect("a status change starts from a status");
         let mut tx = self.write().await?;
+        // First, so that of two requests with one key the second replays
+        // the first instead of finding the status moved.
+        remember(&mut tx, idem).await?;
         let moved = sqlx::query(
             "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3,
                     settlement = COALESCE($4, settlement),
                     actual_minor = COALESCE($5, actual_minor)
-             WHERE tenant_id = $6 AND id = $7 AND status = $8",
+             WHERE tenant_id = $6 AND id = $7 AND status = $8
+               AND (CAST($9 AS BIGINT) IS NULL OR updated_ms = $9)
+               AND ($10 = 0 OR expires_ms > $3)
+               AND ($11 = 0 OR EXISTS (SELECT 1 FROM agents a
+                                       WHERE a.id = intents.agent_id AND a.status = 'active'))",
         )
         .bind(event.to.as_str())
         .bind(&event.reason)
@@ -948,12 +1045,14 @@ impl Store for SqliteStore {
         .bind(&change.tenant_id)
         .bind(&event.intent_id)
         .bind(from.as_str())
+        .bind(change.seen_updated_ms)
+        .bind(i64::from(change.require_unexpired))
+        .bind(i64::from(change.require_active_agent))
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        remember(&mut tx, idem).await?;
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
@@ -965,10 +1064,11 @@ impl Store for SqliteStore {
         idem: Option<&IdempotencyRecord>,
     ) -> Result<bool> {
         let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
         let done = sqlx::query(
             "UPDATE intents SET settlement = $1, actual_minor = COALESCE($2, actual_minor),
                                 updated_ms = $3
-             WHERE tenant_id = $4 AND id = $5 AND status = $6",
+             WHERE tenant_id = $4 AND id = $5 AND status = $6 AND updated_ms = $7",
         )
         .bind(&update.settlement)
         .bind(update.actual_minor.and_then(minor_i64))
@@ -976,12 +1076,12 @@ impl Store for SqliteStore {
         .bind(&update.tenant_id)
         .bind(&update.intent_id)
         .bind(update.status.as_str())
+        .bind(update.seen_updated_ms)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        remember(&mut tx, idem).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1050,7 +1150,8 @@ impl Store for SqliteStore {
         let sql = format!(
             "SELECT {} FROM (
                 SELECT created_ms, merchant_key,
-                       COALESCE(actual_minor, amount_minor, 0) AS amount,
+                       CASE WHEN actual_minor > COALESCE(amount_minor, 0) THEN actual_minor
+                            ELSE COALESCE(amount_minor, 0) END AS amount,
                        CASE WHEN currency = $2 AND status IN ($12, $13) THEN 1 ELSE 0 END AS counted
                 FROM intents
                 WHERE agent_id = $1 AND created_ms >= $3 AND created_ms < $14
@@ -1066,12 +1167,22 @@ impl Store for SqliteStore {
         for start in starts {
             query = query.bind(start);
         }
-        let row = query
+        let row = match query
             .bind(SPENDING[0].as_str())
             .bind(SPENDING[1].as_str())
             .bind(now_ms.saturating_add(1))
             .fetch_one(&self.pool)
-            .await?;
+            .await
+        {
+            Ok(row) => row,
+            // Sums past 2^63 minor units: add them up here, saturating.
+            Err(sqlx::Error::Database(e)) if e.message().contains("integer overflow") => {
+                return self
+                    .usage_saturating(agent_id, currency, merchant_key, now_ms, &starts)
+                    .await;
+            }
+            Err(e) => return Err(e.into()),
+        };
         let window = |count: &str, spend: &str| -> Result<WindowUsage> {
             let count: i64 = row.try_get(count)?;
             let spend: i64 = row.try_get(spend)?;

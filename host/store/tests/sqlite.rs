@@ -185,6 +185,9 @@ async fn a_status_change_applies_only_from_the_expected_status() {
         },
         settlement: None,
         actual_minor: None,
+        seen_updated_ms: Some(NOW),
+        require_unexpired: true,
+        require_active_agent: false,
     };
     assert!(
         store
@@ -204,8 +207,19 @@ async fn a_status_change_applies_only_from_the_expected_status() {
     // Another tenant's id moves nothing.
     let mut foreign = change("ev_c", Approved, Cancelled);
     foreign.tenant_id = "tn_2".into();
+    foreign.seen_updated_ms = Some(NOW + 1);
     assert!(!store.change_status(&foreign, None).await.unwrap());
     assert!(store.intent("tn_2", "int_0001").await.unwrap().is_none());
+    // A change decided on an older version of the intent does not apply.
+    let stale = change("ev_d", Approved, Cancelled);
+    assert!(!store.change_status(&stale, None).await.unwrap());
+    // Nor one made after the time to live ended.
+    let mut late = change("ev_e", Approved, Cancelled);
+    late.seen_updated_ms = Some(NOW + 1);
+    late.event.at_ms = NOW + 61 * MINUTE;
+    assert!(!store.change_status(&late, None).await.unwrap());
+    late.event.at_ms = NOW + 2;
+    assert!(store.change_status(&late, None).await.unwrap());
 }
 
 #[tokio::test]
@@ -239,4 +253,67 @@ async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
     );
     assert_eq!(store.purge_idempotency(NOW + 1).await.unwrap(), 1);
     assert_eq!(store.idempotent_response("tn_1", "k").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn usage_saturates_instead_of_failing_when_sums_pass_64_bits() {
+    let (_dir, store) = store_with_agent().await;
+    for n in 0..4 {
+        let record = intent(
+            n,
+            NOW - 1000,
+            IntentStatus::Approved,
+            Money::eur(5_000_000_000_000_000_000),
+            "a.com",
+        );
+        store
+            .insert_intent(&record, &created(&record), None)
+            .await
+            .unwrap();
+    }
+    let usage = store
+        .usage(
+            "ag_1",
+            Currency::EUR,
+            Some("a.com"),
+            NOW,
+            NOW - MINUTE,
+            NOW - MINUTE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(usage.last_minute.count, 4);
+    assert_eq!(usage.last_minute.spend, u64::MAX);
+    assert_eq!(usage.merchant_last_month.spend, u64::MAX);
+}
+
+#[tokio::test]
+async fn a_settled_amount_below_the_declared_one_does_not_lower_the_spend() {
+    let (_dir, store) = store_with_agent().await;
+    let record = intent(
+        1,
+        NOW - 1000,
+        IntentStatus::Approved,
+        Money::eur(10_000),
+        "a.com",
+    );
+    store
+        .insert_intent(&record, &created(&record), None)
+        .await
+        .unwrap();
+    let update = warrant_store::SettlementUpdate {
+        tenant_id: "tn_1".into(),
+        intent_id: record.id.clone(),
+        status: IntentStatus::Approved,
+        settlement: "{}".into(),
+        actual_minor: Some(1),
+        at_ms: NOW - 500,
+        seen_updated_ms: record.updated_ms,
+    };
+    assert!(store.set_settlement(&update, None).await.unwrap());
+    let usage = store
+        .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(usage.last_minute.spend, 10_000);
 }
