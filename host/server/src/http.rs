@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -17,9 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use warrant_domain::ValidationError;
 use warrant_store::{IdempotencyRecord, Page};
 
-use crate::AppState;
 use crate::auth::Principal;
 use crate::errors::{ApiError, Result};
+use crate::{AppState, MAX_JSON_BYTES};
 
 /// The longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
@@ -37,10 +38,20 @@ pub struct Submission {
     request_sha256: String,
 }
 
+/// The largest body a route takes, as a request extension; routes without
+/// one take [`MAX_JSON_BYTES`].
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// How much of a body over the limit is still read (and dropped) before
+/// answering 413, so that a client still sending gets the answer rather
+/// than a reset connection.
+const MAX_DRAIN_BYTES: usize = 16 << 20;
+
 impl<S: Send + Sync> FromRequest<S> for Submission {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self> {
         let idempotency_key = match req.headers().get("idempotency-key") {
             None => None,
             Some(value) => {
@@ -70,13 +81,37 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
                 .unwrap_or(""),
         );
         hasher.update(b"\n");
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large("the request body is larger than this endpoint accepts")
-            } else {
-                ApiError::validation("body", rejection.body_text())
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(MAX_JSON_BYTES, |limit| limit.0);
+        let too_large = || ApiError::too_large(format!("the request body is over {limit} bytes"));
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > (limit + MAX_DRAIN_BYTES) as u64) {
+            return Err(too_large());
+        }
+        let mut stream = req.into_body();
+        let mut body = Vec::new();
+        let mut seen = 0usize;
+        while let Some(frame) = stream.frame().await {
+            let frame = frame.map_err(|e| ApiError::validation("body", e))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                body.extend_from_slice(&data);
+            } else if seen > limit + MAX_DRAIN_BYTES {
+                break;
             }
-        })?;
+        }
+        if seen > limit {
+            return Err(too_large());
+        }
+        let body = Bytes::from(body);
         hasher.update(&body);
         Ok(Submission {
             body,
@@ -371,10 +406,18 @@ pub async fn once(
         now_ms: now_ms(),
     };
     match work(&ticket).await {
-        Err(error) if error.is_idempotency_race() => replay(state, scope, submission)
-            .await?
-            .ok_or_else(ApiError::idempotency_race),
-        other => other,
+        Ok(reply) => Ok(reply),
+        // Another request with this key may have committed while this one
+        // worked (it then finds the intent moved, or the key taken): its
+        // answer is this one's.
+        Err(error) if submission.idempotency_key.is_some() => {
+            match replay(state, scope, submission).await? {
+                Some(reply) => Ok(reply),
+                None if error.is_idempotency_race() => Err(ApiError::idempotency_race()),
+                None => Err(error),
+            }
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -19,8 +19,8 @@ mod tenants;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use tokio::sync::Mutex;
 
@@ -102,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/plugins",
             post(plugins::upload)
-                .layer(DefaultBodyLimit::max(plugin_limit))
+                .layer(Extension(http::BodyLimit(plugin_limit)))
                 .get(plugins::list),
         )
         .route("/plugins/{id}", get(plugins::show).delete(plugins::remove))
@@ -151,7 +151,6 @@ pub fn router(state: AppState) -> Router {
                 "this endpoint does not take this method",
             )
         })
-        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .with_state(state)
 }
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -15,7 +15,7 @@ use warrant_store::{PluginRecord, StoreError};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::errors::{ApiError, Result};
-use crate::http::{ApiPath, ApiQuery, Reply, Submission, new_id, now_ms, once, rfc3339};
+use crate::http::{ApiPath, Reply, Submission, new_id, now_ms, once, rfc3339};
 use crate::registry::PluginEntry;
 
 /// The longest plugin name accepted.
@@ -87,10 +87,14 @@ fn checked_name(state: &AppState, name: Option<String>) -> Result<String> {
 pub(crate) async fn upload(
     State(state): State<AppState>,
     principal: Principal,
-    ApiQuery(query): ApiQuery<UploadQuery>,
+    uri: Uri,
     submission: Submission,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?.to_owned();
+    // Read after the body, so that a client still sending a large upload
+    // gets the answer instead of a closed connection.
+    let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)
+        .map_err(|rejection| ApiError::validation("query", rejection.body_text()))?;
     let name = checked_name(&state, query.name)?;
     let version = query
         .version
