@@ -379,6 +379,11 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
             format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","colour":"red"}}"#),
             "colour",
         ),
+        (
+            "/intents",
+            format!(r#"{{"agentId":"{agent}","cardName":"c\u0000","purpose":"x"}}"#),
+            "cardName",
+        ),
         ("/intents", r#"{"cardName":"c","purpose":"x"}"#.into(), "agentId"),
         (
             "/intents",

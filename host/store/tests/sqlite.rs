@@ -317,3 +317,65 @@ async fn a_settled_amount_below_the_declared_one_does_not_lower_the_spend() {
         .unwrap();
     assert_eq!(usage.last_minute.spend, 10_000);
 }
+
+#[tokio::test]
+async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit() {
+    use IntentStatus::*;
+    use warrant_domain::context::AgentStatus;
+    let (_dir, store) = store_with_agent().await;
+    let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
+    store
+        .insert_intent(&record, &created(&record), None)
+        .await
+        .unwrap();
+    let frozen = store
+        .set_agent_status(
+            "tn_1",
+            "ag_1",
+            &[AgentStatus::Active],
+            AgentStatus::Frozen,
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(frozen);
+    let approve = StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: "ev_a".into(),
+            intent_id: record.id.clone(),
+            from: Some(PendingApproval),
+            to: Approved,
+            actor: "tenant".into(),
+            reason: None,
+            at_ms: NOW + 1,
+        },
+        settlement: None,
+        actual_minor: None,
+        seen_updated_ms: Some(NOW),
+        require_unexpired: true,
+        require_active_agent: true,
+    };
+    assert!(!store.change_status(&approve, None).await.unwrap());
+    let next = intent(2, NOW, Approved, Money::eur(1), "a.com");
+    let refused = store.insert_intent(&next, &created(&next), None).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::AgentNotActive(AgentStatus::Frozen))
+        ),
+        "{refused:?}"
+    );
+    // A denial needs no active agent.
+    let deny = StatusChange {
+        require_active_agent: false,
+        event: IntentEvent {
+            id: "ev_b".into(),
+            to: Denied,
+            ..approve.event.clone()
+        },
+        ..approve
+    };
+    assert!(store.change_status(&deny, None).await.unwrap());
+}
