@@ -257,3 +257,78 @@ fn plugin_inspect_describes_a_component() {
             .any(|i| i.as_str().unwrap().starts_with("wasi:cli/"))
     );
 }
+
+#[test]
+fn warrant_test_passes_the_example_cases_of_spend_limit() {
+    let cache = tempfile::tempdir().unwrap();
+    let cases = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/cases/spend-limit.json"
+    );
+    let output = warrant(&["test", "spend-limit", "--cases", cases], cache.path());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("PASS  denies one cent above the maximum"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("12 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn warrant_test_reports_each_failing_case_and_exits_1() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        r#"{"defaults": {"config": {"maxAmountEuros": 100}},
+            "cases": [
+              {"name": "right", "intent": {"cardName": "c", "purpose": "p", "expectedAmountEuros": 1},
+               "expect": {"verdict": "approve"}},
+              {"name": "wrong verdict", "intent": {"cardName": "c", "purpose": "p", "expectedAmountEuros": 500},
+               "expect": {"verdict": "approve"}},
+              {"name": "wrong code", "intent": {"cardName": "c", "purpose": "p"},
+               "expect": {"verdict": "review", "code": "no-merchant"}},
+              {"name": "expects an error", "intent": {"cardName": "c", "purpose": "p", "expectedAmountEuros": 1},
+               "expect": {"error": "E_PLUGIN_ERROR"}},
+              {"name": "bad intent", "intent": {"purpose": "p"}, "expect": {"verdict": "approve"}}
+            ]}"#,
+    )
+    .unwrap();
+    let output = warrant(
+        &["test", "spend-limit", "--cases", cases.to_str().unwrap()],
+        cache.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("PASS  right"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  wrong verdict\n      expected approve, got deny (500.00 EUR is over the limit of 100.00 EUR)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("expected code `no-merchant`"), "{stdout}");
+    assert!(
+        stdout.contains("expected error E_PLUGIN_ERROR, got approve"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the case's intent is not valid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 4 failed"),
+        "{stdout}"
+    );
+
+    std::fs::write(&cases, r#"{"cases": [{"name": "x"}]}"#).unwrap();
+    let output = warrant(
+        &["test", "spend-limit", "--cases", cases.to_str().unwrap()],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not a file of cases"));
+}

@@ -88,7 +88,7 @@ struct LoadOutput {
 }
 
 /// Reads `@FILE` arguments.
-fn argument(name: &str, value: &str) -> Result<String, Failure> {
+pub(crate) fn argument(name: &str, value: &str) -> Result<String, Failure> {
     match value.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Usage(format!("`--{name}`: cannot read `{path}`: {e}"))),
@@ -202,7 +202,7 @@ pub fn inspect(plugin: &str) -> Result<(), Failure> {
     })
 }
 
-fn runtime(cache: &CacheArgs) -> Result<Runtime, Failure> {
+pub(crate) fn runtime(cache: &CacheArgs) -> Result<Runtime, Failure> {
     let config = RuntimeConfig {
         cache_dir: cache.dir(),
         ..RuntimeConfig::default()

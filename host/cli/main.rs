@@ -1,6 +1,7 @@
 //! `warrant`: authorizes what AI agents do with money. Every decision is
 //! made by a sandboxed WebAssembly plugin.
 
+mod conformance;
 mod eval;
 mod plugin_source;
 mod serve;
@@ -28,6 +29,9 @@ enum Command {
     /// Runs one policy or risk plugin on one intent and prints its decision
     /// as JSON.
     Eval(eval::EvalArgs),
+    /// Runs a plugin on a file of cases (intent, configuration, expected
+    /// answer) and prints a pass/fail table; exits 1 if any case fails.
+    Test(conformance::TestArgs),
     /// Works with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Tenant(TenantCommand::Create(args)) => serve::tenant_create(args),
         Command::Eval(args) => eval::run(args),
+        Command::Test(args) => conformance::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
     };
     match result {
