@@ -332,3 +332,27 @@ fn warrant_test_reports_each_failing_case_and_exits_1() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a file of cases"));
 }
+
+#[test]
+fn the_rust_reference_policy_passes_the_conformance_suite() {
+    let cache = tempfile::tempdir().unwrap();
+    let cases = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/cases/reference-policy.json"
+    );
+    let output = warrant(
+        &[
+            "test",
+            warrant_fixtures::REFERENCE_POLICY_RUST,
+            "--cases",
+            cases,
+        ],
+        cache.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.trim_end().ends_with("44 passed, 0 failed"),
+        "{stdout}"
+    );
+}

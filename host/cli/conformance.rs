@@ -45,7 +45,7 @@ struct CaseFile {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Defaults {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     config: Option<Box<RawValue>>,
     #[serde(default)]
     agent: Option<Agent>,
@@ -62,7 +62,7 @@ struct Defaults {
 struct Case {
     name: String,
     intent: Box<RawValue>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     config: Option<Box<RawValue>>,
     #[serde(default)]
     agent: Option<Agent>,
@@ -107,6 +107,12 @@ struct Answer {
     codes: Vec<String>,
     annotations: Vec<Annotation>,
     score: Option<u8>,
+}
+
+/// A configuration that is given, even as `null`: only a missing one
+/// falls back to the defaults.
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<Box<RawValue>>, D::Error> {
+    Box::<RawValue>::deserialize(de).map(Some)
 }
 
 pub fn run(args: TestArgs) -> Result<(), Failure> {

@@ -187,10 +187,20 @@ mod tests {
     fn handles_amounts_at_the_edge_of_u64() {
         let decision = decide(Some(Money::eur(u64::MAX)), LIMITS).unwrap();
         assert!(decision.is_deny());
+        // Read exactly, though no float holds it: the largest amount is
+        // within a limit of the largest amount.
         let no_limit = r#"{"maxAmountEuros": 184467440737095516.15}"#;
-        // Not exactly representable as a float: the config is refused
-        // rather than rounded into a different limit.
-        assert!(decide(Some(Money::eur(u64::MAX)), no_limit).is_err());
+        assert!(
+            decide(Some(Money::eur(u64::MAX)), no_limit)
+                .unwrap()
+                .is_approve()
+        );
+        let one_cent_less = r#"{"maxAmountEuros": 184467440737095516.14}"#;
+        assert!(
+            decide(Some(Money::eur(u64::MAX)), one_cent_less)
+                .unwrap()
+                .is_deny()
+        );
         let huge = r#"{"maxAmountEuros": 90000000000000000}"#;
         assert!(decide(Some(Money::eur(u64::MAX)), huge).unwrap().is_deny());
     }

@@ -3,7 +3,7 @@
 use alloc::format;
 use core::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::de::{self, Deserialize, Deserializer};
 
 /// How many decimals an [`Amount`] keeps.
 const DECIMALS: u32 = 9;
@@ -12,10 +12,9 @@ const SCALE: u128 = 10u128.pow(DECIMALS);
 /// A non-negative amount in major units (euros, dollars) from a rule's
 /// configuration, such as `"maxAmountEuros": 100.5`, kept exact.
 ///
-/// JSON numbers reach a plugin as binary floats; an `Amount` reads a float
-/// back as the shortest decimal that denotes it, which is the text the
-/// configuration's author wrote for any amount of up to 15 significant
-/// digits. Up to 9 decimals are kept; more is an error.
+/// An `Amount` is read from the number's JSON text itself, never through a
+/// binary float, so every digit the configuration's author wrote counts,
+/// however large the amount. Up to 9 decimals are kept; more is an error.
 ///
 /// ```
 /// use warrant_sdk::Amount;
@@ -126,40 +125,70 @@ impl fmt::Display for Amount {
     }
 }
 
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct AmountVisitor;
-
-        impl Visitor<'_> for AmountVisitor {
-            type Value = Amount;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative decimal number")
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount {
-                    scaled: u128::from(v) * SCALE,
-                })
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Amount, E> {
-                u64::try_from(v)
-                    .map_err(|_| E::custom(AmountError::Negative))
-                    .and_then(|v| self.visit_u64(v))
-            }
-
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Amount, E> {
-                if !v.is_finite() {
-                    return Err(E::custom(AmountError::NotADecimal));
-                }
-                // Rust prints the shortest decimal that reads back as the
-                // same float, never in exponent notation.
-                Amount::parse(&format!("{v}")).map_err(E::custom)
-            }
+impl Amount {
+    /// Parses the text of a JSON number exactly, exponent included
+    /// (`4.51`, `1e2`, `2.5E-1`).
+    fn from_json_number(text: &str) -> Result<Self, AmountError> {
+        if text.starts_with('-') {
+            return Err(AmountError::Negative);
         }
+        let (mantissa, exponent) = match text.find(['e', 'E']) {
+            Some(at) => {
+                let exponent = text[at + 1..].trim_start_matches('+');
+                let exponent: i64 = exponent.parse().map_err(|_| AmountError::NotADecimal)?;
+                (&text[..at], exponent)
+            }
+            None => (text, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !all_digits(whole)
+            || !all_digits(fraction)
+            || (mantissa.contains('.') && fraction.is_empty())
+        {
+            return Err(AmountError::NotADecimal);
+        }
+        // The value is digits × 10^power / 10^DECIMALS.
+        let mut digits = format!("{whole}{fraction}");
+        let mut power = exponent
+            .saturating_sub(fraction.len() as i64)
+            .saturating_add(i64::from(DECIMALS));
+        while power < 0 && digits.ends_with('0') {
+            digits.pop();
+            power += 1;
+        }
+        let digits = digits.trim_start_matches('0');
+        if digits.is_empty() {
+            return Ok(Amount::ZERO);
+        }
+        if power < 0 {
+            return Err(AmountError::TooPrecise);
+        }
+        // u128 holds 38 decimal digits.
+        if digits.len() as i64 + power > 38 {
+            return Err(AmountError::TooLarge);
+        }
+        let digits: u128 = digits.parse().map_err(|_| AmountError::TooLarge)?;
+        digits
+            .checked_mul(10u128.pow(power as u32))
+            .map(|scaled| Amount { scaled })
+            .ok_or(AmountError::TooLarge)
+    }
+}
 
-        deserializer.deserialize_any(AmountVisitor)
+impl<'de> Deserialize<'de> for Amount {
+    /// Reads the number's JSON text itself, so that no amount passes
+    /// through a binary float: `92233720368547758.07` stays exact.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = alloc::boxed::Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        Amount::from_json_number(raw.get().trim()).map_err(|e| match e {
+            AmountError::NotADecimal => de::Error::invalid_value(
+                de::Unexpected::Other(raw.get()),
+                &"a non-negative decimal number",
+            ),
+            other => de::Error::custom(other),
+        })
     }
 }
 
@@ -182,6 +211,20 @@ mod tests {
         assert!(read("-3").is_err());
         assert!(read("\"4.51\"").is_err());
         assert!(read("null").is_err());
+        assert_eq!(read("2.5E-1").unwrap(), Some(25));
+        assert_eq!(read("0.10e1").unwrap(), Some(100));
+        assert_eq!(read("1e-9").unwrap(), None);
+        assert!(read("1e-10").is_err());
+        assert!(read("1e40").is_err());
+        assert_eq!(read("0e999999").unwrap(), Some(0));
+    }
+
+    #[test]
+    fn reads_amounts_beyond_a_floats_precision() {
+        let read = |json: &str| serde_json::from_str::<Amount>(json).map(|a| a.to_minor_units(2));
+        assert_eq!(read("92233720368547758.07").unwrap(), Some(i64::MAX as u64));
+        assert_eq!(read("184467440737095516.15").unwrap(), Some(u64::MAX));
+        assert_eq!(read("90071992547409.93").unwrap(), Some((1 << 53) + 1));
     }
 
     #[test]
