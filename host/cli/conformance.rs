@@ -1,8 +1,6 @@
 //! `warrant test PLUGIN --cases FILE`: runs a plugin on a file of cases
 //! (intent, configuration, expected answer) and prints a pass/fail table.
 
-use std::sync::Arc;
-
 use anyhow::anyhow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -13,8 +11,7 @@ use warrant_domain::decision::{Annotation, VerdictKind};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::plugin::{FailureKind, Limits, Plugin, PluginFailure, World};
 
-use crate::eval::{argument, runtime};
-use crate::plugin_source::PluginSource;
+use crate::eval::{argument, load};
 use crate::{CacheArgs, Failure};
 
 #[derive(clap::Args)]
@@ -124,16 +121,10 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
         return Err(Failure::Usage(format!("`{}` has no cases", args.cases)));
     }
 
-    let source = PluginSource::resolve(&args.plugin)?;
-    let runtime = runtime(&args.cache)?;
-    let (plugin, _) = runtime
-        .load(&source.name, &source.version, &source.bytes)
-        .map_err(|e| anyhow!("plugin `{}` is refused ({}): {e}", args.plugin, e.code()))?;
-    let plugin: Arc<dyn Plugin> = Arc::new(plugin);
-
+    let (plugin, _) = load(&args.plugin, &args.cache)?;
     let mut failed = 0;
     for case in &file.cases {
-        match check(plugin.as_ref(), &file.defaults, case) {
+        match check(&plugin, &file.defaults, case) {
             Ok(()) => println!("PASS  {}", case.name),
             Err(why) => {
                 failed += 1;

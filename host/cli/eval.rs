@@ -10,7 +10,7 @@ use warrant_domain::context::{Agent, EvaluationContext, Usage};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::plugin::{Limits, World};
 use warrant_domain::policy::{Mode, OnError, Outcome, Policy, RiskRule, Rule, TraceEntry};
-use warrant_runtime::{CodeSource, Runtime, RuntimeConfig};
+use warrant_runtime::{CodeSource, LoadReport, LoadedPlugin, Runtime, RuntimeConfig};
 
 use crate::plugin_source::PluginSource;
 use crate::{CacheArgs, Failure};
@@ -127,11 +127,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         OnErrorArg::Review => OnError::Review,
     };
 
-    let source = PluginSource::resolve(&args.plugin)?;
-    let runtime = runtime(&args.cache)?;
-    let (plugin, report) = runtime
-        .load(&source.name, &source.version, &source.bytes)
-        .map_err(|e| anyhow!("plugin `{}` is refused ({}): {e}", args.plugin, e.code()))?;
+    let (plugin, report) = load(&args.plugin, &args.cache)?;
     let world = warrant_domain::plugin::Plugin::meta(&plugin).world;
     let plugin: Arc<dyn warrant_domain::plugin::Plugin> = Arc::new(plugin);
 
@@ -202,7 +198,16 @@ pub fn inspect(plugin: &str) -> Result<(), Failure> {
     })
 }
 
-pub(crate) fn runtime(cache: &CacheArgs) -> Result<Runtime, Failure> {
+/// Loads a plugin named on the command line: a `.wasm` file or a built-in.
+pub(crate) fn load(plugin: &str, cache: &CacheArgs) -> Result<(LoadedPlugin, LoadReport), Failure> {
+    let source = PluginSource::resolve(plugin)?;
+    let loaded = runtime(cache)?
+        .load(&source.name, &source.version, &source.bytes)
+        .map_err(|e| anyhow!("plugin `{plugin}` is refused ({}): {e}", e.code()))?;
+    Ok(loaded)
+}
+
+fn runtime(cache: &CacheArgs) -> Result<Runtime, Failure> {
     let config = RuntimeConfig {
         cache_dir: cache.dir(),
         ..RuntimeConfig::default()
