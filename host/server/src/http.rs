@@ -124,9 +124,7 @@ impl<S: Send + Sync> FromRequest<S> for Submission {
 impl Submission {
     /// Parses the body as JSON into `T`, naming the field of any mistake.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        let text = std::str::from_utf8(&self.body)
-            .map_err(|_| ApiError::validation("body", "is not UTF-8 text"))?;
-        parse_json(text)
+        parse_json(self.text()?)
     }
 
     /// Like [`Submission::json`], but an empty body is `{}`.

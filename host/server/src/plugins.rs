@@ -190,7 +190,7 @@ pub(crate) async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?;
-    if let Some(entry) = state.registry.builtin(&id).filter(|e| e.id == id) {
+    if let Some(entry) = state.registry.builtin_by_id(&id) {
         return Reply::ok(&PluginView::from(entry));
     }
     let record = state
@@ -207,7 +207,7 @@ pub(crate) async fn remove(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let tenant_id = principal.tenant()?;
-    if state.registry.builtin(&id).is_some_and(|e| e.id == id) {
+    if state.registry.builtin_by_id(&id).is_some() {
         return Err(ApiError::conflict("a built-in plugin cannot be deleted"));
     }
     match state.store.delete_plugin(tenant_id, &id).await {

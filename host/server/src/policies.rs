@@ -89,6 +89,14 @@ pub(crate) struct Step {
 }
 
 impl Step {
+    /// The step's plugin, loaded.
+    async fn plugin(&self, state: &AppState, world: World) -> Result<Arc<dyn Plugin>> {
+        state
+            .registry
+            .get(state.store.as_ref(), &self.plugin_id, &self.meta(world))
+            .await
+    }
+
     fn meta(&self, world: World) -> PluginMeta {
         PluginMeta {
             name: self.plugin.clone(),
@@ -472,24 +480,16 @@ pub(crate) async fn compiled(state: &AppState, record: &PolicyRecord) -> Result<
     let doc = PolicyDoc::parse(record)?;
     let mut policy = Policy::default();
     for step in &doc.risk {
-        let meta = step.meta(World::Risk);
         policy.risk.push(RiskRule {
-            plugin: state
-                .registry
-                .get(state.store.as_ref(), &step.plugin_id, &meta)
-                .await?,
+            plugin: step.plugin(state, World::Risk).await?,
             config: step.config.get().to_owned(),
             on_error: step.on_error,
             limits: step.limits,
         });
     }
     for step in &doc.rules {
-        let meta = step.meta(World::Policy);
         policy.rules.push(Rule {
-            plugin: state
-                .registry
-                .get(state.store.as_ref(), &step.plugin_id, &meta)
-                .await?,
+            plugin: step.plugin(state, World::Policy).await?,
             config: step.config.get().to_owned(),
             on_error: step.on_error,
             mode: step.mode.unwrap_or_default(),

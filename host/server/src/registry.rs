@@ -95,9 +95,14 @@ impl Registry {
             .find(|entry| entry.id == id_or_name || entry.meta.name == id_or_name)
     }
 
+    /// The built-in plugin with exactly this id (`plg_builtin_…`).
+    pub fn builtin_by_id(&self, id: &str) -> Option<&PluginEntry> {
+        self.builtins.iter().find(|entry| entry.id == id)
+    }
+
     /// Validates and loads uploaded bytes, which are not yet registered.
     pub async fn validate(
-        self: &Arc<Self>,
+        &self,
         name: &str,
         version: &str,
         bytes: Arc<Vec<u8>>,
@@ -123,7 +128,7 @@ impl Registry {
     /// A plugin that cannot be loaded is returned as one whose every call
     /// fails with `E_PLUGIN_LOAD`, so that its rule fails closed.
     pub async fn get(
-        self: &Arc<Self>,
+        &self,
         store: &dyn Store,
         id: &str,
         meta: &PluginMeta,
