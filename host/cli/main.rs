@@ -5,6 +5,7 @@ mod conformance;
 mod eval;
 mod plugin_source;
 mod serve;
+mod template;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum PluginCommand {
         /// A `.wasm` component, or the name of a built-in plugin.
         plugin: String,
     },
+    /// Writes a ready-to-build plugin project: the reference policy in the
+    /// chosen language, its SDK, the WIT and the conformance suite.
+    New(template::NewArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => conformance::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
+        Command::Plugin(PluginCommand::New(args)) => template::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

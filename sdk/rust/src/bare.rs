@@ -77,8 +77,8 @@ impl Arena {
 
     fn start(&self) {
         if self.base.get() == 0 {
-            // SAFETY: only the address of the linker's symbol is taken.
-            let base = unsafe { core::ptr::addr_of!(__heap_base) } as usize;
+            // Only the address of the linker's symbol is taken, which is safe.
+            let base = core::ptr::addr_of!(__heap_base) as usize;
             self.base.set(base);
             self.next.set(base);
             self.end.set(wasm32::memory_size(0) * PAGE);
@@ -155,7 +155,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         let message = alloc::format!("plugin panicked: {info}");
         crate::log::error(&message);
     }
-    core::arch::wasm32::unreachable()
+    wasm32::unreachable()
 }
 
 /// The allocation function of the component model's canonical ABI, which
@@ -191,7 +191,7 @@ pub unsafe extern "C" fn cabi_realloc(
         }
     };
     if pointer.is_null() {
-        core::arch::wasm32::unreachable();
+        wasm32::unreachable();
     }
     pointer
 }
