@@ -126,7 +126,7 @@ struct Inner {
     linker: Linker<PluginCtx>,
     cache: Option<CodeCache>,
     config: RuntimeConfig,
-    _ticker: EpochTicker,
+    ticker: Arc<EpochTicker>,
 }
 
 /// The package whose worlds plugins target.
@@ -166,7 +166,7 @@ impl Runtime {
                 linker,
                 cache,
                 config,
-                _ticker: ticker,
+                ticker: Arc::new(ticker),
             }),
         })
     }
@@ -212,6 +212,7 @@ impl Runtime {
             pre,
             self.inner.engine.clone(),
             self.inner.config.epoch_tick,
+            self.inner.ticker.clone(),
         );
         let report = LoadReport {
             source,
@@ -359,8 +360,10 @@ fn engine(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
 }
 
 /// Advances the engine's epoch every tick, which is what makes deadlines
-/// fire. Stops when the runtime is dropped.
-struct EpochTicker {
+/// fire. Shared by the runtime and every plugin it loaded, and stopped when
+/// the last of them is dropped: a plugin that outlives its runtime keeps its
+/// deadlines.
+pub(crate) struct EpochTicker {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }

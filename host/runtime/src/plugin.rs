@@ -3,6 +3,7 @@
 //! into a fail-closed [`PluginFailure`].
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::{Engine, Store, Trap};
@@ -13,6 +14,7 @@ use warrant_domain::plugin::{
     FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
 
+use crate::EpochTicker;
 use crate::bindings::{policy::PolicyPre, risk::RiskPre, types};
 use crate::convert;
 use crate::ctx::PluginCtx;
@@ -33,6 +35,8 @@ pub struct LoadedPlugin {
     pre: Pre,
     engine: Engine,
     epoch_tick: Duration,
+    /// Keeps the epoch advancing while the plugin exists.
+    _ticker: Arc<EpochTicker>,
 }
 
 /// Where in a call an error happened.
@@ -42,12 +46,19 @@ enum Phase {
 }
 
 impl LoadedPlugin {
-    pub(crate) fn new(meta: PluginMeta, pre: Pre, engine: Engine, epoch_tick: Duration) -> Self {
+    pub(crate) fn new(
+        meta: PluginMeta,
+        pre: Pre,
+        engine: Engine,
+        epoch_tick: Duration,
+        ticker: Arc<EpochTicker>,
+    ) -> Self {
         LoadedPlugin {
             meta,
             pre,
             engine,
             epoch_tick,
+            _ticker: ticker,
         }
     }
 

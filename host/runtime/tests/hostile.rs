@@ -90,6 +90,29 @@ fn a_plugin_past_its_deadline_times_out() {
     );
 }
 
+/// A plugin kept after its runtime is gone (as a command that loads it and
+/// returns it does) still meets its deadline.
+#[test]
+fn a_plugin_outliving_its_runtime_still_times_out() {
+    let plugin = {
+        let runtime = runtime();
+        guest(&runtime, "loop-forever")
+    };
+    let limits = Limits {
+        fuel: Limits::MAX.fuel,
+        timeout_ms: 100,
+        ..Limits::default()
+    };
+    let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
+    let failure = invocation.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
+    assert!(
+        invocation.duration < Duration::from_secs(2),
+        "{:?}",
+        invocation.duration
+    );
+}
+
 #[test]
 fn fuel_used_is_reported_and_bounded_by_the_limit() {
     let runtime = runtime();
