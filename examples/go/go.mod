@@ -1,0 +1,3 @@
+module reference-policy
+
+go 1.25

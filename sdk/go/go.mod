@@ -1,0 +1,3 @@
+module warrant
+
+go 1.25

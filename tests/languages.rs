@@ -1,0 +1,299 @@
+//! The promise "compile your policy from any language", checked language by
+//! language: each reference policy of `examples/` is built by its own
+//! `build.sh` (which installs its toolchain when missing), passes the
+//! conformance suite, and gives the same decisions as every other language
+//! when uploaded to a server; a project written by `warrant plugin new`
+//! passes its suite unchanged.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{Value, json};
+use support::Server;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const SUITE: &str = "examples/cases/reference-policy.json";
+
+/// The languages with a reference policy in `examples/<folder>`.
+const LANGUAGES: &[&str] = &["rust", "python", "javascript", "c", "zig", "go"];
+
+/// One build at a time: each one alone keeps the machine's cores busy.
+static BUILDS: Mutex<()> = Mutex::new(());
+
+/// Runs a `build.sh` and returns the component it prints last.
+fn build_script(script: &Path) -> PathBuf {
+    let _one_at_a_time = BUILDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new("bash")
+        .arg(script)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        script.display(),
+        output.status
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let path = PathBuf::from(stdout.lines().last().unwrap_or_default());
+    assert!(
+        path.is_file(),
+        "{} printed no component path last: {stdout}",
+        script.display()
+    );
+    path
+}
+
+/// The reference policy of one language, built once per test run.
+fn reference_policy(language: &str) -> &'static Path {
+    static BUILT: OnceLock<Mutex<Vec<(String, &'static Path)>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    if let Some((_, path)) = built.lock().unwrap().iter().find(|(l, _)| l == language) {
+        return path;
+    }
+    let path = build_script(
+        &Path::new(ROOT)
+            .join("examples")
+            .join(language)
+            .join("build.sh"),
+    );
+    let path: &'static Path = Box::leak(path.into_boxed_path());
+    built.lock().unwrap().push((language.to_owned(), path));
+    path
+}
+
+fn warrant(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(args)
+        .arg("--cache-dir")
+        .arg(cache)
+        .current_dir(ROOT)
+        .output()
+        .expect("warrant runs")
+}
+
+fn passes_the_suite(component: &Path, cases: &Path) {
+    let cache = tempfile::tempdir().unwrap();
+    let output = warrant(
+        &[
+            "test",
+            component.to_str().unwrap(),
+            "--cases",
+            cases.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}: {stdout}{}",
+        component.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("44 passed, 0 failed"), "{stdout}");
+}
+
+macro_rules! conformance {
+    ($($test:ident: $language:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            passes_the_suite(reference_policy($language), &Path::new(ROOT).join(SUITE));
+        }
+    )*};
+}
+
+conformance! {
+    the_python_reference_policy_passes_the_conformance_suite: "python",
+    the_javascript_reference_policy_passes_the_conformance_suite: "javascript",
+    the_c_reference_policy_passes_the_conformance_suite: "c",
+    the_zig_reference_policy_passes_the_conformance_suite: "zig",
+    the_go_reference_policy_passes_the_conformance_suite: "go",
+}
+
+/// What a decision is made of, whichever language made it: the intent's
+/// status and, for the one rule, its verdict, codes and annotations. Reason
+/// texts are each language's own.
+fn outcome(answer: &Value) -> Value {
+    let rule = &answer["decision"]["rules"][0];
+    json!({
+        "status": answer["status"],
+        "verdict": rule["verdict"],
+        "codes": rule["codes"],
+        "annotations": rule["annotations"],
+        "error": rule["error"],
+    })
+}
+
+#[test]
+fn every_language_gives_the_same_decisions_over_rest() {
+    let server = Server::start();
+    let key = server.tenant("polyglot");
+    let config = json!({"maxAmountEuros": 100, "reviewAboveEuros": 50, "allow": ["hetzner.com", "bücher.example"]});
+    // (intent fields, the status every language must give)
+    let intents = [
+        (
+            json!({"expectedAmountEuros": 4.51, "expectedMerchant": "hetzner.com"}),
+            "approved",
+        ),
+        (
+            json!({"expectedAmountEuros": 4.51, "expectedMerchant": "HETZNER.com"}),
+            "approved",
+        ),
+        (
+            json!({"expectedAmountEuros": 4.51, "expectedMerchant": "BüCHER.EXAMPLE"}),
+            "approved",
+        ),
+        (
+            json!({"expectedAmountEuros": 4.51, "expectedMerchant": "BÜCHER.example"}),
+            "denied",
+        ),
+        (
+            json!({"expectedAmountEuros": 50.01, "expectedMerchant": "hetzner.com"}),
+            "pending_approval",
+        ),
+        (
+            json!({"expectedAmountEuros": 100.01, "expectedMerchant": "hetzner.com"}),
+            "denied",
+        ),
+        (
+            json!({"expectedAmountEuros": 75, "expectedMerchant": "casino.example"}),
+            "denied",
+        ),
+        (json!({"expectedAmountEuros": 4.51}), "pending_approval"),
+        (
+            json!({"expectedMerchant": "hetzner.com"}),
+            "pending_approval",
+        ),
+        (
+            json!({"expectedAmountEuros": 5000, "currency": "JPY", "expectedMerchant": "hetzner.com"}),
+            "pending_approval",
+        ),
+        (
+            json!({"expectedAmountEuros": 10_000_000_000_000_u64, "expectedMerchant": "hetzner.com"}),
+            "denied",
+        ),
+    ];
+
+    let mut outcomes: Vec<(&str, Vec<Value>)> = Vec::new();
+    for &language in LANGUAGES {
+        let wasm = std::fs::read(reference_policy(language)).unwrap();
+        let name = format!("reference-{language}");
+        server
+            .send(
+                "POST",
+                &format!("/plugins?name={name}&version=1.0.0"),
+                Some(&key),
+                &[],
+                Some(&wasm),
+            )
+            .expect(201);
+        let policy = server
+            .post(
+                "/policies",
+                &key,
+                json!({"name": name, "rules": [{"plugin": name, "config": config}]}),
+            )
+            .expect(201)
+            .str("id");
+        let agent = server.agent(&key, &policy, &format!("{language} agent"));
+
+        let mut answers = Vec::new();
+        for (fields, status) in &intents {
+            let mut body = json!({"agentId": agent, "cardName": "c", "purpose": "servers"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(fields.as_object().unwrap().clone());
+            let answer = server.post("/intents", &key, body).expect(201);
+            assert_eq!(
+                answer.str("status"),
+                *status,
+                "{language}: {fields}: {}",
+                answer.text
+            );
+            answers.push(outcome(&answer.body));
+        }
+        // An invalid configuration is each plugin's own error: the rule
+        // fails closed when the policy is created.
+        let refused = server.post(
+            "/policies",
+            &key,
+            json!({"name": format!("{name}-bad"), "rules": [{"plugin": name, "config": {"maxAmountEuros": "100"}}]}),
+        );
+        let refused = refused.expect_error(400, "E_VALIDATION");
+        assert!(
+            refused.text.contains("E_PLUGIN_ERROR"),
+            "{language}: {}",
+            refused.text
+        );
+        outcomes.push((language, answers));
+    }
+
+    let (first, expected) = &outcomes[0];
+    for (language, answers) in &outcomes[1..] {
+        for ((fields, _), (theirs, ours)) in intents.iter().zip(answers.iter().zip(expected)) {
+            assert_eq!(theirs, ours, "{language} and {first} disagree on {fields}");
+        }
+    }
+}
+
+macro_rules! templates {
+    ($($test:ident: $language:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            let dir = tempfile::tempdir().unwrap();
+            let project = dir.path().join("travel-policy");
+            let output = Command::new(env!("CARGO_BIN_EXE_warrant"))
+                .args(["plugin", "new", "--lang", $language])
+                .arg(&project)
+                .output()
+                .expect("warrant runs");
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let component = build_script(&project.join("build.sh"));
+            passes_the_suite(&component, &project.join("cases.json"));
+        }
+    )*};
+}
+
+templates! {
+    a_rust_template_passes_its_suite_unchanged: "rust",
+    a_python_template_passes_its_suite_unchanged: "python",
+    a_js_template_passes_its_suite_unchanged: "js",
+    a_c_template_passes_its_suite_unchanged: "c",
+    a_zig_template_passes_its_suite_unchanged: "zig",
+    a_go_template_passes_its_suite_unchanged: "go",
+}
+
+/// Runs a shell command in the repository; it must succeed.
+fn succeeds(script: &str) {
+    let output = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(ROOT)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_python_sdk_passes_its_unit_tests() {
+    succeeds("cd sdk/python && python3 -m unittest --quiet");
+}
+
+#[test]
+fn the_go_sdk_passes_its_unit_tests() {
+    succeeds(
+        ". examples/tools.sh && go=\"$(tools_go)\" && cd sdk/go && \
+         GOENV=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local GOCACHE=\"$WARRANT_TOOLS/go-cache\" \
+         \"$go\" test ./...",
+    );
+}
