@@ -93,8 +93,12 @@ impl HostMonotonicClock for FrozenMonotonicClock {
         1
     }
 
+    /// The decision's time in nanoseconds since 1970, never zero: where a
+    /// monotonic clock starts is arbitrary, and some language runtimes (Go's)
+    /// refuse to start on a clock that reads zero, as it would for a
+    /// decision at or before 1970 or an instance made without a decision.
     fn now(&self) -> u64 {
-        u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX)
+        u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX).max(1)
     }
 }
 
@@ -236,5 +240,14 @@ mod tests {
         let line = &log.into_lines()[0].message;
         assert!(line.len() <= MAX_LOG_LINE_BYTES + '…'.len_utf8());
         assert!(line.ends_with('…'));
+    }
+
+    #[test]
+    fn the_monotonic_clock_never_reads_zero() {
+        assert_eq!(FrozenMonotonicClock(Duration::ZERO).now(), 1);
+        assert_eq!(
+            FrozenMonotonicClock(Duration::from_secs(2)).now(),
+            2_000_000_000
+        );
     }
 }
