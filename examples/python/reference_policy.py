@@ -22,6 +22,7 @@ from warrant_sdk import (
     amount,
     approve,
     ascii_lowercase,
+    defaulted,
     deny,
     export_policy,
     format_money,
@@ -33,11 +34,12 @@ from warrant_sdk import (
 )
 
 # The rule's configuration. Amounts are ints of cents, read exactly from the
-# JSON text.
+# JSON text. A missing or null threshold is none; a missing allow-list is
+# empty, but `"allow": null` is refused, as in the Rust reference.
 CONFIG = {
     "maxAmountEuros": amount(2),
     "reviewAboveEuros": optional(amount(2)),
-    "allow": optional(strings(), []),
+    "allow": defaulted(strings(), []),
 }
 
 

@@ -1,6 +1,7 @@
 """Unit tests of warrant_sdk, with a plain Python: `python3 -m unittest`."""
 
 import enum
+import json
 import sys
 import types
 import unittest
@@ -8,11 +9,13 @@ from dataclasses import dataclass
 
 import warrant_sdk
 from warrant_sdk import (
+    Number,
     PluginError,
     amount,
     approve,
     ascii_lowercase,
     boolean,
+    defaulted,
     deny,
     equals_ignore_ascii_case,
     export_policy,
@@ -24,6 +27,7 @@ from warrant_sdk import (
     review,
     string,
     strings,
+    trim,
 )
 
 
@@ -56,7 +60,28 @@ class ReadConfigTest(unittest.TestCase):
         fields = {"threshold": optional(amount(2)), "allow": optional(strings(), [])}
         self.assertEqual(read_config("{}", fields), {"threshold": None, "allow": []})
         self.assertEqual(read_config('{"threshold": null}', fields)["threshold"], None)
+        self.assertEqual(read_config('{"allow": null}', fields)["allow"], [])
         self.assertEqual(read_config('{"threshold": 5}', fields)["threshold"], 500)
+
+    def test_fills_in_defaulted_fields_only_when_missing(self):
+        fields = {"allow": defaulted(strings(), []), "strict": defaulted(boolean(), False)}
+        self.assertEqual(read_config("{}", fields), {"allow": [], "strict": False})
+        self.assertEqual(read_config('{"allow": ["a.example"]}', fields)["allow"], ["a.example"])
+        self.assert_invalid(
+            '{"allow": null}', fields, "`allow` must be a list of strings, not `null`"
+        )
+        self.assert_invalid(
+            '{"strict": null}', fields, "`strict` must be true or false, not `null`"
+        )
+
+    def test_gives_readers_numbers_as_their_text(self):
+        def as_parsed(value, name):
+            return value
+
+        config = read_config('{"a": 1, "b": [2.50, 1E+2, -0]}', {"a": as_parsed, "b": as_parsed})
+        self.assertEqual(config["a"], Number("1"))
+        self.assertEqual(str(config["a"]), "1")
+        self.assertEqual([number.text for number in config["b"]], ["2.50", "1E+2", "-0"])
 
     def test_refuses_what_is_not_an_object(self):
         for text in ["null", "[]", "3", '"{}"']:
@@ -75,6 +100,17 @@ class ReadConfigTest(unittest.TestCase):
         )
         self.assert_invalid(
             '{"max": 1, "max": 2}', {"max": amount(2)}, "field `max` is given twice"
+        )
+        self.assert_invalid(
+            '{"max": 1, "allow": [], "max": 1}',
+            {"max": amount(2), "allow": strings()},
+            "field `max` is given twice",
+        )
+        # In a nested object too: `read_config` refuses it before any reader.
+        self.assert_invalid(
+            '{"rule": {"a": 1, "a": 1}}',
+            {"rule": lambda value, name: value},
+            "field `a` is given twice",
         )
 
     def test_refuses_a_missing_required_field(self):
@@ -105,12 +141,22 @@ class ReadConfigTest(unittest.TestCase):
         )
 
     def test_refuses_empty_and_blank_strings_in_a_list(self):
-        for item in ['""', '" "', '"\\t"']:
+        for item in ['""', '" "', '"\\t"', '"\\u2003\\u0085"', '"\\u3000 \\u00a0"']:
             self.assert_invalid(
                 f'{{"allow": ["a.example", {item}]}}',
                 {"allow": strings()},
                 "`allow` must not contain empty strings",
             )
+
+    def test_keeps_strings_of_characters_that_are_not_white_space(self):
+        # U+FEFF and the information separators U+001C to U+001F are not
+        # Unicode White_Space, though `str.strip()` removes the latter.
+        for item in ["\ufeff", "\x1c", "\x1f", "\u200b"]:
+            with self.subTest(item=item):
+                self.assertEqual(
+                    read_config(json.dumps({"allow": [item]}), {"allow": strings()}),
+                    {"allow": [item]},
+                )
 
     def test_shortens_long_values_in_messages(self):
         with self.assertRaises(PluginError) as raised:
@@ -118,10 +164,23 @@ class ReadConfigTest(unittest.TestCase):
         self.assertLess(len(raised.exception.message), 120)
         self.assertTrue(raised.exception.message.endswith("…`"))
 
-    def test_keeps_lone_surrogates_out_of_messages(self):
-        with self.assertRaises(PluginError) as raised:
-            read_config('{"\\ud800": 1}', {})
-        self.assertEqual(raised.exception.message, "unknown field `\\ud800`")
+    def test_refuses_lone_surrogates(self):
+        fields = {"label": optional(string()), "allow": optional(strings())}
+        for text in [
+            '{"label": "\\ud800"}',
+            '{"label": "a\\udfff"}',
+            '{"label": "\\ude00\\ud83d"}',
+            '{"allow": ["a.example", "\\ud800"]}',
+            '{"\\ud800": 1}',
+            '{"\\ud800": 1, "\\ud800": 2}',
+            '{"label": "x", "rest": [[{"\\udc00": 1}]]}',
+        ]:
+            with self.subTest(text=text):
+                self.assert_invalid(text, fields, "the configuration is not valid JSON")
+
+    def test_reads_surrogate_pairs(self):
+        config = read_config('{"label": "\\ud83d\\ude00"}', {"label": string()})
+        self.assertEqual(config["label"], "\U0001f600")
 
 
 class AmountTest(unittest.TestCase):
@@ -140,6 +199,25 @@ class AmountTest(unittest.TestCase):
         self.assertEqual(read_amount("0.10e1"), 100)
         self.assertEqual(read_amount("10e-3"), 1)
         self.assertEqual(read_amount("0e999999999"), 0)
+
+    def test_cancels_trailing_zeros_against_the_exponent(self):
+        self.assertEqual(read_amount("1" + "0" * 90 + "e-85"), 10_000_000)
+        self.assertEqual(read_amount("1" + "0" * 5000 + "e-5000"), 100)
+        self.assertEqual(read_amount("1000.000e-3"), 100)
+        self.assertEqual(read_amount("0.00e-999999999"), 0)
+
+    def test_reads_any_exponent(self):
+        # Larger than a 32-bit or 64-bit exponent, or than `int` reads.
+        self.assertEqual(read_amount("0e400000000"), 0)
+        self.assertEqual(read_amount("0e100000000000000000000"), 0)
+        self.assertEqual(read_amount("0e-100000000000000000000"), 0)
+        self.assertEqual(read_amount("0e" + "9" * 5000), 0)
+        for text in ["1e500000000", "1e100000000000000000000", "1e" + "9" * 5000]:
+            with self.assertRaisesRegex(PluginError, "must be at most 184467440737095516.15"):
+                read_amount(text)
+        for text in ["1e-500000000", "1e-100000000000000000000", "1e-" + "9" * 5000]:
+            with self.assertRaisesRegex(PluginError, "must have at most 2 decimals"):
+                read_amount(text)
 
     def test_reads_amounts_beyond_a_floats_precision(self):
         self.assertEqual(read_amount("92233720368547758.07"), 2**63 - 1)
@@ -217,6 +295,12 @@ class TextTest(unittest.TestCase):
         self.assertTrue(equals_ignore_ascii_case("Hetzner.COM", "hetzner.com"))
         self.assertFalse(equals_ignore_ascii_case("BÜCHER.example", "bücher.example"))
         self.assertFalse(equals_ignore_ascii_case("hetzner.com", "hetzner.co"))
+
+    def test_trims_unicode_white_space_as_rust_does(self):
+        self.assertEqual(trim(" \t\n\v\f\r a b \x85\xa0\u1680"), "a b")
+        self.assertEqual(trim("\u2000\u200a\u2028\u2029\u202f\u205f\u3000a"), "a")
+        for kept in ["\ufeff", "\x1c", "\x1d", "\x1e", "\x1f", "\u200b", "\u180e"]:
+            self.assertEqual(trim(kept), kept)
 
 
 # Stand-ins for the modules componentize-py generates for the `policy` world,

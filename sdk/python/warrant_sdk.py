@@ -9,15 +9,17 @@ them when the plugin is built.
 """
 
 import json
-from decimal import Decimal
+import re
 
 __all__ = [
     "Decision",
+    "Number",
     "PluginError",
     "amount",
     "approve",
     "ascii_lowercase",
     "boolean",
+    "defaulted",
     "deny",
     "equals_ignore_ascii_case",
     "export_policy",
@@ -29,6 +31,7 @@ __all__ = [
     "review",
     "string",
     "strings",
+    "trim",
 ]
 
 # ---------------------------------------------------------------------------
@@ -124,41 +127,49 @@ def read_config(text, fields):
 
         config = read_config(text, {
             "maxAmountEuros": amount(2),
-            "allow": optional(strings(), []),
+            "reviewAboveEuros": optional(amount(2)),
+            "allow": defaulted(strings(), []),
         })
 
     Anything else raises an `invalid-config` `PluginError`: text that is not
-    JSON, a value that is not an object, a field given twice, a missing
-    field, a field of the wrong type, an unknown field (so that a misspelt
-    limit is refused instead of ignored).
+    JSON (a lone surrogate escape such as `"\\ud800"` included, as in
+    Rust's parser), a value that is not an object, a field given twice, a
+    missing field, a field of the wrong type, an unknown field (so that a
+    misspelt limit is refused instead of ignored).
 
     A reader is any function `(value, name) -> result` that raises
     `invalid_config(...)` for a value it refuses; it gets `value` as parsed
-    (numbers as `decimal.Decimal`, never a float) and, for a field the
-    configuration lacks, a marker that `optional` recognises.
+    (numbers as `Number`, their JSON text, never a float) and, for a field
+    the configuration lacks, a marker that `optional` and `defaulted`
+    recognise.
     """
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_number,
+            parse_int=_number,
             parse_constant=_refuse_constant,
             object_pairs_hook=_object_without_duplicates,
         )
     except _DuplicateField as duplicate:
-        raise invalid_config(f"field `{_escaped(duplicate.name)}` is given twice") from None
+        raise invalid_config(f"field `{duplicate.name}` is given twice") from None
     except (ValueError, RecursionError):
         raise invalid_config("the configuration is not valid JSON") from None
+    if _has_lone_surrogate(text, value):
+        raise invalid_config("the configuration is not valid JSON")
     if not isinstance(value, dict):
         raise invalid_config("the configuration must be a JSON object")
     for name in value:
         if name not in fields:
-            raise invalid_config(f"unknown field `{_escaped(name)}`")
+            raise invalid_config(f"unknown field `{name}`")
     return {name: read(value.get(name, _MISSING), name) for name, read in fields.items()}
 
 
 def optional(read, default=None):
-    """Makes a reader optional: a missing field, or `null`, gives `default`."""
+    """Makes a reader optional: a missing field, or `null`, gives `default`
+    (None unless given). For a value that may be absent, like Rust's
+    `Option`; for a field with a default value, such as a list that is
+    empty unless given, use `defaulted`."""
 
     def read_optional(value, name):
         if value is _MISSING or value is None:
@@ -168,15 +179,57 @@ def optional(read, default=None):
     return read_optional
 
 
+def defaulted(read, default):
+    """Gives a field a default value: a missing field gives `default`, and
+    anything written, `null` included, goes to `read`, which refuses what
+    it does not accept (every reader of this module refuses `null`). Like
+    Rust's `#[serde(default)]`: `"allow": null` is a mistake, not an empty
+    list. `default` itself is returned, not a copy."""
+
+    def read_defaulted(value, name):
+        if value is _MISSING:
+            return default
+        return read(value, name)
+
+    return read_defaulted
+
+
+class Number:
+    """A JSON number as `read_config` gives it to readers: its `text`
+    exactly as written (`100.5`, `1e2`), never converted to a float or
+    computed, so that a reader decides how to read it. `amount` turns it
+    into minor units."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __eq__(self, other):
+        return isinstance(other, Number) and other.text == self.text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __repr__(self):
+        return f"Number({self.text!r})"
+
+    def __str__(self):
+        return self.text
+
+
 def amount(decimals):
     """Reads a non-negative decimal number, such as `"maxAmountEuros": 100.5`,
     as an int of minor units with `decimals` decimals: 10050 for 2.
 
     The value is read from the number's JSON text, never through a binary
     float, so it stays exact whatever its size, up to 2^64 - 1 minor units
-    (the range of an intent's amount); exponents count (`1e2` is 100).
+    (the range of an intent's amount); exponents count (`1e2` is 100, and
+    trailing zeros cancel against a negative exponent: `1000e-3` is 1).
     Digits below the minor unit (`1.001` for 2 decimals) are an error, and
-    so is a number written as a string (`"100"`) or a boolean.
+    so is a number written as a string (`"100"`) or a boolean. No exponent
+    is too large to read: `1e500000000` is refused as too large,
+    `0e500000000` is zero.
 
     `amount(0)` reads a whole number, e.g. a count, as an int that compares
     directly with the counts of `context.usage`.
@@ -184,10 +237,9 @@ def amount(decimals):
 
     def read_amount(value, name):
         _require(value, name)
-        # `bool` is not a Decimal, so `true` is refused here too.
-        if not isinstance(value, Decimal):
+        if not isinstance(value, Number):
             raise invalid_config(f"`{name}` must be a number, not `{_shown(value)}`")
-        units = _minor_units(value, decimals)
+        units = _minor_units(value.text, decimals)
         if units is _NEGATIVE:
             raise invalid_config(f"`{name}` must not be negative, not `{_shown(value)}`")
         if units is _TOO_PRECISE:
@@ -215,14 +267,17 @@ def string():
 
 
 def strings():
-    """Reads a list of strings, none of them empty or blank (an empty merchant
-    or tag is a mistake, never a value to match)."""
+    """Reads a list of strings, none of them blank, that is empty once
+    `trim`med (an empty merchant or tag is a mistake, never a value to
+    match)."""
 
     def read_strings(value, name):
         _require(value, name)
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise invalid_config(f"`{name}` must be a list of strings, not `{_shown(value)}`")
-        if any(not item.strip() for item in value):
+        # Blank: empty once `trim`med. `str.isspace` is quick to rule out
+        # most strings; it also counts U+001C to U+001F, which `trim` keeps.
+        if any(not item or (item.isspace() and not trim(item)) for item in value):
             raise invalid_config(f"`{name}` must not contain empty strings")
         return value
 
@@ -251,6 +306,44 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
+def _number(text):
+    # json's pure-Python scanner matches digits with `\d`, which takes any
+    # script's digits (`١`); JSON's are 0-9 only. The scanner has checked
+    # the rest of the number's grammar.
+    if not text.isascii():
+        raise ValueError(f"{text} is not a JSON number")
+    return Number(text)
+
+
+# UTF-16 surrogates: `json.loads` decodes a pair of `\u` escapes into one
+# character, but keeps a lone one, which is no Unicode text (Rust's parser
+# refuses it, and it cannot cross into a WIT string).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(text, value):
+    """Whether any string of `value`, parsed from `text`, object keys
+    included, holds a lone surrogate. One comes from a `\\u` escape, or is
+    in `text` itself (a Python str can hold one, a WIT string cannot): the
+    usual configuration, ASCII without escapes, needs no walk. The walk
+    uses a list rather than recursion, so that nesting as deep as
+    `json.loads` reads is no problem."""
+    if "\\u" not in text and text.isascii():
+        return False
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+    return False
+
+
 class _DuplicateField(ValueError):
     def __init__(self, name):
         super().__init__(name)
@@ -263,6 +356,10 @@ def _object_without_duplicates(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
+            # A key with a lone surrogate is not JSON text, and cannot be
+            # named in a message.
+            if _SURROGATE.search(key):
+                raise ValueError("a lone surrogate is not JSON text")
             raise _DuplicateField(key)
         result[key] = value
     return result
@@ -273,31 +370,53 @@ _TOO_PRECISE = object()
 _TOO_LARGE = object()
 
 
-def _minor_units(value, decimals):
-    """The exact value of `value` in minor units, as an int, or why there is
-    none. Works on the decimal digits and the exponent, so that neither a
-    float nor a huge power (`1e999999999`) is ever computed."""
-    sign, digits, exponent = value.as_tuple()
+# Exponents are clamped to +-10^18. No JSON text has anywhere near that
+# many digits to offset it, so a clamped exponent gives the answer the
+# written one would (too large, too precise, or zero), and the arithmetic
+# stays on small ints.
+_EXPONENT_LIMIT = 10**18
+
+
+def _minor_units(text, decimals):
+    """The exact value of a JSON number's `text` in minor units, as an int,
+    or why there is none. Works on the decimal digits and the exponent, so
+    that neither a float nor a huge power (`1e999999999`) is ever
+    computed."""
     # Any minus sign, even on zero, as Warrant's other SDKs do.
-    if sign:
+    if text.startswith("-"):
         return _NEGATIVE
-    digits = "".join(map(str, digits)).lstrip("0")
+    mantissa, _, exponent = text.lower().partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    # The value is `digits` x 10^power minor units.
+    power = _clamped_exponent(exponent) - len(fraction) + decimals
+    if power < 0:
+        # Trailing zeros cancel against a negative power: `1000e-3` is 1.
+        zeros = len(digits) - len(digits.rstrip("0"))
+        cancelled = min(zeros, -power)
+        digits = digits[: len(digits) - cancelled]
+        power += cancelled
+    digits = digits.lstrip("0")
     if not digits:
         return 0
-    # The value is `digits` x 10^shift minor units.
-    shift = exponent + decimals
-    if shift < 0:
-        # Digits below the minor unit must all be zeros.
-        below = digits[shift:] if -shift < len(digits) else digits
-        if below.strip("0"):
-            return _TOO_PRECISE
-        digits = digits[:shift]
-        shift = 0
+    # Digits below the minor unit that are not zeros.
+    if power < 0:
+        return _TOO_PRECISE
     # 2^64 - 1 has 20 digits: more is too large without computing it.
-    if len(digits) + shift > 20:
+    if len(digits) + power > 20:
         return _TOO_LARGE
-    units = int(digits) * 10**shift
+    units = int(digits) * 10**power
     return _TOO_LARGE if units > _U64_MAX else units
+
+
+def _clamped_exponent(text):
+    """The exponent of a JSON number (`""`, `"2"`, `"+2"`, `"-02"`), clamped
+    to +-10^18. `int` would refuse more than 4300 digits."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 18:
+        return sign * _EXPONENT_LIMIT
+    return sign * int(digits or "0")
 
 
 def _shown(value):
@@ -309,22 +428,17 @@ def _shown(value):
         text = "…"
     if len(text) > 60:
         text = text[:59] + "…"
-    return _escaped(text)
+    return text
 
 
 def _json_text(value):
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Number):
+        return value.text
     if isinstance(value, list):
         return "[" + ", ".join(map(_json_text, value)) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_json_text(k)}: {_json_text(v)}" for k, v in value.items()) + "}"
     return json.dumps(value, ensure_ascii=False)
-
-
-def _escaped(text):
-    # A lone surrogate (`"\ud800"` in JSON) cannot cross into a WIT string.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # ---------------------------------------------------------------------------
@@ -342,6 +456,25 @@ def _decimal_text(minor_units, decimals):
         return str(minor_units)
     digits = str(minor_units).rjust(decimals + 1, "0")
     return f"{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+# The characters Rust's `str::trim` removes, Unicode's White_Space property.
+# `str.strip()` also removes U+001C to U+001F, which are not; neither removes
+# U+FEFF, the zero-width no-break space.
+_WHITE_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def trim(text):
+    """`text` without leading and trailing white space, as Rust's `str::trim`
+    removes it: the Unicode White_Space characters (tab to carriage return,
+    space, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029,
+    U+202F, U+205F, U+3000), not U+001C to U+001F, which `str.strip()` also
+    removes, nor U+FEFF."""
+    return text.strip(_WHITE_SPACE)
 
 
 _ASCII_LOWERCASE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
