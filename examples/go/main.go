@@ -62,6 +62,8 @@ func evaluate(cx *warrant.Context, config Config) (warrant.Decision, error) {
 		reviewAbove = &threshold
 	}
 	for _, merchant := range config.Allow {
+		// strings.TrimSpace trims Unicode White_Space, as Rust's str::trim
+		// does: U+2003 and U+0085, not U+FEFF.
 		if strings.TrimSpace(merchant) == "" {
 			return warrant.Decision{}, warrant.InvalidConfig("`allow` must list merchants, not empty strings")
 		}

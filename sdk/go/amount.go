@@ -21,7 +21,8 @@ type Amount struct {
 }
 
 // maxDigits bounds both the integer digits and the decimals of an Amount,
-// so that a hostile exponent such as 1e999999999 costs nothing.
+// so that a hostile exponent such as 1e999999999 costs nothing: the
+// exponent is clamped, never written out.
 const maxDigits = 40
 
 // amountError says what is wrong with an amount; its text completes a
@@ -55,15 +56,10 @@ func ParseAmount(text string) (Amount, error) {
 	}
 	exponent := 0
 	if hasExponent {
-		var err error
-		exponent, err = strconv.Atoi(strings.TrimPrefix(exponentText, "+"))
-		if err != nil || exponent > maxDigits*2 || exponent < -maxDigits*2 {
-			if strings.HasPrefix(exponentText, "-") {
-				return Amount{}, errTooPrecise
-			}
-			return Amount{}, errTooLarge
-		}
+		exponent = clampedExponent(exponentText)
 	}
+	// Trailing zeros cancel against the exponent before the range checks,
+	// so that `1` followed by 90 zeros and `e-85` is exactly 100000.
 	exponent -= len(fraction)
 	trimmed := strings.TrimRight(digits, "0")
 	exponent += len(digits) - len(trimmed)
@@ -154,6 +150,29 @@ func (a *Amount) UnmarshalJSON(data []byte) error {
 	}
 	*a = parsed
 	return nil
+}
+
+// maxExponent bounds the exponent that ParseAmount reads: far beyond any
+// amount it accepts, yet far from overflowing an int once the number's
+// digits are counted in, so that `1e100000000000000000000` is refused as
+// too large, like `1e500`, instead of being read wrong.
+const maxExponent = 1_000_000_000
+
+// clampedExponent is the value of an exponent's text, such as `-85`, `+2`
+// or `007`, clamped to ±maxExponent.
+func clampedExponent(text string) int {
+	digits := strings.TrimLeft(strings.TrimLeft(text, "+-"), "0")
+	exponent := maxExponent
+	switch {
+	case digits == "":
+		exponent = 0
+	case len(digits) < len("1000000000"): // below maxExponent
+		exponent, _ = strconv.Atoi(digits)
+	}
+	if strings.HasPrefix(text, "-") {
+		return -exponent
+	}
+	return exponent
 }
 
 func allDigits(s string) bool {

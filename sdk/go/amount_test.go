@@ -2,6 +2,7 @@ package warrant
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,11 @@ func TestAmountsAreReadExactly(t *testing.T) {
 		{"2.5E-1", 25},
 		{"0.10e1", 100},
 		{"0e999999", 0},
+		{"0e400000000", 0},
+		{"0.0e-100000000000000000000", 0},
+		{"1" + strings.Repeat("0", 90) + "e-85", 10_000_000},
+		{"1" + strings.Repeat("0", 200) + "e-198", 10_000},
+		{"0." + strings.Repeat("0", 100) + "1e102", 1_000},
 		{"92233720368547758.07", 1<<63 - 1},
 		{"184467440737095516.15", 1<<64 - 1},
 		{"90071992547409.93", 1<<53 + 1},
@@ -46,7 +52,9 @@ func TestMinorUnitsRefusesFractionsAndOverflow(t *testing.T) {
 }
 
 func TestAmountsThatAreNotAmounts(t *testing.T) {
-	for _, text := range []string{`-1`, `-0.5`, `"4.51"`, `true`, `[]`, `1e99`, `1e-99`, `1e999999999999999999999`} {
+	for _, text := range []string{`-1`, `-0.5`, `"4.51"`, `true`, `[]`, `1e99`, `1e-99`, `1e999999999999999999999`,
+		`1e500000000`, `1e100000000000000000000`, `1e-100000000000000000000`, `1e1000000000`, `1e-1000000000`,
+		`1` + strings.Repeat("0", 90) + `e-49`, `1.` + strings.Repeat("0", 90) + `1`} {
 		var a Amount
 		if err := json.Unmarshal([]byte(text), &a); err == nil {
 			t.Errorf("%s: read as %s", text, a)

@@ -6,6 +6,8 @@ import "warrant/internal/abi"
 
 //go:wasmexport evaluate
 func wasmEvaluate(arguments uint32) uint32 {
+	abi.Enter()
+	defer abi.Leave()
 	defer abi.LogPanic()
 	cx, config := abi.ReadArguments(arguments)
 	if evaluate == nil {

@@ -6,6 +6,8 @@ import "warrant/internal/abi"
 
 //go:wasmexport assess
 func wasmAssess(arguments uint32) uint32 {
+	abi.Enter()
+	defer abi.Leave()
 	defer abi.LogPanic()
 	cx, config := abi.ReadArguments(arguments)
 	if assess == nil {

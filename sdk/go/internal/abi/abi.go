@@ -13,6 +13,7 @@ package abi
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"unsafe"
 
@@ -37,7 +38,11 @@ func addressOf(p unsafe.Pointer) uint32 {
 // package's init function runs.
 var started bool
 
-func init() { started = true }
+func init() {
+	started = true
+	// The collector runs only inside exports: see Enter.
+	gcPercent = debug.SetGCPercent(-1)
+}
 
 // early is the memory for what is allocated before that: on the runtime's
 // first WASI call, while it is still starting and cannot allocate, the WASI
@@ -56,7 +61,8 @@ var arguments [][]uint64
 // put values into the plugin's memory.
 //
 // Its first calls come before the Go runtime has started, so it must not
-// allocate or grow its stack until started is true.
+// allocate or grow its stack until started is true. Its later calls
+// allocate Go memory while the collector is off (see Enter).
 //
 //go:wasmexport cabi_realloc
 //go:nosplit
@@ -82,6 +88,36 @@ func allocate(oldAddress, oldSize, size uint32) uint32 {
 			unsafe.Slice((*byte)(at(oldAddress)), min(oldSize, size)))
 	}
 	return addressOf(unsafe.Pointer(&block[0]))
+}
+
+// The collector.
+
+// gcPercent is the collector's setting while an export runs (GOGC, 100
+// by default).
+var gcPercent int
+
+// The collector runs only while an export runs, between Enter and Leave;
+// init turns it off.
+//
+// Any allocation may start a collection, and a collection reads the
+// clock, a WASI import. But the canonical ABI forbids a component to call
+// an import while the host writes the arguments into it (through
+// cabi_realloc) and once it has taken the answer (cabi_post_*): such a
+// call traps with "cannot leave component instance". With the collector
+// on all the time, the first calls on an instance pass, and a later one,
+// whose arguments' allocation finds the heap over its goal, traps.
+
+// Enter starts an export's call: the collector may run, and collects
+// what the arguments' allocation left over its goal.
+func Enter() {
+	debug.SetGCPercent(gcPercent)
+}
+
+// Leave ends an export's call: the collector stops, once any collection
+// under way has finished its marking, so that cabi_realloc and
+// cabi_post_* never start one.
+func Leave() {
+	debug.SetGCPercent(-1)
 }
 
 // Reading the arguments.
