@@ -60,7 +60,7 @@ impl Answer {
 }
 
 /// Plugins compile once per test run, whatever the number of servers.
-fn shared_cache() -> PathBuf {
+pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")
 }
 
