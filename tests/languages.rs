@@ -291,6 +291,11 @@ fn the_python_sdk_passes_its_unit_tests() {
 }
 
 #[test]
+fn the_javascript_sdk_passes_its_unit_tests() {
+    succeeds("node --test sdk/js/warrant.test.mjs");
+}
+
+#[test]
 fn the_go_sdk_passes_its_unit_tests() {
     succeeds(
         ". examples/tools.sh && go=\"$(tools_go)\" && cd sdk/go && \

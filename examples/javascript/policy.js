@@ -20,6 +20,7 @@
 import {
     amount,
     approve,
+    defaulted,
     deny,
     equalsIgnoreAsciiCase,
     formatMoney,
@@ -34,7 +35,7 @@ import {
 const CONFIG = {
     maxAmountEuros: amount(2),
     reviewAboveEuros: optional(amount(2)),
-    allow: optional(strings(), []),
+    allow: defaulted(strings(), []),
 };
 
 /**

@@ -109,23 +109,41 @@ export function review(reason) {
  *
  *     const config = readConfig(text, {
  *         maxAmountEuros: amount(2),
- *         allow: optional(strings(), []),
+ *         reviewAboveEuros: optional(amount(2)),
+ *         allow: defaulted(strings(), []),
  *     });
  *
- * Anything else is an `invalid-config` error: a value that is not an
- * object, a missing field, a field of the wrong type, an unknown field (so
- * that a misspelt limit is refused instead of ignored).
+ * Anything else is an `invalid-config` error: text that is not JSON (a lone
+ * surrogate escape such as `"\ud800"` included, as in Rust's parser), a
+ * value that is not an object, a key given twice in any object, a missing
+ * field, a field of the wrong type, an unknown field (so that a misspelt
+ * limit is refused instead of ignored).
  *
- * Numbers are read from their JSON text, never through a binary float.
+ * A reader is any function `(value, name)` that returns the field's value
+ * or throws `invalidConfig(…)`. It gets the value as parsed, numbers as
+ * their JSON text (never a float), and `undefined` for a field the
+ * configuration lacks.
  */
 export function readConfig(text, fields) {
-    let value;
+    let parsed;
     try {
-        value = parseJson(text);
+        parsed = parseJson(text);
     } catch {
         throw invalidConfig('the configuration is not valid JSON');
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    if (parsed.repeated) {
+        const name = repeatedKey(text);
+        throw invalidConfig(
+            name === undefined ? 'a key is given twice' : `field \`${name}\` is given twice`,
+        );
+    }
+    const value = parsed.value;
+    if (
+        value === null ||
+        typeof value !== 'object' ||
+        Array.isArray(value) ||
+        value instanceof JsonNumber
+    ) {
         throw invalidConfig('the configuration must be a JSON object');
     }
     for (const name of Object.keys(value)) {
@@ -135,25 +153,42 @@ export function readConfig(text, fields) {
     }
     const config = {};
     for (const [name, read] of Object.entries(fields)) {
-        config[name] = read(value[name], name);
+        // Own fields only: a missing `toString` is missing, not the
+        // prototype's function.
+        config[name] = read(Object.hasOwn(value, name) ? value[name] : undefined, name);
     }
     return config;
 }
 
 /**
- * Makes a reader optional: a missing field, or `null`, gives `fallback`.
+ * Makes a reader optional, for a value that may be absent, like Rust's
+ * `Option`: a missing field, or `null`, gives `fallback` (`undefined`
+ * unless given). For a field with a default value, such as a list that is
+ * empty unless given, use `defaulted`.
  */
 export function optional(read, fallback = undefined) {
     return (value, name) => (value === undefined || value === null ? fallback : read(value, name));
 }
 
 /**
+ * Gives a field a default value: a missing field gives `fallback`, and
+ * anything written, `null` included, goes to `read`, which refuses what it
+ * does not accept (every reader of this module refuses `null`). Like
+ * Rust's `#[serde(default)]`: `"allow": null` is a mistake, not an empty
+ * list. `fallback` itself is returned, not a copy.
+ */
+export function defaulted(read, fallback) {
+    return (value, name) => (value === undefined ? fallback : read(value, name));
+}
+
+/**
  * Reads a non-negative decimal number, such as `"maxAmountEuros": 100.5`,
  * as a BigInt of minor units with `decimals` decimals: 10050n for 2. The
  * exact value is kept whatever its size, up to 2^64 - 1 minor units (the
- * range of an intent's amount); exponents count (`1e2` is 100). More
- * decimals than `decimals`, even a zero one such as `1.001`, are an error;
- * so is a number written as a string (`"100"`).
+ * range of an intent's amount); exponents count (`1e2` is 100), and so do
+ * trailing zeros (`1.000` is 100n for 2). A digit other than zero below
+ * the minor unit is an error (`1.001` for 2); so is a negative number, `-0`
+ * included, and a number written as a string (`"100"`).
  *
  * `amount(0)` reads a whole number, e.g. a count, as a BigInt that compares
  * directly with the counts of `context.usage`.
@@ -190,8 +225,12 @@ export function string() {
 }
 
 /**
- * Reads a list of strings, none of them empty or blank (an empty merchant
- * or tag is a mistake, never a value to match).
+ * Reads a list of strings, none of them blank: empty, or of white space
+ * only (an empty merchant or tag is a mistake, never a value to match).
+ * White space is Unicode's White_Space, as Rust's `str::trim` removes it:
+ * U+0009 to U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000 to U+200A,
+ * U+2028, U+2029, U+202F, U+205F and U+3000. Not U+FEFF, which
+ * `String.prototype.trim` also removes, and not U+001C to U+001F.
  */
 export function strings() {
     return (value, name) => {
@@ -202,10 +241,20 @@ export function strings() {
         // An indexed loop: lists may be long, and the engine, an
         // interpreter, runs `for…of` or callbacks at many times the cost.
         for (let i = 0; i < value.length; i++) {
-            if (typeof value[i] !== 'string') {
+            const item = value[i];
+            if (typeof item !== 'string') {
                 throw invalidConfig(`\`${name}\` must be a list of strings`);
             }
-            if (value[i].trim() === '') {
+            // Most strings start with a character that is never white
+            // space: printable ASCII, U+00A1 to U+167F (Latin letters to
+            // Indic scripts) or above U+3000 (CJK and beyond). Comparing
+            // strings tells, inline; a call costs many times more in the
+            // interpreter, so the regular expression is left for the rest.
+            const surelyNotBlank =
+                (item >= '!' && item < '\x85') ||
+                (item >= '\xa1' && item < '\u1680') ||
+                item >= '\u3001';
+            if (!surelyNotBlank && isBlank(item)) {
                 throw invalidConfig(`\`${name}\` must not contain empty strings`);
             }
         }
@@ -238,18 +287,128 @@ class JsonNumber {
  * which SpiderMonkey implements). The engine's own parser costs a fraction
  * of one written in JavaScript, which the engine would interpret character
  * by character: 100 million fuel units for 500 merchants.
+ *
+ * Two things `JSON.parse` lets pass are caught here, as Rust's parser
+ * catches them. A string or key holding a lone surrogate (`"\ud800"`)
+ * throws. A key given twice in one object, of which `JSON.parse` keeps
+ * the last, sets `repeated`: the reviver counts the keys of the parsed
+ * objects, and `hasRepeatedKey` compares them with the text's.
  */
 function parseJson(text) {
-    return JSON.parse(text, (key, value, context) =>
-        typeof value === 'number' ? new JsonNumber(context.source) : value,
-    );
+    // Only a `\u` escape makes a lone surrogate in text that has none.
+    const mayHaveLoneSurrogate = text.includes('\\u') || !text.isWellFormed();
+    let keys = 0;
+    const value = JSON.parse(text, (key, value, context) => {
+        switch (typeof value) {
+            case 'number':
+                return new JsonNumber(context.source);
+            case 'string':
+                if (mayHaveLoneSurrogate && !value.isWellFormed()) {
+                    throw new SyntaxError('a lone surrogate');
+                }
+                return value;
+            case 'object':
+                if (value !== null && !Array.isArray(value)) {
+                    const names = Object.keys(value);
+                    keys += names.length;
+                    // Joined with a comma, so that a lone surrogate ending
+                    // one key and one starting the next make no pair.
+                    if (mayHaveLoneSurrogate && !names.join(',').isWellFormed()) {
+                        throw new SyntaxError('a lone surrogate');
+                    }
+                }
+                return value;
+            default:
+                return value;
+        }
+    });
+    return { value, repeated: hasRepeatedKey(text, keys) };
+}
+
+/**
+ * Whether the JSON text `text` has more keys than `keys`, the number its
+ * parsed objects have: then a key is given twice in one object. The text
+ * has at least as many colons as keys, and most configurations no colon
+ * inside a string, so counting colons (natively) usually settles it.
+ */
+function hasRepeatedKey(text, keys) {
+    if (text.split(':').length - 1 === keys) {
+        return false;
+    }
+    return keysWritten(text) !== keys;
+}
+
+/**
+ * How many keys the JSON text `text` has. Split at its quotes, the text
+ * alternates between the outside and the inside of strings, except where
+ * a backslash escapes a quote, which continues the string. A key is a
+ * string followed by a colon, so each part outside strings holds at most
+ * one colon, and does when it follows a key.
+ */
+function keysWritten(text) {
+    const parts = text.split('"');
+    const hasBackslash = text.includes('\\');
+    let keys = 0;
+    for (let i = 0; i < parts.length; i += 2) {
+        if (parts[i].includes(':')) {
+            keys++;
+        }
+        // parts[i + 1] is inside a string: while it ends with a backslash
+        // that escapes the quote after it, so is the part after that.
+        while (hasBackslash && i + 1 < parts.length && endsWithEscape(parts[i + 1])) {
+            i++;
+        }
+    }
+    return keys;
+}
+
+/** Whether `part` ends with an odd number of backslashes. */
+function endsWithEscape(part) {
+    return part.endsWith('\\') && ODD_BACKSLASHES_AT_END.test(part);
+}
+
+const ODD_BACKSLASHES_AT_END = /(?:^|[^\\])(?:\\\\)*\\$/;
+
+/**
+ * The first key given twice in one object of the JSON text `text`, or
+ * `undefined`. Much slower than `hasRepeatedKey`: used only to name the
+ * key in the error.
+ */
+function repeatedKey(text) {
+    // A key (a string, then a colon), another string, or a brace. In JSON
+    // text the first quote opens a string, and the next quote after one
+    // opens the next.
+    const string = '"[^"\\\\]*(?:\\\\.[^"\\\\]*)*"';
+    const tokens = new RegExp(`(${string})\\s*:|${string}|[{}]`, 'g');
+    const objects = [];
+    let match;
+    while ((match = tokens.exec(text)) !== null) {
+        const [token, key] = match;
+        if (token === '{') {
+            objects.push(new Set());
+        } else if (token === '}') {
+            objects.pop();
+        } else if (key !== undefined) {
+            const name = JSON.parse(key);
+            const names = objects[objects.length - 1];
+            if (names.has(name)) {
+                return name;
+            }
+            names.add(name);
+        }
+    }
+    return undefined;
 }
 
 // Checked when the module is first evaluated, which componentize-js does
-// while building the component: an engine without source text access
-// fails the build instead of misreading amounts.
+// while building the component: an engine without source text access, or
+// without `isWellFormed`, fails the build instead of misreading amounts or
+// refusing every configuration.
 if (JSON.parse('0.10', (key, value, context) => context?.source) !== '0.10') {
     throw new Error('this JavaScript engine does not give JSON.parse the source text of numbers');
+}
+if (typeof String.prototype.isWellFormed !== 'function') {
+    throw new Error('this JavaScript engine lacks String.prototype.isWellFormed');
 }
 
 function required(value, name) {
@@ -257,6 +416,13 @@ function required(value, name) {
         throw invalidConfig(`missing field \`${name}\``);
     }
 }
+
+/** Whether `text` is empty or all white space, as `strings` defines it. */
+function isBlank(text) {
+    return BLANK.test(text);
+}
+
+const BLANK = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 
 const U64_MAX = 2n ** 64n - 1n;
 const NEGATIVE = Symbol('negative');
