@@ -66,15 +66,20 @@ fn every_guest_gets_its_expected_code_in_bounded_time() {
     }
 }
 
+/// Fuel enough to run for minutes, and a deadline of 100 ms.
+fn deadline_of_100_ms() -> Limits {
+    Limits {
+        fuel: Limits::MAX.fuel,
+        timeout_ms: 100,
+        ..Limits::default()
+    }
+}
+
 #[test]
 fn a_plugin_past_its_deadline_times_out() {
     let runtime = runtime();
     let plugin = guest(&runtime, "loop-forever");
-    let limits = Limits {
-        fuel: Limits::MAX.fuel,
-        timeout_ms: 100,
-        ..Limits::default()
-    };
+    let limits = deadline_of_100_ms();
     let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
     let failure = invocation.outcome.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
@@ -98,11 +103,7 @@ fn a_plugin_outliving_its_runtime_still_times_out() {
         let runtime = runtime();
         guest(&runtime, "loop-forever")
     };
-    let limits = Limits {
-        fuel: Limits::MAX.fuel,
-        timeout_ms: 100,
-        ..Limits::default()
-    };
+    let limits = deadline_of_100_ms();
     let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
     let failure = invocation.outcome.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
