@@ -9,6 +9,7 @@ extern crate std;
 mod amount;
 #[cfg(all(feature = "bare", target_arch = "wasm32"))]
 mod bare;
+mod config;
 pub mod log;
 mod shapes;
 pub mod testing;
@@ -86,7 +87,7 @@ pub mod __private {
     use crate::{Assessment, Context, Decision, PluginError};
 
     fn parse_config<C: DeserializeOwned>(config: &str) -> Result<C, PluginError> {
-        serde_json::from_str(config).map_err(PluginError::invalid_config)
+        crate::config::parse(config).map_err(PluginError::invalid_config)
     }
 
     /// Parses the configuration and runs a policy function.
