@@ -134,9 +134,18 @@ impl Amount {
         }
         let (mantissa, exponent) = match text.find(['e', 'E']) {
             Some(at) => {
-                let exponent = text[at + 1..].trim_start_matches('+');
-                let exponent: i64 = exponent.parse().map_err(|_| AmountError::NotADecimal)?;
-                (&text[..at], exponent)
+                let exponent = &text[at + 1..];
+                let (negative, magnitude) = match exponent.strip_prefix('-') {
+                    Some(magnitude) => (true, magnitude),
+                    None => (false, exponent.strip_prefix('+').unwrap_or(exponent)),
+                };
+                if magnitude.is_empty() || !magnitude.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(AmountError::NotADecimal);
+                }
+                // Beyond an i64 only the sign matters: the amount is zero,
+                // too large or too precise, as it would be at i64::MAX.
+                let magnitude: i64 = magnitude.parse().unwrap_or(i64::MAX);
+                (&text[..at], if negative { -magnitude } else { magnitude })
             }
             None => (text, 0),
         };
@@ -166,7 +175,7 @@ impl Amount {
             return Err(AmountError::TooPrecise);
         }
         // u128 holds 38 decimal digits.
-        if digits.len() as i64 + power > 38 {
+        if (digits.len() as i64).saturating_add(power) > 38 {
             return Err(AmountError::TooLarge);
         }
         let digits: u128 = digits.parse().map_err(|_| AmountError::TooLarge)?;
@@ -217,6 +226,20 @@ mod tests {
         assert!(read("1e-10").is_err());
         assert!(read("1e40").is_err());
         assert_eq!(read("0e999999").unwrap(), Some(0));
+    }
+
+    #[test]
+    fn reads_exponents_beyond_an_i64_by_their_sign() {
+        let read = |text: &str| Amount::from_json_number(text);
+        assert_eq!(read("0e99999999999999999999"), Ok(Amount::ZERO));
+        assert_eq!(read("0e-99999999999999999999"), Ok(Amount::ZERO));
+        assert_eq!(read("1e99999999999999999999"), Err(AmountError::TooLarge));
+        assert_eq!(
+            read("1e-99999999999999999999"),
+            Err(AmountError::TooPrecise)
+        );
+        assert_eq!(read("1e+2").map(|a| a.to_minor_units(2)), Ok(Some(10_000)));
+        assert_eq!(read("1e"), Err(AmountError::NotADecimal));
     }
 
     #[test]
