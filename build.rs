@@ -46,6 +46,8 @@ fn main() {
         writeln!(out, "    ({relative:?}, include_str!({absolute:?})),").unwrap();
     }
     out.push_str("];\n");
+    out.push_str("/// What the templates leave out: build outputs and caches.\n#[cfg(test)]\n");
+    writeln!(out, "const SKIPPED: &[&str] = &{SKIPPED:?};").unwrap();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     std::fs::write(out_dir.join("templates.rs"), out).unwrap();
 }

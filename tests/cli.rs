@@ -1,17 +1,11 @@
 //! The `warrant` binary, run as a user runs it.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn warrant(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .env("WARRANT_CACHE_DIR", cache)
-        .output()
-        .expect("the binary runs")
-}
+use support::warrant;
 
 /// Runs `warrant eval` and returns its JSON, requiring exit status 0.
 fn eval(plugin: &str, intent: &str, config: &str, cache: &Path) -> Value {

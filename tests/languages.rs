@@ -7,12 +7,13 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::process::Command;
+use std::sync::Mutex;
 
 use serde_json::{Value, json};
-use support::Server;
+use support::{Server, shared_cache, warrant};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const SUITE: &str = "examples/cases/reference-policy.json";
@@ -50,31 +51,22 @@ fn build_script(script: &Path) -> PathBuf {
 }
 
 /// The reference policy of one language, built once per test run.
-fn reference_policy(language: &str) -> &'static Path {
-    static BUILT: OnceLock<Mutex<Vec<(String, &'static Path)>>> = OnceLock::new();
-    let built = BUILT.get_or_init(Default::default);
-    if let Some((_, path)) = built.lock().unwrap().iter().find(|(l, _)| l == language) {
-        return path;
-    }
-    let path = build_script(
-        &Path::new(ROOT)
-            .join("examples")
-            .join(language)
-            .join("build.sh"),
-    );
-    let path: &'static Path = Box::leak(path.into_boxed_path());
-    built.lock().unwrap().push((language.to_owned(), path));
-    path
-}
-
-fn warrant(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(args)
-        .arg("--cache-dir")
-        .arg(cache)
-        .current_dir(ROOT)
-        .output()
-        .expect("warrant runs")
+fn reference_policy(language: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(language.to_owned())
+        .or_insert_with(|| {
+            build_script(
+                &Path::new(ROOT)
+                    .join("examples")
+                    .join(language)
+                    .join("build.sh"),
+            )
+        })
+        .clone()
 }
 
 fn passes_the_suite(component: &Path, cases: &Path) {
@@ -87,7 +79,7 @@ fn passes_the_suite(component: &Path, cases: &Path) {
             "--cases",
             cases.to_str().unwrap(),
         ],
-        &support::shared_cache(),
+        &shared_cache(),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -103,7 +95,7 @@ macro_rules! conformance {
     ($($test:ident: $language:literal,)*) => {$(
         #[test]
         fn $test() {
-            passes_the_suite(reference_policy($language), &Path::new(ROOT).join(SUITE));
+            passes_the_suite(&reference_policy($language), &Path::new(ROOT).join(SUITE));
         }
     )*};
 }
@@ -248,11 +240,10 @@ macro_rules! templates {
         fn $test() {
             let dir = tempfile::tempdir().unwrap();
             let project = dir.path().join("travel-policy");
-            let output = Command::new(env!("CARGO_BIN_EXE_warrant"))
-                .args(["plugin", "new", "--lang", $language])
-                .arg(&project)
-                .output()
-                .expect("warrant runs");
+            let output = warrant(
+                &["plugin", "new", "--lang", $language, project.to_str().unwrap()],
+                &shared_cache(),
+            );
             assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
             let component = build_script(&project.join("build.sh"));
             passes_the_suite(&component, &project.join("cases.json"));

@@ -390,8 +390,7 @@ mod tests {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with('.') || ["target", "node_modules", "__pycache__"].contains(&&*name)
-            {
+            if name.starts_with('.') || SKIPPED.contains(&&*name) {
                 continue;
             }
             if path.is_dir() {

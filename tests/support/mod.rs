@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -62,6 +62,15 @@ impl Answer {
 /// Plugins compile once per test run, whatever the number of servers.
 pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")
+}
+
+/// Runs the `warrant` binary with `cache` for compiled plugins.
+pub fn warrant(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(args)
+        .env("WARRANT_CACHE_DIR", cache)
+        .output()
+        .expect("the binary runs")
 }
 
 impl Server {
