@@ -37,6 +37,7 @@ fn context() -> EvaluationContext {
         usage: Usage::default(),
         risk: None,
         now: time::macros::datetime!(2026-11-23 10:00 UTC),
+        charge: None,
     }
 }
 

@@ -165,6 +165,7 @@ fn check(plugin: &dyn Plugin, defaults: &Defaults, case: &Case) -> Result<(), St
             .now
             .or(defaults.now)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        charge: None,
     };
     let config = case
         .config

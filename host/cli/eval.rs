@@ -158,6 +158,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         usage,
         risk: None,
         now: args.now.unwrap_or_else(OffsetDateTime::now_utc),
+        charge: None,
     };
     let mut decision = policy.evaluate(&context);
     let output = EvalOutput {

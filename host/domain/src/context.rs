@@ -27,6 +27,57 @@ pub struct EvaluationContext {
     /// The time of the decision. Plugins read the time only from here.
     #[serde(with = "time::serde::rfc3339")]
     pub now: OffsetDateTime,
+    /// The charge being checked, when the policy's charge rules run for a
+    /// charge of a recurring intent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<Charge>,
+}
+
+/// A charge reported against a recurring intent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Charge {
+    /// What was charged.
+    pub amount: Money,
+    /// Who charged it.
+    pub merchant: String,
+    /// When it was charged.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// When the series began: the time the intent was declared.
+    #[serde(with = "time::serde::rfc3339")]
+    pub series_start: OffsetDateTime,
+    /// When the series' earlier accepted charges were made, oldest first.
+    #[serde(default)]
+    pub previous: Vec<Timestamp>,
+}
+
+/// A point in time that serializes as RFC 3339 text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(#[serde(with = "time::serde::rfc3339")] pub OffsetDateTime);
+
+/// What is usual for an agent; anomaly plugins compare an intent with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Baseline {
+    /// The currency of the amounts.
+    pub currency: Currency,
+    /// The mean amount, in minor units.
+    pub amount_mean: u64,
+    /// The standard deviation of the amounts, in minor units.
+    pub amount_std_dev: u64,
+    /// Intents declared on a usual day.
+    pub intents_per_day: u32,
+    /// Hours of the day (0..=23, UTC) in which the agent is usually active.
+    #[serde(default)]
+    pub active_hours: Vec<u8>,
+    /// Merchants (lower case) the agent usually pays.
+    #[serde(default)]
+    pub merchants: Vec<String>,
+    /// When it was set.
+    #[serde(with = "time::serde::rfc3339")]
+    pub set_at: OffsetDateTime,
 }
 
 /// What an agent declares it wants to pay.
@@ -179,6 +230,9 @@ pub struct Agent {
     pub tags: Vec<String>,
     /// Free-form metadata, a JSON object.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// What is usual for it, once its tenant sets a baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
 }
 
 impl Default for Agent {
@@ -196,6 +250,7 @@ impl Default for Agent {
             },
             tags: Vec::new(),
             metadata: serde_json::Map::new(),
+            baseline: None,
         }
     }
 }
@@ -216,6 +271,8 @@ pub struct WindowUsage {
 pub struct Usage {
     /// The currency spend is counted in.
     pub currency: Currency,
+    /// The IANA time zone of the calendar windows.
+    pub timezone: String,
     /// The last 60 seconds.
     pub last_minute: WindowUsage,
     /// The last 60 minutes.
@@ -238,6 +295,7 @@ impl Default for Usage {
     fn default() -> Self {
         Usage {
             currency: Currency::EUR,
+            timezone: "UTC".to_owned(),
             last_minute: WindowUsage::default(),
             last_hour: WindowUsage::default(),
             last_day: WindowUsage::default(),

@@ -76,6 +76,46 @@ pub struct Decision {
     pub codes: Vec<String>,
     /// Extra facts for the trace.
     pub annotations: Vec<Annotation>,
+    /// What the plugin asks the host to do.
+    pub actions: Vec<Action>,
+}
+
+/// Something a decision asks the host to carry out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// `suspend-agent`, `alert`, or a kind the host ignores.
+    pub kind: String,
+    /// Why.
+    pub message: String,
+}
+
+/// The kinds of action the host carries out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Suspend the agent.
+    SuspendAgent,
+    /// Record an alert event.
+    Alert,
+}
+
+impl ActionKind {
+    /// The kind an action names, if the host knows it.
+    pub fn parse(kind: &str) -> Option<Self> {
+        match kind {
+            "suspend-agent" => Some(ActionKind::SuspendAgent),
+            "alert" => Some(ActionKind::Alert),
+            _ => None,
+        }
+    }
+
+    /// The kind as plugins name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::SuspendAgent => "suspend-agent",
+            ActionKind::Alert => "alert",
+        }
+    }
 }
 
 /// A risk plugin's answer.

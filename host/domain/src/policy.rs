@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::context::{EvaluationContext, RiskSummary, Signal};
-use crate::decision::{Annotation, VerdictKind};
+use crate::decision::{Action, ActionKind, Annotation, VerdictKind};
 use crate::plugin::{FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure};
 
 /// What a rule's failure counts as. A failure is never an approval.
@@ -172,6 +172,35 @@ pub struct TraceEntry {
     /// What the plugin logged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<LogLine>,
+    /// The actions the plugin asked for, each with why it was ignored when
+    /// it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<TracedAction>,
+}
+
+/// An action a rule asked for, as the trace shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TracedAction {
+    /// The kind the plugin named.
+    pub kind: String,
+    /// Its message.
+    pub message: String,
+    /// Why the host does not carry it out; none when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+/// An action the host is to carry out for a decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestedAction {
+    /// What to do.
+    pub kind: ActionKind,
+    /// Why.
+    pub message: String,
+    /// The plugin that asked for it.
+    pub plugin: String,
 }
 
 impl TraceEntry {
@@ -201,6 +230,7 @@ impl TraceEntry {
             fuel_used: invocation.fuel_used,
             duration_us: u64::try_from(invocation.duration.as_micros()).unwrap_or(u64::MAX),
             logs: invocation.logs.clone(),
+            actions: Vec::new(),
         };
         if let Err(failure) = &invocation.outcome {
             entry.verdict = Some(on_error.verdict());
@@ -227,6 +257,10 @@ pub struct PolicyDecision {
     pub risk: Option<RiskSummary>,
     /// One entry per risk plugin, then one per rule, in order.
     pub trace: Vec<TraceEntry>,
+    /// The actions the enforced rules asked for, in rule order, for the
+    /// host to carry out with the decision.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<RequestedAction>,
 }
 
 impl Policy {
@@ -248,6 +282,7 @@ impl Policy {
             Cow::Owned(with_risk)
         };
 
+        let mut actions = Vec::new();
         for rule in &self.rules {
             let invocation = rule.plugin.evaluate(&context, &rule.config, &rule.limits);
             let mut entry = TraceEntry::new(
@@ -263,11 +298,17 @@ impl Policy {
                 entry.code = decision.codes.first().cloned();
                 entry.codes = decision.codes;
                 entry.annotations = decision.annotations;
+                entry.actions = decision
+                    .actions
+                    .into_iter()
+                    .map(|action| trace_action(action, rule.mode, &entry.plugin, &mut actions))
+                    .collect();
             }
             trace.push(entry);
         }
 
         PolicyDecision {
+            actions,
             outcome: combine(&trace),
             risk: if self.risk.is_empty() {
                 None
@@ -322,6 +363,40 @@ impl Policy {
             trace.push(entry);
         }
         summary
+    }
+}
+
+/// Traces an action a rule asked for and, when the host carries it out,
+/// adds it to `requested`. Unknown kinds and monitored rules' actions are
+/// ignored, with a trace line saying so.
+fn trace_action(
+    action: Action,
+    mode: Mode,
+    plugin: &str,
+    requested: &mut Vec<RequestedAction>,
+) -> TracedAction {
+    let ignored = match (ActionKind::parse(&action.kind), mode) {
+        (None, _) => {
+            tracing::info!(plugin, kind = %action.kind, "ignoring an action of an unknown kind");
+            Some(format!(
+                "unknown kind `{}`: the host carries out `suspend-agent` and `alert`",
+                action.kind
+            ))
+        }
+        (Some(_), Mode::Monitor) => Some("the rule is in monitor mode".to_owned()),
+        (Some(kind), Mode::Enforce) => {
+            requested.push(RequestedAction {
+                kind,
+                message: action.message.clone(),
+                plugin: plugin.to_owned(),
+            });
+            None
+        }
+    };
+    TracedAction {
+        kind: action.kind,
+        message: action.message,
+        ignored,
     }
 }
 
@@ -399,6 +474,16 @@ mod tests {
                     verdict: verdict.clone(),
                     codes: vec![format!("{}-code", self.meta.name)],
                     annotations: Vec::new(),
+                    actions: vec![
+                        Action {
+                            kind: "alert".into(),
+                            message: format!("{} says hello", self.meta.name),
+                        },
+                        Action {
+                            kind: "launch-rocket".into(),
+                            message: "no".into(),
+                        },
+                    ],
                 }),
                 Err(kind) => Err(PluginFailure::new(kind.clone(), "it broke")),
             })
@@ -436,6 +521,7 @@ mod tests {
             usage: Usage::default(),
             risk: None,
             now: time::OffsetDateTime::UNIX_EPOCH,
+            charge: None,
         }
     }
 
@@ -494,6 +580,37 @@ mod tests {
         assert_eq!(
             outcome_of(vec![rule(approve(), E, D), rule(review(), E, D)]),
             Outcome::PendingApproval
+        );
+    }
+
+    #[test]
+    fn enforced_rules_request_known_actions_and_the_rest_are_traced_as_ignored() {
+        let policy = Policy {
+            risk: Vec::new(),
+            rules: vec![rule(deny(), E, D), rule(review(), M, D)],
+        };
+        let decision = policy.evaluate(&context());
+        assert_eq!(
+            decision.actions,
+            vec![RequestedAction {
+                kind: ActionKind::Alert,
+                message: "deny says hello".into(),
+                plugin: "deny".into(),
+            }]
+        );
+        let ignored = |entry: &TraceEntry| -> Vec<Option<String>> {
+            entry.actions.iter().map(|a| a.ignored.clone()).collect()
+        };
+        assert_eq!(ignored(&decision.trace[0])[0], None);
+        assert!(
+            ignored(&decision.trace[0])[1]
+                .as_deref()
+                .unwrap()
+                .contains("unknown kind `launch-rocket`")
+        );
+        assert_eq!(
+            ignored(&decision.trace[1])[0].as_deref(),
+            Some("the rule is in monitor mode")
         );
     }
 

@@ -47,6 +47,7 @@ fn domain_context() -> EvaluationContext {
         usage: Usage::default(),
         risk: None,
         now: time::macros::datetime!(2026-11-23 10:00 UTC),
+        charge: None,
     }
 }
 

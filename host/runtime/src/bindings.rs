@@ -1,26 +1,41 @@
-//! The host side of Warrant's WIT package: the one place where bindings are
-//! generated. Everything else in the runtime works with these types.
+//! The host side of Warrant's WIT packages: the one place where bindings are
+//! generated. The host runs plugins of both versions of the contract:
+//! 0.1.0 (`wit/warrant.wit`) and 0.2.0 (`wit/0.2.0/warrant.wit`), which adds
+//! baselines, the usage's time zone, charges and actions.
 
-/// The `policy` world: exports `evaluate`.
-pub(crate) mod policy {
-    wasmtime::component::bindgen!({
-        world: "policy",
-        path: "../../wit",
-    });
+/// Bindings of one version of the package: its `policy` world (exports
+/// `evaluate`) and its `risk` world (exports `assess`), which shares the
+/// policy world's types and host imports.
+macro_rules! package_bindings {
+    ($path:literal) => {
+        pub(crate) mod policy {
+            wasmtime::component::bindgen!({
+                world: "policy",
+                path: $path,
+            });
+        }
+
+        pub(crate) mod risk {
+            wasmtime::component::bindgen!({
+                world: "risk",
+                path: $path,
+                with: {
+                    "warrant:policy/types": super::policy::warrant::policy::types,
+                    "warrant:policy/host": super::policy::warrant::policy::host,
+                },
+            });
+        }
+
+        pub(crate) use policy::warrant::policy::{host, types};
+    };
 }
 
-/// The `risk` world: exports `assess`. Its types and host imports are the
-/// same as the `policy` world's.
-pub(crate) mod risk {
-    wasmtime::component::bindgen!({
-        world: "risk",
-        path: "../../wit",
-        with: {
-            "warrant:policy/types": crate::bindings::policy::warrant::policy::types,
-            "warrant:policy/host": crate::bindings::policy::warrant::policy::host,
-        },
-    });
+/// `warrant:policy@0.1.0`.
+pub(crate) mod v1 {
+    package_bindings!("../../wit");
 }
 
-pub(crate) use policy::warrant::policy::host;
-pub(crate) use policy::warrant::policy::types;
+/// `warrant:policy@0.2.0`.
+pub(crate) mod v2 {
+    package_bindings!("../../wit/0.2.0");
+}

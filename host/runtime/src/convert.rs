@@ -1,129 +1,300 @@
-//! Between the domain's types and the generated bindings, and the checks an
-//! answer must pass before the domain sees it.
+//! Between the domain's types and the generated bindings of each version
+//! of the contract, and the checks an answer must pass before the domain
+//! sees it.
 
 use warrant_domain::context as domain;
-use warrant_domain::decision::{Annotation, Assessment, Decision, Verdict};
+use warrant_domain::decision::{Action, Annotation, Assessment, Decision, Verdict};
 use warrant_domain::plugin::{FailureKind, Limits, PluginFailure};
 
-use crate::bindings::types as wit;
-
-/// How many reason codes, annotations or signals an answer may carry.
+/// How many reason codes, annotations, signals or actions an answer may
+/// carry.
 pub const MAX_ANSWER_ITEMS: usize = 256;
 
-/// The context as the plugin receives it.
-pub(crate) fn context(cx: &domain::EvaluationContext) -> wit::Context {
-    wit::Context {
-        intent: intent(&cx.intent),
-        agent: agent(&cx.agent),
-        usage: usage(&cx.usage),
-        risk: cx.risk.as_ref().map(|risk| wit::RiskSummary {
-            score: risk.score,
-            signals: risk.signals.iter().map(signal).collect(),
-        }),
-        now: wit::Timestamp {
-            seconds: cx.now.unix_timestamp(),
-            nanoseconds: cx.now.nanosecond(),
-        },
-    }
+/// A plugin's own error, as the domain sees it: its code and message.
+pub(crate) struct OwnError {
+    code: String,
+    message: String,
 }
 
-fn intent(intent: &domain::Intent) -> wit::Intent {
-    wit::Intent {
-        id: intent.id.clone(),
-        amount: intent.amount.map(|money| wit::Money {
-            minor_units: money.minor_units,
-            currency: money.currency.code().to_owned(),
-        }),
-        merchant: intent.merchant.clone(),
-        card: match &intent.card {
-            domain::Card::Id(id) => wit::Card::Id(id.clone()),
-            domain::Card::Name(name) => wit::Card::Name(name.clone()),
-        },
-        purpose: intent.purpose.clone(),
-        recurring: intent.recurring.map(|terms| wit::RecurringTerms {
-            cadence: match terms.cadence {
-                domain::Cadence::Daily => wit::Cadence::Daily,
-                domain::Cadence::Weekly => wit::Cadence::Weekly,
-                domain::Cadence::Monthly => wit::Cadence::Monthly,
-                domain::Cadence::Yearly => wit::Cadence::Yearly,
-            },
-            window_start_days_before: terms.window_start_days_before,
-            window_end_days_after: terms.window_end_days_after,
-            amount_tolerance_bps: terms.amount_tolerance_bps,
-            merchant_match: terms.merchant_match,
-        }),
-        client_intent_id: intent.client_intent_id.clone(),
-        ttl_minutes: intent.ttl_minutes,
-    }
-}
+/// The conversions both versions of the contract share: every type but
+/// the context, the agent, the usage and the decision, which 0.2.0 extended.
+macro_rules! shared_conversions {
+    () => {
+        use super::*;
 
-fn agent(agent: &domain::Agent) -> wit::Agent {
-    wit::Agent {
-        id: agent.id.clone(),
-        name: agent.name.clone(),
-        status: match agent.status {
-            domain::AgentStatus::Active => wit::AgentStatus::Active,
-            domain::AgentStatus::Frozen => wit::AgentStatus::Frozen,
-            domain::AgentStatus::Suspended => wit::AgentStatus::Suspended,
-            domain::AgentStatus::Archived => wit::AgentStatus::Archived,
-        },
-        agent_type: match agent.agent_type {
-            domain::AgentType::Autonomous => wit::AgentType::Autonomous,
-            domain::AgentType::Supervised => wit::AgentType::Supervised,
-            domain::AgentType::Advisory => wit::AgentType::Advisory,
-            domain::AgentType::McpServer => wit::AgentType::McpServer,
-        },
-        profile: wit::AgentProfile {
-            purpose: agent.profile.purpose.clone(),
-            framework: agent.profile.framework.clone(),
-            capabilities: agent.profile.capabilities.clone(),
-            description: agent.profile.description.clone(),
-            department: agent.profile.department.clone(),
-            owner_contact: agent.profile.owner_contact.clone(),
-        },
-        tags: agent.tags.clone(),
-        metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
-    }
-}
+        fn intent(intent: &domain::Intent) -> wit::Intent {
+            wit::Intent {
+                id: intent.id.clone(),
+                amount: intent.amount.as_ref().map(money),
+                merchant: intent.merchant.clone(),
+                card: match &intent.card {
+                    domain::Card::Id(id) => wit::Card::Id(id.clone()),
+                    domain::Card::Name(name) => wit::Card::Name(name.clone()),
+                },
+                purpose: intent.purpose.clone(),
+                recurring: intent.recurring.map(|terms| wit::RecurringTerms {
+                    cadence: match terms.cadence {
+                        domain::Cadence::Daily => wit::Cadence::Daily,
+                        domain::Cadence::Weekly => wit::Cadence::Weekly,
+                        domain::Cadence::Monthly => wit::Cadence::Monthly,
+                        domain::Cadence::Yearly => wit::Cadence::Yearly,
+                    },
+                    window_start_days_before: terms.window_start_days_before,
+                    window_end_days_after: terms.window_end_days_after,
+                    amount_tolerance_bps: terms.amount_tolerance_bps,
+                    merchant_match: terms.merchant_match,
+                }),
+                client_intent_id: intent.client_intent_id.clone(),
+                ttl_minutes: intent.ttl_minutes,
+            }
+        }
 
-fn usage(usage: &domain::Usage) -> wit::Usage {
-    let window = |w: &domain::WindowUsage| wit::WindowUsage {
-        count: w.count,
-        spend: w.spend,
+        fn money(money: &warrant_domain::money::Money) -> wit::Money {
+            wit::Money {
+                minor_units: money.minor_units,
+                currency: money.currency.code().to_owned(),
+            }
+        }
+
+        fn profile(profile: &domain::AgentProfile) -> wit::AgentProfile {
+            wit::AgentProfile {
+                purpose: profile.purpose.clone(),
+                framework: profile.framework.clone(),
+                capabilities: profile.capabilities.clone(),
+                description: profile.description.clone(),
+                department: profile.department.clone(),
+                owner_contact: profile.owner_contact.clone(),
+            }
+        }
+
+        fn status(status: domain::AgentStatus) -> wit::AgentStatus {
+            match status {
+                domain::AgentStatus::Active => wit::AgentStatus::Active,
+                domain::AgentStatus::Frozen => wit::AgentStatus::Frozen,
+                domain::AgentStatus::Suspended => wit::AgentStatus::Suspended,
+                domain::AgentStatus::Archived => wit::AgentStatus::Archived,
+            }
+        }
+
+        fn agent_type(agent_type: domain::AgentType) -> wit::AgentType {
+            match agent_type {
+                domain::AgentType::Autonomous => wit::AgentType::Autonomous,
+                domain::AgentType::Supervised => wit::AgentType::Supervised,
+                domain::AgentType::Advisory => wit::AgentType::Advisory,
+                domain::AgentType::McpServer => wit::AgentType::McpServer,
+            }
+        }
+
+        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+            wit::WindowUsage {
+                count: w.count,
+                spend: w.spend,
+            }
+        }
+
+        fn risk(risk: &domain::RiskSummary) -> wit::RiskSummary {
+            wit::RiskSummary {
+                score: risk.score,
+                signals: risk
+                    .signals
+                    .iter()
+                    .map(|signal| wit::Signal {
+                        name: signal.name.clone(),
+                        score: signal.score,
+                        detail: signal.detail.clone(),
+                    })
+                    .collect(),
+            }
+        }
+
+        fn timestamp(at: time::OffsetDateTime) -> wit::Timestamp {
+            wit::Timestamp {
+                seconds: at.unix_timestamp(),
+                nanoseconds: at.nanosecond(),
+            }
+        }
+
+        fn verdict(verdict: wit::Verdict) -> Verdict {
+            match verdict {
+                wit::Verdict::Approve => Verdict::Approve,
+                wit::Verdict::Deny(reason) => Verdict::Deny(reason),
+                wit::Verdict::Review(reason) => Verdict::Review(reason),
+            }
+        }
+
+        fn annotations(annotations: Vec<wit::Annotation>) -> Vec<Annotation> {
+            annotations
+                .into_iter()
+                .map(|a| Annotation {
+                    key: a.key,
+                    value: a.value,
+                })
+                .collect()
+        }
+
+        /// A risk plugin's answer, unchecked.
+        pub(crate) fn assessment(
+            answer: Result<wit::Assessment, wit::PluginError>,
+        ) -> Result<Assessment, OwnError> {
+            answer.map_err(own_error).map(|assessment| Assessment {
+                score: assessment.score,
+                signals: assessment
+                    .signals
+                    .into_iter()
+                    .map(|s| domain::Signal {
+                        name: s.name,
+                        score: s.score,
+                        detail: s.detail,
+                    })
+                    .collect(),
+            })
+        }
+
+        fn own_error(error: wit::PluginError) -> OwnError {
+            OwnError {
+                code: error.code,
+                message: error.message,
+            }
+        }
     };
-    wit::Usage {
-        currency: usage.currency.code().to_owned(),
-        last_minute: window(&usage.last_minute),
-        last_hour: window(&usage.last_hour),
-        last_day: window(&usage.last_day),
-        last_week: window(&usage.last_week),
-        last_month: window(&usage.last_month),
-        calendar_day: window(&usage.calendar_day),
-        calendar_month: window(&usage.calendar_month),
-        merchant_last_month: window(&usage.merchant_last_month),
+}
+
+/// `warrant:policy@0.1.0`.
+pub(crate) mod v1 {
+    use crate::bindings::v1::types as wit;
+
+    shared_conversions!();
+
+    /// The context as a 0.1.0 plugin receives it: without the baseline,
+    /// the time zone and the charge.
+    pub(crate) fn context(cx: &domain::EvaluationContext) -> wit::Context {
+        let agent = &cx.agent;
+        let usage = &cx.usage;
+        wit::Context {
+            intent: intent(&cx.intent),
+            agent: wit::Agent {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                status: status(agent.status),
+                agent_type: agent_type(agent.agent_type),
+                profile: profile(&agent.profile),
+                tags: agent.tags.clone(),
+                metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
+            },
+            usage: wit::Usage {
+                currency: usage.currency.code().to_owned(),
+                last_minute: window(&usage.last_minute),
+                last_hour: window(&usage.last_hour),
+                last_day: window(&usage.last_day),
+                last_week: window(&usage.last_week),
+                last_month: window(&usage.last_month),
+                calendar_day: window(&usage.calendar_day),
+                calendar_month: window(&usage.calendar_month),
+                merchant_last_month: window(&usage.merchant_last_month),
+            },
+            risk: cx.risk.as_ref().map(risk),
+            now: timestamp(cx.now),
+        }
+    }
+
+    /// A policy plugin's answer, unchecked; a 0.1.0 plugin asks for no
+    /// actions.
+    pub(crate) fn decision(
+        answer: Result<wit::Decision, wit::PluginError>,
+    ) -> Result<Decision, OwnError> {
+        answer.map_err(own_error).map(|decision| Decision {
+            verdict: verdict(decision.verdict),
+            codes: decision.codes,
+            annotations: annotations(decision.annotations),
+            actions: Vec::new(),
+        })
     }
 }
 
-fn signal(signal: &domain::Signal) -> wit::Signal {
-    wit::Signal {
-        name: signal.name.clone(),
-        score: signal.score,
-        detail: signal.detail.clone(),
+/// `warrant:policy@0.2.0`.
+pub(crate) mod v2 {
+    use crate::bindings::v2::types as wit;
+
+    shared_conversions!();
+
+    /// The context as a 0.2.0 plugin receives it.
+    pub(crate) fn context(cx: &domain::EvaluationContext) -> wit::Context {
+        let agent = &cx.agent;
+        let usage = &cx.usage;
+        wit::Context {
+            intent: intent(&cx.intent),
+            agent: wit::Agent {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                status: status(agent.status),
+                agent_type: agent_type(agent.agent_type),
+                profile: profile(&agent.profile),
+                tags: agent.tags.clone(),
+                metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
+                baseline: agent.baseline.as_ref().map(|baseline| wit::Baseline {
+                    currency: baseline.currency.code().to_owned(),
+                    amount_mean: baseline.amount_mean,
+                    amount_std_dev: baseline.amount_std_dev,
+                    intents_per_day: baseline.intents_per_day,
+                    active_hours: baseline.active_hours.clone(),
+                    merchants: baseline.merchants.clone(),
+                    set_at: timestamp(baseline.set_at),
+                }),
+            },
+            usage: wit::Usage {
+                currency: usage.currency.code().to_owned(),
+                timezone: usage.timezone.clone(),
+                last_minute: window(&usage.last_minute),
+                last_hour: window(&usage.last_hour),
+                last_day: window(&usage.last_day),
+                last_week: window(&usage.last_week),
+                last_month: window(&usage.last_month),
+                calendar_day: window(&usage.calendar_day),
+                calendar_month: window(&usage.calendar_month),
+                merchant_last_month: window(&usage.merchant_last_month),
+            },
+            risk: cx.risk.as_ref().map(risk),
+            now: timestamp(cx.now),
+            charge: cx.charge.as_ref().map(|charge| wit::Charge {
+                amount: money(&charge.amount),
+                merchant: charge.merchant.clone(),
+                at: timestamp(charge.at),
+                series_start: timestamp(charge.series_start),
+                previous: charge.previous.iter().map(|at| timestamp(at.0)).collect(),
+            }),
+        }
+    }
+
+    /// A policy plugin's answer, unchecked.
+    pub(crate) fn decision(
+        answer: Result<wit::Decision, wit::PluginError>,
+    ) -> Result<Decision, OwnError> {
+        answer.map_err(own_error).map(|decision| Decision {
+            verdict: verdict(decision.verdict),
+            codes: decision.codes,
+            annotations: annotations(decision.annotations),
+            actions: decision
+                .actions
+                .into_iter()
+                .map(|a| Action {
+                    kind: a.kind,
+                    message: a.message,
+                })
+                .collect(),
+        })
     }
 }
 
 /// Checks a policy plugin's answer against the contract and `limits`.
 pub(crate) fn decision(
-    answer: Result<wit::Decision, wit::PluginError>,
+    answer: Result<Decision, OwnError>,
     limits: &Limits,
 ) -> Result<Decision, PluginFailure> {
     let decision = plugin_answer(answer, limits)?;
-    let reason = match &decision.verdict {
-        wit::Verdict::Approve => None,
-        wit::Verdict::Deny(reason) | wit::Verdict::Review(reason) => Some(reason.as_str()),
-    };
-    check_items(decision.codes.len() + decision.annotations.len())?;
-    let text = reason
+    check_items(decision.codes.len() + decision.annotations.len() + decision.actions.len())?;
+    let text = decision
+        .verdict
+        .reason()
         .into_iter()
         .chain(decision.codes.iter().map(String::as_str))
         .chain(
@@ -131,29 +302,20 @@ pub(crate) fn decision(
                 .annotations
                 .iter()
                 .flat_map(|a| [a.key.as_str(), a.value.as_str()]),
+        )
+        .chain(
+            decision
+                .actions
+                .iter()
+                .flat_map(|a| [a.kind.as_str(), a.message.as_str()]),
         );
     check_text(text, limits)?;
-    Ok(Decision {
-        verdict: match decision.verdict {
-            wit::Verdict::Approve => Verdict::Approve,
-            wit::Verdict::Deny(reason) => Verdict::Deny(reason),
-            wit::Verdict::Review(reason) => Verdict::Review(reason),
-        },
-        codes: decision.codes,
-        annotations: decision
-            .annotations
-            .into_iter()
-            .map(|a| Annotation {
-                key: a.key,
-                value: a.value,
-            })
-            .collect(),
-    })
+    Ok(decision)
 }
 
 /// Checks a risk plugin's answer against the contract and `limits`.
 pub(crate) fn assessment(
-    answer: Result<wit::Assessment, wit::PluginError>,
+    answer: Result<Assessment, OwnError>,
     limits: &Limits,
 ) -> Result<Assessment, PluginFailure> {
     let assessment = plugin_answer(answer, limits)?;
@@ -167,25 +329,11 @@ pub(crate) fn assessment(
         .iter()
         .flat_map(|s| [s.name.as_str(), s.detail.as_str()]);
     check_text(text, limits)?;
-    Ok(Assessment {
-        score: assessment.score,
-        signals: assessment
-            .signals
-            .into_iter()
-            .map(|s| domain::Signal {
-                name: s.name,
-                score: s.score,
-                detail: s.detail,
-            })
-            .collect(),
-    })
+    Ok(assessment)
 }
 
 /// Turns the plugin's own error into a failure, after checking its size.
-fn plugin_answer<T>(
-    answer: Result<T, wit::PluginError>,
-    limits: &Limits,
-) -> Result<T, PluginFailure> {
+fn plugin_answer<T>(answer: Result<T, OwnError>, limits: &Limits) -> Result<T, PluginFailure> {
     answer.or_else(|error| {
         check_text([error.code.as_str(), error.message.as_str()], limits)?;
         Err(PluginFailure::new(
@@ -210,7 +358,7 @@ fn check_items(count: usize) -> Result<(), PluginFailure> {
         return Err(PluginFailure::new(
             FailureKind::Output,
             format!(
-                "the answer has {count} codes, annotations or signals, over the limit of {MAX_ANSWER_ITEMS}"
+                "the answer has {count} codes, annotations, signals or actions, over the limit of {MAX_ANSWER_ITEMS}"
             ),
         ));
     }

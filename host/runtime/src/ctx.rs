@@ -11,8 +11,6 @@ use wasmtime_wasi::{
 
 use warrant_domain::plugin::{Limits, LogLevel, LogLine};
 
-use crate::bindings::{host, types};
-
 /// Lines kept per call; later lines are counted, not kept.
 pub const MAX_LOG_LINES: usize = 32;
 /// Bytes kept per line; a longer line is cut at a character boundary.
@@ -204,19 +202,28 @@ impl LogBuffer {
     }
 }
 
-impl host::Host for PluginCtx {
-    fn log(&mut self, level: host::LogLevel, message: String) {
-        let level = match level {
-            host::LogLevel::Debug => LogLevel::Debug,
-            host::LogLevel::Info => LogLevel::Info,
-            host::LogLevel::Warn => LogLevel::Warn,
-            host::LogLevel::Error => LogLevel::Error,
-        };
-        self.log.push(level, message);
-    }
+/// The host imports of one version of the package: the same log for both.
+macro_rules! host_imports {
+    ($version:ident) => {
+        impl crate::bindings::$version::host::Host for PluginCtx {
+            fn log(&mut self, level: crate::bindings::$version::host::LogLevel, message: String) {
+                use crate::bindings::$version::host::LogLevel as Wit;
+                let level = match level {
+                    Wit::Debug => LogLevel::Debug,
+                    Wit::Info => LogLevel::Info,
+                    Wit::Warn => LogLevel::Warn,
+                    Wit::Error => LogLevel::Error,
+                };
+                self.log.push(level, message);
+            }
+        }
+
+        impl crate::bindings::$version::types::Host for PluginCtx {}
+    };
 }
 
-impl types::Host for PluginCtx {}
+host_imports!(v1);
+host_imports!(v2);
 
 #[cfg(test)]
 mod tests {

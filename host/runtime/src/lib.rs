@@ -45,7 +45,7 @@ pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 pub use errors::{LoadError, RuntimeError};
 pub use plugin::{LoadedPlugin, ReusedInstance};
 
-use bindings::{policy, risk};
+use bindings::{v1, v2};
 use cache::CodeCache;
 use ctx::PluginCtx;
 use plugin::Pre;
@@ -129,9 +129,10 @@ struct Inner {
     ticker: Arc<EpochTicker>,
 }
 
-/// The package whose worlds plugins target.
+/// The package whose worlds plugins target, and the versions of it the
+/// host runs.
 const PACKAGE: &str = "warrant:policy";
-const PACKAGE_VERSION: &str = "0.1.0";
+const PACKAGE_VERSIONS: [&str; 2] = ["0.1.0", "0.2.0"];
 /// The WASI 0.2 packages a plugin may import; the host's versions of them
 /// give no authority (see the crate documentation).
 const WASI_PACKAGES: [&str; 6] = [
@@ -150,7 +151,9 @@ impl Runtime {
         let engine = engine(&config)?;
         let mut linker = Linker::new(&engine);
         let link_error = |e: wasmtime::Error| RuntimeError::Engine(format!("{e:#}"));
-        policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+        v1::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+            .map_err(link_error)?;
+        v2::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         let cache = config
@@ -195,12 +198,26 @@ impl Runtime {
             world,
             detail: format!("{e:#}"),
         };
+        // The newest version of the contract first; an error names the
+        // version the component imports from, or the newest.
+        let v1_only = self.imports_version(&component, "0.1.0");
         let pre = match world {
-            World::Policy => {
-                Pre::Policy(policy::PolicyPre::new(instance_pre).map_err(exports_error)?)
-            }
-            World::Risk => Pre::Risk(risk::RiskPre::new(instance_pre).map_err(exports_error)?),
-        };
+            World::Policy => v2::policy::PolicyPre::new(instance_pre.clone())
+                .map(Pre::PolicyV2)
+                .or_else(|v2_error| {
+                    v1::policy::PolicyPre::new(instance_pre)
+                        .map(Pre::PolicyV1)
+                        .map_err(|v1_error| if v1_only { v1_error } else { v2_error })
+                }),
+            World::Risk => v2::risk::RiskPre::new(instance_pre.clone())
+                .map(Pre::RiskV2)
+                .or_else(|v2_error| {
+                    v1::risk::RiskPre::new(instance_pre)
+                        .map(Pre::RiskV1)
+                        .map_err(|v1_error| if v1_only { v1_error } else { v2_error })
+                }),
+        }
+        .map_err(exports_error)?;
         let meta = PluginMeta {
             name: name.to_owned(),
             version: version.to_owned(),
@@ -297,6 +314,18 @@ impl Runtime {
         }
     }
 
+    /// Whether the component imports from this version of the package
+    /// and no other.
+    fn imports_version(&self, component: &Component, version: &str) -> bool {
+        let ty = component.component_type();
+        let mut versions = ty
+            .imports(&self.inner.engine)
+            .filter_map(|(name, _)| name.strip_prefix(PACKAGE))
+            .filter_map(|rest| rest.split_once('@').map(|(_, v)| v));
+        let first = versions.next();
+        first == Some(version) && versions.all(|v| v == version)
+    }
+
     /// Refuses, by name, imports from outside what the host offers.
     fn check_imports(&self, component: &Component) -> Result<(), LoadError> {
         let ty = component.component_type();
@@ -305,7 +334,7 @@ impl Runtime {
                 .strip_prefix(PACKAGE)
                 .and_then(|rest| rest.split_once('@'))
                 .is_some_and(|(interface, version)| {
-                    matches!(interface, "/types" | "/host") && version == PACKAGE_VERSION
+                    matches!(interface, "/types" | "/host") && PACKAGE_VERSIONS.contains(&version)
                 });
             let wasi = WASI_PACKAGES.iter().any(|p| name.starts_with(p))
                 && name
@@ -315,7 +344,8 @@ impl Runtime {
                 return Err(LoadError::Import {
                     import: name.to_owned(),
                     detail: format!(
-                        "; a plugin may import `{PACKAGE}/host@{PACKAGE_VERSION}` and the WASI 0.2 interfaces of {}",
+                        "; a plugin may import `{PACKAGE}/host` (version {}) and the WASI 0.2 interfaces of {}",
+                        PACKAGE_VERSIONS.join(" or "),
                         WASI_PACKAGES.map(|p| p.trim_end_matches('/')).join(", ")
                     ),
                 });

@@ -15,15 +15,28 @@ use warrant_domain::plugin::{
 };
 
 use crate::EpochTicker;
-use crate::bindings::{policy::PolicyPre, risk::RiskPre, types};
+use crate::bindings::{v1, v2};
 use crate::convert;
 use crate::ctx::PluginCtx;
 
-/// The compiled, linked component of one world.
+/// The compiled, linked component of one world of one version of the
+/// contract.
 #[derive(Clone)]
 pub(crate) enum Pre {
-    Policy(PolicyPre<PluginCtx>),
-    Risk(RiskPre<PluginCtx>),
+    PolicyV1(v1::policy::PolicyPre<PluginCtx>),
+    RiskV1(v1::risk::RiskPre<PluginCtx>),
+    PolicyV2(v2::policy::PolicyPre<PluginCtx>),
+    RiskV2(v2::risk::RiskPre<PluginCtx>),
+}
+
+impl Pre {
+    /// The version of the contract the plugin targets, e.g. `0.2.0`.
+    pub(crate) fn contract(&self) -> &'static str {
+        match self {
+            Pre::PolicyV1(_) | Pre::RiskV1(_) => "0.1.0",
+            Pre::PolicyV2(_) | Pre::RiskV2(_) => "0.2.0",
+        }
+    }
 }
 
 /// A plugin ready to run: compiled, its imports resolved, its exports
@@ -64,17 +77,19 @@ impl LoadedPlugin {
 
     /// Runs `call` in a new store set up with `limits` and the decision's
     /// time, instantiates the plugin with `instantiate`, passes it the
-    /// context with `call`, then checks its answer with `accept`.
-    fn invoke<I, R, T>(
+    /// context (converted by `convert`) with `call`, then checks its answer
+    /// with `accept`.
+    fn invoke<C, I, R, T>(
         &self,
         context: &EvaluationContext,
         limits: &Limits,
+        convert: impl FnOnce(&EvaluationContext) -> C,
         instantiate: impl FnOnce(&mut Store<PluginCtx>) -> wasmtime::Result<I>,
-        call: impl FnOnce(I, &mut Store<PluginCtx>, &types::Context) -> wasmtime::Result<R>,
+        call: impl FnOnce(I, &mut Store<PluginCtx>, &C) -> wasmtime::Result<R>,
         accept: impl FnOnce(R) -> Result<T, PluginFailure>,
     ) -> Invocation<T> {
         let start = Instant::now();
-        let input = convert::context(context);
+        let input = convert(context);
         let now = Duration::try_from(context.now - time::OffsetDateTime::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let mut store = Store::new(&self.engine, PluginCtx::new(limits, now));
@@ -198,8 +213,13 @@ impl LoadedPlugin {
 #[doc(hidden)]
 pub struct ReusedInstance {
     store: Store<PluginCtx>,
-    instance: crate::bindings::policy::Policy,
+    instance: ReusedPolicy,
     fuel: u64,
+}
+
+enum ReusedPolicy {
+    V1(v1::policy::Policy),
+    V2(v2::policy::Policy),
 }
 
 impl ReusedInstance {
@@ -207,11 +227,18 @@ impl ReusedInstance {
     pub fn evaluate(&mut self, context: &EvaluationContext, config: &str) -> Option<Decision> {
         self.store.set_fuel(self.fuel).ok()?;
         self.store.set_epoch_deadline(u64::MAX / 2);
-        let input = convert::context(context);
-        let answer = self
-            .instance
-            .call_evaluate(&mut self.store, &input, config)
-            .ok()?;
+        let answer = match &self.instance {
+            ReusedPolicy::V1(instance) => convert::v1::decision(
+                instance
+                    .call_evaluate(&mut self.store, &convert::v1::context(context), config)
+                    .ok()?,
+            ),
+            ReusedPolicy::V2(instance) => convert::v2::decision(
+                instance
+                    .call_evaluate(&mut self.store, &convert::v2::context(context), config)
+                    .ok()?,
+            ),
+        };
         convert::decision(answer, &Limits::default()).ok()
     }
 }
@@ -220,20 +247,26 @@ impl LoadedPlugin {
     /// Instantiates a policy plugin once, for [`ReusedInstance`].
     #[doc(hidden)]
     pub fn reused_instance(&self) -> Option<ReusedInstance> {
-        let Pre::Policy(pre) = &self.pre else {
-            return None;
-        };
         let limits = Limits::default();
         let mut store = Store::new(&self.engine, PluginCtx::new(&limits, Duration::ZERO));
         store.limiter(|ctx| &mut ctx.limiter);
         store.set_fuel(limits.fuel).ok()?;
         store.set_epoch_deadline(u64::MAX / 2);
-        let instance = pre.instantiate(&mut store).ok()?;
+        let instance = match &self.pre {
+            Pre::PolicyV1(pre) => ReusedPolicy::V1(pre.instantiate(&mut store).ok()?),
+            Pre::PolicyV2(pre) => ReusedPolicy::V2(pre.instantiate(&mut store).ok()?),
+            Pre::RiskV1(_) | Pre::RiskV2(_) => return None,
+        };
         Some(ReusedInstance {
             store,
             instance,
             fuel: limits.fuel,
         })
+    }
+
+    /// The version of the contract the plugin targets: `0.1.0` or `0.2.0`.
+    pub fn contract(&self) -> &'static str {
+        self.pre.contract()
     }
 }
 
@@ -248,16 +281,25 @@ impl Plugin for LoadedPlugin {
         config: &str,
         limits: &Limits,
     ) -> Invocation<Decision> {
-        let Pre::Policy(pre) = &self.pre else {
-            return self.wrong_world(World::Policy);
-        };
-        self.invoke(
-            context,
-            limits,
-            |store| pre.instantiate(store),
-            |instance, store, input| instance.call_evaluate(store, input, config),
-            |answer| convert::decision(answer, limits),
-        )
+        match &self.pre {
+            Pre::PolicyV2(pre) => self.invoke(
+                context,
+                limits,
+                convert::v2::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_evaluate(store, input, config),
+                |answer| convert::decision(convert::v2::decision(answer), limits),
+            ),
+            Pre::PolicyV1(pre) => self.invoke(
+                context,
+                limits,
+                convert::v1::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_evaluate(store, input, config),
+                |answer| convert::decision(convert::v1::decision(answer), limits),
+            ),
+            Pre::RiskV1(_) | Pre::RiskV2(_) => self.wrong_world(World::Policy),
+        }
     }
 
     fn assess(
@@ -266,15 +308,24 @@ impl Plugin for LoadedPlugin {
         config: &str,
         limits: &Limits,
     ) -> Invocation<Assessment> {
-        let Pre::Risk(pre) = &self.pre else {
-            return self.wrong_world(World::Risk);
-        };
-        self.invoke(
-            context,
-            limits,
-            |store| pre.instantiate(store),
-            |instance, store, input| instance.call_assess(store, input, config),
-            |answer| convert::assessment(answer, limits),
-        )
+        match &self.pre {
+            Pre::RiskV2(pre) => self.invoke(
+                context,
+                limits,
+                convert::v2::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_assess(store, input, config),
+                |answer| convert::assessment(convert::v2::assessment(answer), limits),
+            ),
+            Pre::RiskV1(pre) => self.invoke(
+                context,
+                limits,
+                convert::v1::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_assess(store, input, config),
+                |answer| convert::assessment(convert::v1::assessment(answer), limits),
+            ),
+            Pre::PolicyV1(_) | Pre::PolicyV2(_) => self.wrong_world(World::Risk),
+        }
     }
 }

@@ -191,6 +191,7 @@ pub(crate) async fn create(
                 profile,
                 tags,
                 metadata,
+                baseline: None,
             },
             created_ms: now,
             updated_ms: now,

@@ -359,6 +359,7 @@ pub(crate) async fn create(
             usage,
             risk: None,
             now: time_of(now),
+            charge: None,
         };
         let (context, decision) = tokio::task::spawn_blocking(move || {
             let decision = policy.evaluate(&context);

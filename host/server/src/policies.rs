@@ -232,6 +232,7 @@ fn dry_context() -> EvaluationContext {
         usage: Usage::default(),
         risk: None,
         now: time_of(now_ms()),
+        charge: None,
     }
 }
 

@@ -27,11 +27,18 @@ use crate::records::*;
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "lifecycle",
-    include_str!("../migrations/0001_lifecycle.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "lifecycle",
+        include_str!("../migrations/0001_lifecycle.sql"),
+    ),
+    (
+        2,
+        "governance",
+        include_str!("../migrations/0002_governance.sql"),
+    ),
+];
 
 /// Statuses whose amount counts as spend.
 const SPENDING: [IntentStatus; 2] = [IntentStatus::Approved, IntentStatus::Completed];
@@ -160,6 +167,7 @@ impl SqliteStore {
         ] = windows;
         Ok(Usage {
             currency,
+            timezone: "UTC".to_owned(),
             last_minute,
             last_hour,
             last_day,
@@ -287,6 +295,10 @@ fn agent_row(row: &SqliteRow) -> Result<AgentRecord> {
             profile: parse_json("agents.profile", row.try_get("profile")?)?,
             tags: parse_json("agents.tags", row.try_get("tags")?)?,
             metadata: parse_json("agents.metadata", row.try_get("metadata")?)?,
+            baseline: row
+                .try_get::<Option<&str>, _>("baseline")?
+                .map(|text| parse_json("agents.baseline", text))
+                .transpose()?,
         },
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
@@ -1193,6 +1205,7 @@ impl Store for SqliteStore {
         };
         Ok(Usage {
             currency,
+            timezone: "UTC".to_owned(),
             last_minute: window("c0", "s0")?,
             last_hour: window("c1", "s1")?,
             last_day: window("c2", "s2")?,

@@ -3,7 +3,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::{Annotation, Assessment, Decision, Money, PluginError, Signal, Verdict};
+use crate::{Action, Annotation, Assessment, Decision, Money, PluginError, Signal, Verdict};
 
 /// A decision with no objection.
 pub fn approve() -> Decision {
@@ -27,7 +27,35 @@ impl Decision {
             verdict,
             codes: Vec::new(),
             annotations: Vec::new(),
+            actions: Vec::new(),
         }
+    }
+
+    /// Asks the host to suspend the agent, saying why. The host does so in
+    /// the transaction that records the intent, unless the rule is in
+    /// monitor mode or the evaluation is a dry run.
+    pub fn with_suspend_agent(self, reason: impl Into<String>) -> Self {
+        self.with_action(Action::SUSPEND_AGENT, reason)
+    }
+
+    /// Asks the host to record an alert event for the agent.
+    pub fn with_alert(self, message: impl Into<String>) -> Self {
+        self.with_action(Action::ALERT, message)
+    }
+
+    /// Asks the host for an action of any kind; the host ignores (and
+    /// traces) kinds it does not know.
+    pub fn with_action(mut self, kind: impl Into<String>, message: impl Into<String>) -> Self {
+        self.actions.push(Action {
+            kind: kind.into(),
+            message: message.into(),
+        });
+        self
+    }
+
+    /// Whether the decision asks for an action of `kind`.
+    pub fn has_action(&self, kind: &str) -> bool {
+        self.actions.iter().any(|a| a.kind == kind)
     }
 
     /// Adds a machine-readable reason code, e.g. `amount-over-max`.
@@ -75,6 +103,13 @@ impl Decision {
             .find(|a| a.key == key)
             .map(|a| a.value.as_str())
     }
+}
+
+impl Action {
+    /// The kind that suspends the agent.
+    pub const SUSPEND_AGENT: &'static str = "suspend-agent";
+    /// The kind that records an alert event.
+    pub const ALERT: &'static str = "alert";
 }
 
 impl Assessment {

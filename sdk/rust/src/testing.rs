@@ -75,9 +75,11 @@ pub fn context() -> Context {
             },
             tags: Vec::new(),
             metadata: "{}".into(),
+            baseline: None,
         },
         usage: Usage {
             currency: "EUR".into(),
+            timezone: "UTC".into(),
             last_minute: zero,
             last_hour: zero,
             last_day: zero,
@@ -89,6 +91,7 @@ pub fn context() -> Context {
         },
         risk: None,
         now: NOW,
+        charge: None,
     }
 }
 

@@ -48,5 +48,6 @@ pub fn context(cents: Option<u64>, merchant: Option<&str>) -> EvaluationContext 
         usage: Usage::default(),
         risk: None,
         now: time::macros::datetime!(2026-11-23 10:00 UTC),
+        charge: None,
     }
 }
