@@ -17,7 +17,7 @@ mod sqlite;
 
 pub use errors::{Result, StoreError};
 pub use records::{
-    AgentRecord, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord,
+    AgentEvent, AgentRecord, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord,
     PolicyRecord, SettlementUpdate, StatusChange, TenantRecord, TokenRecord,
 };
 pub use sqlite::SqliteStore;

@@ -208,3 +208,25 @@ pub struct Page {
     /// At most this many.
     pub limit: i64,
 }
+
+/// Something that happened to an agent besides its intents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentEvent {
+    /// `aev_…`.
+    pub id: String,
+    /// The agent's tenant.
+    pub tenant_id: String,
+    /// The agent.
+    pub agent_id: String,
+    /// What happened: `suspended`, `activated`, `alert`, `emergency-suspend`,
+    /// `baseline-set`, `rollback`, ….
+    pub kind: String,
+    /// Who did it: `tenant:tn_…`, `admin`, `policy:<plugin>`, `system`.
+    pub actor: String,
+    /// Why, or what the alert says.
+    pub message: String,
+    /// The intent whose decision did it, when one did.
+    pub intent_id: Option<String>,
+    /// When.
+    pub at_ms: i64,
+}

@@ -352,6 +352,41 @@ fn event_row(row: &SqliteRow) -> Result<IntentEvent> {
     })
 }
 
+fn agent_event_row(row: &SqliteRow) -> Result<AgentEvent> {
+    Ok(AgentEvent {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        kind: row.try_get("kind")?,
+        actor: row.try_get("actor")?,
+        message: row.try_get("message")?,
+        intent_id: row.try_get("intent_id")?,
+        at_ms: row.try_get("at_ms")?,
+    })
+}
+
+/// Records an agent event in a write's transaction.
+async fn insert_agent_event(
+    tx: &mut Transaction<'static, Sqlite>,
+    event: &AgentEvent,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_events (id, tenant_id, agent_id, kind, actor, message, intent_id, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&event.id)
+    .bind(&event.tenant_id)
+    .bind(&event.agent_id)
+    .bind(&event.kind)
+    .bind(&event.actor)
+    .bind(&event.message)
+    .bind(&event.intent_id)
+    .bind(event.at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn insert_event(tx: &mut Transaction<'static, Sqlite>, event: &IntentEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO intent_events (id, intent_id, from_status, to_status, actor, reason, at_ms)
