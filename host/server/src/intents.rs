@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use warrant_domain::context::{AgentStatus, Card, EvaluationContext, Intent};
+use warrant_domain::context::{AgentStatus, Card, Intent};
 use warrant_domain::decision::VerdictKind;
 use warrant_domain::intent::{IntentRequest, MAX_NAME_CHARS, MAX_PURPOSE_CHARS};
 use warrant_domain::lifecycle::{IntentStatus, Transition};
@@ -18,10 +18,11 @@ use warrant_store::{
 
 use crate::AppState;
 use crate::auth::{Permission, Principal};
+use crate::decide::{DecisionView, actions_of, currency_of, decide};
 use crate::errors::{ApiError, Result};
 use crate::http::{
     ApiPath, ApiQuery, Listing, Reply, Submission, Ticket, checked_text, new_id, now_ms, once,
-    rfc3339, time_of,
+    rfc3339,
 };
 use crate::policies::{PolicyDoc, compiled};
 
@@ -88,18 +89,6 @@ struct EventView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     at: String,
-}
-
-/// The decision as stored and shown: the outcome, the aggregated risk and
-/// the trace of every plugin.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DecisionView<'a> {
-    verdict: Outcome,
-    risk_score: Option<u8>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    signals: &'a [warrant_domain::context::Signal],
-    rules: &'a [warrant_domain::policy::TraceEntry],
 }
 
 /// A number written exactly as JSON text.
@@ -185,13 +174,6 @@ fn intent_view<'a>(
     })
 }
 
-fn currency_of(intent: &Intent) -> money::Currency {
-    intent
-        .amount
-        .map(|amount| amount.currency)
-        .unwrap_or(money::Currency::EUR)
-}
-
 /// The reason of the first counting rule whose verdict made the outcome.
 fn outcome_reason(decision: &PolicyDecision) -> Option<String> {
     let verdict = match decision.outcome {
@@ -223,11 +205,19 @@ async fn current(
     expire_if_due(state, record).await
 }
 
+/// Whether an intent expires when its time to live ends: pending and
+/// approved ones do, except an approved recurring intent, which stays
+/// approved across its series until it is cancelled, completed or failed.
+fn lives_out(record: &IntentRecord) -> bool {
+    record.status.can_expire()
+        && !(record.status == IntentStatus::Approved && record.intent.recurring.is_some())
+}
+
 /// Expires an intent whose time to live has ended and that is still
 /// pending or approved, and returns it as it now stands.
 async fn expire_if_due(state: &AppState, record: IntentRecord) -> Result<IntentRecord> {
     let now = now_ms();
-    if !record.status.can_expire() || record.expires_ms > now {
+    if !lives_out(&record) || record.expires_ms > now {
         return Ok(record);
     }
     expire(state, &record.tenant_id, &record.id, record.status, now).await?;
@@ -339,48 +329,11 @@ pub(crate) async fn create(
         // the one before.
         let _turn = state.agent_lock(&agent_id).lock().await;
         let now = now_ms();
-        let today = time_of(now).replace_time(time::Time::MIDNIGHT);
-        let month = today.replace_day(1).unwrap_or(today);
-        let merchant_key = intent.merchant.as_ref().map(|m| m.to_lowercase());
-        let usage = state
-            .store
-            .usage(
-                &agent_id,
-                currency_of(&intent),
-                merchant_key.as_deref(),
-                now,
-                (today.unix_timestamp() * 1000).min(now),
-                (month.unix_timestamp() * 1000).min(now),
-            )
-            .await?;
-        let context = EvaluationContext {
-            intent,
-            agent: agent.agent.clone(),
-            usage,
-            risk: None,
-            now: time_of(now),
-            charge: None,
-        };
-        let (context, decision) = tokio::task::spawn_blocking(move || {
-            let decision = policy.evaluate(&context);
-            (context, decision)
-        })
-        .await
-        .map_err(ApiError::internal)?;
-
+        let (context, decision) = decide(&state, &agent, &policy, intent, now).await?;
         let status = IntentStatus::from_outcome(decision.outcome);
         let reason = outcome_reason(&decision);
-        let decision_json = serde_json::to_string(&DecisionView {
-            verdict: decision.outcome,
-            risk_score: decision.risk.as_ref().map(|r| r.score),
-            signals: decision
-                .risk
-                .as_ref()
-                .map(|r| r.signals.as_slice())
-                .unwrap_or(&[]),
-            rules: &decision.trace,
-        })
-        .map_err(ApiError::internal)?;
+        let decision_json = DecisionView::of(&decision).text()?;
+        let actions = actions_of(&decision, &agent, &context.intent.id, now);
         let ttl_ms = i64::from(context.intent.ttl_minutes) * 60_000;
         let record = IntentRecord {
             id: context.intent.id.clone(),
@@ -413,7 +366,7 @@ pub(crate) async fn create(
         )?;
         match state
             .store
-            .insert_intent(&record, &event, ticket.record(&reply).as_ref())
+            .insert_intent(&record, &event, &actions, ticket.record(&reply).as_ref())
             .await
         {
             Ok(()) => Ok(reply),
@@ -691,7 +644,7 @@ async fn transition(
                 settlement,
                 actual_minor,
                 seen_updated_ms: Some(record.updated_ms),
-                require_unexpired: true,
+                require_unexpired: lives_out(&record),
                 require_active_agent: transition == Transition::Approve,
             };
             if state

@@ -8,9 +8,11 @@
 
 mod agents;
 mod auth;
+mod decide;
 mod errors;
 mod http;
 mod intents;
+mod oversight;
 mod plugins;
 mod policies;
 mod registry;
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             get(policies::show).patch(policies::update),
         )
         .route("/policies/{id}/versions", get(policies::versions))
+        .route("/policies/{id}/evaluate", post(oversight::evaluate_policy))
         .route("/agents", post(agents::create).get(agents::list))
         .route(
             "/agents/{id}",
@@ -121,6 +124,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agents/{id}/freeze", post(agents::freeze))
         .route("/agents/{id}/unfreeze", post(agents::unfreeze))
+        .route("/agents/{id}/usage", get(oversight::usage))
+        .route("/agents/{id}/set-baselines", post(oversight::set_baselines))
+        .route("/agents/{id}/anomalies", get(oversight::anomalies))
+        .route("/agents/{id}/evaluate", post(oversight::evaluate_for_agent))
         .route(
             "/agents/{id}/tokens",
             post(agents::issue_token).get(agents::list_tokens),
@@ -137,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .route("/intents/{id}/complete", post(intents::complete))
         .route("/intents/{id}/fail", post(intents::fail))
         .route("/intents/{id}/verify", post(intents::verify))
+        .route(
+            "/intents/{id}/charges",
+            post(oversight::report_charge).get(oversight::list_charges),
+        )
         .fallback(async || {
             ApiError::other(
                 axum::http::StatusCode::NOT_FOUND,

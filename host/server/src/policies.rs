@@ -29,9 +29,39 @@ const MAX_POLICY_NAME: usize = 200;
 /// The most rules, or risk steps, in one policy.
 const MAX_STEPS: usize = 64;
 
-/// Policies already turned into runnable [`Policy`] values, by id and
-/// version. Versions are immutable, so an entry never goes stale.
-pub(crate) type Compiled = HashMap<(String, i64), Arc<Policy>>;
+/// Policies already turned into runnable [`CompiledPolicy`] values, by id
+/// and version. Versions are immutable, so an entry never goes stale.
+pub(crate) type Compiled = HashMap<(String, i64), Arc<CompiledPolicy>>;
+
+/// A policy version ready to run.
+pub(crate) struct CompiledPolicy {
+    /// Decides intents: risk plugins, then the rules.
+    pub decide: Policy,
+    /// Checks charges of recurring intents: the charge rules, or the
+    /// built-in `recurring-match` when the policy names none.
+    pub charges: Policy,
+    /// The time zone of the calendar windows.
+    pub zone: jiff::tz::TimeZone,
+    /// Its IANA name.
+    pub timezone: String,
+}
+
+/// The time zone the calendar windows of a policy without one are in.
+pub(crate) const DEFAULT_TIMEZONE: &str = "UTC";
+
+/// The IANA time zone called `name`, or a 400 naming `field`.
+pub(crate) fn time_zone(field: &str, name: &str) -> Result<jiff::tz::TimeZone> {
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        ApiError::validation(
+            field,
+            format!("`{name}` is not an IANA time zone (e.g. `Europe/Berlin`, `UTC`)"),
+        )
+    })
+}
+
+fn default_timezone() -> String {
+    DEFAULT_TIMEZONE.to_owned()
+}
 
 /// A rule or risk step as a request gives it.
 #[derive(Deserialize)]
@@ -56,6 +86,10 @@ struct CreatePolicy {
     #[serde(default)]
     risk: Vec<StepBody>,
     #[serde(default)]
+    charges: Vec<StepBody>,
+    #[serde(default)]
+    timezone: Option<String>,
+    #[serde(default)]
     amount_tolerance_percent: Option<Box<RawValue>>,
 }
 
@@ -68,6 +102,10 @@ struct UpdatePolicy {
     rules: Option<Vec<StepBody>>,
     #[serde(default)]
     risk: Option<Vec<StepBody>>,
+    #[serde(default)]
+    charges: Option<Vec<StepBody>>,
+    #[serde(default)]
+    timezone: Option<String>,
     #[serde(default)]
     amount_tolerance_percent: Option<Box<RawValue>>,
 }
@@ -97,6 +135,17 @@ impl Step {
             .await
     }
 
+    /// The step as a rule of a runnable policy.
+    async fn rule(&self, state: &AppState) -> Result<Rule> {
+        Ok(Rule {
+            plugin: self.plugin(state, World::Policy).await?,
+            config: self.config.get().to_owned(),
+            on_error: self.on_error,
+            mode: self.mode.unwrap_or_default(),
+            limits: self.limits,
+        })
+    }
+
     fn meta(&self, world: World) -> PluginMeta {
         PluginMeta {
             name: self.plugin.clone(),
@@ -113,6 +162,12 @@ impl Step {
 pub(crate) struct PolicyDoc {
     rules: Vec<Step>,
     risk: Vec<Step>,
+    /// Rules run for each charge reported against a recurring intent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    charges: Vec<Step>,
+    /// The IANA time zone of the calendar windows.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
     /// How far a settled amount may deviate from the expected one before
     /// verification flags it, for intents without recurring terms.
     pub amount_tolerance_bps: u32,
@@ -121,6 +176,21 @@ pub(crate) struct PolicyDoc {
 impl PolicyDoc {
     pub(crate) fn parse(record: &PolicyRecord) -> Result<Self> {
         serde_json::from_str(&record.body).map_err(ApiError::internal)
+    }
+
+    /// The configurations of the enforced rules that run the plugin
+    /// `plugin_id`, in order.
+    pub(crate) fn enforced_configs(&self, plugin_id: &str) -> Vec<&RawValue> {
+        self.rules
+            .iter()
+            .filter(|step| step.plugin_id == plugin_id && step.mode != Some(Mode::Monitor))
+            .map(|step| step.config.as_ref())
+            .collect()
+    }
+
+    /// Whether a risk step runs the plugin `plugin_id`.
+    pub(crate) fn assesses_with(&self, plugin_id: &str) -> bool {
+        self.risk.iter().any(|step| step.plugin_id == plugin_id)
     }
 }
 
@@ -132,6 +202,8 @@ struct PolicyView<'a> {
     version: i64,
     rules: Vec<Step>,
     risk: Vec<Step>,
+    charges: Vec<Step>,
+    timezone: String,
     amount_tolerance_percent: Box<RawValue>,
     created_at: String,
 }
@@ -145,6 +217,8 @@ fn view(record: &PolicyRecord, doc: PolicyDoc) -> Result<PolicyView<'_>> {
         version: record.version,
         rules: doc.rules,
         risk: doc.risk,
+        charges: doc.charges,
+        timezone: doc.timezone,
         amount_tolerance_percent: tolerance,
         created_at: rfc3339(record.created_ms),
     })
@@ -328,6 +402,7 @@ fn plugin_ids(doc: &PolicyDoc) -> Vec<String> {
     doc.rules
         .iter()
         .chain(&doc.risk)
+        .chain(&doc.charges)
         .map(|step| step.plugin_id.clone())
         .collect()
 }
@@ -352,10 +427,20 @@ pub(crate) async fn create(
         .map(tolerance_bps)
         .transpose()?
         .unwrap_or(0);
+    let timezone = match &body.timezone {
+        Some(name) => {
+            time_zone("timezone", name)?;
+            name.clone()
+        }
+        None => default_timezone(),
+    };
     once(&state, &principal, &submission, async |ticket| {
         let doc = PolicyDoc {
             rules: resolve_steps(&state, &tenant_id, "rules", body.rules, World::Policy).await?,
             risk: resolve_steps(&state, &tenant_id, "risk", body.risk, World::Risk).await?,
+            charges: resolve_steps(&state, &tenant_id, "charges", body.charges, World::Policy)
+                .await?,
+            timezone,
             amount_tolerance_bps,
         };
         check_enforced(&doc.rules)?;
@@ -407,6 +492,13 @@ pub(crate) async fn update(
     }
     if let Some(risk) = body.risk {
         doc.risk = resolve_steps(&state, &tenant_id, "risk", risk, World::Risk).await?;
+    }
+    if let Some(charges) = body.charges {
+        doc.charges = resolve_steps(&state, &tenant_id, "charges", charges, World::Policy).await?;
+    }
+    if let Some(name) = &body.timezone {
+        time_zone("timezone", name)?;
+        doc.timezone = name.clone();
     }
     let record = PolicyRecord {
         version: current.version + 1,
@@ -473,15 +565,18 @@ pub(crate) async fn list(
 }
 
 /// The runnable policy of a stored version.
-pub(crate) async fn compiled(state: &AppState, record: &PolicyRecord) -> Result<Arc<Policy>> {
+pub(crate) async fn compiled(
+    state: &AppState,
+    record: &PolicyRecord,
+) -> Result<Arc<CompiledPolicy>> {
     let key = (record.id.clone(), record.version);
     if let Some(policy) = state.policies.lock().expect("policy cache").get(&key) {
         return Ok(policy.clone());
     }
     let doc = PolicyDoc::parse(record)?;
-    let mut policy = Policy::default();
+    let mut decide = Policy::default();
     for step in &doc.risk {
-        policy.risk.push(RiskRule {
+        decide.risk.push(RiskRule {
             plugin: step.plugin(state, World::Risk).await?,
             config: step.config.get().to_owned(),
             on_error: step.on_error,
@@ -489,15 +584,35 @@ pub(crate) async fn compiled(state: &AppState, record: &PolicyRecord) -> Result<
         });
     }
     for step in &doc.rules {
-        policy.rules.push(Rule {
-            plugin: step.plugin(state, World::Policy).await?,
-            config: step.config.get().to_owned(),
-            on_error: step.on_error,
-            mode: step.mode.unwrap_or_default(),
-            limits: step.limits,
+        decide.rules.push(step.rule(state).await?);
+    }
+    let mut charges = Policy::default();
+    for step in &doc.charges {
+        charges.rules.push(step.rule(state).await?);
+    }
+    if charges.rules.is_empty() {
+        let entry = state
+            .registry
+            .builtin(RECURRING_MATCH)
+            .ok_or_else(|| ApiError::internal("the built-in `recurring-match` is missing"))?;
+        let plugin = state
+            .registry
+            .get(state.store.as_ref(), &entry.id, &entry.meta)
+            .await?;
+        charges.rules.push(Rule {
+            plugin,
+            config: "{}".to_owned(),
+            on_error: OnError::Deny,
+            mode: Mode::Enforce,
+            limits: Limits::default(),
         });
     }
-    let policy = Arc::new(policy);
+    let policy = Arc::new(CompiledPolicy {
+        decide,
+        charges,
+        zone: time_zone("timezone", &doc.timezone)?,
+        timezone: doc.timezone,
+    });
     state
         .policies
         .lock()
@@ -505,3 +620,6 @@ pub(crate) async fn compiled(state: &AppState, record: &PolicyRecord) -> Result<
         .insert(key, policy.clone());
     Ok(policy)
 }
+
+/// The built-in that checks charges when a policy names no charge rules.
+const RECURRING_MATCH: &str = "recurring-match";

@@ -11,14 +11,17 @@
 //! write itself: the response is remembered exactly when its effects are.
 #![deny(missing_docs)]
 
+mod buckets;
 mod errors;
 mod records;
 mod sqlite;
 
+pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
 pub use errors::{Result, StoreError};
 pub use records::{
-    AgentEvent, AgentRecord, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord,
-    PolicyRecord, SettlementUpdate, StatusChange, TenantRecord, TokenRecord,
+    AgentEvent, AgentRecord, BaselineUpdate, ChargeRecord, DecisionActions, HistoryEntry,
+    IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord, PolicyRecord,
+    SettlementUpdate, StatusChange, TenantRecord, TokenRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -154,7 +157,9 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> Result<bool>;
 
-    /// Records a decided intent with its first event.
+    /// Records a decided intent with its first event, counts it in its
+    /// agent's usage, and carries out the decision's actions, all in one
+    /// transaction.
     /// [`StoreError::Duplicate`] when the agent already has an intent with
     /// the same client intent id; [`StoreError::AgentNotActive`] when the
     /// agent is no longer active as the intent commits.
@@ -162,6 +167,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         intent: &IntentRecord,
         event: &IntentEvent,
+        actions: &DecisionActions,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
     /// A tenant's intent.
@@ -196,17 +202,53 @@ pub trait Store: Send + Sync + 'static {
         update: &SettlementUpdate,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<bool>;
-    /// Up to `limit` intents that are pending or approved and whose time to
-    /// live ended at or before `now_ms`, as (tenant, id, status).
+    /// Up to `limit` intents that are pending, or approved and not
+    /// recurring (a recurring intent stays approved across its series), and
+    /// whose time to live ended at or before `now_ms`, as (tenant, id,
+    /// status).
     async fn due_intents(
         &self,
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<(String, String, IntentStatus)>>;
 
-    /// The agent's usage before `now_ms`. `day_start_ms` and
-    /// `month_start_ms` start the calendar windows; `merchant_key` is the
-    /// intent's lower-case merchant.
+    /// Records a charge of a recurring intent of `agent_id` and carries out
+    /// the charge rules' actions, in one transaction.
+    async fn insert_charge(
+        &self,
+        charge: &ChargeRecord,
+        agent_id: &str,
+        actions: &DecisionActions,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+    /// How many events of `kind` by `actor` an agent had since `since_ms`.
+    async fn count_agent_events(
+        &self,
+        agent_id: &str,
+        kind: &str,
+        actor: &str,
+        since_ms: i64,
+    ) -> Result<i64>;
+    /// The charges of an intent, oldest first (by the time charged).
+    async fn charges(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<ChargeRecord>>;
+    /// The intents an agent declared from `since_ms` on that were not
+    /// denied, oldest first, at most `limit`.
+    async fn history(&self, agent_id: &str, since_ms: i64, limit: i64)
+    -> Result<Vec<HistoryEntry>>;
+    /// Sets an agent's baseline and records the event; false when the
+    /// tenant has no such agent.
+    async fn set_baseline(
+        &self,
+        update: &BaselineUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+
+    /// The agent's usage up to `now_ms`, from its counters. `day_start_ms`
+    /// and `month_start_ms` start the calendar windows; `merchant_key` is
+    /// the intent's lower-case merchant. Windows count whole seconds: each
+    /// starts at the beginning of the second its start falls in. Spend is
+    /// [`spend_minor`] of each intent in `currency`; the time zone is left
+    /// at `UTC` for the caller to name.
     async fn usage(
         &self,
         agent_id: &str,

@@ -1,7 +1,8 @@
 //! What the store keeps, one record per table. Times are Unix milliseconds.
 
-use warrant_domain::context::{Agent, Intent};
+use warrant_domain::context::{Agent, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::Money;
 use warrant_domain::plugin::World;
 
 /// A tenant. Its API key is kept only as a hash, beside the record.
@@ -229,4 +230,60 @@ pub struct AgentEvent {
     pub intent_id: Option<String>,
     /// When.
     pub at_ms: i64,
+}
+
+/// What a decision asks the store to do with the intent it records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionActions {
+    /// Suspend the agent (if it is active) and record this event.
+    pub suspend: Option<AgentEvent>,
+    /// Record these alert events.
+    pub alerts: Vec<AgentEvent>,
+}
+
+/// A charge reported against a recurring intent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChargeRecord {
+    /// `chg_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The recurring intent.
+    pub intent_id: String,
+    /// What was charged.
+    pub amount: Money,
+    /// Who charged it.
+    pub merchant: String,
+    /// When it was charged.
+    pub at_ms: i64,
+    /// Whether the charge rules accepted it.
+    pub accepted: bool,
+    /// The charge rules' decision with its trace, as JSON text.
+    pub decision: String,
+    /// When it was reported.
+    pub created_ms: i64,
+}
+
+/// One intent of an agent's history, as a baseline is computed from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When it was declared.
+    pub created_ms: i64,
+    /// Its declared amount, if any.
+    pub amount: Option<Money>,
+    /// Its merchant, lower case.
+    pub merchant_key: Option<String>,
+}
+
+/// A baseline to record for an agent, with the event that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaselineUpdate {
+    /// The agent's tenant.
+    pub tenant_id: String,
+    /// The agent.
+    pub agent_id: String,
+    /// The baseline.
+    pub baseline: Baseline,
+    /// The agent event recording who set it.
+    pub event: AgentEvent,
 }

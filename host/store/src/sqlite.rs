@@ -19,9 +19,10 @@ use sqlx::{Row, SqlSafeStr, Sqlite, Transaction};
 
 use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
-use warrant_domain::money::Currency;
+use warrant_domain::money::{Currency, Money};
 
 use crate::Store;
+use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
 use crate::errors::{Result, StoreError};
 use crate::records::*;
 
@@ -39,9 +40,6 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         include_str!("../migrations/0002_governance.sql"),
     ),
 ];
-
-/// Statuses whose amount counts as spend.
-const SPENDING: [IntentStatus; 2] = [IntentStatus::Approved, IntentStatus::Completed];
 
 /// Warrant's store on an SQLite database.
 #[derive(Clone, Debug)]
@@ -106,78 +104,106 @@ impl SqliteStore {
     }
 }
 
-impl SqliteStore {
-    /// The usage of [`Store::usage`], summed row by row with saturating
-    /// arithmetic: the rare path for amounts whose sums pass 2^63.
-    async fn usage_saturating(
-        &self,
-        agent_id: &str,
-        currency: Currency,
-        merchant_key: Option<&str>,
-        now_ms: i64,
-        starts: &[i64; 7],
-    ) -> Result<Usage> {
-        let earliest = starts.iter().copied().min().unwrap_or(now_ms);
-        let rows = sqlx::query(
-            "SELECT created_ms, merchant_key, amount_minor, actual_minor, currency, status
-             FROM intents WHERE agent_id = $1 AND created_ms >= $2 AND created_ms <= $3",
-        )
-        .bind(agent_id)
-        .bind(earliest)
-        .bind(now_ms)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut windows = [WindowUsage::default(); 8];
-        for row in &rows {
-            let created: i64 = row.try_get("created_ms")?;
-            let amount: Option<i64> = row.try_get("amount_minor")?;
-            let actual: Option<i64> = row.try_get("actual_minor")?;
-            let status = status_of("intents.status", row.try_get("status")?)?;
-            let counted = SPENDING.contains(&status)
-                && row.try_get::<&str, _>("currency")? == currency.code();
-            let spend = if counted {
-                amount.unwrap_or(0).max(actual.unwrap_or(0)).max(0) as u64
-            } else {
-                0
-            };
-            let merchant: Option<&str> = row.try_get("merchant_key")?;
-            let same_merchant = merchant_key.is_some() && merchant == merchant_key;
-            let add = |window: &mut WindowUsage| {
-                window.count = window.count.saturating_add(1);
-                window.spend = window.spend.saturating_add(spend);
-            };
-            for (n, start) in starts.iter().enumerate() {
-                if created >= *start {
-                    add(&mut windows[n]);
-                }
-            }
-            if same_merchant && created >= starts[4] {
-                add(&mut windows[7]);
-            }
+/// The usage query: for each window (in [`Usage`]'s order, the merchant's
+/// last) and each bucket level, the count of intents and their spend in
+/// one currency. `$1` is the agent, `$2` the currency, `$3` the merchant
+/// scope (NULL when the intent has none); then a `[from, to)` pair of
+/// bucket starts per window and level.
+static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut parts = Vec::new();
+    for window in 0..8 {
+        let scope = if window == 7 { "$3" } else { "''" };
+        for level in 0..4 {
+            let from = 4 + (window * 4 + level) * 2;
+            let to = from + 1;
+            parts.push(format!(
+                "SELECT {window} AS w, COALESCE(SUM(count), 0) AS c,
+                        COALESCE(SUM(CASE WHEN currency = $2 THEN spend ELSE 0 END), 0) AS s
+                 FROM usage_buckets
+                 WHERE agent_id = $1 AND scope = {scope} AND level = {level}
+                   AND start_s >= ${from} AND start_s < ${to}"
+            ));
         }
-        let [
-            last_minute,
-            last_hour,
-            last_day,
-            last_week,
-            last_month,
-            calendar_day,
-            calendar_month,
-            merchant_last_month,
-        ] = windows;
-        Ok(Usage {
-            currency,
-            timezone: "UTC".to_owned(),
-            last_minute,
-            last_hour,
-            last_day,
-            last_week,
-            last_month,
-            calendar_day,
-            calendar_month,
-            merchant_last_month,
-        })
     }
+    parts.join("\nUNION ALL\n")
+});
+
+/// Moves an agent's counters for an intent declared at `created_ms`: `count`
+/// more intents, `spend` more (or less) spend, for all of the agent's
+/// intents and for the merchant's.
+#[allow(clippy::too_many_arguments)]
+async fn bump_usage(
+    tx: &mut Transaction<'static, Sqlite>,
+    agent_id: &str,
+    merchant_key: Option<&str>,
+    currency: &str,
+    created_ms: i64,
+    count: i64,
+    spend: i64,
+) -> Result<()> {
+    let starts = bucket_starts(created_ms);
+    for scope in [Some(""), merchant_key].into_iter().flatten() {
+        for (level, start) in starts.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend)
+                 VALUES ($1, $2, $3, $4, $5, $6, MIN(MAX($7, 0), $8))
+                 ON CONFLICT (agent_id, scope, level, start_s, currency) DO UPDATE SET
+                     count = usage_buckets.count + excluded.count,
+                     spend = MIN(MAX(usage_buckets.spend + $7, 0), $8)",
+            )
+            .bind(agent_id)
+            .bind(scope)
+            .bind(level as i64)
+            .bind(start)
+            .bind(currency)
+            .bind(count)
+            .bind(spend)
+            .bind(MAX_BUCKET_SPEND)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Brings an intent's share of its agent's spend up to date with its
+/// status and amounts, moving the counters by the difference. Every write
+/// that changes an intent's status or settled amount calls it.
+async fn resync_spend(tx: &mut Transaction<'static, Sqlite>, intent_id: &str) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT agent_id, created_ms, currency, merchant_key, status, amount_minor,
+                actual_minor, spend_minor
+         FROM intents WHERE id = $1",
+    )
+    .bind(intent_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let status = status_of("intents.status", row.try_get("status")?)?;
+    let minor = |column: &str| -> Result<Option<u64>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(|v| v.max(0) as u64))
+    };
+    let spend = spend_minor(status, minor("amount_minor")?, minor("actual_minor")?);
+    let before: i64 = row.try_get("spend_minor")?;
+    if spend == before {
+        return Ok(());
+    }
+    sqlx::query("UPDATE intents SET spend_minor = $1 WHERE id = $2")
+        .bind(spend)
+        .bind(intent_id)
+        .execute(&mut **tx)
+        .await?;
+    bump_usage(
+        tx,
+        row.try_get("agent_id")?,
+        row.try_get("merchant_key")?,
+        row.try_get("currency")?,
+        row.try_get("created_ms")?,
+        0,
+        spend - before,
+    )
+    .await
 }
 
 /// Remembers a response in the write's own transaction.
@@ -352,6 +378,29 @@ fn event_row(row: &SqliteRow) -> Result<IntentEvent> {
     })
 }
 
+fn parse_currency(column: &'static str, code: &str) -> Result<Currency> {
+    Currency::from_code(code).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}
+
+fn charge_row(row: &SqliteRow) -> Result<ChargeRecord> {
+    let currency = parse_currency("charges.currency", row.try_get("currency")?)?;
+    let minor: i64 = row.try_get("amount_minor")?;
+    Ok(ChargeRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        intent_id: row.try_get("intent_id")?,
+        amount: Money::new(minor.max(0) as u64, currency),
+        merchant: row.try_get("merchant")?,
+        at_ms: row.try_get("at_ms")?,
+        accepted: row.try_get::<&str, _>("status")? == "accepted",
+        decision: row.try_get("decision")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
 fn agent_event_row(row: &SqliteRow) -> Result<AgentEvent> {
     Ok(AgentEvent {
         id: row.try_get("id")?,
@@ -363,6 +412,30 @@ fn agent_event_row(row: &SqliteRow) -> Result<AgentEvent> {
         intent_id: row.try_get("intent_id")?,
         at_ms: row.try_get("at_ms")?,
     })
+}
+
+/// Carries out a decision's actions in the transaction that records it:
+/// suspends the agent if it is active, and records the events.
+async fn apply_actions(
+    tx: &mut Transaction<'static, Sqlite>,
+    agent_id: &str,
+    actions: &DecisionActions,
+) -> Result<()> {
+    if let Some(suspension) = &actions.suspend {
+        sqlx::query(
+            "UPDATE agents SET status = 'suspended', updated_ms = $1
+             WHERE id = $2 AND status = 'active'",
+        )
+        .bind(suspension.at_ms)
+        .bind(agent_id)
+        .execute(&mut **tx)
+        .await?;
+        insert_agent_event(tx, suspension).await?;
+    }
+    for alert in &actions.alerts {
+        insert_agent_event(tx, alert).await?;
+    }
+    Ok(())
 }
 
 /// Records an agent event in a write's transaction.
@@ -943,6 +1016,7 @@ impl Store for SqliteStore {
         &self,
         intent: &IntentRecord,
         event: &IntentEvent,
+        actions: &DecisionActions,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
         let declared = &intent.intent;
@@ -964,12 +1038,16 @@ impl Store for SqliteStore {
         if status != AgentStatus::Active {
             return Err(StoreError::AgentNotActive(status));
         }
+        let amount = declared.amount.map(|a| a.minor_units);
+        let spend = spend_minor(intent.status, amount, None);
+        let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
         sqlx::query(
             "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
                                   policy_version, currency, amount_minor, merchant_key,
                                   client_intent_id, status_reason, settlement, created_ms,
-                                  updated_ms, expires_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                                  updated_ms, expires_ms, spend_minor, recurring)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                     $18, $19)",
         )
         .bind(&intent.id)
         .bind(&intent.tenant_id)
@@ -980,18 +1058,31 @@ impl Store for SqliteStore {
         .bind(&intent.policy_id)
         .bind(intent.policy_version)
         .bind(currency.code())
-        .bind(declared.amount.and_then(|a| minor_i64(a.minor_units)))
-        .bind(declared.merchant.as_ref().map(|m| m.to_lowercase()))
+        .bind(amount.and_then(minor_i64))
+        .bind(&merchant_key)
         .bind(&declared.client_intent_id)
         .bind(&intent.status_reason)
         .bind(&intent.settlement)
         .bind(intent.created_ms)
         .bind(intent.updated_ms)
         .bind(intent.expires_ms)
+        .bind(spend)
+        .bind(i64::from(declared.recurring.is_some()))
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
         insert_event(&mut tx, event).await?;
+        bump_usage(
+            &mut tx,
+            &intent.agent_id,
+            merchant_key.as_deref(),
+            currency.code(),
+            intent.created_ms,
+            1,
+            spend,
+        )
+        .await?;
+        apply_actions(&mut tx, &intent.agent_id, actions).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1101,6 +1192,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         insert_event(&mut tx, event).await?;
+        resync_spend(&mut tx, &event.intent_id).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1129,6 +1221,7 @@ impl Store for SqliteStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
+        resync_spend(&mut tx, &update.intent_id).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1140,7 +1233,8 @@ impl Store for SqliteStore {
     ) -> Result<Vec<(String, String, IntentStatus)>> {
         sqlx::query(
             "SELECT tenant_id, id, status FROM intents
-             WHERE status IN ('pending_approval', 'approved') AND expires_ms <= $1
+             WHERE (status = 'pending_approval' OR (status = 'approved' AND recurring = 0))
+               AND expires_ms <= $1
              ORDER BY expires_ms LIMIT $2",
         )
         .bind(now_ms)
@@ -1156,6 +1250,124 @@ impl Store for SqliteStore {
             ))
         })
         .collect()
+    }
+
+    async fn insert_charge(
+        &self,
+        charge: &ChargeRecord,
+        agent_id: &str,
+        actions: &DecisionActions,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        apply_actions(&mut tx, agent_id, actions).await?;
+        sqlx::query(
+            "INSERT INTO charges (id, tenant_id, intent_id, amount_minor, currency, merchant,
+                                  at_ms, status, decision, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&charge.id)
+        .bind(&charge.tenant_id)
+        .bind(&charge.intent_id)
+        .bind(minor_i64(charge.amount.minor_units).unwrap_or(i64::MAX))
+        .bind(charge.amount.currency.code())
+        .bind(&charge.merchant)
+        .bind(charge.at_ms)
+        .bind(if charge.accepted {
+            "accepted"
+        } else {
+            "flagged"
+        })
+        .bind(&charge.decision)
+        .bind(charge.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn count_agent_events(
+        &self,
+        agent_id: &str,
+        kind: &str,
+        actor: &str,
+        since_ms: i64,
+    ) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM agent_events
+             WHERE agent_id = $1 AND kind = $2 AND actor = $3 AND at_ms >= $4",
+        )
+        .bind(agent_id)
+        .bind(kind)
+        .bind(actor)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?)
+    }
+
+    async fn charges(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<ChargeRecord>> {
+        sqlx::query(
+            "SELECT * FROM charges WHERE tenant_id = $1 AND intent_id = $2 ORDER BY at_ms, id",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(charge_row)
+        .collect()
+    }
+
+    async fn history(
+        &self,
+        agent_id: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>> {
+        sqlx::query(
+            "SELECT created_ms, amount_minor, currency, merchant_key FROM intents
+             WHERE agent_id = $1 AND created_ms >= $2 AND status <> 'denied'
+             ORDER BY created_ms LIMIT $3",
+        )
+        .bind(agent_id)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let currency = parse_currency("intents.currency", row.try_get("currency")?)?;
+            let amount: Option<i64> = row.try_get("amount_minor")?;
+            Ok(HistoryEntry {
+                created_ms: row.try_get("created_ms")?,
+                amount: amount.map(|minor| Money::new(minor.max(0) as u64, currency)),
+                merchant_key: row.try_get("merchant_key")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn set_baseline(
+        &self,
+        update: &BaselineUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let done = sqlx::query("UPDATE agents SET baseline = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(json_text(&update.baseline))
+            .bind(&update.tenant_id)
+            .bind(&update.agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_agent_event(&mut tx, &update.event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn usage(
@@ -1177,82 +1389,47 @@ impl Store for SqliteStore {
             now_ms - 30 * DAY,
             day_start_ms,
             month_start_ms,
+            now_ms - 30 * DAY,
         ];
-        // One count and one sum per window; the merchant's window last.
-        let mut columns = Vec::new();
-        for n in 0..starts.len() {
-            let since = n + 5;
-            columns.push(format!(
-                "CAST(COALESCE(SUM(CASE WHEN created_ms >= ${since} THEN 1 ELSE 0 END), 0) AS BIGINT) AS c{n},
-                 CAST(COALESCE(SUM(CASE WHEN created_ms >= ${since} AND counted = 1
-                                        THEN amount ELSE 0 END), 0) AS BIGINT) AS s{n}"
-            ));
-        }
-        columns.push(
-            "CAST(COALESCE(SUM(CASE WHEN created_ms >= $9 AND merchant_key = $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS cm,
-             CAST(COALESCE(SUM(CASE WHEN created_ms >= $9 AND merchant_key = $4 AND counted = 1
-                                    THEN amount ELSE 0 END), 0) AS BIGINT) AS sm"
-                .to_owned(),
-        );
-        let sql = format!(
-            "SELECT {} FROM (
-                SELECT created_ms, merchant_key,
-                       CASE WHEN actual_minor > COALESCE(amount_minor, 0) THEN actual_minor
-                            ELSE COALESCE(amount_minor, 0) END AS amount,
-                       CASE WHEN currency = $2 AND status IN ($12, $13) THEN 1 ELSE 0 END AS counted
-                FROM intents
-                WHERE agent_id = $1 AND created_ms >= $3 AND created_ms < $14
-             ) AS recent",
-            columns.join(",\n")
-        );
-        let earliest = starts.iter().copied().min().unwrap_or(now_ms);
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(USAGE_SQL.as_str()))
             .bind(agent_id)
             .bind(currency.code())
-            .bind(earliest)
             .bind(merchant_key);
         for start in starts {
-            query = query.bind(start);
-        }
-        let row = match query
-            .bind(SPENDING[0].as_str())
-            .bind(SPENDING[1].as_str())
-            .bind(now_ms.saturating_add(1))
-            .fetch_one(&self.pool)
-            .await
-        {
-            Ok(row) => row,
-            // Sums past 2^63 minor units: add them up here, saturating.
-            Err(sqlx::Error::Database(e)) if e.message().contains("integer overflow") => {
-                return self
-                    .usage_saturating(agent_id, currency, merchant_key, now_ms, &starts)
-                    .await;
+            for (from, to) in suffix_ranges(start) {
+                query = query.bind(from).bind(to);
             }
-            Err(e) => return Err(e.into()),
-        };
-        let window = |count: &str, spend: &str| -> Result<WindowUsage> {
-            let count: i64 = row.try_get(count)?;
-            let spend: i64 = row.try_get(spend)?;
-            Ok(WindowUsage {
-                count: count.max(0) as u64,
-                spend: spend.max(0) as u64,
-            })
-        };
+        }
+        let mut windows = [WindowUsage::default(); 8];
+        for row in query.fetch_all(&self.pool).await? {
+            let window: i64 = row.try_get("w")?;
+            let count: i64 = row.try_get("c")?;
+            let spend: i64 = row.try_get("s")?;
+            let usage = &mut windows[window as usize];
+            usage.count = usage.count.saturating_add(count.max(0) as u64);
+            usage.spend = usage.spend.saturating_add(spend.max(0) as u64);
+        }
+        let [
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
+        ] = windows;
         Ok(Usage {
             currency,
             timezone: "UTC".to_owned(),
-            last_minute: window("c0", "s0")?,
-            last_hour: window("c1", "s1")?,
-            last_day: window("c2", "s2")?,
-            last_week: window("c3", "s3")?,
-            last_month: window("c4", "s4")?,
-            calendar_day: window("c5", "s5")?,
-            calendar_month: window("c6", "s6")?,
-            merchant_last_month: if merchant_key.is_some() {
-                window("cm", "sm")?
-            } else {
-                WindowUsage::default()
-            },
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
         })
     }
 }

@@ -4,11 +4,15 @@ use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_store::{
-    AgentRecord, IdempotencyRecord, IntentEvent, IntentRecord, PolicyRecord, SqliteStore,
-    StatusChange, Store, StoreError, TenantRecord,
+    AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, PolicyRecord,
+    SqliteStore, StatusChange, Store, StoreError, TenantRecord,
 };
 
 const MINUTE: i64 = 60_000;
+const NO_ACTIONS: DecisionActions = DecisionActions {
+    suspend: None,
+    alerts: Vec::new(),
+};
 const NOW: i64 = 1_800_000_000_000;
 
 async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
@@ -85,7 +89,7 @@ fn created(record: &IntentRecord) -> IntentEvent {
 }
 
 #[tokio::test]
-async fn usage_counts_every_intent_and_spends_only_approved_and_completed_ones() {
+async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_ones() {
     let (_dir, store) = store_with_agent().await;
     use IntentStatus::*;
     let intents = [
@@ -129,7 +133,7 @@ async fn usage_counts_every_intent_and_spends_only_approved_and_completed_ones()
     ];
     for record in &intents {
         store
-            .insert_intent(record, &created(record), None)
+            .insert_intent(record, &created(record), &NO_ACTIONS, None)
             .await
             .unwrap();
     }
@@ -151,10 +155,10 @@ async fn usage_counts_every_intent_and_spends_only_approved_and_completed_ones()
     assert_eq!(usage.last_hour, w(3, 100));
     assert_eq!(usage.last_day, w(4, 350));
     assert_eq!(usage.last_week, w(5, 1350));
-    assert_eq!(usage.last_month, w(6, 1350));
+    assert_eq!(usage.last_month, w(6, 1357));
     assert_eq!(usage.calendar_day, w(3, 100));
     assert_eq!(usage.calendar_month, w(5, 1350));
-    assert_eq!(usage.merchant_last_month, w(5, 1100));
+    assert_eq!(usage.merchant_last_month, w(5, 1107));
 
     let none = store
         .usage("ag_1", Currency::EUR, None, NOW, day_start, month_start)
@@ -169,7 +173,7 @@ async fn a_status_change_applies_only_from_the_expected_status() {
     let (_dir, store) = store_with_agent().await;
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
-        .insert_intent(&record, &created(&record), None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
         .await
         .unwrap();
     let change = |id: &str, from, to| StatusChange {
@@ -235,12 +239,12 @@ async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
     };
     let first = intent(1, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
     store
-        .insert_intent(&first, &created(&first), Some(&idem))
+        .insert_intent(&first, &created(&first), &NO_ACTIONS, Some(&idem))
         .await
         .unwrap();
     let second = intent(2, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
     let taken = store
-        .insert_intent(&second, &created(&second), Some(&idem))
+        .insert_intent(&second, &created(&second), &NO_ACTIONS, Some(&idem))
         .await;
     assert!(
         matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
@@ -256,7 +260,7 @@ async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
 }
 
 #[tokio::test]
-async fn usage_saturates_instead_of_failing_when_sums_pass_64_bits() {
+async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing() {
     let (_dir, store) = store_with_agent().await;
     for n in 0..4 {
         let record = intent(
@@ -267,7 +271,7 @@ async fn usage_saturates_instead_of_failing_when_sums_pass_64_bits() {
             "a.com",
         );
         store
-            .insert_intent(&record, &created(&record), None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
             .await
             .unwrap();
     }
@@ -283,12 +287,13 @@ async fn usage_saturates_instead_of_failing_when_sums_pass_64_bits() {
         .await
         .unwrap();
     assert_eq!(usage.last_minute.count, 4);
-    assert_eq!(usage.last_minute.spend, u64::MAX);
-    assert_eq!(usage.merchant_last_month.spend, u64::MAX);
+    let cap = warrant_store::MAX_BUCKET_SPEND as u64;
+    assert_eq!(usage.last_minute.spend, cap);
+    assert_eq!(usage.merchant_last_month.spend, cap);
 }
 
 #[tokio::test]
-async fn a_settled_amount_below_the_declared_one_does_not_lower_the_spend() {
+async fn a_settled_amount_counts_once_the_intent_completes() {
     let (_dir, store) = store_with_agent().await;
     let record = intent(
         1,
@@ -298,9 +303,17 @@ async fn a_settled_amount_below_the_declared_one_does_not_lower_the_spend() {
         "a.com",
     );
     store
-        .insert_intent(&record, &created(&record), None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
         .await
         .unwrap();
+    let spend = async || {
+        store
+            .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+            .await
+            .unwrap()
+            .last_minute
+            .spend
+    };
     let update = warrant_store::SettlementUpdate {
         tenant_id: "tn_1".into(),
         intent_id: record.id.clone(),
@@ -311,11 +324,132 @@ async fn a_settled_amount_below_the_declared_one_does_not_lower_the_spend() {
         seen_updated_ms: record.updated_ms,
     };
     assert!(store.set_settlement(&update, None).await.unwrap());
+    // Approved: the declared amount may still be spent.
+    assert_eq!(spend().await, 10_000);
+    let complete = StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: "ev_done".into(),
+            intent_id: record.id.clone(),
+            from: Some(IntentStatus::Approved),
+            to: IntentStatus::Completed,
+            actor: "tenant".into(),
+            reason: None,
+            at_ms: NOW - 400,
+        },
+        settlement: None,
+        actual_minor: Some(2_500),
+        seen_updated_ms: None,
+        require_unexpired: false,
+        require_active_agent: false,
+    };
+    assert!(store.change_status(&complete, None).await.unwrap());
+    // Completed: what was actually paid.
+    assert_eq!(spend().await, 2_500);
+}
+
+#[tokio::test]
+async fn the_counters_agree_with_the_intents_through_every_change() {
+    use IntentStatus::*;
+    let (_dir, store) = store_with_agent().await;
+    // Intents spread over 40 days, some in other currencies and merchants,
+    // then moved: some approved, cancelled, completed, expired.
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let usd = Currency::from_code("USD").unwrap();
+    let mut records = Vec::new();
+    for n in 0..300u32 {
+        let at = NOW - next(40 * 24 * 60) as i64 * MINUTE - next(60_000) as i64;
+        let status = [PendingApproval, Approved, Denied][next(3) as usize];
+        let currency = if next(5) == 0 { usd } else { Currency::EUR };
+        let merchant = ["a.com", "b.com", "c.com"][next(3) as usize];
+        let record = intent(n, at, status, Money::new(next(100_000), currency), merchant);
+        store
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .await
+            .unwrap();
+        records.push(record);
+    }
+    for record in records.iter_mut() {
+        let (to, actual) = match (record.status, next(4)) {
+            (PendingApproval, 0) => (Approved, None),
+            (PendingApproval, 1) => (Expired, None),
+            (Approved, 0) => (Completed, Some(next(100_000))),
+            (Approved, 1) => (Cancelled, None),
+            (Approved, 2) => (Completed, None),
+            _ => continue,
+        };
+        let change = StatusChange {
+            tenant_id: "tn_1".into(),
+            event: IntentEvent {
+                id: format!("ev_move_{}", record.id),
+                intent_id: record.id.clone(),
+                from: Some(record.status),
+                to,
+                actor: "tenant".into(),
+                reason: None,
+                at_ms: NOW,
+            },
+            settlement: None,
+            actual_minor: actual,
+            seen_updated_ms: None,
+            require_unexpired: false,
+            require_active_agent: false,
+        };
+        assert!(store.change_status(&change, None).await.unwrap());
+        record.status = to;
+        record.settlement = actual.map(|a| a.to_string());
+    }
+    let day_start = NOW - 13 * 60 * MINUTE - 7_777;
+    let month_start = NOW - 17 * 24 * 60 * MINUTE + 123;
     let usage = store
-        .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+        .usage(
+            "ag_1",
+            Currency::EUR,
+            Some("b.com"),
+            NOW,
+            day_start,
+            month_start,
+        )
         .await
         .unwrap();
-    assert_eq!(usage.last_minute.spend, 10_000);
+    // The same windows, summed from the records themselves; a window starts
+    // at the beginning of the second its start falls in.
+    let reference = |start: i64, merchant: Option<&str>| {
+        let from = start.div_euclid(1000) * 1000;
+        let mut window = WindowUsage::default();
+        for r in records.iter().filter(|r| r.created_ms >= from) {
+            if merchant.is_some_and(|m| r.intent.merchant.as_deref() != Some(m)) {
+                continue;
+            }
+            window.count += 1;
+            let amount = r.intent.amount.unwrap();
+            if amount.currency == Currency::EUR {
+                let settled = r.settlement.as_ref().map(|a| a.parse::<u64>().unwrap());
+                window.spend +=
+                    warrant_store::spend_minor(r.status, Some(amount.minor_units), settled) as u64;
+            }
+        }
+        window
+    };
+    const DAY: i64 = 24 * 60 * MINUTE;
+    assert_eq!(usage.last_minute, reference(NOW - MINUTE, None));
+    assert_eq!(usage.last_hour, reference(NOW - 60 * MINUTE, None));
+    assert_eq!(usage.last_day, reference(NOW - DAY, None));
+    assert_eq!(usage.last_week, reference(NOW - 7 * DAY, None));
+    assert_eq!(usage.last_month, reference(NOW - 30 * DAY, None));
+    assert_eq!(usage.calendar_day, reference(day_start, None));
+    assert_eq!(usage.calendar_month, reference(month_start, None));
+    assert_eq!(
+        usage.merchant_last_month,
+        reference(NOW - 30 * DAY, Some("b.com"))
+    );
+    assert!(usage.last_month.count > 100 && usage.last_month.spend > 0);
 }
 
 #[tokio::test]
@@ -325,7 +459,7 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit() {
     let (_dir, store) = store_with_agent().await;
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
-        .insert_intent(&record, &created(&record), None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
         .await
         .unwrap();
     let frozen = store
@@ -359,7 +493,9 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit() {
     };
     assert!(!store.change_status(&approve, None).await.unwrap());
     let next = intent(2, NOW, Approved, Money::eur(1), "a.com");
-    let refused = store.insert_intent(&next, &created(&next), None).await;
+    let refused = store
+        .insert_intent(&next, &created(&next), &NO_ACTIONS, None)
+        .await;
     assert!(
         matches!(
             refused,
