@@ -9,6 +9,7 @@
 mod agents;
 mod auth;
 mod errors;
+mod governance;
 mod http;
 mod intents;
 mod plugins;
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/intents/{id}/complete", post(intents::complete))
         .route("/intents/{id}/fail", post(intents::fail))
         .route("/intents/{id}/verify", post(intents::verify))
+        .merge(governance::routes())
         .fallback(async || {
             ApiError::other(
                 axum::http::StatusCode::NOT_FOUND,
