@@ -63,7 +63,11 @@ fn a_budget_alerts_at_its_threshold_and_suspends_the_agent_when_exceeded() {
     );
     let first = intent(&server, &s, "40", "shop.example").expect(201);
     assert_eq!(first.str("status"), "approved");
-    assert!(first.body["decision"].get("actions").is_none(), "{}", first.text);
+    assert!(
+        first.body["decision"].get("actions").is_none(),
+        "{}",
+        first.text
+    );
 
     let crossing = intent(&server, &s, "20", "shop.example").expect(201);
     assert_eq!(crossing.str("status"), "approved");
@@ -76,7 +80,10 @@ fn a_budget_alerts_at_its_threshold_and_suspends_the_agent_when_exceeded() {
     assert_eq!(usage.body["timezone"], "Europe/Berlin");
     assert_eq!(usage.body["budget"]["daily"]["limitEuros"], json!(100.00));
     assert_eq!(usage.body["budget"]["daily"]["currentEuros"], json!(60.00));
-    assert_eq!(usage.body["budget"]["daily"]["remainingEuros"], json!(40.00));
+    assert_eq!(
+        usage.body["budget"]["daily"]["remainingEuros"],
+        json!(40.00)
+    );
     assert_eq!(usage.body["budget"]["alertSent"], true);
     assert_eq!(usage.body["windows"]["calendarDay"]["count"], 2);
 
@@ -113,7 +120,11 @@ fn a_rate_limit_denies_the_intent_past_the_limit_naming_its_window() {
     let third = intent(&server, &s, "1", "shop.example").expect(201);
     assert_eq!(third.str("status"), "denied");
     assert_eq!(codes(&third), ["rate-limit-per-minute"]);
-    assert!(third.str("statusReason").contains("minute"), "{}", third.text);
+    assert!(
+        third.str("statusReason").contains("minute"),
+        "{}",
+        third.text
+    );
 
     let usage = server
         .get(&format!("/agents/{}/usage", s.agent), &s.key)
@@ -198,7 +209,10 @@ fn risk_thresholds_follow_the_agent_type_and_anomalies_are_scored_against_the_ba
         )
         .expect(200);
     assert_eq!(baseline.body["baseline"]["amountMean"], 1000);
-    assert_eq!(baseline.body["baseline"]["merchants"], json!(["usual.example"]));
+    assert_eq!(
+        baseline.body["baseline"]["merchants"],
+        json!(["usual.example"])
+    );
 
     let usual = intent(&server, &s, "11", "usual.example").expect(201);
     assert_eq!(usual.str("status"), "approved", "{}", usual.text);
@@ -207,7 +221,10 @@ fn risk_thresholds_follow_the_agent_type_and_anomalies_are_scored_against_the_ba
     let huge = intent(&server, &s, "500", "usual.example").expect(201);
     assert_eq!(huge.str("status"), "denied");
     assert_eq!(codes(&huge), ["risk-above-max"]);
-    assert_eq!(huge.body["decision"]["signals"][0]["name"], "amount-deviation");
+    assert_eq!(
+        huge.body["decision"]["signals"][0]["name"],
+        "amount-deviation"
+    );
 
     // A merchant never seen scores 30: review for a supervised agent
     // (approve below 30), approval for an advisory one (below 50).
@@ -244,14 +261,28 @@ fn risk_thresholds_follow_the_agent_type_and_anomalies_are_scored_against_the_ba
 
     // Learnt from history: the four intents that were not denied.
     let learnt = server
-        .post(&format!("/agents/{}/set-baselines", s.agent), &s.key, json!({"days": 7}))
+        .post(
+            &format!("/agents/{}/set-baselines", s.agent),
+            &s.key,
+            json!({"days": 7}),
+        )
         .expect(200);
     assert_eq!(learnt.body["baseline"]["intentsPerDay"], 1);
-    assert_eq!(learnt.body["baseline"]["merchants"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        learnt.body["baseline"]["merchants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     // Nothing to learn from: a conflict, not an empty baseline.
     let fresh = setup(&server, anomaly_policy(), "supervised");
     server
-        .post(&format!("/agents/{}/set-baselines", fresh.agent), &fresh.key, json!({}))
+        .post(
+            &format!("/agents/{}/set-baselines", fresh.agent),
+            &fresh.key,
+            json!({}),
+        )
         .expect_error(409, "E_CONFLICT");
 }
 
@@ -281,24 +312,40 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
     let charges = format!("/intents/{id}/charges");
 
     let first = server
-        .post(&charges, &s.key, json!({"amountEuros": 21, "merchant": "Hetzner.com"}))
+        .post(
+            &charges,
+            &s.key,
+            json!({"amountEuros": 21, "merchant": "Hetzner.com"}),
+        )
         .expect(201);
     assert_eq!(first.str("status"), "accepted", "{}", first.text);
     // A second charge in the same period, at another merchant, too large.
     let second = server
-        .post(&charges, &s.key, json!({"amountEuros": 30, "merchant": "other.example"}))
+        .post(
+            &charges,
+            &s.key,
+            json!({"amountEuros": 30, "merchant": "other.example"}),
+        )
         .expect(201);
     assert_eq!(second.str("status"), "flagged");
     assert_eq!(
         second.body["codes"],
-        json!(["duplicate-charge", "amount-beyond-tolerance", "merchant-mismatch"])
+        json!([
+            "duplicate-charge",
+            "amount-beyond-tolerance",
+            "merchant-mismatch"
+        ])
     );
     // Before the series began.
     let early = (time::OffsetDateTime::now_utc() - time::Duration::days(10))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let outside = server
-        .post(&charges, &s.key, json!({"amountEuros": 20, "merchant": "hetzner.com", "at": early}))
+        .post(
+            &charges,
+            &s.key,
+            json!({"amountEuros": 20, "merchant": "hetzner.com", "at": early}),
+        )
         .expect(201);
     assert_eq!(outside.body["codes"], json!(["outside-window"]));
 
@@ -313,16 +360,36 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
 
     // Bad input is a 4xx and stores nothing.
     server
-        .post(&charges, &s.key, json!({"amountEuros": "x", "merchant": "hetzner.com"}))
+        .post(
+            &charges,
+            &s.key,
+            json!({"amountEuros": "x", "merchant": "hetzner.com"}),
+        )
         .expect_error(400, "E_VALIDATION");
     server
-        .post(&charges, &s.key, json!({"amountEuros": 1, "merchant": "h.com", "at": "2999-01-01T00:00:00Z"}))
+        .post(
+            &charges,
+            &s.key,
+            json!({"amountEuros": 1, "merchant": "h.com", "at": "2999-01-01T00:00:00Z"}),
+        )
         .expect_error(400, "E_VALIDATION");
-    let plain = intent(&server, &s, "5", "hetzner.com").expect(201).str("id");
+    let plain = intent(&server, &s, "5", "hetzner.com")
+        .expect(201)
+        .str("id");
     server
-        .post(&format!("/intents/{plain}/charges"), &s.key, json!({"amountEuros": 5, "merchant": "hetzner.com"}))
+        .post(
+            &format!("/intents/{plain}/charges"),
+            &s.key,
+            json!({"amountEuros": 5, "merchant": "hetzner.com"}),
+        )
         .expect_error(409, "E_CONFLICT");
-    assert_eq!(server.get(&charges, &s.key).body["data"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        server.get(&charges, &s.key).body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -337,14 +404,20 @@ fn dry_runs_decide_without_storing_anything_or_moving_counters() {
     intent(&server, &s, "30", "shop.example").expect(201);
     let body = json!({"cardName": "main", "purpose": "try", "expectedAmountEuros": 30});
     let dry = server
-        .post(&format!("/agents/{}/evaluate", s.agent), &s.key, body.clone())
+        .post(
+            &format!("/agents/{}/evaluate", s.agent),
+            &s.key,
+            body.clone(),
+        )
         .expect(200);
     assert_eq!(dry.body["dryRun"], true);
     assert_eq!(dry.str("status"), "denied");
     assert_eq!(dry.body["decision"]["actions"][0]["kind"], "suspend-agent");
     assert_eq!(dry.body["usage"]["calendarDay"]["spend"], 3000);
     // Nothing happened: the agent is active, one intent, 30 EUR spent.
-    let agent = server.get(&format!("/agents/{}", s.agent), &s.key).expect(200);
+    let agent = server
+        .get(&format!("/agents/{}", s.agent), &s.key)
+        .expect(200);
     assert_eq!(agent.str("status"), "active");
     let listed = server
         .get(&format!("/intents?agentId={}", s.agent), &s.key)
@@ -358,6 +431,10 @@ fn dry_runs_decide_without_storing_anything_or_moving_counters() {
     assert_eq!(alone.str("status"), "approved");
     assert_eq!(alone.body["usage"]["calendarDay"]["spend"], 0);
     server
-        .post(&format!("/policies/{}/evaluate", s.policy), &s.key, json!({"purpose": "x"}))
+        .post(
+            &format!("/policies/{}/evaluate", s.policy),
+            &s.key,
+            json!({"purpose": "x"}),
+        )
         .expect_error(400, "E_VALIDATION");
 }

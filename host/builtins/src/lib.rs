@@ -29,7 +29,16 @@ mod tests {
 
     #[test]
     fn embeds_every_plugin_as_a_component() {
-        for name in ["spend-limit", "merchant-rules"] {
+        for name in [
+            "spend-limit",
+            "merchant-rules",
+            "rate-limit",
+            "budget",
+            "time-window",
+            "risk-threshold",
+            "anomaly",
+            "recurring-match",
+        ] {
             let builtin = find(name).unwrap_or_else(|| panic!("`{name}` is not built in"));
             // The component-model binary header: magic, version 0x0d, layer 1.
             assert_eq!(&builtin.wasm[..8], b"\0asm\x0d\0\x01\0", "{name}");

@@ -65,18 +65,20 @@ struct IssueToken {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct AgentView<'a> {
+pub(crate) struct AgentView<'a> {
     #[serde(flatten)]
     agent: &'a Agent,
     policy_id: &'a str,
+    version: i64,
     created_at: String,
     updated_at: String,
 }
 
-fn view(record: &AgentRecord) -> AgentView<'_> {
+pub(crate) fn view(record: &AgentRecord) -> AgentView<'_> {
     AgentView {
         agent: &record.agent,
         policy_id: &record.policy_id,
+        version: record.version,
         created_at: rfc3339(record.created_ms),
         updated_at: rfc3339(record.updated_ms),
     }
@@ -193,6 +195,7 @@ pub(crate) async fn create(
                 metadata,
                 baseline: None,
             },
+            version: 1,
             created_ms: now,
             updated_ms: now,
         };
@@ -262,11 +265,31 @@ pub(crate) async fn update(
             "archive an agent with `DELETE /agents/{id}`",
         ));
     }
+    let suspended = AgentStatus::Suspended;
+    if body.status == Some(suspended) && record.agent.status != suspended {
+        return Err(ApiError::validation(
+            "status",
+            "suspend an agent with `POST /agents/{id}/emergency-suspend`",
+        ));
+    }
+    if body.status.is_some_and(|s| s != suspended) && record.agent.status == suspended {
+        return Err(ApiError::agent_transition(
+            suspended,
+            format!("agent `{id}` is suspended: only `POST /agents/{id}/activate` ends that"),
+        ));
+    }
     record.updated_ms = now_ms();
     if !state.store.update_agent(&record, body.status).await? {
-        return Err(ApiError::conflict(format!(
-            "agent `{id}` is archived and cannot change"
-        )));
+        let now = find(&state, tenant_id, &id).await?;
+        return Err(match now.agent.status {
+            AgentStatus::Archived => {
+                ApiError::conflict(format!("agent `{id}` is archived and cannot change"))
+            }
+            status @ AgentStatus::Suspended => {
+                ApiError::agent_transition(status, format!("agent `{id}` was suspended meanwhile"))
+            }
+            _ => ApiError::conflict(format!("agent `{id}` changed meanwhile; retry")),
+        });
     }
     Reply::ok(&view(&find(&state, tenant_id, &id).await?))
 }

@@ -6,8 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use warrant_domain::ValidationError;
+use warrant_domain::context::AgentStatus;
 use warrant_domain::lifecycle::{IntentStatus, Transition};
-use warrant_store::StoreError;
+use warrant_store::{Plan, StoreError};
 
 /// An error answer.
 #[derive(Debug)]
@@ -23,8 +24,9 @@ struct ErrorBody {
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// The current status of the intent or agent a move was refused on.
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<IntentStatus>,
+    status: Option<&'static str>,
 }
 
 /// A code that never leaves the server: another request with the same
@@ -101,8 +103,29 @@ impl ApiError {
                 allowed.join(" or ")
             ),
         );
-        error.body.status = Some(current);
+        error.body.status = Some(current.as_str());
         error
+    }
+
+    /// 409 `E_INVALID_TRANSITION`: an agent cannot move from its
+    /// `current` status as asked; with that status.
+    pub fn agent_transition(current: AgentStatus, message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::CONFLICT, "E_INVALID_TRANSITION", message);
+        error.body.status = Some(current.as_str());
+        error
+    }
+
+    /// 403 `E_PLAN_LIMIT`: the tenant's plan allows no more agents.
+    pub fn plan_limit(plan: Plan, limit: i64) -> Self {
+        let agents = if limit == 1 { "agent" } else { "agents" };
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E_PLAN_LIMIT",
+            format!(
+                "the `{}` plan allows {limit} {agents} that are not archived; archive one or move to a larger plan",
+                plan.as_str()
+            ),
+        )
     }
 
     /// 409 `E_AGENT_NOT_ACTIVE`: a frozen, suspended or archived agent gets
@@ -176,6 +199,7 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyKeyTaken => ApiError::idempotency_race(),
             StoreError::Duplicate => ApiError::conflict("already exists"),
             StoreError::InUse => ApiError::conflict("still in use"),
+            StoreError::PlanLimit { plan, limit } => ApiError::plan_limit(plan, limit),
             StoreError::AgentNotActive(status) => Self::new(
                 StatusCode::CONFLICT,
                 "E_AGENT_NOT_ACTIVE",

@@ -10,6 +10,7 @@ mod agents;
 mod auth;
 mod decide;
 mod errors;
+mod governance;
 mod http;
 mod intents;
 mod oversight;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
             "/intents/{id}/charges",
             post(oversight::report_charge).get(oversight::list_charges),
         )
+        .merge(governance::routes())
         .fallback(async || {
             ApiError::other(
                 axum::http::StatusCode::NOT_FOUND,

@@ -196,7 +196,7 @@ impl PolicyDoc {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PolicyView<'a> {
+pub(crate) struct PolicyView<'a> {
     id: &'a str,
     name: &'a str,
     version: i64,
@@ -208,7 +208,7 @@ struct PolicyView<'a> {
     created_at: String,
 }
 
-fn view(record: &PolicyRecord, doc: PolicyDoc) -> Result<PolicyView<'_>> {
+pub(crate) fn view(record: &PolicyRecord, doc: PolicyDoc) -> Result<PolicyView<'_>> {
     let tolerance = RawValue::from_string(money::format_percent_bps(doc.amount_tolerance_bps))
         .map_err(ApiError::internal)?;
     Ok(PolicyView {
@@ -398,7 +398,7 @@ async fn dry_run(
     .map_err(ApiError::internal)
 }
 
-fn plugin_ids(doc: &PolicyDoc) -> Vec<String> {
+pub(crate) fn plugin_ids(doc: &PolicyDoc) -> Vec<String> {
     doc.rules
         .iter()
         .chain(&doc.risk)

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use warrant_store::{Store, TenantRecord};
+use warrant_store::{Plan, Store, TenantRecord};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -18,6 +18,8 @@ const MAX_TENANT_NAME: usize = 200;
 #[serde(deny_unknown_fields)]
 struct CreateTenant {
     name: String,
+    #[serde(default)]
+    plan: Option<Plan>,
 }
 
 /// A new tenant with its API key, which is shown only here.
@@ -28,28 +30,32 @@ pub struct CreatedTenant {
     pub id: String,
     /// Its name.
     pub name: String,
+    /// Its plan.
+    pub plan: Plan,
     /// `sk_…`; stored only as a hash.
     pub api_key: String,
 }
 
-/// Creates a tenant named `name` and its API key.
+/// Creates a tenant named `name` on the `enterprise` plan, and its API key.
 pub async fn create_tenant(store: &dyn Store, name: &str) -> Result<CreatedTenant> {
-    let (created, record) = new_tenant(name)?;
+    let (created, record) = new_tenant(name, Plan::Enterprise)?;
     store
         .create_tenant(&record, &secret_hash(&created.api_key), None)
         .await?;
     Ok(created)
 }
 
-fn new_tenant(name: &str) -> Result<(CreatedTenant, TenantRecord)> {
+fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord)> {
     let created = CreatedTenant {
         id: new_id("tn"),
         name: checked_text("name", name, MAX_TENANT_NAME)?,
+        plan,
         api_key: new_secret("sk")?,
     };
     let record = TenantRecord {
         id: created.id.clone(),
         name: created.name.clone(),
+        plan,
         created_ms: now_ms(),
     };
     Ok((created, record))
@@ -63,7 +69,7 @@ pub(crate) async fn create(
     principal.admin()?;
     let body: CreateTenant = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
-        let (created, record) = new_tenant(&body.name)?;
+        let (created, record) = new_tenant(&body.name, body.plan.unwrap_or_default())?;
         let reply = Reply::json(StatusCode::CREATED, &created)?;
         state
             .store

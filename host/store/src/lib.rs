@@ -19,9 +19,10 @@ mod sqlite;
 pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
 pub use errors::{Result, StoreError};
 pub use records::{
-    AgentEvent, AgentRecord, BaselineUpdate, ChargeRecord, DecisionActions, HistoryEntry,
-    IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, PluginRecord, PolicyRecord,
-    SettlementUpdate, StatusChange, TenantRecord, TokenRecord,
+    AgentEvent, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord, DecisionActions,
+    HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan,
+    PluginRecord, PolicyRecord, SettlementUpdate, StatusChange, Suspension, TenantRecord,
+    TokenRecord,
 };
 pub use sqlite::SqliteStore;
 
@@ -111,7 +112,9 @@ pub trait Store: Send + Sync + 'static {
     /// The current version of each of a tenant's policies, newest first.
     async fn policies(&self, tenant_id: &str, page: &Page) -> Result<Vec<PolicyRecord>>;
 
-    /// Creates an agent.
+    /// Creates an agent with its first version (actor `tenant:<tenant>`).
+    /// [`StoreError::PlanLimit`] when the tenant's plan allows no more
+    /// agents that are not archived, counted in the same transaction.
     async fn insert_agent(
         &self,
         agent: &AgentRecord,
@@ -122,8 +125,11 @@ pub trait Store: Send + Sync + 'static {
     /// A tenant's agents, newest first.
     async fn agents(&self, tenant_id: &str, page: &Page) -> Result<Vec<AgentRecord>>;
     /// Replaces an agent's name, policy, type, profile, tags and metadata,
-    /// and its status when `status` is given, in one statement, unless it
-    /// is archived; false when it is (or does not exist).
+    /// and its status when `status` is given, unless it is archived, and
+    /// records the result as its next version (actor `tenant:<tenant>`), in
+    /// one transaction. False when it is archived (or does not exist), and
+    /// when `status` would move it into or out of `suspended`: that takes
+    /// an emergency suspension or an activation.
     async fn update_agent(&self, agent: &AgentRecord, status: Option<AgentStatus>) -> Result<bool>;
     /// Moves an agent to `to` if its status is one of `from`; false
     /// otherwise. Archiving revokes every token of the agent.
@@ -258,4 +264,63 @@ pub trait Store: Send + Sync + 'static {
         day_start_ms: i64,
         month_start_ms: i64,
     ) -> Result<Usage>;
+
+    // Governance: plans, agent versions, agent events, emergency suspension.
+
+    /// A tenant.
+    async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>>;
+    /// How many of a tenant's agents are not archived.
+    async fn live_agent_count(&self, tenant_id: &str) -> Result<i64>;
+    /// Puts a tenant on `plan`; false when there is no such tenant. Agents
+    /// past the new plan's limit are kept; only new ones are refused.
+    async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool>;
+
+    /// Every version of a tenant's agent, oldest first; none when the
+    /// tenant has no such agent.
+    async fn agent_versions(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<AgentVersion>>;
+    /// Replaces an agent's name, policy, type, profile, tags and metadata
+    /// with `agent`'s as its version `agent.version`, recorded with `actor`
+    /// and `reason`, and records `event`, in one transaction, if the
+    /// agent's version is still `agent.version - 1`, it is not archived and
+    /// `agent.policy_id` is a policy of its tenant; false otherwise. The
+    /// status is left as it is.
+    async fn add_agent_version(
+        &self,
+        agent: &AgentRecord,
+        actor: &str,
+        reason: Option<&str>,
+        event: &AgentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+
+    /// Moves `event`'s agent to `to` if its status is one of `from` and
+    /// records `event`, in one transaction; false otherwise.
+    async fn set_agent_status_logged(
+        &self,
+        event: &AgentEvent,
+        from: &[AgentStatus],
+        to: AgentStatus,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool>;
+    /// Stops `event`'s agent at once, in one transaction: its status
+    /// becomes `suspended` (from active, frozen or suspended), each of its
+    /// intents that is pending approval or approved (and still within its
+    /// time to live) is cancelled by `event.actor` for `intent_reason`, each
+    /// of its live tokens is revoked, and `event` is recorded. `remember`
+    /// gives the idempotency record of the answer, which is committed with
+    /// the rest. None when the tenant has no such agent;
+    /// [`StoreError::AgentNotActive`] when it is archived.
+    async fn emergency_suspend(
+        &self,
+        event: &AgentEvent,
+        intent_reason: &str,
+        remember: &(dyn for<'s> Fn(&'s Suspension) -> Option<IdempotencyRecord> + Sync),
+    ) -> Result<Option<Suspension>>;
+    /// A tenant's agent's events, newest first.
+    async fn agent_events(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentEvent>>;
 }

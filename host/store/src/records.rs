@@ -1,6 +1,6 @@
 //! What the store keeps, one record per table. Times are Unix milliseconds.
 
-use warrant_domain::context::{Agent, Baseline, Intent};
+use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Money;
 use warrant_domain::plugin::World;
@@ -12,6 +12,8 @@ pub struct TenantRecord {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// What it pays for, which caps its agents.
+    pub plan: Plan,
     /// When it was created.
     pub created_ms: i64,
 }
@@ -63,6 +65,9 @@ pub struct AgentRecord {
     pub policy_id: String,
     /// Id, name, status, type, profile, tags and metadata.
     pub agent: Agent,
+    /// Its configuration's version: 1 when created, one more for every
+    /// change of name, policy, type, profile, tags or metadata.
+    pub version: i64,
     /// When it was created.
     pub created_ms: i64,
     /// When it last changed.
@@ -286,4 +291,99 @@ pub struct BaselineUpdate {
     pub baseline: Baseline,
     /// The agent event recording who set it.
     pub event: AgentEvent,
+}
+
+// Governance: plans, agent versions, emergency suspension.
+
+/// A tenant's plan, which caps how many agents it may have that are not
+/// archived.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// 1 agent.
+    Free,
+    /// 5 agents.
+    Starter,
+    /// 10 agents.
+    Business,
+    /// No limit.
+    #[default]
+    Enterprise,
+}
+
+impl Plan {
+    /// Every plan, smallest first.
+    pub const ALL: [Plan; 4] = [Plan::Free, Plan::Starter, Plan::Business, Plan::Enterprise];
+
+    /// The plan as the API writes it: `free`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Starter => "starter",
+            Plan::Business => "business",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    /// How many agents that are not archived the plan allows; none for no
+    /// limit.
+    pub fn agent_limit(self) -> Option<i64> {
+        match self {
+            Plan::Free => Some(1),
+            Plan::Starter => Some(5),
+            Plan::Business => Some(10),
+            Plan::Enterprise => None,
+        }
+    }
+}
+
+impl std::str::FromStr for Plan {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        Plan::ALL
+            .into_iter()
+            .find(|plan| plan.as_str() == text)
+            .ok_or_else(|| format!("unknown plan `{text}`"))
+    }
+}
+
+/// One version of an agent's configuration, as it was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentVersion {
+    /// The agent.
+    pub agent_id: String,
+    /// 1, 2, …
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// Its policy.
+    pub policy_id: String,
+    /// Its type.
+    pub agent_type: AgentType,
+    /// Its profile.
+    pub profile: AgentProfile,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its metadata, a JSON object.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Who made it: `tenant:tn_…`, `admin`, ….
+    pub actor: String,
+    /// Why, when someone said.
+    pub reason: Option<String>,
+    /// When it was made.
+    pub created_ms: i64,
+}
+
+/// What an emergency suspension did, in its one transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suspension {
+    /// The agent as it is now: suspended.
+    pub agent: AgentRecord,
+    /// The intents it cancelled (they were pending approval or approved).
+    pub cancelled_intents: Vec<String>,
+    /// How many live tokens it revoked.
+    pub revoked_tokens: u64,
 }

@@ -279,6 +279,7 @@ fn tenant_row(row: &SqliteRow) -> Result<TenantRecord> {
     Ok(TenantRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
+        plan: parse_enum("tenants.plan", row.try_get("plan")?)?,
         created_ms: row.try_get("created_ms")?,
     })
 }
@@ -326,6 +327,7 @@ fn agent_row(row: &SqliteRow) -> Result<AgentRecord> {
                 .map(|text| parse_json("agents.baseline", text))
                 .transpose()?,
         },
+        version: row.try_get("version")?,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
     })
@@ -588,11 +590,13 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
         sqlx::query(
-            "INSERT INTO tenants (id, name, api_key_sha256, created_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO tenants (id, name, api_key_sha256, plan, created_ms)
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&tenant.id)
         .bind(&tenant.name)
         .bind(api_key_sha256)
+        .bind(tenant.plan.as_str())
         .bind(tenant.created_ms)
         .execute(&mut *tx)
         .await?;
@@ -601,7 +605,7 @@ impl Store for SqliteStore {
     }
 
     async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>> {
-        sqlx::query("SELECT id, name, created_ms FROM tenants WHERE api_key_sha256 = $1")
+        sqlx::query("SELECT id, name, plan, created_ms FROM tenants WHERE api_key_sha256 = $1")
             .bind(api_key_sha256)
             .fetch_optional(&self.pool)
             .await?
@@ -831,11 +835,12 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
+        check_plan_limit(&mut tx, &agent.tenant_id).await?;
         let a = &agent.agent;
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, policy_id, status, agent_type, profile,
-                                 tags, metadata, created_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                 tags, metadata, created_ms, updated_ms, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&a.id)
         .bind(&agent.tenant_id)
@@ -848,8 +853,11 @@ impl Store for SqliteStore {
         .bind(json_text(&a.metadata))
         .bind(agent.created_ms)
         .bind(agent.updated_ms)
+        .bind(agent.version)
         .execute(&mut *tx)
         .await?;
+        let actor = format!("tenant:{}", agent.tenant_id);
+        record_agent_version(&mut tx, &a.id, &actor, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -883,11 +891,14 @@ impl Store for SqliteStore {
 
     async fn update_agent(&self, agent: &AgentRecord, status: Option<AgentStatus>) -> Result<bool> {
         let a = &agent.agent;
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
                                tags = $5, metadata = $6, updated_ms = $7,
-                               status = COALESCE($10, status)
-             WHERE tenant_id = $8 AND id = $9 AND status <> 'archived'",
+                               status = COALESCE($10, status), version = version + 1
+             WHERE tenant_id = $8 AND id = $9 AND status <> 'archived'
+               AND (CAST($10 AS TEXT) IS NULL OR $10 = status
+                    OR (status <> 'suspended' AND $10 <> 'suspended'))",
         )
         .bind(&a.name)
         .bind(&agent.policy_id)
@@ -899,9 +910,15 @@ impl Store for SqliteStore {
         .bind(&agent.tenant_id)
         .bind(&a.id)
         .bind(status.map(|s| enum_text(&s)))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let actor = format!("tenant:{}", agent.tenant_id);
+        record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn set_agent_status(
@@ -1432,4 +1449,318 @@ impl Store for SqliteStore {
             merchant_last_month,
         })
     }
+
+    // Governance: plans, agent versions, agent events, emergency suspension.
+
+    async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>> {
+        sqlx::query("SELECT id, name, plan, created_ms FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(tenant_row)
+            .transpose()
+    }
+
+    async fn live_agent_count(&self, tenant_id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool> {
+        let done = sqlx::query("UPDATE tenants SET plan = $1 WHERE id = $2")
+            .bind(plan.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn agent_versions(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<AgentVersion>> {
+        sqlx::query(
+            "SELECT v.* FROM agent_versions v JOIN agents a ON a.id = v.agent_id
+             WHERE a.tenant_id = $1 AND v.agent_id = $2
+             ORDER BY v.version",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_version_row)
+        .collect()
+    }
+
+    async fn add_agent_version(
+        &self,
+        agent: &AgentRecord,
+        actor: &str,
+        reason: Option<&str>,
+        event: &AgentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let a = &agent.agent;
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let done = sqlx::query(
+            "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
+                               tags = $5, metadata = $6, updated_ms = $7, version = $8
+             WHERE tenant_id = $9 AND id = $10 AND version = $11 AND status <> 'archived'
+               AND EXISTS (SELECT 1 FROM policies p WHERE p.id = $2 AND p.tenant_id = $9)",
+        )
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.updated_ms)
+        .bind(agent.version)
+        .bind(&agent.tenant_id)
+        .bind(&a.id)
+        .bind(agent.version - 1)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_agent_version(&mut tx, &a.id, actor, reason).await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_agent_status_logged(
+        &self,
+        event: &AgentEvent,
+        from: &[AgentStatus],
+        to: AgentStatus,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let Some(status) = agent_status(&mut tx, &event.tenant_id, &event.agent_id).await? else {
+            return Ok(false);
+        };
+        if !from.contains(&status) {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
+            .bind(enum_text(&to))
+            .bind(event.at_ms)
+            .bind(&event.agent_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn emergency_suspend(
+        &self,
+        event: &AgentEvent,
+        intent_reason: &str,
+        remember_answer: &(dyn for<'s> Fn(&'s Suspension) -> Option<IdempotencyRecord> + Sync),
+    ) -> Result<Option<Suspension>> {
+        let (tenant_id, agent_id, now) = (&event.tenant_id, &event.agent_id, event.at_ms);
+        let mut tx = self.write().await?;
+        let Some(status) = agent_status(&mut tx, tenant_id, agent_id).await? else {
+            return Ok(None);
+        };
+        if status == AgentStatus::Archived {
+            return Err(StoreError::AgentNotActive(status));
+        }
+        sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
+            .bind(enum_text(&AgentStatus::Suspended))
+            .bind(now)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        let cancelled_intents =
+            cancel_live_intents(&mut tx, agent_id, &event.actor, intent_reason, now).await?;
+        let revoked = sqlx::query(
+            "UPDATE agent_tokens SET revoked_ms = $1 WHERE agent_id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(now)
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        insert_agent_event(&mut tx, event).await?;
+        let agent = sqlx::query("SELECT * FROM agents WHERE id = $1")
+            .bind(agent_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let suspension = Suspension {
+            agent: agent_row(&agent)?,
+            cancelled_intents,
+            revoked_tokens: revoked.rows_affected(),
+        };
+        remember(&mut tx, remember_answer(&suspension).as_ref()).await?;
+        tx.commit().await?;
+        Ok(Some(suspension))
+    }
+
+    async fn agent_events(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentEvent>> {
+        sqlx::query(
+            "SELECT * FROM agent_events
+             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_event_row)
+        .collect()
+    }
+}
+
+// Governance: plans, agent versions, emergency suspension.
+
+/// Refuses a new agent when the tenant's plan allows no more agents that
+/// are not archived. Runs in the write that inserts the agent, which holds
+/// the database's write lock from its first statement, so two concurrent
+/// creations cannot both pass on the same count. (A PostgreSQL store locks
+/// the tenant's row, `SELECT … FOR UPDATE`, for the same effect.)
+async fn check_plan_limit(tx: &mut Transaction<'static, Sqlite>, tenant_id: &str) -> Result<()> {
+    let row = sqlx::query("SELECT plan FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let plan: Plan = parse_enum("tenants.plan", row.try_get("plan")?)?;
+    let Some(limit) = plan.agent_limit() else {
+        return Ok(());
+    };
+    let count: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    if count >= limit {
+        return Err(StoreError::PlanLimit { plan, limit });
+    }
+    Ok(())
+}
+
+/// Records an agent's configuration as it now is as its current version.
+async fn record_agent_version(
+    tx: &mut Transaction<'static, Sqlite>,
+    agent_id: &str,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_versions (agent_id, version, name, policy_id, agent_type, profile,
+                                     tags, metadata, actor, reason, created_ms)
+         SELECT id, version, name, policy_id, agent_type, profile, tags, metadata, $2, $3,
+                updated_ms
+         FROM agents WHERE id = $1",
+    )
+    .bind(agent_id)
+    .bind(actor)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    Ok(())
+}
+
+fn agent_version_row(row: &SqliteRow) -> Result<AgentVersion> {
+    Ok(AgentVersion {
+        agent_id: row.try_get("agent_id")?,
+        version: row.try_get("version")?,
+        name: row.try_get("name")?,
+        policy_id: row.try_get("policy_id")?,
+        agent_type: parse_enum("agent_versions.agent_type", row.try_get("agent_type")?)?,
+        profile: parse_json("agent_versions.profile", row.try_get("profile")?)?,
+        tags: parse_json("agent_versions.tags", row.try_get("tags")?)?,
+        metadata: parse_json("agent_versions.metadata", row.try_get("metadata")?)?,
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+/// A tenant's agent's status, read in a write.
+async fn agent_status(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant_id: &str,
+    agent_id: &str,
+) -> Result<Option<AgentStatus>> {
+    let row = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant_id)
+        .bind(agent_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| parse_enum("agents.status", row.try_get("status")?))
+        .transpose()
+}
+
+/// Cancels every intent of the agent that is pending approval or approved
+/// and still within its time to live (one past it is the sweeper's to
+/// expire), each with an event by `actor` for `reason`; gives the
+/// cancelled intents' ids, oldest first.
+async fn cancel_live_intents(
+    tx: &mut Transaction<'static, Sqlite>,
+    agent_id: &str,
+    actor: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Vec<String>> {
+    let live = sqlx::query(
+        "SELECT id, status FROM intents
+         WHERE agent_id = $1 AND status IN ($2, $3)
+           AND (expires_ms > $4 OR (status = $3 AND recurring = 1))
+         ORDER BY id",
+    )
+    .bind(agent_id)
+    .bind(IntentStatus::PendingApproval.as_str())
+    .bind(IntentStatus::Approved.as_str())
+    .bind(now_ms)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut cancelled = Vec::with_capacity(live.len());
+    for row in &live {
+        let id: String = row.try_get("id")?;
+        let from = status_of("intents.status", row.try_get("status")?)?;
+        sqlx::query(
+            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3 WHERE id = $4",
+        )
+        .bind(IntentStatus::Cancelled.as_str())
+        .bind(reason)
+        .bind(now_ms)
+        .bind(&id)
+        .execute(&mut **tx)
+        .await?;
+        resync_spend(tx, &id).await?;
+        let event = IntentEvent {
+            // An intent is cancelled at most once: its id makes the event's.
+            id: format!("ev_{}_cancelled", id.strip_prefix("int_").unwrap_or(&id)),
+            intent_id: id.clone(),
+            from: Some(from),
+            to: IntentStatus::Cancelled,
+            actor: actor.to_owned(),
+            reason: Some(reason.to_owned()),
+            at_ms: now_ms,
+        };
+        insert_event(tx, &event).await?;
+        cancelled.push(id);
+    }
+    Ok(cancelled)
 }

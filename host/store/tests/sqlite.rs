@@ -4,8 +4,8 @@ use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_store::{
-    AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, PolicyRecord,
-    SqliteStore, StatusChange, Store, StoreError, TenantRecord,
+    AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
+    Plan, PolicyRecord, SqliteStore, StatusChange, Store, StoreError, TenantRecord, TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -23,6 +23,7 @@ async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
     let tenant = TenantRecord {
         id: "tn_1".into(),
         name: "t".into(),
+        plan: Plan::Enterprise,
         created_ms: 0,
     };
     store.create_tenant(&tenant, "hash", None).await.unwrap();
@@ -42,6 +43,7 @@ async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
             id: "ag_1".into(),
             ..Agent::default()
         },
+        version: 1,
         created_ms: 0,
         updated_ms: 0,
     };
@@ -514,4 +516,394 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit() {
         ..approve
     };
     assert!(store.change_status(&deny, None).await.unwrap());
+}
+
+// Governance: plans, agent versions, agent events, emergency suspension.
+
+fn agent_record(id: &str) -> AgentRecord {
+    AgentRecord {
+        tenant_id: "tn_1".into(),
+        policy_id: "pol_1".into(),
+        agent: Agent {
+            id: id.into(),
+            ..Agent::default()
+        },
+        version: 1,
+        created_ms: NOW,
+        updated_ms: NOW,
+    }
+}
+
+fn agent_event(id: &str, kind: &str, at_ms: i64) -> AgentEvent {
+    AgentEvent {
+        id: id.into(),
+        tenant_id: "tn_1".into(),
+        agent_id: "ag_1".into(),
+        kind: kind.into(),
+        actor: "tenant:tn_1".into(),
+        message: format!("{kind} now"),
+        intent_id: None,
+        at_ms,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once() {
+    use warrant_domain::context::AgentStatus;
+    let (_dir, store) = store_with_agent().await;
+    assert_eq!(
+        store.tenant("tn_1").await.unwrap().unwrap().plan,
+        Plan::Enterprise
+    );
+    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
+    assert!(!store.set_tenant_plan("tn_2", Plan::Free).await.unwrap());
+    assert_eq!(
+        store.tenant_by_key("hash").await.unwrap().unwrap().plan,
+        Plan::Free
+    );
+    let refused = store.insert_agent(&agent_record("ag_2"), None).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::PlanLimit {
+                plan: Plan::Free,
+                limit: 1
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(store.agent("tn_1", "ag_2").await.unwrap().is_none());
+    // An archived agent does not count.
+    let archived = store
+        .set_agent_status(
+            "tn_1",
+            "ag_1",
+            &[AgentStatus::Active],
+            AgentStatus::Archived,
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(archived);
+    store
+        .insert_agent(&agent_record("ag_2"), None)
+        .await
+        .unwrap();
+    assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 1);
+
+    // Twelve creations at once on a plan of five: exactly four more.
+    assert!(store.set_tenant_plan("tn_1", Plan::Starter).await.unwrap());
+    let tasks: Vec<_> = (0..12)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_agent(&agent_record(&format!("ag_x{n}")), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => created += 1,
+            Err(StoreError::PlanLimit {
+                plan: Plan::Starter,
+                limit: 5,
+            }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(created, 4);
+    assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 5);
+    // A smaller plan keeps the agents there are.
+    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
+    assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 5);
+}
+
+#[tokio::test]
+async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing() {
+    use warrant_domain::context::AgentStatus;
+    let (_dir, store) = store_with_agent().await;
+    let mut agent = store.agent("tn_1", "ag_1").await.unwrap().unwrap();
+    assert_eq!(agent.version, 1);
+    agent.agent.name = "second".into();
+    agent.updated_ms = NOW;
+    assert!(store.update_agent(&agent, None).await.unwrap());
+    // Into or out of `suspended` takes the governance calls.
+    assert!(
+        !store
+            .update_agent(&agent, Some(AgentStatus::Suspended))
+            .await
+            .unwrap()
+    );
+    let versions = store.agent_versions("tn_1", "ag_1").await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.name.as_str(), v.actor.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (1, "local agent", "tenant:tn_1"),
+            (2, "second", "tenant:tn_1")
+        ]
+    );
+    assert!(
+        store
+            .agent_versions("tn_2", "ag_1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut rolled = store.agent("tn_1", "ag_1").await.unwrap().unwrap();
+    assert_eq!(rolled.version, 2);
+    rolled.agent.name = "local agent".into();
+    rolled.version = 3;
+    rolled.updated_ms = NOW + 1;
+    let event = agent_event("aev_1", "rollback", NOW + 1);
+    assert!(
+        store
+            .add_agent_version(&rolled, "tenant:tn_1", Some("back"), &event, None)
+            .await
+            .unwrap()
+    );
+    // The same version again is stale: nothing is written.
+    let again = agent_event("aev_2", "rollback", NOW + 2);
+    assert!(
+        !store
+            .add_agent_version(&rolled, "tenant:tn_1", None, &again, None)
+            .await
+            .unwrap()
+    );
+    // Nor with another tenant's policy, nor once archived.
+    let other = TenantRecord {
+        id: "tn_2".into(),
+        name: "u".into(),
+        plan: Plan::Free,
+        created_ms: 0,
+    };
+    store.create_tenant(&other, "hash2", None).await.unwrap();
+    let foreign = PolicyRecord {
+        id: "pol_2".into(),
+        tenant_id: "tn_2".into(),
+        name: "p".into(),
+        version: 1,
+        body: "{}".into(),
+        created_ms: 0,
+    };
+    store.insert_policy(&foreign, &[], None).await.unwrap();
+    let mut next = rolled.clone();
+    next.version = 4;
+    next.policy_id = "pol_2".into();
+    assert!(
+        !store
+            .add_agent_version(&next, "tenant:tn_1", None, &again, None)
+            .await
+            .unwrap()
+    );
+    store
+        .set_agent_status(
+            "tn_1",
+            "ag_1",
+            &[AgentStatus::Active],
+            AgentStatus::Archived,
+            NOW,
+            None,
+        )
+        .await
+        .unwrap();
+    next.policy_id = "pol_1".into();
+    assert!(
+        !store
+            .add_agent_version(&next, "tenant:tn_1", None, &again, None)
+            .await
+            .unwrap()
+    );
+
+    let versions = store.agent_versions("tn_1", "ag_1").await.unwrap();
+    assert_eq!(versions.len(), 3);
+    assert_eq!(
+        (versions[2].name.as_str(), versions[2].reason.as_deref()),
+        ("local agent", Some("back"))
+    );
+    let page = Page {
+        after: None,
+        limit: 10,
+    };
+    let events = store.agent_events("tn_1", "ag_1", &page).await.unwrap();
+    assert_eq!(events, [event]);
+}
+
+#[tokio::test]
+async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write() {
+    use IntentStatus::*;
+    use warrant_domain::context::AgentStatus;
+    let (_dir, store) = store_with_agent().await;
+    let intents = [
+        intent(1, NOW, PendingApproval, Money::eur(1), "a.com"),
+        intent(2, NOW, Approved, Money::eur(2), "a.com"),
+        intent(3, NOW, Denied, Money::eur(3), "a.com"),
+        // Past its time to live: the sweeper's to expire, not cancelled.
+        intent(4, NOW - 120 * MINUTE, Approved, Money::eur(4), "a.com"),
+    ];
+    for record in &intents {
+        store
+            .insert_intent(record, &created(record), &NO_ACTIONS, None)
+            .await
+            .unwrap();
+    }
+    for (n, revoked) in [(1, None), (2, None), (3, Some(NOW))] {
+        let token = TokenRecord {
+            id: format!("tok_{n}"),
+            tenant_id: "tn_1".into(),
+            agent_id: "ag_1".into(),
+            permissions: vec![],
+            created_ms: NOW,
+            revoked_ms: None,
+        };
+        store
+            .insert_token(&token, &format!("th{n}"), None)
+            .await
+            .unwrap();
+        if let Some(at) = revoked {
+            store
+                .revoke_token("tn_1", "ag_1", &token.id, at)
+                .await
+                .unwrap();
+        }
+    }
+    let idem = IdempotencyRecord {
+        scope: "tn_1".into(),
+        key: "k".into(),
+        request_sha256: "h".into(),
+        status: 200,
+        body: "{}".into(),
+        created_ms: NOW,
+    };
+    let event = agent_event("aev_1", "emergency-suspend", NOW + 1);
+    let remember = |_: &warrant_store::Suspension| Some(idem.clone());
+    let suspension = store
+        .emergency_suspend(&event, "emergency suspension: leak", &remember)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(suspension.cancelled_intents, ["int_0001", "int_0002"]);
+    assert_eq!(suspension.revoked_tokens, 2);
+    assert_eq!(suspension.agent.agent.status, AgentStatus::Suspended);
+    assert_eq!(suspension.agent.updated_ms, NOW + 1);
+    for (id, status) in [
+        ("int_0001", Cancelled),
+        ("int_0002", Cancelled),
+        ("int_0003", Denied),
+        ("int_0004", Approved),
+    ] {
+        assert_eq!(
+            store.intent("tn_1", id).await.unwrap().unwrap().status,
+            status,
+            "{id}"
+        );
+    }
+    let history = store.intent_events("int_0002").await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!((last.from, last.to), (Some(Approved), Cancelled));
+    assert_eq!(last.actor, "tenant:tn_1");
+    assert_eq!(last.reason.as_deref(), Some("emergency suspension: leak"));
+    assert!(store.token_by_hash("th1").await.unwrap().is_none());
+    assert_eq!(
+        store.idempotent_response("tn_1", "k").await.unwrap(),
+        Some(idem.clone())
+    );
+
+    // The same key again rolls the whole write back.
+    let second = agent_event("aev_2", "emergency-suspend", NOW + 2);
+    let taken = store.emergency_suspend(&second, "again", &remember).await;
+    assert!(
+        matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
+        "{taken:?}"
+    );
+    let page = Page {
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(
+        store.agent_events("tn_1", "ag_1", &page).await.unwrap(),
+        [event]
+    );
+    // Another tenant's agent is none; an archived one cannot be suspended.
+    let mut foreign = agent_event("aev_3", "emergency-suspend", NOW + 3);
+    foreign.tenant_id = "tn_2".into();
+    assert!(
+        store
+            .emergency_suspend(&foreign, "x", &|_| None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let from = [AgentStatus::Suspended];
+    store
+        .set_agent_status("tn_1", "ag_1", &from, AgentStatus::Archived, NOW, None)
+        .await
+        .unwrap();
+    let archived = agent_event("aev_4", "emergency-suspend", NOW + 4);
+    let refused = store.emergency_suspend(&archived, "x", &|_| None).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::AgentNotActive(AgentStatus::Archived))
+        ),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_agents_status_moves_with_its_event_and_events_page_newest_first() {
+    use warrant_domain::context::AgentStatus;
+    let (_dir, store) = store_with_agent().await;
+    let to_active = [AgentStatus::Suspended];
+    let refused = agent_event("aev_0", "activated", NOW);
+    assert!(
+        !store
+            .set_agent_status_logged(&refused, &to_active, AgentStatus::Active, None)
+            .await
+            .unwrap()
+    );
+    for n in 1..=5 {
+        let event = agent_event(&format!("aev_{n}"), "alert", NOW + n);
+        assert!(
+            store
+                .set_agent_status_logged(&event, &[AgentStatus::Active], AgentStatus::Active, None)
+                .await
+                .unwrap()
+        );
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            after: after.clone(),
+            limit: 2,
+        };
+        let mut events = store.agent_events("tn_1", "ag_1", &page).await.unwrap();
+        let more = events.len() > 2;
+        events.truncate(2);
+        after = events.last().map(|e| e.id.clone());
+        seen.extend(events.into_iter().map(|e| e.id));
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seen, ["aev_5", "aev_4", "aev_3", "aev_2", "aev_1"]);
+    let page = Page {
+        after: None,
+        limit: 10,
+    };
+    assert!(
+        store
+            .agent_events("tn_2", "ag_1", &page)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
