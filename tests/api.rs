@@ -872,10 +872,19 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
     assert_eq!(
         names,
         [
-            ("merchant-rules".to_owned(), true),
-            ("spend-limit".to_owned(), true),
-            ("nosy".to_owned(), false)
+            "anomaly",
+            "budget",
+            "merchant-rules",
+            "rate-limit",
+            "recurring-match",
+            "risk-threshold",
+            "spend-limit",
+            "time-window"
         ]
+        .map(|name| (name.to_owned(), true))
+        .into_iter()
+        .chain([("nosy".to_owned(), false)])
+        .collect::<Vec<_>>()
     );
     server.get(&format!("/plugins/{id}"), &t.key).expect(200);
     let builtin = server

@@ -92,6 +92,56 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
+    /// Records many decided intents in one transaction, counted in their
+    /// agent's usage exactly as [`Store::insert_intent`] counts them. Only
+    /// for filling a store in benchmarks: it records no events and skips
+    /// every check.
+    #[doc(hidden)]
+    pub async fn bulk_insert_intents(&self, intents: &[IntentRecord]) -> Result<()> {
+        let mut tx = self.write().await?;
+        for intent in intents {
+            let declared = &intent.intent;
+            let amount = declared.amount.map(|a| a.minor_units);
+            let currency = declared.amount.map(|a| a.currency).unwrap_or(Currency::EUR);
+            let spend = spend_minor(intent.status, amount, None);
+            let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
+            sqlx::query(
+                "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+                                      policy_version, currency, amount_minor, merchant_key,
+                                      created_ms, updated_ms, expires_ms, spend_minor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)",
+            )
+            .bind(&intent.id)
+            .bind(&intent.tenant_id)
+            .bind(&intent.agent_id)
+            .bind(intent.status.as_str())
+            .bind(json_text(declared))
+            .bind(&intent.decision)
+            .bind(&intent.policy_id)
+            .bind(intent.policy_version)
+            .bind(currency.code())
+            .bind(amount.and_then(minor_i64))
+            .bind(&merchant_key)
+            .bind(intent.created_ms)
+            .bind(intent.expires_ms)
+            .bind(spend)
+            .execute(&mut *tx)
+            .await?;
+            bump_usage(
+                &mut tx,
+                &intent.agent_id,
+                merchant_key.as_deref(),
+                currency.code(),
+                intent.created_ms,
+                1,
+                spend,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         self.pool.close().await;
