@@ -100,43 +100,7 @@ impl SqliteStore {
     pub async fn bulk_insert_intents(&self, intents: &[IntentRecord]) -> Result<()> {
         let mut tx = self.write().await?;
         for intent in intents {
-            let declared = &intent.intent;
-            let amount = declared.amount.map(|a| a.minor_units);
-            let currency = declared.amount.map(|a| a.currency).unwrap_or(Currency::EUR);
-            let spend = spend_minor(intent.status, amount, None);
-            let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
-            sqlx::query(
-                "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
-                                      policy_version, currency, amount_minor, merchant_key,
-                                      created_ms, updated_ms, expires_ms, spend_minor)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)",
-            )
-            .bind(&intent.id)
-            .bind(&intent.tenant_id)
-            .bind(&intent.agent_id)
-            .bind(intent.status.as_str())
-            .bind(json_text(declared))
-            .bind(&intent.decision)
-            .bind(&intent.policy_id)
-            .bind(intent.policy_version)
-            .bind(currency.code())
-            .bind(amount.and_then(minor_i64))
-            .bind(&merchant_key)
-            .bind(intent.created_ms)
-            .bind(intent.expires_ms)
-            .bind(spend)
-            .execute(&mut *tx)
-            .await?;
-            bump_usage(
-                &mut tx,
-                &intent.agent_id,
-                merchant_key.as_deref(),
-                currency.code(),
-                intent.created_ms,
-                1,
-                spend,
-            )
-            .await?;
+            insert_counted(&mut tx, intent).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -177,6 +141,63 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     }
     parts.join("\nUNION ALL\n")
 });
+
+/// Inserts a decided intent's row and counts it in its agent's usage.
+/// [`StoreError::Duplicate`] when the agent already used its client
+/// intent id.
+async fn insert_counted(
+    tx: &mut Transaction<'static, Sqlite>,
+    intent: &IntentRecord,
+) -> Result<()> {
+    let declared = &intent.intent;
+    let currency = declared
+        .amount
+        .map(|amount| amount.currency)
+        .unwrap_or(Currency::EUR);
+    let amount = declared.amount.map(|a| a.minor_units);
+    let spend = spend_minor(intent.status, amount, None);
+    let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
+    sqlx::query(
+        "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+                              policy_version, currency, amount_minor, merchant_key,
+                              client_intent_id, status_reason, settlement, created_ms,
+                              updated_ms, expires_ms, spend_minor, recurring)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19)",
+    )
+    .bind(&intent.id)
+    .bind(&intent.tenant_id)
+    .bind(&intent.agent_id)
+    .bind(intent.status.as_str())
+    .bind(json_text(declared))
+    .bind(&intent.decision)
+    .bind(&intent.policy_id)
+    .bind(intent.policy_version)
+    .bind(currency.code())
+    .bind(amount.and_then(minor_i64))
+    .bind(&merchant_key)
+    .bind(&declared.client_intent_id)
+    .bind(&intent.status_reason)
+    .bind(&intent.settlement)
+    .bind(intent.created_ms)
+    .bind(intent.updated_ms)
+    .bind(intent.expires_ms)
+    .bind(spend)
+    .bind(i64::from(declared.recurring.is_some()))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    bump_usage(
+        tx,
+        &intent.agent_id,
+        merchant_key.as_deref(),
+        currency.code(),
+        intent.created_ms,
+        1,
+        spend,
+    )
+    .await
+}
 
 /// Moves an agent's counters for an intent declared at `created_ms`: `count`
 /// more intents, `spend` more (or less) spend, for all of the agent's
@@ -982,13 +1003,9 @@ impl Store for SqliteStore {
     ) -> Result<bool> {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
-        let row = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else { return Ok(false) };
-        let status: AgentStatus = parse_enum("agents.status", row.try_get("status")?)?;
+        let Some(status) = agent_status(&mut tx, tenant_id, id).await? else {
+            return Ok(false);
+        };
         if !from.contains(&status) {
             return Ok(false);
         }
@@ -1086,69 +1103,16 @@ impl Store for SqliteStore {
         actions: &DecisionActions,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
-        let declared = &intent.intent;
-        let currency = declared
-            .amount
-            .map(|amount| amount.currency)
-            .unwrap_or(Currency::EUR);
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
-        let agent = sqlx::query("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2")
-            .bind(&intent.tenant_id)
-            .bind(&intent.agent_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let status: AgentStatus = match agent {
-            Some(row) => parse_enum("agents.status", row.try_get("status")?)?,
-            None => AgentStatus::Archived,
-        };
+        let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
+            .await?
+            .unwrap_or(AgentStatus::Archived);
         if status != AgentStatus::Active {
             return Err(StoreError::AgentNotActive(status));
         }
-        let amount = declared.amount.map(|a| a.minor_units);
-        let spend = spend_minor(intent.status, amount, None);
-        let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
-        sqlx::query(
-            "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
-                                  policy_version, currency, amount_minor, merchant_key,
-                                  client_intent_id, status_reason, settlement, created_ms,
-                                  updated_ms, expires_ms, spend_minor, recurring)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19)",
-        )
-        .bind(&intent.id)
-        .bind(&intent.tenant_id)
-        .bind(&intent.agent_id)
-        .bind(intent.status.as_str())
-        .bind(json_text(declared))
-        .bind(&intent.decision)
-        .bind(&intent.policy_id)
-        .bind(intent.policy_version)
-        .bind(currency.code())
-        .bind(amount.and_then(minor_i64))
-        .bind(&merchant_key)
-        .bind(&declared.client_intent_id)
-        .bind(&intent.status_reason)
-        .bind(&intent.settlement)
-        .bind(intent.created_ms)
-        .bind(intent.updated_ms)
-        .bind(intent.expires_ms)
-        .bind(spend)
-        .bind(i64::from(declared.recurring.is_some()))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+        insert_counted(&mut tx, intent).await?;
         insert_event(&mut tx, event).await?;
-        bump_usage(
-            &mut tx,
-            &intent.agent_id,
-            merchant_key.as_deref(),
-            currency.code(),
-            intent.created_ms,
-            1,
-            spend,
-        )
-        .await?;
         apply_actions(&mut tx, &intent.agent_id, actions).await?;
         tx.commit().await?;
         Ok(())
