@@ -196,6 +196,16 @@ impl Principal {
         }
     }
 
+    /// Who did something, as an agent's events and versions record it:
+    /// `tenant:tn_…`, `admin` or `agent:ag_…`.
+    pub fn event_actor(&self) -> String {
+        match self {
+            Principal::Admin => "admin".into(),
+            Principal::Tenant(tenant) => format!("tenant:{}", tenant.id),
+            Principal::Agent { agent_id, .. } => format!("agent:{agent_id}"),
+        }
+    }
+
     /// Who made a change, for an intent's history.
     pub fn actor(&self) -> String {
         match self {

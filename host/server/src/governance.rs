@@ -37,16 +37,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agents/{id}/events", get(agent_events))
 }
 
-/// Who did something, as an agent's events and versions record it:
-/// `tenant:tn_…`, `admin` or `agent:ag_…`.
-fn actor(principal: &Principal) -> String {
-    match principal {
-        Principal::Admin => "admin".into(),
-        Principal::Tenant(tenant) => format!("tenant:{}", tenant.id),
-        Principal::Agent { agent_id, .. } => format!("agent:{agent_id}"),
-    }
-}
-
 /// A version asked for: 1 or more.
 fn target_version(version: i64) -> Result<i64> {
     if version < 1 {
@@ -202,7 +192,7 @@ async fn rollback_agent(
         .reason
         .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
         .transpose()?;
-    let actor = actor(&principal);
+    let actor = principal.event_actor();
     once(&state, &principal, &submission, async |ticket| {
         let mut record = find(&state, &tenant_id, &id).await?;
         if record.agent.status == AgentStatus::Archived {
@@ -316,7 +306,7 @@ async fn emergency_suspend(
     let tenant_id = principal.tenant()?.to_owned();
     let body: EmergencySuspend = submission.json_or_empty()?;
     let reason = checked_text("reason", &body.reason, MAX_PURPOSE_CHARS)?;
-    let actor = actor(&principal);
+    let actor = principal.event_actor();
     once(&state, &principal, &submission, async |ticket| {
         let event = AgentEvent {
             id: new_id("aev"),
@@ -369,7 +359,7 @@ async fn activate(
         .reason
         .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
         .transpose()?;
-    let actor = actor(&principal);
+    let actor = principal.event_actor();
     let refuse = |status: AgentStatus| {
         let hint = match status {
             AgentStatus::Frozen => "; a frozen one is thawed with `POST /agents/{id}/unfreeze`",

@@ -441,6 +441,11 @@ async fn replay(state: &AppState, scope: &str, submission: &Submission) -> Resul
     }))
 }
 
+/// A number written exactly as JSON text, e.g. an amount's decimal text.
+pub fn number(text: String) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::RawValue::from_string(text).map_err(ApiError::internal)
+}
+
 /// A new id: `prefix` + `_` + a ULID, which sorts by creation time.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", ulid::Ulid::generate())

@@ -21,8 +21,8 @@ use crate::auth::{Permission, Principal};
 use crate::decide::{DecisionView, actions_of, currency_of, decide};
 use crate::errors::{ApiError, Result};
 use crate::http::{
-    ApiPath, ApiQuery, Listing, Reply, Submission, Ticket, checked_text, new_id, now_ms, once,
-    rfc3339,
+    ApiPath, ApiQuery, Listing, Reply, Submission, Ticket, checked_text, new_id, now_ms, number,
+    once, rfc3339,
 };
 use crate::policies::{PolicyDoc, compiled};
 
@@ -89,11 +89,6 @@ struct EventView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
     at: String,
-}
-
-/// A number written exactly as JSON text.
-fn number(text: String) -> Result<Box<RawValue>> {
-    RawValue::from_string(text).map_err(ApiError::internal)
 }
 
 fn raw(text: &str) -> Result<&RawValue> {

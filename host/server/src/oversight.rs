@@ -26,7 +26,8 @@ use crate::decide::{
 };
 use crate::errors::{ApiError, Result};
 use crate::http::{
-    ApiPath, ApiQuery, Reply, Submission, checked_text, new_id, now_ms, once, rfc3339, time_of,
+    ApiPath, ApiQuery, Reply, Submission, checked_text, new_id, now_ms, number, once, rfc3339,
+    time_of,
 };
 use crate::policies::{CompiledPolicy, PolicyDoc, compiled};
 
@@ -72,11 +73,6 @@ async fn policy_of(
         .ok_or_else(|| ApiError::internal("an agent's policy is missing"))?;
     let policy = compiled(state, &record).await?;
     Ok((record, policy))
-}
-
-/// A number written exactly as JSON text.
-fn number(text: String) -> Result<Box<RawValue>> {
-    RawValue::from_string(text).map_err(ApiError::internal)
 }
 
 fn euros(minor: u64) -> Result<Box<RawValue>> {
@@ -583,7 +579,7 @@ pub(crate) async fn set_baselines(
                 tenant_id: tenant_id.clone(),
                 agent_id: id.clone(),
                 kind: "baseline-set".into(),
-                actor: principal.actor(),
+                actor: principal.event_actor(),
                 message: format!("baseline set from {source}"),
                 intent_id: None,
                 at_ms: now,
