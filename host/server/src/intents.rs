@@ -32,6 +32,8 @@ use crate::policies::{PolicyDoc, compiled};
 const MAX_AMOUNT_MINOR: u64 = 1_000_000_000_000_000;
 /// How many due intents the sweeper expires per batch.
 const SWEEP_BATCH: i64 = 500;
+/// Why an intent expired.
+const EXPIRY_REASON: &str = "its time to live ended";
 
 /// An intent as the API shows it: the request's fields, its status and
 /// its decision.
@@ -238,7 +240,7 @@ async fn expire(
             from: Some(from),
             to: IntentStatus::Expired,
             actor: "system".into(),
-            reason: Some("its time to live ended".into()),
+            reason: Some(EXPIRY_REASON.into()),
             at_ms: now,
         },
         settlement: None,
@@ -250,18 +252,17 @@ async fn expire(
     Ok(state.store.change_status(&change, None).await?)
 }
 
-/// Expires every intent whose time to live has ended.
+/// Expires every intent whose time to live has ended, but those of agents
+/// another server is working on right now, which its next round takes.
 pub(crate) async fn expire_due(state: &AppState) -> Result<u64> {
     let mut expired = 0;
     loop {
-        let now = now_ms();
-        let due = state.store.due_intents(now, SWEEP_BATCH).await?;
-        for (tenant_id, id, status) in &due {
-            if expire(state, tenant_id, id, *status, now).await? {
-                expired += 1;
-            }
-        }
-        if (due.len() as i64) < SWEEP_BATCH {
+        let events = state
+            .store
+            .expire_due(now_ms(), SWEEP_BATCH, EXPIRY_REASON, &|| new_id("ev"))
+            .await?;
+        expired += events.len() as u64;
+        if (events.len() as i64) < SWEEP_BATCH {
             return Ok(expired);
         }
     }

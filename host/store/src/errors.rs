@@ -32,6 +32,10 @@ pub enum StoreError {
         /// What is wrong.
         detail: String,
     },
+    /// The group commit that held this write failed: nothing of it was
+    /// kept.
+    #[error("the commit that held this write failed")]
+    GroupCommitFailed,
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

@@ -1,10 +1,11 @@
 //! Warrant's storage: one [`Store`] trait with a repository method for each
-//! thing the API reads or writes, and [`SqliteStore`], the embedded SQLite
-//! implementation.
+//! thing the API reads or writes, and two implementations: [`SqliteStore`],
+//! the embedded SQLite database, and [`PostgresStore`], for one or several
+//! servers on a PostgreSQL database.
 //!
-//! The SQL is portable (numbered `$N` parameters, `TEXT`/`BIGINT`/`BLOB`
-//! columns, times as Unix milliseconds) so that a PostgreSQL store can
-//! implement the same trait with the same statements.
+//! Both run the same statements (numbered `$N` parameters, `TEXT` and
+//! `BIGINT` columns, times as Unix milliseconds), written once in `sql.rs`;
+//! each has its own migrations.
 //!
 //! Every write that answers a request with an `Idempotency-Key` takes an
 //! [`IdempotencyRecord`] and commits it in the same transaction as the
@@ -14,6 +15,7 @@
 mod buckets;
 mod errors;
 mod records;
+mod postgres;
 mod sqlite;
 
 pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
@@ -24,11 +26,11 @@ pub use records::{
     PluginRecord, PolicyRecord, SettlementUpdate, StatusChange, Suspension, TenantRecord,
     TokenRecord,
 };
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use warrant_domain::context::{AgentStatus, Usage};
-use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Currency;
 
 /// Everything Warrant keeps. Reads are scoped by tenant: an object of
@@ -208,15 +210,21 @@ pub trait Store: Send + Sync + 'static {
         update: &SettlementUpdate,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<bool>;
-    /// Up to `limit` intents that are pending, or approved and not
+    /// Expires up to `limit` intents that are pending, or approved and not
     /// recurring (a recurring intent stays approved across its series), and
-    /// whose time to live ended at or before `now_ms`, as (tenant, id,
-    /// status).
-    async fn due_intents(
+    /// whose time to live ended at or before `now_ms`, each with an event
+    /// by `system` for `reason` whose id `new_event_id` makes; gives the
+    /// events, oldest expiry first. The intents are claimed per agent: of
+    /// several servers sweeping one database, each intent is expired by
+    /// exactly one, and an agent another server is working on is left for
+    /// the next round.
+    async fn expire_due(
         &self,
         now_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(String, String, IntentStatus)>>;
+        reason: &str,
+        new_event_id: &(dyn Fn() -> String + Sync),
+    ) -> Result<Vec<IntentEvent>>;
 
     /// Records a charge of a recurring intent of `agent_id` and carries out
     /// the charge rules' actions, in one transaction.
@@ -323,4 +331,24 @@ pub trait Store: Send + Sync + 'static {
         agent_id: &str,
         page: &Page,
     ) -> Result<Vec<AgentEvent>>;
+}
+
+/// The migrator of a list of migrations, oldest first.
+fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    std::borrow::Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }

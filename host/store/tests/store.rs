@@ -1,11 +1,18 @@
-//! The SQLite store through its trait.
+//! The store through its trait, on SQLite and on PostgreSQL: every test
+//! runs on both (on PostgreSQL when `WARRANT_TEST_POSTGRES` names a server
+//! to create throwaway databases on, as `.ci/run` and `scripts/postgres`
+//! arrange; without it those say so and pass).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_store::{
     AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
-    Plan, PolicyRecord, SqliteStore, StatusChange, Store, StoreError, TenantRecord, TokenRecord,
+    Plan, PolicyRecord, PostgresStore, SqliteStore, StatusChange, Store, StoreError, TenantRecord,
+    TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -15,11 +22,48 @@ const NO_ACTIONS: DecisionActions = DecisionActions {
 };
 const NOW: i64 = 1_800_000_000_000;
 
-async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("warrant.db"))
-        .await
-        .unwrap();
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A new, empty store: an SQLite file in a temporary directory, or a new
+/// database on the test PostgreSQL server; `None` when there is none.
+async fn empty_store(backend: Backend) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(&dir.path().join("warrant.db"))
+                .await
+                .unwrap();
+            Some((Some(dir), Arc::new(store)))
+        }
+        Backend::Postgres => {
+            let Ok(server) = std::env::var("WARRANT_TEST_POSTGRES") else {
+                eprintln!("skipped on PostgreSQL: WARRANT_TEST_POSTGRES is not set");
+                return None;
+            };
+            static NEXT: AtomicU32 = AtomicU32::new(0);
+            let name = format!(
+                "warrant_store_{}_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_micros()
+            );
+            let url = format!("{}/{name}", server.trim_end_matches('/'));
+            let store = PostgresStore::connect(&url).await.unwrap();
+            Some((None, Arc::new(store)))
+        }
+    }
+}
+
+/// A store with tenant `tn_1`, policy `pol_1` and agent `ag_1`.
+async fn store_with_agent(backend: Backend) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>)> {
+    let (dir, store) = empty_store(backend).await?;
     let tenant = TenantRecord {
         id: "tn_1".into(),
         name: "t".into(),
@@ -48,7 +92,7 @@ async fn store_with_agent() -> (tempfile::TempDir, SqliteStore) {
         updated_ms: 0,
     };
     store.insert_agent(&agent, None).await.unwrap();
-    (dir, store)
+    Some((dir, store))
 }
 
 fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &str) -> IntentRecord {
@@ -90,9 +134,12 @@ fn created(record: &IntentRecord) -> IntentEvent {
     }
 }
 
-#[tokio::test]
-async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_ones() {
-    let (_dir, store) = store_with_agent().await;
+async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_ones(
+    backend: Backend,
+) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     use IntentStatus::*;
     let intents = [
         intent(1, NOW - 30 * 1000, Approved, Money::eur(100), "a.com"),
@@ -169,10 +216,11 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
     assert_eq!(none.merchant_last_month, w(0, 0));
 }
 
-#[tokio::test]
-async fn a_status_change_applies_only_from_the_expected_status() {
+async fn a_status_change_applies_only_from_the_expected_status(backend: Backend) {
     use IntentStatus::*;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
         .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
@@ -228,9 +276,10 @@ async fn a_status_change_applies_only_from_the_expected_status() {
     assert!(store.change_status(&late, None).await.unwrap());
 }
 
-#[tokio::test]
-async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
-    let (_dir, store) = store_with_agent().await;
+async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let idem = IdempotencyRecord {
         scope: "tn_1".into(),
         key: "k".into(),
@@ -261,9 +310,10 @@ async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it() {
     assert_eq!(store.idempotent_response("tn_1", "k").await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing() {
-    let (_dir, store) = store_with_agent().await;
+async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     for n in 0..4 {
         let record = intent(
             n,
@@ -294,9 +344,10 @@ async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing() {
     assert_eq!(usage.merchant_last_month.spend, cap);
 }
 
-#[tokio::test]
-async fn a_settled_amount_counts_once_the_intent_completes() {
-    let (_dir, store) = store_with_agent().await;
+async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let record = intent(
         1,
         NOW - 1000,
@@ -350,10 +401,11 @@ async fn a_settled_amount_counts_once_the_intent_completes() {
     assert_eq!(spend().await, 2_500);
 }
 
-#[tokio::test]
-async fn the_counters_agree_with_the_intents_through_every_change() {
+async fn the_counters_agree_with_the_intents_through_every_change(backend: Backend) {
     use IntentStatus::*;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     // Intents spread over 40 days, some in other currencies and merchants,
     // then moved: some approved, cancelled, completed, expired.
     let mut x = 0x9e37_79b9_7f4a_7c15_u64;
@@ -454,11 +506,12 @@ async fn the_counters_agree_with_the_intents_through_every_change() {
     assert!(usage.last_month.count > 100 && usage.last_month.spend > 0);
 }
 
-#[tokio::test]
-async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit() {
+async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Backend) {
     use IntentStatus::*;
     use warrant_domain::context::AgentStatus;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
         .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
@@ -547,10 +600,11 @@ fn agent_event(id: &str, kind: &str, at_ms: i64) -> AgentEvent {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once() {
+async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(backend: Backend) {
     use warrant_domain::context::AgentStatus;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     assert_eq!(
         store.tenant("tn_1").await.unwrap().unwrap().plan,
         Plan::Enterprise
@@ -622,10 +676,11 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 5);
 }
 
-#[tokio::test]
-async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing() {
+async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(backend: Backend) {
     use warrant_domain::context::AgentStatus;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let mut agent = store.agent("tn_1", "ag_1").await.unwrap().unwrap();
     assert_eq!(agent.version, 1);
     agent.agent.name = "second".into();
@@ -736,11 +791,14 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing()
     assert_eq!(events, [event]);
 }
 
-#[tokio::test]
-async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write() {
+async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write(
+    backend: Backend,
+) {
     use IntentStatus::*;
     use warrant_domain::context::AgentStatus;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let intents = [
         intent(1, NOW, PendingApproval, Money::eur(1), "a.com"),
         intent(2, NOW, Approved, Money::eur(2), "a.com"),
@@ -857,10 +915,11 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
     );
 }
 
-#[tokio::test]
-async fn an_agents_status_moves_with_its_event_and_events_page_newest_first() {
+async fn an_agents_status_moves_with_its_event_and_events_page_newest_first(backend: Backend) {
     use warrant_domain::context::AgentStatus;
-    let (_dir, store) = store_with_agent().await;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
     let to_active = [AgentStatus::Suspended];
     let refused = agent_event("aev_0", "activated", NOW);
     assert!(
@@ -907,3 +966,39 @@ async fn an_agents_status_moves_with_its_event_and_events_page_newest_first() {
             .is_empty()
     );
 }
+
+/// Each test, on each backend.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    usage_counts_every_intent_and_spends_pending_approved_and_completed_ones,
+    a_status_change_applies_only_from_the_expected_status,
+    an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it,
+    usage_saturates_at_2_to_the_53_minor_units_instead_of_failing,
+    a_settled_amount_counts_once_the_intent_completes,
+    the_counters_agree_with_the_intents_through_every_change,
+    an_approval_and_a_new_intent_need_an_active_agent_at_commit,
+    a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once,
+    every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing,
+    an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write,
+    an_agents_status_moves_with_its_event_and_events_page_newest_first,
+);

@@ -1,0 +1,80 @@
+//! The PostgreSQL store, for one server or several on one database.
+//!
+//! Writes run side by side in `READ COMMITTED` transactions. What SQLite's
+//! single writer gives for free is made explicit with row locks: a write
+//! that moves an intent, its counters or its agent first locks the agent's
+//! row, so writes of one agent queue (and never deadlock) while those of
+//! different agents do not wait for each other; an agent's creation locks
+//! its tenant's row to count the tenant's agents; the sweeper claims
+//! agents with `SKIP LOCKED`, so that of several servers each expires an
+//! intent exactly once. A commit returns once PostgreSQL has flushed it
+//! (`synchronous_commit`, on by default), and concurrent commits share
+//! flushes of the write-ahead log.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::Transaction;
+
+type DbRow = PgRow;
+type Tx = Transaction<'static, Postgres>;
+type ThisStore = PostgresStore;
+const FOR_UPDATE: &str = " FOR UPDATE";
+const SKIP_LOCKED: &str = " SKIP LOCKED";
+
+include!("sql.rs");
+
+/// PostgreSQL's migrations, oldest first. A released file is never edited:
+/// a change is a new file.
+const MIGRATIONS: [(i64, &str, &str); 1] = [(
+    1,
+    "schema",
+    include_str!("../migrations/postgres/0001_schema.sql"),
+)];
+
+/// Warrant's store on a PostgreSQL database.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database of a `postgres://` URL, creating the
+    /// database if the server has none of that name (and the role may), and
+    /// runs the migrations it has not seen. Servers started together on one
+    /// database run them once.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, 16).await
+    }
+
+    /// [`PostgresStore::connect`] with at most `connections` connections.
+    pub async fn connect_with(url: &str, connections: u32) -> Result<Self> {
+        if !Postgres::database_exists(url).await? {
+            // Another server may be creating it at the same moment.
+            if let Err(e) = Postgres::create_database(url).await
+                && !Postgres::database_exists(url).await?
+            {
+                return Err(e.into());
+            }
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        crate::migrator(&MIGRATIONS).run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction.
+    async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+}
