@@ -135,8 +135,8 @@ fn credentials_are_checked_on_every_endpoint() {
 fn tenant_create_on_the_command_line_prints_a_working_key() {
     let server = Server::start();
     let output = Command::new(env!("CARGO_BIN_EXE_warrant"))
-        .args(["tenant", "create", "--name", "from the shell", "--data-dir"])
-        .arg(server.data_dir())
+        .args(["tenant", "create", "--name", "from the shell"])
+        .args(server.storage_args())
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -148,11 +148,8 @@ fn tenant_create_on_the_command_line_prints_a_working_key() {
     let listed = server.get("/agents", key).expect(200);
     assert_eq!(listed.body["data"], json!([]));
     // Keys are stored only as hashes.
-    let db = std::fs::read(server.data_dir().join("warrant.db")).unwrap();
-    let wal = std::fs::read(server.data_dir().join("warrant.db-wal")).unwrap_or_default();
-    for bytes in [db, wal] {
-        assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()));
-    }
+    let stored = server.stored_bytes();
+    assert!(!stored.windows(key.len()).any(|w| w == key.as_bytes()));
 }
 
 #[test]
@@ -1304,8 +1301,7 @@ fn idempotency_keys_belong_to_their_caller_and_keep_no_secret_in_the_clear() {
         .post_once(&path, &t.key, "token-key-1", "{}")
         .expect(201);
     assert_eq!(replayed.str("token"), token.str("token"));
-    let mut stored = std::fs::read(server.data_dir().join("warrant.db")).unwrap();
-    stored.extend(std::fs::read(server.data_dir().join("warrant.db-wal")).unwrap_or_default());
+    let stored = server.stored_bytes();
     for secret in [
         tenant.str("apiKey"),
         token.str("token"),

@@ -184,11 +184,15 @@ fn agents_created_at_once_never_pass_the_plan() {
 #[test]
 fn the_cli_still_creates_tenants_on_the_enterprise_plan() {
     let server = Server::start();
-    let data_dir = server.data_dir().to_str().unwrap().to_owned();
-    let out = warrant(
-        &["tenant", "create", "--name", "cli", "--data-dir", &data_dir],
-        &shared_cache(),
-    );
+    let mut args = vec![
+        "tenant".to_owned(),
+        "create".into(),
+        "--name".into(),
+        "cli".into(),
+    ];
+    args.extend(server.storage_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = warrant(&args, &shared_cache());
     assert!(
         out.status.success(),
         "{}",

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use warrant_runtime::{Runtime, RuntimeConfig};
 use warrant_server::{AdminKey, AppState};
-use warrant_store::SqliteStore;
+use warrant_store::{PostgresStore, SqliteStore, Store};
 
 use crate::Failure;
 
@@ -19,8 +19,10 @@ pub struct StorageArgs {
     /// Directory for the embedded database and the compiled-plugin cache.
     #[arg(long, env = "WARRANT_DATA_DIR", default_value = "./warrant-data")]
     data_dir: PathBuf,
-    /// Database URL (`sqlite:PATH`); the embedded SQLite database in
-    /// `--data-dir` when absent.
+    /// Database URL: `sqlite:PATH`, or `postgres://USER@HOST:PORT/DB` for
+    /// PostgreSQL, which several servers can share (the database is
+    /// created if missing); the embedded SQLite database in `--data-dir`
+    /// when absent.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
 }
@@ -53,23 +55,48 @@ pub struct TenantCreateArgs {
 impl StorageArgs {
     /// Opens the database, creating the data directory (mode 0700) and
     /// running migrations as needed.
-    async fn open(&self) -> anyhow::Result<SqliteStore> {
-        create_private_dir(&self.data_dir)?;
+    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         match &self.database_url {
             None => {
+                create_private_dir(&self.data_dir)?;
                 let path = self.data_dir.join("warrant.db");
-                SqliteStore::open(&path)
+                let store = SqliteStore::open(&path)
                     .await
-                    .with_context(|| format!("cannot open the database `{}`", path.display()))
+                    .with_context(|| format!("cannot open the database `{}`", path.display()))?;
+                Ok(Arc::new(store))
             }
-            Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url)
-                .await
-                .with_context(|| format!("cannot open the database `{url}`")),
-            Some(url) if url.starts_with("postgres") => bail!(
-                "`{url}`: this build stores data in SQLite only; leave --database-url unset or give an `sqlite:` URL"
+            Some(url) if url.starts_with("sqlite:") => {
+                create_private_dir(&self.data_dir)?;
+                let store = SqliteStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open the database `{url}`"))?;
+                Ok(Arc::new(store))
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let store = PostgresStore::connect(url)
+                    .await
+                    .with_context(|| format!("cannot open the database `{}`", redacted(url)))?;
+                Ok(Arc::new(store))
+            }
+            Some(url) => bail!(
+                "`{}` is not a database URL Warrant knows (`sqlite:PATH` or `postgres://…`)",
+                redacted(url)
             ),
-            Some(url) => bail!("`{url}` is not a database URL Warrant knows (`sqlite:PATH`)"),
         }
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:…{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -93,7 +120,7 @@ fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn tenant_create(args: TenantCreateArgs) -> Result<(), Failure> {
     tokio_runtime()?.block_on(async {
         let store = args.storage.open().await?;
-        let created = warrant_server::create_tenant(&store, &args.name)
+        let created = warrant_server::create_tenant(store.as_ref(), &args.name)
             .await
             .map_err(|e| Failure::Usage(e.to_string()))?;
         store.close().await;
@@ -109,7 +136,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Arc::new(args.storage.open().await?);
+    let store = args.storage.open().await?;
     let configured = std::env::var("WARRANT_ADMIN_KEY").ok();
     let admin = warrant_server::admin_key(store.as_ref(), configured.as_deref())
         .await

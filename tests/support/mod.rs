@@ -59,6 +59,30 @@ impl Answer {
     }
 }
 
+/// Whether servers run on PostgreSQL (`WARRANT_E2E_DATABASE=postgres`,
+/// with `WARRANT_TEST_POSTGRES` naming the server) instead of SQLite.
+pub fn e2e_on_postgres() -> bool {
+    std::env::var("WARRANT_E2E_DATABASE").is_ok_and(|db| db == "postgres")
+}
+
+/// The URL of a new database on the test PostgreSQL server (created by
+/// the first server that connects to it).
+pub fn new_postgres_database(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let server = std::env::var("WARRANT_TEST_POSTGRES")
+        .expect("WARRANT_TEST_POSTGRES names a PostgreSQL server (see scripts/with-postgres)");
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}/{prefix}_{}_{n}_{nanos}",
+        server.trim_end_matches('/'),
+        std::process::id()
+    )
+}
+
 /// Plugins compile once per test run, whatever the number of servers.
 pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")
@@ -88,7 +112,29 @@ impl Server {
         server
     }
 
-    fn spawn(data_dir: PathBuf, extra: Vec<String>) -> Self {
+    /// Starts a server on the PostgreSQL database of `url`, with its own
+    /// data directory and compiled-plugin cache, as one node of several,
+    /// with more arguments.
+    pub fn start_node_with(url: &str, more: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let cache = tmp.path().join("plugin-cache");
+        let mut extra = vec![
+            "--database-url".to_owned(),
+            url.to_owned(),
+            "--cache-dir".to_owned(),
+            cache.to_str().expect("a UTF-8 path").to_owned(),
+        ];
+        extra.extend(more.iter().map(|arg| arg.to_string()));
+        let mut server = Server::spawn(tmp.path().join("data"), extra);
+        server._tmp = Some(tmp);
+        server
+    }
+
+    fn spawn(data_dir: PathBuf, mut extra: Vec<String>) -> Self {
+        if e2e_on_postgres() && !extra.iter().any(|arg| arg == "--database-url") {
+            extra.push("--database-url".to_owned());
+            extra.push(new_postgres_database("warrant_e2e"));
+        }
         let mut command = Command::new(env!("CARGO_BIN_EXE_warrant"));
         command
             .arg("serve")
@@ -175,6 +221,45 @@ impl Server {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The arguments that name this server's database to another command.
+    pub fn storage_args(&self) -> Vec<String> {
+        match self.database_url() {
+            Some(url) => vec!["--database-url".to_owned(), url.to_owned()],
+            None => vec![
+                "--data-dir".to_owned(),
+                self.data_dir.to_str().expect("a UTF-8 path").to_owned(),
+            ],
+        }
+    }
+
+    /// The PostgreSQL database the server runs on, if any.
+    pub fn database_url(&self) -> Option<&str> {
+        let at = self.extra.iter().position(|arg| arg == "--database-url")?;
+        self.extra.get(at + 1).map(String::as_str)
+    }
+
+    /// Every byte the database holds: SQLite's file and log, or a dump of
+    /// the PostgreSQL database.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        match self.database_url() {
+            Some(url) => {
+                let dump = Command::new("pg_dump")
+                    .arg(url)
+                    .output()
+                    .expect("pg_dump runs");
+                assert!(dump.status.success(), "{dump:?}");
+                dump.stdout
+            }
+            None => {
+                let mut bytes = std::fs::read(self.data_dir.join("warrant.db")).unwrap();
+                bytes.extend(
+                    std::fs::read(self.data_dir.join("warrant.db-wal")).unwrap_or_default(),
+                );
+                bytes
+            }
+        }
     }
 
     /// Sends a request; `body` is sent as is.

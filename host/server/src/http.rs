@@ -403,7 +403,13 @@ pub async fn once(
         request_sha256: submission.request_sha256.clone(),
         now_ms: now_ms(),
     };
-    match work(&ticket).await {
+    let result = work(&ticket).await;
+    if result.is_err() {
+        // A refusal may rest on writes of others still being committed:
+        // answer once they are on disk (and a replay can read them).
+        state.store.sync().await?;
+    }
+    match result {
         Ok(reply) => Ok(reply),
         // Another request with this key may have committed while this one
         // worked (it then finds the intent moved, or the key taken): its

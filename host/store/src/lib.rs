@@ -14,19 +14,19 @@
 
 mod buckets;
 mod errors;
-mod records;
 mod postgres;
+mod records;
 mod sqlite;
 
 pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
 pub use errors::{Result, StoreError};
+pub use postgres::PostgresStore;
 pub use records::{
     AgentEvent, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord, DecisionActions,
     HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan,
     PluginRecord, PolicyRecord, SettlementUpdate, StatusChange, Suspension, TenantRecord,
     TokenRecord,
 };
-pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -37,6 +37,16 @@ use warrant_domain::money::Currency;
 /// another tenant is never returned.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Closes every connection, waiting for those in use.
+    async fn close(&self);
+
+    /// Waits until every write made so far is on disk and visible to reads.
+    /// A write answers once its own commit is on disk; a write that failed
+    /// or changed nothing may have seen writes still on their way there
+    /// (SQLite commits writes in groups), so a caller about to answer with
+    /// such a failure, or to read what a concurrent write did, syncs first.
+    async fn sync(&self) -> Result<()>;
+
     /// A server-wide setting.
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Sets a server-wide setting, replacing any earlier value.

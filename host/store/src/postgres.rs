@@ -13,10 +13,9 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
+use sqlx::Transaction;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, Postgres};
-use sqlx::Transaction;
 
 type DbRow = PgRow;
 type Tx = Transaction<'static, Postgres>;
@@ -68,13 +67,20 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    /// Closes every connection, waiting for those in use.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     /// Starts a write transaction.
     async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
+    }
+}
+
+impl PostgresStore {
+    /// Every commit is on disk when it returns: nothing to wait for.
+    async fn sync_writes(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use.
+    async fn close_connections(&self) {
+        self.pool.close().await;
     }
 }

@@ -5,6 +5,7 @@
 // where the database has them; SQLite has one writer at a time and needs
 // none).
 
+use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
@@ -500,6 +501,14 @@ async fn insert_policy_version(
 
 #[async_trait]
 impl Store for ThisStore {
+    async fn close(&self) {
+        self.close_connections().await
+    }
+
+    async fn sync(&self) -> Result<()> {
+        self.sync_writes().await
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)

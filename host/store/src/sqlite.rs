@@ -17,7 +17,6 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
@@ -97,18 +96,6 @@ impl SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(writer)),
         })
-    }
-
-    /// Closes every connection, waiting for those in use.
-    pub async fn close(&self) {
-        let mut writer = self.writer.lock().await;
-        // Every committed write has been flushed by its own writer; what is
-        // left open belongs to no one.
-        if writer.open {
-            let _ = writer.conn.execute("ROLLBACK").await;
-            writer.open = false;
-        }
-        self.pool.close().await;
     }
 
     /// Starts a write: a savepoint in the writer's open transaction.
@@ -231,5 +218,26 @@ impl Deref for WriteTx {
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
         &mut self.writer.as_mut().expect("an open write").conn
+    }
+}
+
+impl SqliteStore {
+    /// Commits the open group, if any.
+    async fn sync_writes(&self) -> Result<()> {
+        let mut writer = self.writer.lock().await;
+        let batch = writer.batch;
+        writer.flush(batch).await
+    }
+
+    /// Closes every connection, waiting for those in use.
+    async fn close_connections(&self) {
+        let mut writer = self.writer.lock().await;
+        // Every committed write has been flushed by its own writer; what is
+        // left open belongs to no one.
+        if writer.open {
+            let _ = writer.conn.execute("ROLLBACK").await;
+            writer.open = false;
+        }
+        self.pool.close().await;
     }
 }

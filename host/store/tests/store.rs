@@ -29,15 +29,16 @@ enum Backend {
 }
 
 /// A new, empty store: an SQLite file in a temporary directory, or a new
-/// database on the test PostgreSQL server; `None` when there is none.
-async fn empty_store(backend: Backend) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>)> {
-    match backend {
+/// database on the test PostgreSQL server; `None` when there is none. With
+/// the place it is at, to open it again.
+async fn empty_store(
+    backend: Backend,
+) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>, String)> {
+    let (dir, location) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let store = SqliteStore::open(&dir.path().join("warrant.db"))
-                .await
-                .unwrap();
-            Some((Some(dir), Arc::new(store)))
+            let path = dir.path().join("warrant.db");
+            (Some(dir), path.to_str().unwrap().to_owned())
         }
         Backend::Postgres => {
             let Ok(server) = std::env::var("WARRANT_TEST_POSTGRES") else {
@@ -54,16 +55,37 @@ async fn empty_store(backend: Backend) -> Option<(Option<tempfile::TempDir>, Arc
                     .unwrap()
                     .as_micros()
             );
-            let url = format!("{}/{name}", server.trim_end_matches('/'));
-            let store = PostgresStore::connect(&url).await.unwrap();
-            Some((None, Arc::new(store)))
+            (None, format!("{}/{name}", server.trim_end_matches('/')))
         }
+    };
+    let store = open_at(backend, &location).await;
+    Some((dir, store, location))
+}
+
+/// Opens the store at `location` (another handle on the same database).
+async fn open_at(backend: Backend, location: &str) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite => Arc::new(
+            SqliteStore::open(std::path::Path::new(location))
+                .await
+                .unwrap(),
+        ),
+        Backend::Postgres => Arc::new(PostgresStore::connect(location).await.unwrap()),
     }
 }
 
 /// A store with tenant `tn_1`, policy `pol_1` and agent `ag_1`.
 async fn store_with_agent(backend: Backend) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>)> {
-    let (dir, store) = empty_store(backend).await?;
+    store_with_agent_at(backend)
+        .await
+        .map(|(dir, store, _)| (dir, store))
+}
+
+/// [`store_with_agent`], with where it is.
+async fn store_with_agent_at(
+    backend: Backend,
+) -> Option<(Option<tempfile::TempDir>, Arc<dyn Store>, String)> {
+    let (dir, store, location) = empty_store(backend).await?;
     let tenant = TenantRecord {
         id: "tn_1".into(),
         name: "t".into(),
@@ -92,7 +114,7 @@ async fn store_with_agent(backend: Backend) -> Option<(Option<tempfile::TempDir>
         updated_ms: 0,
     };
     store.insert_agent(&agent, None).await.unwrap();
-    Some((dir, store))
+    Some((dir, store, location))
 }
 
 fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &str) -> IntentRecord {
@@ -967,6 +989,149 @@ async fn an_agents_status_moves_with_its_event_and_events_page_newest_first(back
     );
 }
 
+async fn concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    // Sixty-four writes at once (SQLite commits them in groups); every
+    // fourth reuses a client intent id, so fails in the middle of a group.
+    let tasks: Vec<_> = (0..64u32)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut record = intent(
+                    n,
+                    NOW + i64::from(n),
+                    IntentStatus::Approved,
+                    Money::new(100, Currency::EUR),
+                    "m.example",
+                );
+                if n % 4 == 3 {
+                    record.intent.client_intent_id = Some("reused".into());
+                }
+                let result = store
+                    .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+                    .await;
+                (n, result)
+            })
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let mut duplicates = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            (n, Ok(())) => kept.push(n),
+            (_, Err(StoreError::Duplicate)) => duplicates += 1,
+            (_, Err(e)) => panic!("{e}"),
+        }
+    }
+    assert_eq!((kept.len(), duplicates), (49, 15));
+    store.sync().await.unwrap();
+    for n in 0..64u32 {
+        let stored = store.intent("tn_1", &format!("int_{n:04}")).await.unwrap();
+        assert_eq!(stored.is_some(), kept.contains(&n), "int_{n:04}");
+        let events = store.intent_events(&format!("int_{n:04}")).await.unwrap();
+        assert_eq!(events.len(), usize::from(kept.contains(&n)));
+    }
+    let usage = store
+        .usage("ag_1", Currency::EUR, Some("m.example"), NOW + MINUTE, 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(usage.last_hour.count, 49);
+    assert_eq!(usage.last_hour.spend, 4900);
+}
+
+async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
+    let Some((_dir, first, location)) = store_with_agent_at(backend).await else {
+        return;
+    };
+    let second = open_at(backend, &location).await;
+    for agent in ["ag_2", "ag_3"] {
+        first
+            .insert_agent(&agent_record(agent), None)
+            .await
+            .unwrap();
+    }
+    let agents = ["ag_1", "ag_2", "ag_3"];
+    for n in 0..90u32 {
+        let status = if n % 2 == 0 {
+            IntentStatus::PendingApproval
+        } else {
+            IntentStatus::Approved
+        };
+        let mut record = intent(n, NOW, status, Money::new(100, Currency::EUR), "m.example");
+        record.agent_id = agents[n as usize % 3].into();
+        first
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .await
+            .unwrap();
+    }
+    // One not yet due.
+    let mut later = intent(
+        90,
+        NOW + 10 * MINUTE,
+        IntentStatus::PendingApproval,
+        Money::new(100, Currency::EUR),
+        "m.example",
+    );
+    later.agent_id = "ag_2".into();
+    first
+        .insert_intent(&later, &created(&later), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+
+    let due_at = NOW + 61 * MINUTE;
+    let sweep = |store: Arc<dyn Store>, name: &'static str| {
+        tokio::spawn(async move {
+            let counter = AtomicU32::new(0);
+            let mut expired = Vec::new();
+            loop {
+                let events = store
+                    .expire_due(due_at, 7, "ttl", &|| {
+                        format!("ev_{name}_{}", counter.fetch_add(1, Ordering::Relaxed))
+                    })
+                    .await
+                    .unwrap();
+                if events.is_empty() {
+                    return expired;
+                }
+                expired.extend(events.into_iter().map(|event| event.intent_id));
+            }
+        })
+    };
+    let (a, b) = (sweep(first.clone(), "a"), sweep(second.clone(), "b"));
+    let mut expired = a.await.unwrap();
+    expired.extend(b.await.unwrap());
+    expired.sort();
+    let before = expired.len();
+    expired.dedup();
+    assert_eq!(before, expired.len(), "an intent expired twice");
+    // A sweeper that skipped an agent the other held leaves nothing behind
+    // once both are done and a last round finds nothing.
+    let last = first
+        .expire_due(due_at, 1000, "ttl", &|| "ev_last".into())
+        .await
+        .unwrap();
+    assert!(last.is_empty(), "{last:?}");
+    assert_eq!(expired.len(), 90);
+    for n in 0..90u32 {
+        let id = format!("int_{n:04}");
+        let record = first.intent("tn_1", &id).await.unwrap().unwrap();
+        assert_eq!(record.status, IntentStatus::Expired);
+        let events = first.intent_events(&id).await.unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[1].actor, "system");
+    }
+    let later = first.intent("tn_1", "int_0090").await.unwrap().unwrap();
+    assert_eq!(later.status, IntentStatus::PendingApproval);
+    // Expired intents no longer count towards spend.
+    let usage = first
+        .usage("ag_1", Currency::EUR, None, due_at, 0, 0)
+        .await
+        .unwrap();
+    assert_eq!((usage.last_day.count, usage.last_day.spend), (30, 0));
+}
+
 /// Each test, on each backend.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -1001,4 +1166,6 @@ on_both!(
     every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing,
     an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write,
     an_agents_status_moves_with_its_event_and_events_page_newest_first,
+    concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace,
+    two_sweepers_expire_each_due_intent_once,
 );
