@@ -1,7 +1,8 @@
 //! Two `warrant serve` nodes on one PostgreSQL database: any node serves any
 //! request, a plugin uploaded through one decides on the other, each intent
-//! expires exactly once although both sweep, and of two moves of one intent
-//! sent to both nodes at once exactly one wins.
+//! expires exactly once although both sweep, of two moves of one intent
+//! sent to both nodes at once exactly one wins, and a rate limit counts the
+//! intents of both.
 //!
 //! Needs `WARRANT_TEST_POSTGRES` (see `scripts/with-postgres`); without it
 //! the test says so and passes.
@@ -145,6 +146,36 @@ fn two_nodes_share_one_database() {
         assert_eq!(read.str("status"), expected);
         assert_eq!(read.body["history"].as_array().unwrap().len(), 2);
     }
+
+    // A rate limit holds across nodes: twenty intents at once, half on
+    // each node, for an agent allowed five a minute: exactly five pass.
+    let limited_policy = a
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "five a minute", "rules": [
+                {"plugin": "rate-limit", "config": {"perMinute": 5}}]}),
+        )
+        .expect(201)
+        .str("id");
+    let limited = b.agent(&key, &limited_policy, "limited");
+    let barrier = Arc::new(Barrier::new(20));
+    let statuses: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|n| {
+                let node = if n % 2 == 0 { &a } else { &b };
+                let barrier = barrier.clone();
+                let (key, limited) = (&key, &limited);
+                scope.spawn(move || {
+                    barrier.wait();
+                    node.intent(key, limited, "1").expect(201).str("status")
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let approved = statuses.iter().filter(|s| *s == "approved").count();
+    assert_eq!(approved, 5, "{statuses:?}");
 
     // Both nodes sweep; each due intent is expired once, by one of them.
     let wait = Duration::from_secs(62).saturating_sub(started.elapsed());

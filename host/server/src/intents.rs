@@ -321,9 +321,11 @@ pub(crate) async fn create(
             .ok_or_else(|| ApiError::internal("an agent's policy is missing"))?;
         let policy = compiled(&state, &policy_record).await?;
 
-        // One decision at a time per agent: the usage each sees includes
-        // the one before.
+        // One decision at a time per agent, on this server and on every
+        // server sharing the database: the usage each sees includes the one
+        // before.
         let _turn = state.agent_lock(&agent_id).lock().await;
+        let _shared_turn = state.store.agent_turn(&agent_id).await?;
         let now = now_ms();
         let (context, decision) = decide(&state, &agent, &policy, intent, now).await?;
         let status = IntentStatus::from_outcome(decision.outcome);

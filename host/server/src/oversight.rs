@@ -858,9 +858,10 @@ pub(crate) async fn report_charge(
             .ok_or_else(|| ApiError::internal("an intent's policy version is missing"))?;
         let policy = compiled(&state, &policy_record).await?;
 
-        // One charge of a series at a time, so that each sees the ones
-        // accepted before it.
+        // One charge of a series at a time (on every server), so that each
+        // sees the ones accepted before it.
         let _turn = state.agent_lock(&record.agent_id).lock().await;
+        let _shared_turn = state.store.agent_turn(&record.agent_id).await?;
         let previous = state
             .store
             .charges(&tenant_id, &id)

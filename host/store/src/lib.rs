@@ -47,6 +47,12 @@ pub trait Store: Send + Sync + 'static {
     /// such a failure, or to read what a concurrent write did, syncs first.
     async fn sync(&self) -> Result<()>;
 
+    /// Waits for the agent's turn to be decided for, among every server on
+    /// the database: until the returned turn is dropped, no other server's
+    /// turn for that agent begins. (A server also takes turns among its own
+    /// requests; SQLite serves one server, so has nothing to add.)
+    async fn agent_turn(&self, agent_id: &str) -> Result<AgentTurn>;
+
     /// A server-wide setting.
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     /// Sets a server-wide setting, replacing any earlier value.
@@ -341,6 +347,16 @@ pub trait Store: Send + Sync + 'static {
         agent_id: &str,
         page: &Page,
     ) -> Result<Vec<AgentEvent>>;
+}
+
+/// An agent's turn, held until dropped (see [`Store::agent_turn`]).
+#[must_use = "the turn ends when dropped"]
+pub struct AgentTurn(#[allow(dead_code)] Option<Box<dyn std::any::Any + Send>>);
+
+impl std::fmt::Debug for AgentTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentTurn")
+    }
 }
 
 /// The migrator of a list of migrations, oldest first.

@@ -74,6 +74,17 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
+    /// A transaction holding an advisory lock on the agent's id; dropping it
+    /// rolls back, which releases the lock.
+    async fn take_agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(crate::AgentTurn(Some(Box::new(tx))))
+    }
+
     /// Every commit is on disk when it returns: nothing to wait for.
     async fn sync_writes(&self) -> Result<()> {
         Ok(())

@@ -509,6 +509,10 @@ impl Store for ThisStore {
         self.sync_writes().await
     }
 
+    async fn agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
+        self.take_agent_turn(agent_id).await
+    }
+
     async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)

@@ -222,6 +222,11 @@ impl DerefMut for WriteTx {
 }
 
 impl SqliteStore {
+    /// One server per SQLite database: its own turns are enough.
+    async fn take_agent_turn(&self, _agent_id: &str) -> Result<crate::AgentTurn> {
+        Ok(crate::AgentTurn(None))
+    }
+
     /// Commits the open group, if any.
     async fn sync_writes(&self) -> Result<()> {
         let mut writer = self.writer.lock().await;
