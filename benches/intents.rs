@@ -1,169 +1,162 @@
-//! Load generator: declares intents over HTTP against a real `warrant serve`
-//! (embedded SQLite, every write fully synced) with a three-rule policy,
-//! and reports throughput and latency percentiles.
+//! End-to-end load: `POST /intents` over HTTP against a real `warrant serve`
+//! with a three-rule policy, on SQLite (every commit flushed to disk) and,
+//! when `WARRANT_TEST_POSTGRES` names a PostgreSQL server (as under
+//! `scripts/with-postgres`), on PostgreSQL.
 //!
-//! `cargo bench --bench intents` measures for 10 s per run with 1, 4 and 16
-//! concurrent clients; `cargo test` runs it for a moment, so that it cannot
-//! rot. `WARRANT_BENCH_SECONDS` overrides the duration.
+//! For each database:
+//! 1. saturation: 64 keep-alive connections, each an agent of its own,
+//!    send back to back (a closed loop); intents per second;
+//! 2. latency at half of that: the same connections send on a fixed
+//!    schedule (an open loop; a request's latency counts from when it was
+//!    due, so a stall is not hidden by the requests it delays); p50, p99;
+//! 3. growth: that latency again with 10 k, 100 k and 1 M intents stored
+//!    (filled directly into the database, spread over the agents and the
+//!    last 30 days);
+//! 4. start: `warrant serve` restarted with 100 uploaded plugins, time to
+//!    listening, then the first decision of a policy that runs all 100.
+//!
+//! `cargo bench --bench intents` measures (`WARRANT_BENCH_SECONDS` per run,
+//! default 10; `WARRANT_BENCH_GROWTH`, default `10000,100000,1000000`);
+//! `cargo test` runs every part for a moment on a small store, so that it
+//! cannot rot. Nothing here asserts a speed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
+use warrant_domain::context::{Card, Intent};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::{Currency, Money};
+use warrant_store::{IntentRecord, PostgresStore, SqliteStore};
 
 const ADMIN_KEY: &str = "bench-admin-key-0123456789";
+const CONNECTIONS: usize = 64;
+
+/// Where the server keeps its data.
+#[derive(Clone)]
+enum Database {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Database {
+    fn name(&self) -> &'static str {
+        match self {
+            Database::Sqlite => "SQLite",
+            Database::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
 
 struct Server {
-    child: Child,
+    child: Option<Child>,
     base: String,
+    dir: tempfile::TempDir,
+    database: Database,
     http: ureq::Agent,
-    _dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start() -> Self {
+    fn start(database: Database) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_warrant"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("WARRANT_ADMIN_KEY", ADMIN_KEY)
-            .env("WARRANT_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("the server says where").unwrap();
-            if let Some(address) = line.strip_prefix("listening on ") {
-                break address.to_owned();
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
+        let (base, child) = spawn(dir.path(), &database);
         Server {
-            child,
+            child: Some(child),
             base,
-            http: agent(),
-            _dir: dir,
+            dir,
+            database,
+            http: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .proxy(None)
+                .build()
+                .new_agent(),
         }
     }
 
-    fn post(&self, path: &str, key: &str, body: &Value) -> Value {
+    /// Stops the server and starts it again on the same data; gives how
+    /// long until it listened.
+    fn restart(&mut self) -> Duration {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+        let started = Instant::now();
+        let (base, child) = spawn(self.dir.path(), &self.database);
+        let elapsed = started.elapsed();
+        self.base = base;
+        self.child = Some(child);
+        elapsed
+    }
+
+    fn send(&self, path: &str, key: &str, body: Vec<u8>) -> Value {
         let mut response = self
             .http
             .post(format!("{}{path}", self.base))
             .header("Authorization", format!("Bearer {key}"))
-            .send(body.to_string())
+            .send(body)
             .expect("request");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.body_mut().read_json().expect("JSON")
+        let status = response.status();
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).expect("JSON")
+    }
+
+    fn post(&self, path: &str, key: &str, body: &Value) -> Value {
+        self.send(path, key, body.to_string().into_bytes())
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .proxy(None)
-        .build()
-        .new_agent()
-}
-
-struct Run {
-    clients: usize,
-    intents: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
-}
-
-impl Run {
-    fn percentile(&self, p: f64) -> Duration {
-        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[index]
+fn spawn(dir: &std::path::Path, database: &Database) -> (String, Child) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_warrant"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir);
+    if let Database::Postgres(url) = database {
+        command.args(["--database-url", url]);
     }
+    let mut child = command
+        .env("WARRANT_ADMIN_KEY", ADMIN_KEY)
+        .env("WARRANT_LOG", "error")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the server says where").unwrap();
+        if let Some(address) = line.strip_prefix("listening on ") {
+            break address.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (base, child)
 }
 
-/// `clients` threads, each an agent with its own token and keep-alive
-/// connection, declare intents for `duration`.
-fn run(server: &Server, tenant_key: &str, policy: &str, clients: usize, duration: Duration) -> Run {
-    let tokens: Vec<String> = (0..clients)
-        .map(|i| {
-            let agent = server.post(
-                "/agents",
-                tenant_key,
-                &json!({"name": format!("bench {i}"), "policyId": policy,
-                        "profile": {"purpose": "load"}}),
-            );
-            let id = agent["id"].as_str().unwrap();
-            let token = server.post(&format!("/agents/{id}/tokens"), tenant_key, &json!({}));
-            token["token"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    let start = Instant::now();
-    let mut latencies: Vec<Duration> = std::thread::scope(|s| {
-        let workers: Vec<_> = tokens
-            .iter()
-            .map(|token| {
-                let base = &server.base;
-                s.spawn(move || {
-                    let http = agent();
-                    let mut latencies = Vec::new();
-                    let mut n = 0u64;
-                    while start.elapsed() < duration {
-                        n += 1;
-                        // Mostly approved, some pending, some denied.
-                        let amount = [4.51, 12.0, 86.4, 33.3, 250.0][(n % 5) as usize];
-                        let body = format!(
-                            r#"{{"cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
-                        );
-                        let sent = Instant::now();
-                        let response = http
-                            .post(format!("{base}/intents"))
-                            .header("Authorization", format!("Bearer {token}"))
-                            .send(body)
-                            .expect("request");
-                        assert_eq!(response.status().as_u16(), 201);
-                        latencies.push(sent.elapsed());
-                    }
-                    latencies
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
-    });
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Run {
-        clients,
-        intents: latencies.len(),
-        elapsed,
-        latencies,
-    }
+/// A tenant with the three-rule policy and one agent (and token) per
+/// connection.
+struct Setup {
+    tenant_id: String,
+    key: String,
+    policy: String,
+    agents: Vec<(String, String)>,
 }
 
-fn main() {
-    let measuring = std::env::args().any(|arg| arg == "--bench");
-    let seconds: f64 = std::env::var("WARRANT_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(if measuring { 10.0 } else { 0.3 });
-    let duration = Duration::from_secs_f64(seconds);
-    let client_counts: &[usize] = if measuring { &[1, 4, 16] } else { &[2] };
-
-    let server = Server::start();
+fn setup(server: &Server) -> Setup {
     let tenant = server.post("/tenants", ADMIN_KEY, &json!({"name": "bench"}));
     let key = tenant["apiKey"].as_str().unwrap().to_owned();
     let policy = server.post(
@@ -176,22 +169,349 @@ fn main() {
         ]}),
     );
     let policy = policy["id"].as_str().unwrap().to_owned();
+    let agents = (0..CONNECTIONS)
+        .map(|i| {
+            let agent = server.post(
+                "/agents",
+                &key,
+                &json!({"name": format!("bench {i}"), "policyId": policy,
+                        "profile": {"purpose": "load"}}),
+            );
+            let id = agent["id"].as_str().unwrap().to_owned();
+            let token = server.post(&format!("/agents/{id}/tokens"), &key, &json!({}));
+            (id, token["token"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    Setup {
+        tenant_id: tenant["id"].as_str().unwrap().to_owned(),
+        key,
+        policy,
+        agents,
+    }
+}
 
-    println!("POST /intents, 3-rule policy, SQLite WAL with synchronous=FULL");
-    println!("clients  intents  seconds  intents/s  p50 ms  p99 ms  max ms");
-    for &clients in client_counts {
-        let run = run(&server, &key, &policy, clients, duration);
-        assert!(run.intents > 0, "no intent was declared");
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+/// What a run measured.
+struct Run {
+    intents: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn per_second(&self) -> f64 {
+        self.intents as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[index]
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection.
+async fn connect(base: &str) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let address = base.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    stream.set_nodelay(true).unwrap();
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+/// Each connection, with its agent's token, declares intents for
+/// `duration`: back to back when `rate` is none (closed loop), else on a
+/// schedule that totals `rate` per second over all connections, each
+/// latency counted from when its request was due.
+async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f64>) -> Run {
+    let start = Instant::now() + Duration::from_millis(50);
+    let interval = rate.map(|rate| Duration::from_secs_f64(tokens.len() as f64 / rate));
+    let connections = tokens.len() as f64;
+    let tasks: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .map(|(index, token)| {
+            let base = base.to_owned();
+            let authorization = format!("Bearer {token}");
+            tokio::spawn(async move {
+                let mut sender = connect(&base).await;
+                let mut latencies = Vec::new();
+                // Spread the connections' schedules over one interval.
+                let offset =
+                    interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / connections));
+                let mut due = start + offset;
+                let mut n = index as u64;
+                loop {
+                    if interval.is_some() {
+                        tokio::time::sleep_until(due.into()).await;
+                    } else {
+                        due = Instant::now();
+                    }
+                    if due.duration_since(start) >= duration {
+                        break;
+                    }
+                    n += 1;
+                    // Mostly approved, some pending, some denied.
+                    let amount = ["4.51", "12", "86.40", "33.30", "250"][(n % 5) as usize];
+                    let body = format!(
+                        r#"{{"cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
+                    );
+                    let request = hyper::Request::post("/intents")
+                        .header("host", "bench")
+                        .header("authorization", &authorization)
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(body)))
+                        .unwrap();
+                    let response = sender.send_request(request).await.expect("answer");
+                    let status = response.status();
+                    let body = response.into_body().collect().await.expect("body");
+                    assert_eq!(status.as_u16(), 201, "{:?}", body.to_bytes());
+                    latencies.push(due.elapsed());
+                    if let Some(interval) = interval {
+                        due += interval;
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a load task"));
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Run {
+        intents: latencies.len(),
+        elapsed,
+        latencies,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Stores `count` more decided intents, spread over the agents and the 30
+/// days before now, as the request path records them.
+async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
+    const DAY: i64 = 86_400_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let records: Vec<IntentRecord> = (from..from + count)
+        .map(|n| {
+            let (agent, _) = &setup.agents[n % setup.agents.len()];
+            let at = now - 30 * DAY + (n as i64 * 7_919) % (30 * DAY);
+            let id = format!("int_fill{n:010}");
+            let status = if n % 7 == 0 {
+                IntentStatus::Denied
+            } else {
+                IntentStatus::Completed
+            };
+            IntentRecord {
+                id: id.clone(),
+                tenant_id: setup.tenant_id.clone(),
+                agent_id: agent.clone(),
+                status,
+                intent: Intent {
+                    id,
+                    amount: Some(Money::new(100 + (n as u64 % 9_000), Currency::EUR)),
+                    merchant: Some(format!("m{}.example", n % 50)),
+                    card: Card::Name("subscriptions".into()),
+                    purpose: "history".into(),
+                    recurring: None,
+                    client_intent_id: None,
+                    ttl_minutes: 60,
+                },
+                decision: r#"{"outcome":"approved"}"#.into(),
+                policy_id: setup.policy.clone(),
+                policy_version: 1,
+                status_reason: None,
+                settlement: None,
+                created_ms: at,
+                updated_ms: at,
+                expires_ms: at + 60 * 60_000,
+            }
+        })
+        .collect();
+    match &server.database {
+        Database::Sqlite => {
+            let store = SqliteStore::open(&server.dir.path().join("warrant.db"))
+                .await
+                .unwrap();
+            for chunk in records.chunks(5_000) {
+                store.bulk_insert_intents(chunk).await.unwrap();
+            }
+            warrant_store::Store::close(&store).await;
+        }
+        Database::Postgres(url) => {
+            let store = PostgresStore::connect_with(url, 2).await.unwrap();
+            for chunk in records.chunks(5_000) {
+                store.bulk_insert_intents(chunk).await.unwrap();
+            }
+            warrant_store::Store::close(&store).await;
+        }
+    }
+}
+
+/// Uploads `count` distinct plugins (the built-in spend limit, each with a
+/// custom section of its own, so each is compiled and cached apart) and a
+/// policy that runs them all; gives the policy and an agent on it.
+fn hundred_plugins(server: &Server, setup: &Setup, count: usize) -> (String, String) {
+    let base = warrant_builtins::find("spend-limit").unwrap().wasm;
+    let mut rules = Vec::new();
+    for n in 0..count {
+        let mut wasm = base.to_vec();
+        let name = b"bench";
+        let payload = format!("plugin {n}");
+        // A custom section: id 0, size, name, payload.
+        let size = 1 + name.len() + payload.len();
+        wasm.push(0);
+        wasm.push(u8::try_from(size).expect("a short section"));
+        wasm.push(u8::try_from(name.len()).unwrap());
+        wasm.extend_from_slice(name);
+        wasm.extend_from_slice(payload.as_bytes());
+        server.send(
+            &format!("/plugins?name=limit-{n}&version=1.0.0"),
+            &setup.key,
+            wasm,
+        );
+        rules.push(json!({"plugin": format!("limit-{n}@1.0.0"),
+                          "config": {"maxAmountEuros": 1000}}));
+    }
+    let policy = server.post(
+        "/policies",
+        &setup.key,
+        &json!({"name": "every plugin", "rules": rules}),
+    );
+    let policy = policy["id"].as_str().unwrap().to_owned();
+    let agent = server.post(
+        "/agents",
+        &setup.key,
+        &json!({"name": "many rules", "policyId": policy, "profile": {"purpose": "start"}}),
+    );
+    (policy, agent["id"].as_str().unwrap().to_owned())
+}
+
+fn first_decision(server: &Server, key: &str, agent: &str) -> Duration {
+    let started = Instant::now();
+    let answer = server.post(
+        "/intents",
+        key,
+        &json!({"agentId": agent, "cardName": "c", "purpose": "start",
+                "expectedAmountEuros": 5, "expectedMerchant": "hetzner.com"}),
+    );
+    assert_eq!(answer["status"], "approved", "{answer}");
+    started.elapsed()
+}
+
+fn main() {
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    let seconds: f64 = std::env::var("WARRANT_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if measuring { 10.0 } else { 0.3 });
+    let duration = Duration::from_secs_f64(seconds);
+    let growth: Vec<usize> = std::env::var("WARRANT_BENCH_GROWTH")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().parse().expect("a number of intents"))
+                .collect()
+        })
+        .unwrap_or(if measuring {
+            vec![10_000, 100_000, 1_000_000]
+        } else {
+            vec![200, 400]
+        });
+    let plugins = if measuring { 100 } else { 3 };
+
+    let mut databases = vec![Database::Sqlite];
+    if let Ok(server) = std::env::var("WARRANT_TEST_POSTGRES") {
+        let name = format!("warrant_bench_{}", std::process::id());
+        databases.push(Database::Postgres(format!(
+            "{}/{name}",
+            server.trim_end_matches('/')
+        )));
+    } else {
+        println!("(PostgreSQL skipped: WARRANT_TEST_POSTGRES is not set)");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    for database in databases {
+        let mut server = Server::start(database.clone());
+        let setup = Arc::new(setup(&server));
+        let tokens: Vec<String> = setup.agents.iter().map(|(_, t)| t.clone()).collect();
+        let name = database.name();
+        println!("\n{name}: POST /intents, 3-rule policy, {CONNECTIONS} connections");
+
+        // Warm up (compiles nothing: the built-ins are loaded at start).
+        runtime.block_on(load(&server.base, &tokens, duration / 5, None));
+        let saturated = runtime.block_on(load(&server.base, &tokens, duration, None));
+        assert!(saturated.intents > 0, "no intent was declared");
         println!(
-            "{:>7}  {:>7}  {:>7.1}  {:>9.0}  {:>6.2}  {:>6.2}  {:>6.2}",
-            run.clients,
-            run.intents,
-            run.elapsed.as_secs_f64(),
-            run.intents as f64 / run.elapsed.as_secs_f64(),
-            ms(run.percentile(0.5)),
-            ms(run.percentile(0.99)),
-            ms(*run.latencies.last().unwrap()),
+            "saturation: {:.0} intents/s ({} in {:.1} s), p50 {:.2} ms, p99 {:.2} ms",
+            saturated.per_second(),
+            saturated.intents,
+            saturated.elapsed.as_secs_f64(),
+            ms(saturated.percentile(0.5)),
+            ms(saturated.percentile(0.99)),
+        );
+        let half = saturated.per_second() / 2.0;
+        let at_half = runtime.block_on(load(&server.base, &tokens, duration, Some(half)));
+        println!(
+            "at {half:.0}/s (half): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} intents)",
+            ms(at_half.percentile(0.5)),
+            ms(at_half.percentile(0.99)),
+            ms(*at_half.latencies.last().unwrap()),
+            at_half.intents,
+        );
+
+        // Growth: the same rate with more intents stored.
+        let mut stored = 0;
+        for &target in &growth {
+            if target > stored {
+                let filling = Instant::now();
+                runtime.block_on(fill(&server, &setup, stored, target - stored));
+                println!(
+                    "filled to {target} intents in {:.0} s",
+                    filling.elapsed().as_secs_f64()
+                );
+                stored = target;
+            }
+            let run = runtime.block_on(load(&server.base, &tokens, duration, Some(half)));
+            println!(
+                "{target:>9} stored, at {half:.0}/s: p50 {:.2} ms, p99 {:.2} ms",
+                ms(run.percentile(0.5)),
+                ms(run.percentile(0.99)),
+            );
+        }
+
+        // Start with many plugins: restart, then the first decision that
+        // runs them all (each loaded from the compiled cache, none
+        // recompiled).
+        let (_, agent) = hundred_plugins(&server, &setup, plugins);
+        let warm = first_decision(&server, &setup.key, &agent);
+        let listening = server.restart();
+        let first = first_decision(&server, &setup.key, &agent);
+        let again = first_decision(&server, &setup.key, &agent);
+        println!(
+            "start with {plugins} plugins: listening after {:.0} ms; first decision running all {plugins} {:.0} ms (before the restart, compiling them: {:.0} ms), the next {:.1} ms",
+            ms(listening),
+            ms(first),
+            ms(warm),
+            ms(again),
         );
     }
 }

@@ -56,7 +56,8 @@ pub struct Inner {
     /// the usage of the one before (a budget cannot be overrun by sending
     /// intents in parallel). Agents are spread over these locks by hash.
     agent_locks: Vec<Mutex<()>>,
-    policies: std::sync::Mutex<policies::Compiled>,
+    /// Compiled policies by id and version; read on every decision.
+    policies: std::sync::RwLock<policies::Compiled>,
 }
 
 impl std::ops::Deref for AppState {
@@ -83,8 +84,8 @@ impl AppState {
                 registry,
                 admin_key_sha256,
                 max_plugin_bytes,
-                agent_locks: (0..64).map(|_| Mutex::new(())).collect(),
-                policies: std::sync::Mutex::new(policies::Compiled::default()),
+                agent_locks: (0..1024).map(|_| Mutex::new(())).collect(),
+                policies: std::sync::RwLock::new(policies::Compiled::default()),
             }),
         })
     }

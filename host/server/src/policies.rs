@@ -570,7 +570,7 @@ pub(crate) async fn compiled(
     record: &PolicyRecord,
 ) -> Result<Arc<CompiledPolicy>> {
     let key = (record.id.clone(), record.version);
-    if let Some(policy) = state.policies.lock().expect("policy cache").get(&key) {
+    if let Some(policy) = state.policies.read().expect("policy cache").get(&key) {
         return Ok(policy.clone());
     }
     let doc = PolicyDoc::parse(record)?;
@@ -615,7 +615,7 @@ pub(crate) async fn compiled(
     });
     state
         .policies
-        .lock()
+        .write()
         .expect("policy cache")
         .insert(key, policy.clone());
     Ok(policy)

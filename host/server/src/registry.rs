@@ -3,7 +3,7 @@
 //! cache) and kept.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use warrant_domain::context::EvaluationContext;
@@ -56,7 +56,9 @@ impl PluginEntry {
 pub struct Registry {
     runtime: Runtime,
     builtins: Vec<PluginEntry>,
-    loaded: Mutex<HashMap<String, Arc<dyn Plugin>>>,
+    /// Read on every decision, written once per plugin: readers never
+    /// wait for each other.
+    loaded: RwLock<HashMap<String, Arc<dyn Plugin>>>,
 }
 
 impl Registry {
@@ -79,7 +81,7 @@ impl Registry {
         Ok(Registry {
             runtime,
             builtins,
-            loaded: Mutex::new(loaded),
+            loaded: RwLock::new(loaded),
         })
     }
 
@@ -119,7 +121,7 @@ impl Registry {
     /// Keeps a plugin loaded under its id.
     pub fn keep(&self, id: &str, plugin: Arc<dyn Plugin>) {
         self.loaded
-            .lock()
+            .write()
             .expect("registry lock")
             .insert(id.to_owned(), plugin);
     }
@@ -133,7 +135,7 @@ impl Registry {
         id: &str,
         meta: &PluginMeta,
     ) -> Result<Arc<dyn Plugin>, ApiError> {
-        if let Some(plugin) = self.loaded.lock().expect("registry lock").get(id) {
+        if let Some(plugin) = self.loaded.read().expect("registry lock").get(id) {
             return Ok(plugin.clone());
         }
         let Some(bytes) = store.plugin_wasm(id).await? else {
@@ -161,7 +163,7 @@ impl Registry {
 
     /// Drops a deleted plugin.
     pub fn forget(&self, id: &str) {
-        self.loaded.lock().expect("registry lock").remove(id);
+        self.loaded.write().expect("registry lock").remove(id);
     }
 }
 

@@ -37,6 +37,10 @@ const MIGRATIONS: [(i64, &str, &str); 1] = [(
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Connections that hold agents' turns, apart from `pool`: a request
+    /// holding a turn needs connections of `pool` to finish, so the two
+    /// drawing from one pool could wait for each other forever.
+    turns: PgPool,
 }
 
 impl PostgresStore {
@@ -64,7 +68,13 @@ impl PostgresStore {
             .connect(url)
             .await?;
         crate::migrator(&MIGRATIONS).run(&pool).await?;
-        Ok(PostgresStore { pool })
+        let turns = PgPoolOptions::new()
+            .max_connections(connections.max(2))
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        Ok(PostgresStore { pool, turns })
     }
 
     /// Starts a write transaction.
@@ -77,7 +87,7 @@ impl PostgresStore {
     /// A transaction holding an advisory lock on the agent's id; dropping it
     /// rolls back, which releases the lock.
     async fn take_agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.turns.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
             .bind(agent_id)
             .execute(&mut *tx)
@@ -92,6 +102,7 @@ impl PostgresStore {
 
     /// Closes every connection, waiting for those in use.
     async fn close_connections(&self) {
+        self.turns.close().await;
         self.pool.close().await;
     }
 }
