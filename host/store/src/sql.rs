@@ -114,10 +114,41 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
     .await
 }
 
+/// The statement that moves an agent's buckets, one row per level for
+/// all of the agent's intents and, with `merchant`, one per level for the
+/// merchant's: `$1` agent, `$2` currency, `$3` count, `$4` spend (more or
+/// less), `$5` the spend's ceiling, `$6` the spend of a new bucket, `$7` to
+/// `$10` the bucket starts per level, `$11` the merchant scope.
+fn bump_sql(merchant: bool) -> &'static str {
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        [false, true].map(|merchant| {
+            let scopes: &[&str] = if merchant { &["''", "$11"] } else { &["''"] };
+            let rows: Vec<String> = scopes
+                .iter()
+                .flat_map(|scope| {
+                    (0..4).map(move |level| {
+                        format!("($1, {scope}, {level}, ${}, $2, $3, $6)", 7 + level)
+                    })
+                })
+                .collect();
+            format!(
+                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend)
+                 VALUES {}
+                 ON CONFLICT (agent_id, scope, level, start_s, currency) DO UPDATE SET
+                     count = usage_buckets.count + excluded.count,
+                     spend = CASE WHEN usage_buckets.spend + $4 < 0 THEN 0
+                                  WHEN usage_buckets.spend + $4 > $5 THEN $5
+                                  ELSE usage_buckets.spend + $4 END",
+                rows.join(", ")
+            )
+        })
+    });
+    &SQL[usize::from(merchant)]
+}
+
 /// Moves an agent's counters for an intent declared at `created_ms`: `count`
 /// more intents, `spend` more (or less) spend, for all of the agent's
-/// intents and for the merchant's.
-#[allow(clippy::too_many_arguments)]
+/// intents and for the merchant's; one statement.
 async fn bump_usage(
     tx: &mut Tx,
     agent_id: &str,
@@ -127,31 +158,22 @@ async fn bump_usage(
     count: i64,
     spend: i64,
 ) -> Result<()> {
-    let starts = bucket_starts(created_ms);
-    for scope in [Some(""), merchant_key].into_iter().flatten() {
-        for (level, start) in starts.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend)
-                 VALUES ($1, $2, $3, $4, $5, $6, $9)
-                 ON CONFLICT (agent_id, scope, level, start_s, currency) DO UPDATE SET
-                     count = usage_buckets.count + excluded.count,
-                     spend = CASE WHEN usage_buckets.spend + $7 < 0 THEN 0
-                                  WHEN usage_buckets.spend + $7 > $8 THEN $8
-                                  ELSE usage_buckets.spend + $7 END",
-            )
-            .bind(agent_id)
-            .bind(scope)
-            .bind(level as i64)
-            .bind(start)
-            .bind(currency)
-            .bind(count)
-            .bind(spend)
-            .bind(MAX_BUCKET_SPEND)
-            .bind(spend.clamp(0, MAX_BUCKET_SPEND))
-            .execute(&mut **tx)
-            .await?;
-        }
+    // An empty merchant would be the scope of all intents.
+    let merchant_key = merchant_key.filter(|key| !key.is_empty());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(bump_sql(merchant_key.is_some())))
+        .bind(agent_id)
+        .bind(currency)
+        .bind(count)
+        .bind(spend)
+        .bind(MAX_BUCKET_SPEND)
+        .bind(spend.clamp(0, MAX_BUCKET_SPEND));
+    for start in bucket_starts(created_ms) {
+        query = query.bind(start);
     }
+    if let Some(merchant) = merchant_key {
+        query = query.bind(merchant);
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
