@@ -474,8 +474,13 @@ fn main() {
     }
 
     c.final_summary();
-    let measuring = std::env::args().any(|arg| arg == "--bench")
-        && !std::env::args().any(|arg| arg == "--test");
+    // Criterion measured (rather than tested, listed or profiled) only
+    // under `cargo bench` without `--test`, `--list` or `--profile-time`.
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|arg| arg == "--bench")
+        && !args
+            .iter()
+            .any(|arg| arg == "--test" || arg == "--list" || arg.starts_with("--profile-time"));
     if measuring {
         summary();
     }
