@@ -356,6 +356,9 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
             for chunk in records.chunks(5_000) {
                 store.bulk_insert_intents(chunk).await.unwrap();
             }
+            // What autovacuum does as a database grows by requests; a bulk
+            // fill outruns it, and plans made for a small table stay.
+            store.analyze().await.unwrap();
             warrant_store::Store::close(&store).await;
         }
     }
@@ -521,7 +524,7 @@ fn main() {
         let first = first_decisions(&server, &setup.key, &agents);
         let again = first_decisions(&server, &setup.key, &agents);
         println!(
-            "start with {plugins} plugins: listening after {:.0} ms; first decisions running all {plugins} {:.0} ms (before the restart, compiling them: {:.0} ms), the next ones {:.1} ms",
+            "start with {plugins} plugins: listening after {:.0} ms; first decisions running all {plugins} {:.0} ms (the same before the restart, all loaded: {:.0} ms), the next ones {:.1} ms",
             ms(listening),
             ms(first),
             ms(warm),

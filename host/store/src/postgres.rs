@@ -77,6 +77,15 @@ impl PostgresStore {
         Ok(PostgresStore { pool, turns })
     }
 
+    /// Refreshes the planner's statistics of every table. Only for
+    /// benchmarks that fill a store in bulk, faster than autovacuum notices;
+    /// a database that grows by requests is analyzed by autovacuum.
+    #[doc(hidden)]
+    pub async fn analyze(&self) -> Result<()> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Starts a write transaction.
     async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)

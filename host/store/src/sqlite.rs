@@ -85,8 +85,14 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         crate::migrator(&MIGRATIONS).run(&pool).await?;
+        // The writer never checkpoints the log itself (a commit that did
+        // would make every write of its group wait for the copy); a task
+        // does, beside it, without blocking writes.
+        let mut conn = options.connect().await?;
+        conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+        tokio::spawn(checkpoint_every(pool.clone(), Duration::from_millis(500)));
         let writer = Writer {
-            conn: options.connect().await?,
+            conn,
             open: false,
             batch: 0,
             abandoned: false,
@@ -111,6 +117,28 @@ impl SqliteStore {
             writer: Some(writer),
             store: self.writer.clone(),
         })
+    }
+}
+
+/// Copies the write-ahead log into the database every `period`, as far as
+/// readers allow, without blocking the writer; ends when the pool closes.
+async fn checkpoint_every(pool: SqlitePool, period: Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "the write-ahead log could not be checkpointed");
+        }
     }
 }
 
