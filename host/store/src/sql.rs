@@ -1213,7 +1213,8 @@ impl Store for ThisStore {
     ) -> Result<Vec<IntentEvent>> {
         const DUE: &str = "(status = 'pending_approval' OR (status = 'approved' AND recurring = 0))
                            AND expires_ms <= $1";
-        let mut tx = self.write().await?;
+        // Candidates from a read, so that a round with nothing due takes
+        // no write lock; each is claimed and checked again in the write.
         let agents = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT agent_id FROM
                  (SELECT agent_id FROM intents WHERE {DUE} ORDER BY expires_ms LIMIT $2) AS due
@@ -1221,8 +1222,12 @@ impl Store for ThisStore {
         )))
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&self.pool)
         .await?;
+        if agents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
         let mut events = Vec::new();
         for row in &agents {
             let agent_id: &str = row.try_get("agent_id")?;

@@ -271,6 +271,9 @@ impl SqliteStore {
             let _ = writer.conn.execute("ROLLBACK").await;
             writer.open = false;
         }
+        // Leave the database in one file: the log copied in and emptied
+        // (as far as other processes' readers allow).
+        let _ = writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
         self.pool.close().await;
     }
 }
