@@ -17,7 +17,8 @@
 //!    (fifty rules each, a policy's most is 64).
 //!
 //! `cargo bench --bench intents` measures (`WARRANT_BENCH_SECONDS` per run,
-//! default 10; `WARRANT_BENCH_GROWTH`, default `10000,100000,1000000`);
+//! default 10; `WARRANT_BENCH_GROWTH`, default `10000,100000,1000000`;
+//! `WARRANT_BENCH_ONLY=sqlite` or `postgres` for one database);
 //! `cargo test` runs every part for a moment on a small store, so that it
 //! cannot rot. Nothing here asserts a speed.
 
@@ -356,9 +357,13 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
             for chunk in records.chunks(5_000) {
                 store.bulk_insert_intents(chunk).await.unwrap();
             }
-            // What autovacuum does as a database grows by requests; a bulk
-            // fill outruns it, and plans made for a small table stay.
-            store.analyze().await.unwrap();
+            // What autovacuum does as a database grows by requests: a bulk
+            // fill outruns it (it updates each counter row hundreds of
+            // times in one transaction) and leaves plans made for small
+            // tables. `WARRANT_BENCH_VACUUM=0` measures without it.
+            if !std::env::var("WARRANT_BENCH_VACUUM").is_ok_and(|v| v == "0") {
+                store.vacuum().await.unwrap();
+            }
             warrant_store::Store::close(&store).await;
         }
     }
@@ -450,8 +455,14 @@ fn main() {
         });
     let plugins = if measuring { 100 } else { 3 };
 
-    let mut databases = vec![Database::Sqlite];
-    if let Ok(server) = std::env::var("WARRANT_TEST_POSTGRES") {
+    let only = std::env::var("WARRANT_BENCH_ONLY").unwrap_or_default();
+    let mut databases = Vec::new();
+    if only != "postgres" {
+        databases.push(Database::Sqlite);
+    }
+    if only == "sqlite" {
+        println!("(PostgreSQL skipped: WARRANT_BENCH_ONLY=sqlite)");
+    } else if let Ok(server) = std::env::var("WARRANT_TEST_POSTGRES") {
         let name = format!("warrant_bench_{}", std::process::id());
         databases.push(Database::Postgres(format!(
             "{}/{name}",
