@@ -11,11 +11,12 @@
 //! (`synchronous_commit`, on by default), and concurrent commits share
 //! flushes of the write-ahead log.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Transaction;
 use sqlx::migrate::MigrateDatabase;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow, Postgres};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 
 type DbRow = PgRow;
 type Tx = Transaction<'static, Postgres>;
@@ -62,10 +63,16 @@ impl PostgresStore {
                 return Err(e.into());
             }
         }
+        // Plans made for each statement's values: a plan made once for any
+        // values (PostgreSQL's generic plan, used after five executions)
+        // cannot see that the usage query's ranges are narrow, and on a
+        // large counter table scans it whole.
+        let options =
+            PgConnectOptions::from_str(url)?.options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await?;
         crate::migrator(&MIGRATIONS).run(&pool).await?;
         let turns = PgPoolOptions::new()
