@@ -54,7 +54,7 @@ use criterion::Criterion;
 use warrant_domain::context::{Agent, Card, EvaluationContext, Intent, Usage};
 use warrant_domain::decision::VerdictKind;
 use warrant_domain::money::Money;
-use warrant_domain::plugin::Limits;
+use warrant_domain::plugin::{Cancel, Limits};
 use warrant_domain::policy::{Mode, OnError, Outcome, Policy, Rule};
 use warrant_runtime::{ReusedInstance, Runtime, RuntimeConfig};
 
@@ -195,7 +195,9 @@ impl Warrant {
     }
 
     fn decide(&self, input: &Input) -> Outcome {
-        self.policy.evaluate(&Self::context(input)).outcome
+        self.policy
+            .evaluate(&Self::context(input), &Cancel::NEVER)
+            .outcome
     }
 
     fn decide_reused(&mut self, input: &Input) -> Outcome {

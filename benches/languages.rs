@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use warrant_domain::context::{Agent, Card, EvaluationContext, Intent, Usage};
 use warrant_domain::money::Money;
-use warrant_domain::plugin::{Limits, Plugin};
+use warrant_domain::plugin::{Cancel, Limits, Plugin};
 use warrant_runtime::{Runtime, RuntimeConfig};
 
 const LANGUAGES: &[&str] = &["rust", "python", "javascript", "c", "zig", "go"];
@@ -128,7 +128,9 @@ fn main() {
 
         let runtime = Runtime::new(config()).unwrap();
         let (plugin, _) = runtime.load(language, "bench", &bytes).unwrap();
-        let decision = plugin.evaluate(&cx, CONFIG, &limits).outcome;
+        let decision = plugin
+            .evaluate(&cx, CONFIG, &limits, &Cancel::NEVER)
+            .outcome;
         let decision = decision.unwrap_or_else(|e| panic!("{language}: {e:?}"));
         assert_eq!(
             decision.verdict,
@@ -142,7 +144,10 @@ fn main() {
             plugin.reused_instance().unwrap();
         });
         let (fresh, fresh_p99) = measure(10, budget, || {
-            plugin.evaluate(&cx, CONFIG, &limits).outcome.unwrap();
+            plugin
+                .evaluate(&cx, CONFIG, &limits, &Cancel::NEVER)
+                .outcome
+                .unwrap();
         });
         let (reused, _) = measure(10, budget, || {
             kept.evaluate(&cx, CONFIG).unwrap();

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use warrant_domain::context::{Agent, EvaluationContext, Usage};
 use warrant_domain::decision::{Annotation, VerdictKind};
 use warrant_domain::intent::IntentRequest;
-use warrant_domain::plugin::{FailureKind, Limits, Plugin, PluginFailure, World};
+use warrant_domain::plugin::{Cancel, FailureKind, Limits, Plugin, PluginFailure, World};
 
 use crate::eval::{argument, load};
 use crate::{CacheArgs, Failure};
@@ -175,7 +175,7 @@ fn check(plugin: &dyn Plugin, defaults: &Defaults, case: &Case) -> Result<(), St
     let limits = Limits::default();
     let outcome: Result<Answer, PluginFailure> = match plugin.meta().world {
         World::Policy => plugin
-            .evaluate(&context, config, &limits)
+            .evaluate(&context, config, &limits, &Cancel::NEVER)
             .outcome
             .map(|d| Answer {
                 verdict: Some(d.verdict.kind()),
@@ -185,7 +185,7 @@ fn check(plugin: &dyn Plugin, defaults: &Defaults, case: &Case) -> Result<(), St
                 score: None,
             }),
         World::Risk => plugin
-            .assess(&context, config, &limits)
+            .assess(&context, config, &limits, &Cancel::NEVER)
             .outcome
             .map(|a| Answer {
                 verdict: None,

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use warrant_domain::context::{Agent, EvaluationContext, Usage};
 use warrant_domain::intent::IntentRequest;
-use warrant_domain::plugin::{Limits, World};
+use warrant_domain::plugin::{Cancel, Limits, World};
 use warrant_domain::policy::{Mode, OnError, Outcome, Policy, RiskRule, Rule, TraceEntry};
 use warrant_runtime::{CodeSource, LoadReport, LoadedPlugin, Runtime, RuntimeConfig};
 
@@ -160,7 +160,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         now: args.now.unwrap_or_else(OffsetDateTime::now_utc),
         charge: None,
     };
-    let mut decision = policy.evaluate(&context);
+    let mut decision = policy.evaluate(&context, &Cancel::NEVER);
     let output = EvalOutput {
         entry: decision.trace.remove(0),
         outcome: decision.outcome,

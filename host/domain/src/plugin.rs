@@ -2,6 +2,8 @@
 //! trait, the limits a call runs under, and how a call can fail.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -225,9 +227,41 @@ pub struct Invocation<T> {
     pub logs: Vec<LogLine>,
 }
 
+/// Stops the calls of a decision nobody waits for any more, such as one
+/// whose request was abandoned: a call that sees it cancelled ends at once
+/// (within a tick of the deadline clock), failing closed like a call past
+/// its deadline, and later calls do not start. Clones share one flag.
+#[derive(Clone, Debug, Default)]
+pub struct Cancel(Option<Arc<AtomicBool>>);
+
+impl Cancel {
+    /// A cancel that is never set, for calls that always run to the end.
+    pub const NEVER: Cancel = Cancel(None);
+
+    /// A cancel not yet set.
+    pub fn new() -> Self {
+        Cancel(Some(Arc::new(AtomicBool::new(false))))
+    }
+
+    /// Stops every call that shares this flag.
+    pub fn cancel(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether [`Cancel::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+}
+
 /// A loaded plugin the domain can call. Each call runs on a fresh instance
 /// under `limits` and never panics: every failure is an
-/// [`Invocation::outcome`] error.
+/// [`Invocation::outcome`] error. A call ends early, failing with
+/// [`FailureKind::Timeout`], once `cancel` is cancelled.
 pub trait Plugin: Send + Sync {
     /// Who the plugin is.
     fn meta(&self) -> &PluginMeta;
@@ -238,6 +272,7 @@ pub trait Plugin: Send + Sync {
         context: &EvaluationContext,
         config: &str,
         limits: &Limits,
+        cancel: &Cancel,
     ) -> Invocation<Decision>;
 
     /// Asks a risk plugin for an assessment.
@@ -246,5 +281,6 @@ pub trait Plugin: Send + Sync {
         context: &EvaluationContext,
         config: &str,
         limits: &Limits,
+        cancel: &Cancel,
     ) -> Invocation<Assessment>;
 }

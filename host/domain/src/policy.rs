@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::{EvaluationContext, RiskSummary, Signal};
 use crate::decision::{Action, ActionKind, Annotation, VerdictKind};
-use crate::plugin::{FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure};
+use crate::plugin::{Cancel, FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure};
 
 /// What a rule's failure counts as. A failure is never an approval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,13 +270,17 @@ impl Policy {
     ///
     /// A risk plugin that fails counts as the highest risk (100) in the
     /// aggregated score, with a signal named after its error code.
-    pub fn evaluate(&self, context: &EvaluationContext) -> PolicyDecision {
+    ///
+    /// Once `cancel` is cancelled, the plugin running stops and the ones
+    /// after it fail at once: the decision is still complete and fails
+    /// closed, for whoever reads it.
+    pub fn evaluate(&self, context: &EvaluationContext, cancel: &Cancel) -> PolicyDecision {
         let mut trace = Vec::with_capacity(self.risk.len() + self.rules.len());
 
         let context = if self.risk.is_empty() {
             Cow::Borrowed(context)
         } else {
-            let summary = self.assess(context, &mut trace);
+            let summary = self.assess(context, cancel, &mut trace);
             let mut with_risk = context.clone();
             with_risk.risk = Some(summary);
             Cow::Owned(with_risk)
@@ -284,7 +288,9 @@ impl Policy {
 
         let mut actions = Vec::new();
         for rule in &self.rules {
-            let invocation = rule.plugin.evaluate(&context, &rule.config, &rule.limits);
+            let invocation = rule
+                .plugin
+                .evaluate(&context, &rule.config, &rule.limits, cancel);
             let mut entry = TraceEntry::new(
                 Stage::Rule,
                 rule.plugin.as_ref(),
@@ -319,7 +325,12 @@ impl Policy {
         }
     }
 
-    fn assess(&self, context: &EvaluationContext, trace: &mut Vec<TraceEntry>) -> RiskSummary {
+    fn assess(
+        &self,
+        context: &EvaluationContext,
+        cancel: &Cancel,
+        trace: &mut Vec<TraceEntry>,
+    ) -> RiskSummary {
         // Risk plugins see no aggregated risk: they are what makes it.
         let without_risk;
         let context = if context.risk.is_some() {
@@ -333,7 +344,9 @@ impl Policy {
 
         let mut summary = RiskSummary::default();
         for rule in &self.risk {
-            let invocation = rule.plugin.assess(context, &rule.config, &rule.limits);
+            let invocation = rule
+                .plugin
+                .assess(context, &rule.config, &rule.limits, cancel);
             let mut entry = TraceEntry::new(
                 Stage::Risk,
                 rule.plugin.as_ref(),
@@ -464,7 +477,13 @@ mod tests {
             &self.meta
         }
 
-        fn evaluate(&self, cx: &EvaluationContext, _: &str, _: &Limits) -> Invocation<Decision> {
+        fn evaluate(
+            &self,
+            cx: &EvaluationContext,
+            _: &str,
+            _: &Limits,
+            _: &Cancel,
+        ) -> Invocation<Decision> {
             self.seen_risk
                 .lock()
                 .unwrap()
@@ -489,7 +508,13 @@ mod tests {
             })
         }
 
-        fn assess(&self, cx: &EvaluationContext, _: &str, _: &Limits) -> Invocation<Assessment> {
+        fn assess(
+            &self,
+            cx: &EvaluationContext,
+            _: &str,
+            _: &Limits,
+            _: &Cancel,
+        ) -> Invocation<Assessment> {
             assert!(cx.risk.is_none(), "a risk plugin saw an aggregated risk");
             invocation(match &self.decision {
                 Ok(_) => Ok(Assessment {
@@ -540,7 +565,7 @@ mod tests {
             risk: Vec::new(),
             rules,
         }
-        .evaluate(&context())
+        .evaluate(&context(), &Cancel::NEVER)
         .outcome
     }
 
@@ -589,7 +614,7 @@ mod tests {
             risk: Vec::new(),
             rules: vec![rule(deny(), E, D), rule(review(), M, D)],
         };
-        let decision = policy.evaluate(&context());
+        let decision = policy.evaluate(&context(), &Cancel::NEVER);
         assert_eq!(
             decision.actions,
             vec![RequestedAction {
@@ -624,7 +649,7 @@ mod tests {
                 rule(approve(), E, D),
             ],
         };
-        let decision = policy.evaluate(&context());
+        let decision = policy.evaluate(&context(), &Cancel::NEVER);
         assert_eq!(decision.outcome, Outcome::Approved);
         assert_eq!(decision.trace.len(), 3);
         assert_eq!(decision.trace[0].verdict, Some(VerdictKind::Deny));
@@ -649,7 +674,7 @@ mod tests {
                 risk: Vec::new(),
                 rules: vec![rule(broken.clone(), E, OnError::Deny)],
             }
-            .evaluate(&context());
+            .evaluate(&context(), &Cancel::NEVER);
             assert_eq!(decision.outcome, Outcome::Denied, "{kind:?}");
             let entry = &decision.trace[0];
             assert_eq!(entry.code.as_deref(), Some(kind.code()));
@@ -666,7 +691,7 @@ mod tests {
             risk: Vec::new(),
             rules: vec![rule(deny(), E, D), rule(approve(), E, D)],
         }
-        .evaluate(&context());
+        .evaluate(&context(), &Cancel::NEVER);
         let entry = &decision.trace[0];
         assert_eq!(entry.plugin, "deny");
         assert_eq!(entry.version, "1.0.0");
@@ -700,7 +725,7 @@ mod tests {
                 .collect(),
             rules: vec![rule(watcher.clone(), E, D)],
         };
-        let decision = policy.evaluate(&context());
+        let decision = policy.evaluate(&context(), &Cancel::NEVER);
         assert_eq!(decision.outcome, Outcome::Approved);
         assert_eq!(decision.risk.as_ref().unwrap().score, 70);
         assert_eq!(decision.risk.unwrap().signals.len(), 2);
@@ -721,7 +746,7 @@ mod tests {
             }],
             rules: vec![rule(watcher.clone(), E, D)],
         };
-        let decision = policy.evaluate(&context());
+        let decision = policy.evaluate(&context(), &Cancel::NEVER);
         assert_eq!(decision.outcome, Outcome::PendingApproval);
         let risk = decision.risk.unwrap();
         assert_eq!(risk.score, 100);

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use warrant_domain::context::{Agent, Card, EvaluationContext, Intent, Usage};
 use warrant_domain::money::Money;
-use warrant_domain::plugin::{Limits, Plugin};
+use warrant_domain::plugin::{Cancel, Limits, Plugin};
 use warrant_runtime::{Runtime, RuntimeConfig};
 use warrant_sdk::{Context, Decision, PluginError};
 
@@ -74,7 +74,7 @@ fn decisions(c: &mut Criterion) {
         // All three must agree before their speed means anything.
         let native = (case.native)(&sdk_cx, case.config).unwrap();
         let fresh = plugin
-            .evaluate(&domain_cx, case.config, &limits)
+            .evaluate(&domain_cx, case.config, &limits, &Cancel::NEVER)
             .outcome
             .unwrap();
         let kept = reused.evaluate(&domain_cx, case.config).unwrap();
@@ -91,7 +91,14 @@ fn decisions(c: &mut Criterion) {
             b.iter(|| plugin.reused_instance().unwrap())
         });
         group.bench_function("wasm-fresh-instance", |b| {
-            b.iter(|| plugin.evaluate(black_box(&domain_cx), black_box(case.config), &limits))
+            b.iter(|| {
+                plugin.evaluate(
+                    black_box(&domain_cx),
+                    black_box(case.config),
+                    &limits,
+                    &Cancel::NEVER,
+                )
+            })
         });
         group.finish();
         // The kept instance must still answer as it did: its timings are of

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use wasmtime::ResourceLimiter;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 use wasmtime_wasi::{
     Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView,
 };
@@ -22,6 +23,10 @@ pub(crate) struct PluginCtx {
     pub(crate) log: LogBuffer,
     /// The decision's time, which is all a plugin's clocks ever say.
     now: Duration,
+    /// What the plugin may wait for in all (its deadline), and what it
+    /// asked to wait for so far.
+    wait_budget: Duration,
+    waited: Duration,
     /// Built on the first WASI call: plugins that import no WASI, like the
     /// built-in ones, never pay for it.
     wasi: Option<WasiCtx>,
@@ -34,9 +39,76 @@ impl PluginCtx {
             limiter: Limiter::new(limits),
             log: LogBuffer::default(),
             now,
+            wait_budget: limits.timeout(),
+            waited: Duration::ZERO,
             wasi: None,
             table: ResourceTable::new(),
         }
+    }
+}
+
+impl PluginCtx {
+    /// A subscription to the monotonic clock `wait` from now, as
+    /// `subscribe-duration` asks for it.
+    ///
+    /// The clocks stand still, so a plugin never really waits: the
+    /// subscription is ready at once. What it asked to wait for is added
+    /// up, and once the sum passes its deadline the call ends with
+    /// [`WaitPastDeadline`] (`E_PLUGIN_TIMEOUT`) — a plugin whose waits
+    /// would have outlived its deadline gets the same answer at once, and
+    /// the same answer every time.
+    pub(crate) fn wait(&mut self, wait: Duration) -> wasmtime::Result<Resource<DynPollable>> {
+        self.waited = self.waited.saturating_add(wait);
+        if self.waited > self.wait_budget {
+            return Err(wasmtime::Error::new(WaitPastDeadline {
+                waited: self.waited,
+                deadline: self.wait_budget,
+            }));
+        }
+        let ready = self.table.push(Ready)?;
+        subscribe(&mut self.table, ready)
+    }
+
+    /// A subscription to the monotonic clock reaching `when` (nanoseconds),
+    /// as `subscribe-instant` asks for it: a wait from the frozen now.
+    pub(crate) fn wait_until(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = FrozenMonotonicClock(self.now).now();
+        self.wait(Duration::from_nanos(when.saturating_sub(now)))
+    }
+}
+
+/// Why a call ended: the plugin asked its clocks to wait past its deadline.
+#[derive(Debug)]
+pub(crate) struct WaitPastDeadline {
+    /// What it asked to wait for in all.
+    pub(crate) waited: Duration,
+    /// Its deadline.
+    pub(crate) deadline: Duration,
+}
+
+impl std::fmt::Display for WaitPastDeadline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the plugin asked to wait {} ms, past its deadline of {} ms (a plugin's clocks stand still: it cannot wait)",
+            self.waited.as_millis(),
+            self.deadline.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for WaitPastDeadline {}
+
+/// A clock subscription, ready at once.
+struct Ready;
+
+impl Pollable for Ready {
+    fn ready<'a, 'f>(&'a mut self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'f>>
+    where
+        'a: 'f,
+        Self: 'f,
+    {
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -156,6 +156,7 @@ impl Runtime {
         v2::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+        link_clock_waits(&mut linker).map_err(link_error)?;
         let cache = config
             .cache_dir
             .as_deref()
@@ -228,7 +229,6 @@ impl Runtime {
             meta,
             pre,
             self.inner.engine.clone(),
-            self.inner.config.epoch_tick,
             self.inner.ticker.clone(),
         );
         let report = LoadReport {
@@ -353,6 +353,32 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// The interface whose waits the host answers itself, in the version
+/// `wasmtime-wasi` links (components importing any 0.2 version reach it).
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Replaces WASI's clock subscriptions, which would sleep the calling
+/// thread for as long as a plugin asks, with ones that are ready at once
+/// and count against the call's deadline (see [`PluginCtx::wait`]).
+fn link_clock_waits(linker: &mut Linker<PluginCtx>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |mut store: wasmtime::StoreContextMut<'_, PluginCtx>, (nanos,): (u64,)| {
+            Ok((store.data_mut().wait(Duration::from_nanos(nanos))?,))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |mut store: wasmtime::StoreContextMut<'_, PluginCtx>, (when,): (u64,)| {
+            Ok((store.data_mut().wait_until(when)?,))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 /// The engine: fuel, epochs, deterministic floats, a capped stack and the

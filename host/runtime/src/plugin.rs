@@ -6,18 +6,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use warrant_domain::context::EvaluationContext;
 use warrant_domain::decision::{Assessment, Decision};
 use warrant_domain::plugin::{
-    FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
+    Cancel, FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
 
 use crate::EpochTicker;
 use crate::bindings::{v1, v2};
 use crate::convert;
-use crate::ctx::PluginCtx;
+use crate::ctx::{PluginCtx, WaitPastDeadline};
 
 /// The compiled, linked component of one world of one version of the
 /// contract.
@@ -47,7 +47,6 @@ pub struct LoadedPlugin {
     meta: PluginMeta,
     pre: Pre,
     engine: Engine,
-    epoch_tick: Duration,
     /// Keeps the epoch advancing while the plugin exists.
     _ticker: Arc<EpochTicker>,
 }
@@ -63,14 +62,12 @@ impl LoadedPlugin {
         meta: PluginMeta,
         pre: Pre,
         engine: Engine,
-        epoch_tick: Duration,
         ticker: Arc<EpochTicker>,
     ) -> Self {
         LoadedPlugin {
             meta,
             pre,
             engine,
-            epoch_tick,
             _ticker: ticker,
         }
     }
@@ -79,23 +76,46 @@ impl LoadedPlugin {
     /// time, instantiates the plugin with `instantiate`, passes it the
     /// context (converted by `convert`) with `call`, then checks its answer
     /// with `accept`.
+    #[allow(clippy::too_many_arguments)]
     fn invoke<C, I, R, T>(
         &self,
         context: &EvaluationContext,
         limits: &Limits,
+        cancel: &Cancel,
         convert: impl FnOnce(&EvaluationContext) -> C,
         instantiate: impl FnOnce(&mut Store<PluginCtx>) -> wasmtime::Result<I>,
         call: impl FnOnce(I, &mut Store<PluginCtx>, &C) -> wasmtime::Result<R>,
         accept: impl FnOnce(R) -> Result<T, PluginFailure>,
     ) -> Invocation<T> {
         let start = Instant::now();
+        if cancel.is_cancelled() {
+            return Invocation {
+                outcome: Err(abandoned()),
+                fuel_used: 0,
+                duration: Duration::ZERO,
+                logs: Vec::new(),
+            };
+        }
         let input = convert(context);
         let now = Duration::try_from(context.now - time::OffsetDateTime::UNIX_EPOCH)
             .unwrap_or(Duration::ZERO);
         let mut store = Store::new(&self.engine, PluginCtx::new(limits, now));
         store.limiter(|ctx| &mut ctx.limiter);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.deadline_ticks(limits));
+        // Every tick, the call ends if it is past its deadline or nobody
+        // waits for it any more.
+        let deadline = start + limits.timeout();
+        let cancel = cancel.clone();
+        store.epoch_deadline_callback(move |_| {
+            if cancel.is_cancelled() {
+                return Err(wasmtime::Error::new(Abandoned));
+            }
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Continue(1)
+            })
+        });
+        store.set_epoch_deadline(1);
         let fuel_set = store.set_fuel(limits.fuel);
 
         // Wasmtime reports guest misbehaviour as errors; a panic here would
@@ -122,14 +142,6 @@ impl LoadedPlugin {
         }
     }
 
-    /// Epoch ticks until the deadline: rounded up, plus one because the
-    /// current tick may be about to end.
-    fn deadline_ticks(&self, limits: &Limits) -> u64 {
-        let tick = self.epoch_tick.as_nanos().max(1);
-        let ticks = limits.timeout().as_nanos().div_ceil(tick) + 1;
-        u64::try_from(ticks).unwrap_or(u64::MAX)
-    }
-
     /// Names what went wrong in a call.
     fn classify(
         &self,
@@ -140,6 +152,12 @@ impl LoadedPlugin {
     ) -> PluginFailure {
         if let Some(refusal) = &ctx.limiter.refused {
             return PluginFailure::new(FailureKind::Memory, refusal.clone());
+        }
+        if let Some(wait) = error.downcast_ref::<WaitPastDeadline>() {
+            return PluginFailure::new(FailureKind::Timeout, wait.to_string());
+        }
+        if error.downcast_ref::<Abandoned>().is_some() {
+            return abandoned();
         }
         if let Some(trap) = error.downcast_ref::<Trap>() {
             let (kind, message) = match trap {
@@ -204,6 +222,22 @@ impl LoadedPlugin {
             logs: Vec::new(),
         }
     }
+}
+
+/// Why a call ended: its [`Cancel`] was cancelled.
+#[derive(Debug)]
+struct Abandoned;
+
+impl std::fmt::Display for Abandoned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the call was stopped: nobody waits for its decision any more")
+    }
+}
+
+impl std::error::Error for Abandoned {}
+
+fn abandoned() -> PluginFailure {
+    PluginFailure::new(FailureKind::Timeout, Abandoned.to_string())
 }
 
 /// One instance of a policy plugin kept for many calls. It exists to
@@ -280,11 +314,13 @@ impl Plugin for LoadedPlugin {
         context: &EvaluationContext,
         config: &str,
         limits: &Limits,
+        cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
             Pre::PolicyV2(pre) => self.invoke(
                 context,
                 limits,
+                cancel,
                 convert::v2::context,
                 |store| pre.instantiate(store),
                 |instance, store, input| instance.call_evaluate(store, input, config),
@@ -293,6 +329,7 @@ impl Plugin for LoadedPlugin {
             Pre::PolicyV1(pre) => self.invoke(
                 context,
                 limits,
+                cancel,
                 convert::v1::context,
                 |store| pre.instantiate(store),
                 |instance, store, input| instance.call_evaluate(store, input, config),
@@ -307,11 +344,13 @@ impl Plugin for LoadedPlugin {
         context: &EvaluationContext,
         config: &str,
         limits: &Limits,
+        cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
             Pre::RiskV2(pre) => self.invoke(
                 context,
                 limits,
+                cancel,
                 convert::v2::context,
                 |store| pre.instantiate(store),
                 |instance, store, input| instance.call_assess(store, input, config),
@@ -320,6 +359,7 @@ impl Plugin for LoadedPlugin {
             Pre::RiskV1(pre) => self.invoke(
                 context,
                 limits,
+                cancel,
                 convert::v1::context,
                 |store| pre.instantiate(store),
                 |instance, store, input| instance.call_assess(store, input, config),

@@ -4,7 +4,7 @@ mod common;
 
 use common::{builtin, context, runtime};
 use warrant_domain::decision::{Decision, VerdictKind};
-use warrant_domain::plugin::{FailureKind, Limits, Plugin};
+use warrant_domain::plugin::{Cancel, FailureKind, Limits, Plugin};
 use warrant_domain::policy::{Mode, OnError, Outcome, Policy, Rule};
 
 fn verdict(
@@ -14,7 +14,12 @@ fn verdict(
     config: &str,
 ) -> Decision {
     plugin
-        .evaluate(&context(cents, merchant), config, &Limits::default())
+        .evaluate(
+            &context(cents, merchant),
+            config,
+            &Limits::default(),
+            &Cancel::NEVER,
+        )
         .outcome
         .unwrap_or_else(|e| panic!("the plugin answers: {e}"))
 }
@@ -73,6 +78,7 @@ fn an_invalid_config_is_the_plugins_own_error_and_never_an_approval() {
         &context(Some(1), None),
         r#"{"maxAmountEuro": 100}"#,
         &Limits::default(),
+        &Cancel::NEVER,
     );
     let failure = invocation.outcome.unwrap_err();
     assert_eq!(
@@ -97,7 +103,7 @@ fn an_invalid_config_is_the_plugins_own_error_and_never_an_approval() {
             limits: Limits::default(),
         }],
     };
-    let decision = policy.evaluate(&context(Some(1), None));
+    let decision = policy.evaluate(&context(Some(1), None), &Cancel::NEVER);
     assert_eq!(decision.outcome, Outcome::Denied);
     assert_eq!(decision.trace[0].code.as_deref(), Some("E_PLUGIN_ERROR"));
 }
@@ -158,7 +164,8 @@ fn a_chain_of_built_ins_combines_into_one_outcome() {
             rule("merchant-rules", r#"{"allow": ["hetzner.com"]}"#),
         ],
     };
-    let outcome = |cents, merchant| policy.evaluate(&context(Some(cents), Some(merchant)));
+    let outcome =
+        |cents, merchant| policy.evaluate(&context(Some(cents), Some(merchant)), &Cancel::NEVER);
     assert_eq!(outcome(451, "hetzner.com").outcome, Outcome::Approved);
     assert_eq!(
         outcome(6000, "hetzner.com").outcome,

@@ -3,7 +3,7 @@
 mod common;
 
 use common::context;
-use warrant_domain::plugin::{Limits, Plugin};
+use warrant_domain::plugin::{Cancel, Limits, Plugin};
 use warrant_runtime::{CodeSource, Runtime, RuntimeConfig};
 
 fn cached_runtime(dir: &std::path::Path) -> Runtime {
@@ -36,6 +36,7 @@ fn a_second_start_loads_from_the_cache_without_compiling() {
             &context(Some(10_001), None),
             r#"{"maxAmountEuros": 100}"#,
             &Limits::default(),
+            &Cancel::NEVER,
         )
         .outcome
         .unwrap();
@@ -58,7 +59,12 @@ fn a_damaged_cache_entry_is_recompiled() {
     assert_eq!(report.source, CodeSource::Compiled);
     assert!(
         plugin
-            .evaluate(&context(None, None), "{}", &Limits::default())
+            .evaluate(
+                &context(None, None),
+                "{}",
+                &Limits::default(),
+                &Cancel::NEVER
+            )
             .outcome
             .is_ok()
     );

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{builtin, context, guest, runtime};
 use warrant_domain::decision::VerdictKind;
-use warrant_domain::plugin::{FailureKind, Limits, Plugin};
+use warrant_domain::plugin::{Cancel, FailureKind, Limits, Plugin};
 use warrant_domain::policy::{Mode, OnError, Outcome, Policy, Rule};
 use warrant_fixtures::{GUESTS, core_module, garbage};
 use warrant_runtime::{Runtime, RuntimeConfig};
@@ -26,12 +26,21 @@ fn every_guest_gets_its_expected_code_in_bounded_time() {
             Ok((plugin, _)) => {
                 let invocation = match fixture.world {
                     "risk" => {
-                        let i = plugin.assess(&context(Some(100), None), "{}", &Limits::default());
+                        let i = plugin.assess(
+                            &context(Some(100), None),
+                            "{}",
+                            &Limits::default(),
+                            &Cancel::NEVER,
+                        );
                         (i.outcome.map(|_| "assessed".to_owned()), i.duration)
                     }
                     _ => {
-                        let i =
-                            plugin.evaluate(&context(Some(100), None), "{}", &Limits::default());
+                        let i = plugin.evaluate(
+                            &context(Some(100), None),
+                            "{}",
+                            &Limits::default(),
+                            &Cancel::NEVER,
+                        );
                         (
                             i.outcome.map(|d| d.verdict.kind().as_str().to_owned()),
                             i.duration,
@@ -56,6 +65,7 @@ fn every_guest_gets_its_expected_code_in_bounded_time() {
             &context(Some(451), None),
             r#"{"maxAmountEuros": 10}"#,
             &Limits::default(),
+            &Cancel::NEVER,
         );
         assert_eq!(
             after.outcome.unwrap().verdict.kind(),
@@ -80,7 +90,7 @@ fn a_plugin_past_its_deadline_times_out() {
     let runtime = runtime();
     let plugin = guest(&runtime, "loop-forever");
     let limits = deadline_of_100_ms();
-    let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
+    let invocation = plugin.evaluate(&context(None, None), "{}", &limits, &Cancel::NEVER);
     let failure = invocation.outcome.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
     assert!(
@@ -95,6 +105,111 @@ fn a_plugin_past_its_deadline_times_out() {
     );
 }
 
+/// A plugin that sleeps, through std or through WASI's poll itself, never
+/// holds the thread: a wait past its deadline ends the call with
+/// `E_PLUGIN_TIMEOUT` at once (it would wait an hour otherwise).
+#[test]
+fn a_plugin_that_sleeps_past_its_deadline_times_out_at_once() {
+    let runtime = runtime();
+    for name in ["sleep-std", "sleep-poll"] {
+        let plugin = guest(&runtime, name);
+        let limits = deadline_of_100_ms();
+        let start = Instant::now();
+        let invocation = plugin.evaluate(&context(None, None), "{}", &limits, &Cancel::NEVER);
+        let took = start.elapsed();
+        let failure = invocation.outcome.unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Timeout, "{name}: {failure}");
+        assert!(
+            failure.message.contains("past its deadline of 100 ms"),
+            "{name}: {failure}"
+        );
+        assert!(
+            took < Duration::from_millis(100 + 400),
+            "{name} held the thread for {took:?}"
+        );
+    }
+}
+
+/// Waits within the deadline are answered at once, as if the time had
+/// passed; the waits of one call add up, so many short ones cannot
+/// outlast the deadline either.
+#[test]
+fn waits_within_the_deadline_return_at_once_and_add_up() {
+    let runtime = runtime();
+    let limits = Limits {
+        timeout_ms: 250,
+        ..Limits::default()
+    };
+    for name in ["sleep-std", "sleep-poll"] {
+        let plugin = guest(&runtime, name);
+        let start = Instant::now();
+        let short = plugin.evaluate(
+            &context(None, None),
+            r#"{"sleepMs": 100}"#,
+            &limits,
+            &Cancel::NEVER,
+        );
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "{name} waited"
+        );
+        assert_eq!(
+            short.outcome.unwrap().verdict.kind(),
+            VerdictKind::Approve,
+            "{name}"
+        );
+    }
+    // sleep-poll waits twice: 2 × 150 ms is past 250 ms.
+    let plugin = guest(&runtime, "sleep-poll");
+    let twice = plugin.evaluate(
+        &context(None, None),
+        r#"{"sleepMs": 150}"#,
+        &limits,
+        &Cancel::NEVER,
+    );
+    let failure = twice.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
+    assert!(
+        failure.message.contains("asked to wait 300 ms"),
+        "{failure}"
+    );
+}
+
+/// A call whose decision nobody waits for any more stops within a tick,
+/// failing closed; a call that starts after that does not run at all.
+#[test]
+fn a_cancelled_call_stops_at_once() {
+    let runtime = runtime();
+    let plugin = guest(&runtime, "loop-forever");
+    let limits = Limits {
+        fuel: Limits::MAX.fuel,
+        timeout_ms: Limits::MAX.timeout_ms,
+        ..Limits::default()
+    };
+    let cancel = Cancel::new();
+    let stopper = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            cancel.cancel();
+        })
+    };
+    let invocation = plugin.evaluate(&context(None, None), "{}", &limits, &cancel);
+    stopper.join().unwrap();
+    let failure = invocation.outcome.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
+    assert!(failure.message.contains("stopped"), "{failure}");
+    assert!(
+        invocation.duration < Duration::from_secs(2),
+        "{:?}",
+        invocation.duration
+    );
+
+    let after = plugin.evaluate(&context(None, None), "{}", &limits, &cancel);
+    assert_eq!(after.outcome.unwrap_err().kind, FailureKind::Timeout);
+    assert_eq!(after.fuel_used, 0);
+}
+
 /// A plugin kept after its runtime is gone (as a command that loads it and
 /// returns it does) still meets its deadline.
 #[test]
@@ -104,7 +219,7 @@ fn a_plugin_outliving_its_runtime_still_times_out() {
         guest(&runtime, "loop-forever")
     };
     let limits = deadline_of_100_ms();
-    let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
+    let invocation = plugin.evaluate(&context(None, None), "{}", &limits, &Cancel::NEVER);
     let failure = invocation.outcome.unwrap_err();
     assert_eq!(failure.kind, FailureKind::Timeout, "{failure}");
     assert!(
@@ -122,7 +237,7 @@ fn fuel_used_is_reported_and_bounded_by_the_limit() {
         fuel: 1_000_000,
         ..Limits::default()
     };
-    let invocation = plugin.evaluate(&context(None, None), "{}", &limits);
+    let invocation = plugin.evaluate(&context(None, None), "{}", &limits, &Cancel::NEVER);
     assert_eq!(invocation.outcome.unwrap_err().kind, FailureKind::Fuel);
     assert_eq!(invocation.fuel_used, 1_000_000);
 }
@@ -136,7 +251,12 @@ fn a_memory_limit_below_the_initial_memory_fails_at_instantiation() {
         ..Limits::default()
     };
     let failure = plugin
-        .evaluate(&context(Some(1), None), r#"{"maxAmountEuros": 1}"#, &limits)
+        .evaluate(
+            &context(Some(1), None),
+            r#"{"maxAmountEuros": 1}"#,
+            &limits,
+            &Cancel::NEVER,
+        )
         .outcome
         .unwrap_err();
     assert_eq!(failure.kind, FailureKind::Memory, "{failure}");
@@ -155,7 +275,7 @@ fn a_panic_is_a_trap_whose_message_reaches_the_trace() {
             limits: Limits::default(),
         }],
     };
-    let decision = policy.evaluate(&context(None, None));
+    let decision = policy.evaluate(&context(None, None), &Cancel::NEVER);
     assert_eq!(decision.outcome, Outcome::PendingApproval);
     let entry = &decision.trace[0];
     assert_eq!(entry.code.as_deref(), Some("E_PLUGIN_TRAP"));
@@ -236,7 +356,12 @@ fn a_plugin_of_one_world_called_as_the_other_fails_closed() {
     let runtime = runtime();
     let risk = guest(&runtime, "risk-out-of-range");
     let failure = risk
-        .evaluate(&context(None, None), "{}", &Limits::default())
+        .evaluate(
+            &context(None, None),
+            "{}",
+            &Limits::default(),
+            &Cancel::NEVER,
+        )
         .outcome
         .unwrap_err();
     assert_eq!(failure.kind, FailureKind::Load);
@@ -255,7 +380,12 @@ fn failed_calls_leak_no_instances() {
     let healthy = builtin(&runtime, "spend-limit");
     for _ in 0..2000 {
         let failure = panics
-            .evaluate(&context(None, None), "{}", &Limits::default())
+            .evaluate(
+                &context(None, None),
+                "{}",
+                &Limits::default(),
+                &Cancel::NEVER,
+            )
             .outcome
             .unwrap_err();
         assert_eq!(failure.kind, FailureKind::Trap);
@@ -264,6 +394,7 @@ fn failed_calls_leak_no_instances() {
         &context(Some(1), None),
         r#"{"maxAmountEuros": 1}"#,
         &Limits::default(),
+        &Cancel::NEVER,
     );
     assert!(after.outcome.is_ok());
 }
@@ -284,7 +415,12 @@ fn hostile_plugins_do_not_disturb_others_running_at_the_same_time() {
                 for _ in 0..3 {
                     assert!(
                         plugin
-                            .evaluate(&context(None, None), "{}", &Limits::default())
+                            .evaluate(
+                                &context(None, None),
+                                "{}",
+                                &Limits::default(),
+                                &Cancel::NEVER
+                            )
                             .outcome
                             .is_err()
                     );
@@ -300,6 +436,7 @@ fn hostile_plugins_do_not_disturb_others_running_at_the_same_time() {
                             &context(Some(cents * 100), None),
                             r#"{"maxAmountEuros": 100}"#,
                             &Limits::default(),
+                            &Cancel::NEVER,
                         )
                         .outcome
                         .unwrap();

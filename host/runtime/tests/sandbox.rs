@@ -6,11 +6,16 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{context, guest, runtime};
-use warrant_domain::plugin::{Limits, Plugin};
+use warrant_domain::plugin::{Cancel, Limits, Plugin};
 use warrant_runtime::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 
 fn annotations(plugin: &dyn Plugin) -> (BTreeMap<String, String>, Vec<String>) {
-    let invocation = plugin.evaluate(&context(None, None), "{}", &Limits::default());
+    let invocation = plugin.evaluate(
+        &context(None, None),
+        "{}",
+        &Limits::default(),
+        &Cancel::NEVER,
+    );
     let decision = invocation.outcome.expect("the nosy plugin answers");
     let notes = decision
         .annotations

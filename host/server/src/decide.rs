@@ -127,22 +127,32 @@ pub(crate) async fn decide(
         now: time_of(now_ms),
         charge: None,
     };
-    run(policy.clone(), |policy| &policy.decide, context).await
+    run(
+        state,
+        &agent.tenant_id,
+        policy.clone(),
+        |policy| &policy.decide,
+        context,
+    )
+    .await
 }
 
-/// Runs one of a compiled policy's chains on a blocking thread: plugins
-/// are CPU work.
+/// Runs one of a compiled policy's chains in the tenant's share of the
+/// evaluation pool (plugins are CPU work); stopped if the caller gives up.
 pub(crate) async fn run(
+    state: &AppState,
+    tenant_id: &str,
     policy: Arc<CompiledPolicy>,
     chain: fn(&CompiledPolicy) -> &Policy,
     context: EvaluationContext,
 ) -> Result<(EvaluationContext, PolicyDecision)> {
-    tokio::task::spawn_blocking(move || {
-        let decision = chain(&policy).evaluate(&context);
-        (context, decision)
-    })
-    .await
-    .map_err(ApiError::internal)
+    state
+        .evaluations
+        .run(tenant_id, move |cancel| {
+            let decision = chain(&policy).evaluate(&context, cancel);
+            (context, decision)
+        })
+        .await
 }
 
 /// What the store is to carry out with a decision: one suspension (the

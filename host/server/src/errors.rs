@@ -15,6 +15,8 @@ use warrant_store::{Plan, StoreError};
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Seconds after which a retry may succeed, sent as `Retry-After`.
+    retry_after: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +48,7 @@ impl ApiError {
                 field: None,
                 status: None,
             },
+            retry_after: None,
         }
     }
 
@@ -136,6 +139,14 @@ impl ApiError {
             "E_AGENT_NOT_ACTIVE",
             format!("agent `{agent_id}` is {status}: it gets no approval until it is active"),
         )
+    }
+
+    /// 429 `E_BUSY`: the tenant has as much work running and waiting as
+    /// it may; retry after a second.
+    pub fn busy(message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "E_BUSY", message);
+        error.retry_after = Some(1);
+        error
     }
 
     /// 413 `E_TOO_LARGE`.
@@ -230,11 +241,17 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_string(&Envelope { error: &self.body }).unwrap_or_else(|_| {
             r#"{"error":{"code":"E_INTERNAL","message":"internal error"}}"#.into()
         });
-        (
+        let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -324,7 +324,7 @@ pub(crate) async fn create(
         // One decision at a time per agent, on this server and on every
         // server sharing the database: the usage each sees includes the one
         // before.
-        let _turn = state.agent_lock(&agent_id).lock().await;
+        let _turn = state.turns.take(&agent_id).await;
         let _shared_turn = state.store.agent_turn(&agent_id).await?;
         let now = now_ms();
         let (context, decision) = decide(&state, &agent, &policy, intent, now).await?;

@@ -13,9 +13,11 @@ mod errors;
 mod governance;
 mod http;
 mod intents;
+mod keyed;
 mod oversight;
 mod plugins;
 mod policies;
+mod pool;
 mod registry;
 mod tenants;
 
@@ -25,14 +27,15 @@ use std::time::Duration;
 use axum::Extension;
 use axum::Router;
 use axum::routing::{delete, get, post};
-use tokio::sync::Mutex;
 
 use warrant_runtime::{LoadError, Runtime};
 use warrant_store::Store;
 
 pub use errors::ApiError;
+pub use pool::PoolSize;
 pub use tenants::{AdminKey, CreatedTenant, admin_key, create_tenant};
 
+use pool::{AgentTurns, FairPool};
 use registry::Registry;
 
 /// The largest JSON body accepted.
@@ -54,8 +57,12 @@ pub struct Inner {
     max_plugin_bytes: usize,
     /// Intents of one agent are decided one at a time, so that each sees
     /// the usage of the one before (a budget cannot be overrun by sending
-    /// intents in parallel). Agents are spread over these locks by hash.
-    agent_locks: Vec<Mutex<()>>,
+    /// intents in parallel); each agent has a turn of its own.
+    turns: AgentTurns,
+    /// Where plugins are evaluated, fairly among tenants.
+    evaluations: FairPool,
+    /// Where uploaded plugins are compiled, one at a time.
+    compilations: FairPool,
     /// Compiled policies by id and version; read on every decision.
     policies: std::sync::RwLock<policies::Compiled>,
 }
@@ -84,16 +91,12 @@ impl AppState {
                 registry,
                 admin_key_sha256,
                 max_plugin_bytes,
-                agent_locks: (0..1024).map(|_| Mutex::new(())).collect(),
+                turns: AgentTurns::default(),
+                evaluations: FairPool::new("evaluations", PoolSize::evaluations()),
+                compilations: FairPool::new("plugin compilations", PoolSize::compilations()),
                 policies: std::sync::RwLock::new(policies::Compiled::default()),
             }),
         })
-    }
-
-    fn agent_lock(&self, agent_id: &str) -> &Mutex<()> {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(agent_id);
-        &self.agent_locks[(hash % self.agent_locks.len() as u64) as usize]
     }
 }
 

@@ -726,7 +726,7 @@ pub(crate) async fn evaluate_policy(
                 now: time_of(now),
                 charge: None,
             };
-            run(policy.clone(), |p| &p.decide, context).await?
+            run(&state, &tenant_id, policy.clone(), |p| &p.decide, context).await?
         }
     };
     dry_run_reply(&record, agent.as_ref(), &context, &decision)
@@ -860,7 +860,7 @@ pub(crate) async fn report_charge(
 
         // One charge of a series at a time (on every server), so that each
         // sees the ones accepted before it.
-        let _turn = state.agent_lock(&record.agent_id).lock().await;
+        let _turn = state.turns.take(&record.agent_id).await;
         let _shared_turn = state.store.agent_turn(&record.agent_id).await?;
         let previous = state
             .store
@@ -893,7 +893,8 @@ pub(crate) async fn report_charge(
                 previous,
             }),
         };
-        let (_, decision) = run(policy.clone(), |p| &p.charges, context).await?;
+        let (_, decision) =
+            run(&state, &tenant_id, policy.clone(), |p| &p.charges, context).await?;
         let charge = ChargeRecord {
             id: new_id("chg"),
             tenant_id: tenant_id.clone(),

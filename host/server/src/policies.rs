@@ -349,7 +349,16 @@ async fn resolve_steps(
             .registry
             .get(state.store.as_ref(), &plugin_id, &meta)
             .await?;
-        if let Err(failure) = dry_run(plugin, world, config.get().to_owned(), limits).await? {
+        if let Err(failure) = dry_run(
+            state,
+            tenant_id,
+            plugin,
+            world,
+            config.get().to_owned(),
+            limits,
+        )
+        .await?
+        {
             return Err(ApiError::validation(
                 &at("config"),
                 format!(
@@ -379,23 +388,29 @@ async fn resolve_steps(
 }
 
 async fn dry_run(
+    state: &AppState,
+    tenant_id: &str,
     plugin: Arc<dyn Plugin>,
     world: World,
     config: String,
     limits: Limits,
 ) -> Result<Result<(), warrant_domain::plugin::PluginFailure>> {
-    tokio::task::spawn_blocking(move || {
-        let context = dry_context();
-        match world {
-            World::Policy => plugin
-                .evaluate(&context, &config, &limits)
-                .outcome
-                .map(drop),
-            World::Risk => plugin.assess(&context, &config, &limits).outcome.map(drop),
-        }
-    })
-    .await
-    .map_err(ApiError::internal)
+    state
+        .evaluations
+        .run(tenant_id, move |cancel| {
+            let context = dry_context();
+            match world {
+                World::Policy => plugin
+                    .evaluate(&context, &config, &limits, cancel)
+                    .outcome
+                    .map(drop),
+                World::Risk => plugin
+                    .assess(&context, &config, &limits, cancel)
+                    .outcome
+                    .map(drop),
+            }
+        })
+        .await
 }
 
 pub(crate) fn plugin_ids(doc: &PolicyDoc) -> Vec<String> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use warrant_domain::context::EvaluationContext;
 use warrant_domain::decision::{Assessment, Decision};
 use warrant_domain::plugin::{
-    FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
+    Cancel, FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
 use warrant_runtime::{LoadError, Runtime};
 use warrant_store::{PluginRecord, Store};
@@ -189,11 +189,23 @@ impl Plugin for Unloadable {
         &self.meta
     }
 
-    fn evaluate(&self, _: &EvaluationContext, _: &str, _: &Limits) -> Invocation<Decision> {
+    fn evaluate(
+        &self,
+        _: &EvaluationContext,
+        _: &str,
+        _: &Limits,
+        _: &Cancel,
+    ) -> Invocation<Decision> {
         self.fail()
     }
 
-    fn assess(&self, _: &EvaluationContext, _: &str, _: &Limits) -> Invocation<Assessment> {
+    fn assess(
+        &self,
+        _: &EvaluationContext,
+        _: &str,
+        _: &Limits,
+        _: &Cancel,
+    ) -> Invocation<Assessment> {
         self.fail()
     }
 }

@@ -1,0 +1,168 @@
+//! Where plugins run: blocking work (evaluations, compilations) on a
+//! bounded number of threads, shared fairly among tenants, and stopped
+//! when nobody waits for it any more.
+//!
+//! A job first takes one of its tenant's few slots, then one of the
+//! pool's. A tenant never holds more than its share of the pool, so
+//! another tenant always finds a slot free or soon free, however slow the
+//! first one's plugins are; waits are first come, first served. A tenant
+//! whose queue is full is answered 429 `E_BUSY` at once rather than
+//! queued without end.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::{Mutex, OwnedMutexGuard, Semaphore};
+
+use warrant_domain::plugin::Cancel;
+
+use crate::errors::{ApiError, Result};
+use crate::keyed::{Held, Keyed};
+
+/// How much a pool runs at once and lets wait.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSize {
+    /// Jobs running at once, among all tenants.
+    pub slots: usize,
+    /// Jobs of one tenant running at once.
+    pub per_tenant: usize,
+    /// Jobs of one tenant waiting for a slot; one more is refused.
+    pub queue_per_tenant: usize,
+}
+
+impl PoolSize {
+    /// Evaluations: two per core (at least four), half of them for one
+    /// tenant, 32 more of a tenant waiting.
+    pub fn evaluations() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let slots = (2 * cores).max(4);
+        PoolSize {
+            slots,
+            per_tenant: slots / 2,
+            queue_per_tenant: 32,
+        }
+    }
+
+    /// Compilations of uploaded plugins: one at a time (compiling is
+    /// CPU and memory heavy), and two more of a tenant waiting.
+    pub fn compilations() -> Self {
+        PoolSize {
+            slots: 1,
+            per_tenant: 1,
+            queue_per_tenant: 2,
+        }
+    }
+}
+
+/// A tenant's slots, and how many of its jobs wait or run.
+struct Lane {
+    slots: Semaphore,
+    queued: AtomicUsize,
+}
+
+/// Bounded blocking work, shared fairly among tenants.
+pub(crate) struct FairPool {
+    what: &'static str,
+    size: PoolSize,
+    slots: Semaphore,
+    lanes: Keyed<Lane>,
+}
+
+impl FairPool {
+    /// A pool of `size` for `what` (named in its 429 answers).
+    pub(crate) fn new(what: &'static str, size: PoolSize) -> Self {
+        FairPool {
+            what,
+            size,
+            slots: Semaphore::new(size.slots.max(1)),
+            lanes: Keyed::default(),
+        }
+    }
+
+    /// Runs `job` on a blocking thread in one of `tenant_id`'s slots, once
+    /// one is free. When the returned future is dropped (its request was
+    /// abandoned), a job still waiting never starts, and a running one
+    /// sees its [`Cancel`] cancelled.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        tenant_id: &str,
+        job: impl FnOnce(&Cancel) -> T + Send + 'static,
+    ) -> Result<T> {
+        let lane = self.lane(tenant_id);
+        let _queued = Queued::join(lane.value(), &self.size).ok_or_else(|| {
+            ApiError::busy(format!(
+                "this tenant has {} {} running or waiting; retry shortly",
+                self.size.per_tenant + self.size.queue_per_tenant,
+                self.what
+            ))
+        })?;
+        let _tenant_slot = lane
+            .value()
+            .slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let cancel = Cancel::new();
+        let _stop = CancelOnDrop(cancel.clone());
+        tokio::task::spawn_blocking(move || job(&cancel))
+            .await
+            .map_err(ApiError::internal)
+    }
+
+    /// The tenant's lane, made with its slots on first use.
+    fn lane(&self, tenant_id: &str) -> Held<'_, Lane> {
+        self.lanes.get_with(tenant_id, || Lane {
+            slots: Semaphore::new(self.size.per_tenant.max(1)),
+            queued: AtomicUsize::new(0),
+        })
+    }
+}
+
+/// A job counted in its tenant's lane (waiting or running) until it ends.
+struct Queued<'a>(&'a Lane);
+
+impl<'a> Queued<'a> {
+    fn join(lane: &'a Lane, size: &PoolSize) -> Option<Self> {
+        let before = lane.queued.fetch_add(1, Ordering::AcqRel);
+        let queued = Queued(lane);
+        (before < size.per_tenant + size.queue_per_tenant).then_some(queued)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Cancels a job when the future waiting for it is dropped.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// One decision at a time per agent on this server, each agent with a turn
+/// of its own (no two agents ever wait for each other).
+#[derive(Default)]
+pub(crate) struct AgentTurns(Keyed<Mutex<()>>);
+
+/// An agent's turn, held until dropped.
+pub(crate) struct Turn<'a> {
+    _guard: OwnedMutexGuard<()>,
+    _held: Held<'a, Mutex<()>>,
+}
+
+impl AgentTurns {
+    /// Waits for `agent_id`'s turn.
+    pub(crate) async fn take(&self, agent_id: &str) -> Turn<'_> {
+        let held = self.0.get(agent_id);
+        let guard = held.value().clone().lock_owned().await;
+        Turn {
+            _guard: guard,
+            _held: held,
+        }
+    }
+}
