@@ -355,6 +355,17 @@ impl Server {
         self.send("PATCH", path, Some(key), &[], Some(text.as_bytes()))
     }
 
+    /// Uploads a plugin's component as `name@version`.
+    pub fn upload(&self, key: &str, name: &str, version: &str, wasm: &[u8]) -> Answer {
+        self.send(
+            "POST",
+            &format!("/plugins?name={name}&version={version}"),
+            Some(key),
+            &[("Content-Type", "application/wasm")],
+            Some(wasm),
+        )
+    }
+
     /// Creates a tenant and returns its API key.
     pub fn tenant(&self, name: &str) -> String {
         self.post("/tenants", ADMIN_KEY, json!({ "name": name }))

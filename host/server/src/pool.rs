@@ -9,6 +9,7 @@
 //! whose queue is full is answered 429 `E_BUSY` at once rather than
 //! queued without end.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{Mutex, OwnedMutexGuard, Semaphore};
@@ -55,7 +56,7 @@ impl PoolSize {
 
 /// A tenant's slots, and how many of its jobs wait or run.
 struct Lane {
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     queued: AtomicUsize,
 }
 
@@ -63,7 +64,7 @@ struct Lane {
 pub(crate) struct FairPool {
     what: &'static str,
     size: PoolSize,
-    slots: Semaphore,
+    slots: Arc<Semaphore>,
     lanes: Keyed<Lane>,
 }
 
@@ -73,7 +74,7 @@ impl FairPool {
         FairPool {
             what,
             size,
-            slots: Semaphore::new(size.slots.max(1)),
+            slots: Arc::new(Semaphore::new(size.slots.max(1))),
             lanes: Keyed::default(),
         }
     }
@@ -81,55 +82,55 @@ impl FairPool {
     /// Runs `job` on a blocking thread in one of `tenant_id`'s slots, once
     /// one is free. When the returned future is dropped (its request was
     /// abandoned), a job still waiting never starts, and a running one
-    /// sees its [`Cancel`] cancelled.
+    /// sees its [`Cancel`] cancelled. A running job keeps its slots until
+    /// it ends, so the pool bounds threads, not only requests.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         tenant_id: &str,
         job: impl FnOnce(&Cancel) -> T + Send + 'static,
     ) -> Result<T> {
         let lane = self.lane(tenant_id);
-        let _queued = Queued::join(lane.value(), &self.size).ok_or_else(|| {
+        let queued = Queued::join(lane.value().clone(), &self.size).ok_or_else(|| {
             ApiError::busy(format!(
                 "this tenant has {} {} running or waiting; retry shortly",
                 self.size.per_tenant + self.size.queue_per_tenant,
                 self.what
             ))
         })?;
-        let _tenant_slot = lane
-            .value()
-            .slots
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
+        let tenant_slot =
+            (lane.value().slots.clone().acquire_owned().await).map_err(ApiError::internal)?;
+        let slot = (self.slots.clone().acquire_owned().await).map_err(ApiError::internal)?;
         let cancel = Cancel::new();
         let _stop = CancelOnDrop(cancel.clone());
-        tokio::task::spawn_blocking(move || job(&cancel))
-            .await
-            .map_err(ApiError::internal)
+        tokio::task::spawn_blocking(move || {
+            let _held = (queued, tenant_slot, slot);
+            job(&cancel)
+        })
+        .await
+        .map_err(ApiError::internal)
     }
 
     /// The tenant's lane, made with its slots on first use.
     fn lane(&self, tenant_id: &str) -> Held<'_, Lane> {
         self.lanes.get_with(tenant_id, || Lane {
-            slots: Semaphore::new(self.size.per_tenant.max(1)),
+            slots: Arc::new(Semaphore::new(self.size.per_tenant.max(1))),
             queued: AtomicUsize::new(0),
         })
     }
 }
 
 /// A job counted in its tenant's lane (waiting or running) until it ends.
-struct Queued<'a>(&'a Lane);
+struct Queued(Arc<Lane>);
 
-impl<'a> Queued<'a> {
-    fn join(lane: &'a Lane, size: &PoolSize) -> Option<Self> {
+impl Queued {
+    fn join(lane: Arc<Lane>, size: &PoolSize) -> Option<Self> {
         let before = lane.queued.fetch_add(1, Ordering::AcqRel);
         let queued = Queued(lane);
         (before < size.per_tenant + size.queue_per_tenant).then_some(queued)
     }
 }
 
-impl Drop for Queued<'_> {
+impl Drop for Queued {
     fn drop(&mut self) {
         self.0.queued.fetch_sub(1, Ordering::AcqRel);
     }
@@ -164,5 +165,11 @@ impl AgentTurns {
             _guard: guard,
             _held: held,
         }
+    }
+}
+struct Ender;
+impl Drop for Ender {
+    fn drop(&mut self) {
+        eprintln!("job end {:?}", std::time::SystemTime::now());
     }
 }
