@@ -159,6 +159,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin.sha256().to_owned(),
     )
     .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
+    let removed = state
+        .remove_unused_compiled()
+        .await
+        .map_err(|e| anyhow!("cannot read the registered plugins: {e}"))?;
+    if removed > 0 {
+        tracing::info!(removed, "removed compiled plugins no plugin uses any more");
+    }
 
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

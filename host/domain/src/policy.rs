@@ -6,9 +6,95 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ValidationError;
 use crate::context::{EvaluationContext, RiskSummary, Signal};
 use crate::decision::{Action, ActionKind, Annotation, VerdictKind};
 use crate::plugin::{Cancel, FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure};
+
+/// The largest configuration of one rule or risk step, in bytes of JSON.
+pub const MAX_STEP_CONFIG_BYTES: usize = 64 << 10;
+/// The largest configuration of all the steps of a policy together.
+pub const MAX_POLICY_CONFIG_BYTES: usize = 256 << 10;
+/// The most wall-clock time the plugins of one decision may be given in
+/// all: the deadlines of its risk steps and rules added up (and, apart,
+/// of its charge rules).
+pub const MAX_DECISION_TIMEOUT_MS: u64 = 2_000;
+/// The most memory one plugin call of a policy may be given. A decision
+/// runs its plugins one after another, each on a fresh instance, so this
+/// is also the most a decision holds at once.
+pub const MAX_DECISION_MEMORY_BYTES: u64 = 256 << 20;
+
+/// Checks what a chain of steps may cost, before any of it runs: each
+/// step's configuration size and memory, their configurations' and their
+/// deadlines' sums. `chain` names the list (`rules`); `steps` gives each
+/// step's name in errors (`rules[2]`), configuration text and limits.
+pub fn check_cost<'a>(
+    steps: impl IntoIterator<Item = (String, &'a str, Limits)>,
+) -> Result<CostTotals, ValidationError> {
+    let mut totals = CostTotals::default();
+    for (at, config, limits) in steps {
+        if config.len() > MAX_STEP_CONFIG_BYTES {
+            return Err(ValidationError::new(
+                format!("{at}.config"),
+                format!(
+                    "is {} bytes; a step's configuration may have at most {MAX_STEP_CONFIG_BYTES}",
+                    config.len()
+                ),
+            ));
+        }
+        if limits.memory_bytes > MAX_DECISION_MEMORY_BYTES {
+            return Err(ValidationError::new(
+                format!("{at}.limits.memoryBytes"),
+                format!("must be at most {MAX_DECISION_MEMORY_BYTES} in a policy"),
+            ));
+        }
+        totals.config_bytes += config.len();
+        totals.timeout_ms += u64::from(limits.timeout_ms);
+    }
+    Ok(totals)
+}
+
+/// What the steps of a chain cost together (see [`check_cost`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CostTotals {
+    /// Their configurations' bytes.
+    pub config_bytes: usize,
+    /// Their deadlines, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl CostTotals {
+    /// Refuses a chain (named `field`) whose deadlines add up to more than
+    /// [`MAX_DECISION_TIMEOUT_MS`].
+    pub fn check_timeout(&self, field: &str) -> Result<(), ValidationError> {
+        if self.timeout_ms > MAX_DECISION_TIMEOUT_MS {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "give their plugins {} ms in all (`limits.timeoutMs`, {} ms each by default); one decision may take at most {MAX_DECISION_TIMEOUT_MS} ms",
+                    self.timeout_ms,
+                    Limits::DEFAULT.timeout_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a policy whose configurations add up to more than
+/// [`MAX_POLICY_CONFIG_BYTES`].
+pub fn check_config_total(totals: &[CostTotals]) -> Result<(), ValidationError> {
+    let bytes: usize = totals.iter().map(|t| t.config_bytes).sum();
+    if bytes > MAX_POLICY_CONFIG_BYTES {
+        return Err(ValidationError::new(
+            "rules",
+            format!(
+                "the configurations of the policy's steps are {bytes} bytes together; a policy may have at most {MAX_POLICY_CONFIG_BYTES}"
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// What a rule's failure counts as. A failure is never an approval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

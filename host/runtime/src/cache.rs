@@ -82,6 +82,38 @@ impl CodeCache {
     }
 }
 
+impl CodeCache {
+    /// Removes every entry but those of the components in `keep`, and
+    /// every entry compiled for another engine. Files that are not entries
+    /// (such as one being written) are left alone.
+    pub(crate) fn remove_except(&self, keep: &std::collections::HashSet<String>) -> usize {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some((sha256, fingerprint)) = name
+                .to_str()
+                .and_then(|name| name.strip_suffix(".cwasm"))
+                .and_then(|stem| stem.split_once('-'))
+            else {
+                continue;
+            };
+            if fingerprint == self.fingerprint && keep.contains(sha256) {
+                continue;
+            }
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(error) => {
+                    tracing::warn!(path = %entry.path().display(), %error, "cannot remove an unused compiled plugin");
+                }
+            }
+        }
+        removed
+    }
+}
+
 /// A short stable digest of everything that makes compiled code usable by
 /// `engine`: Wasmtime's version, the compiler's settings, the target.
 fn fingerprint(engine: &Engine) -> String {

@@ -26,6 +26,7 @@ mod cache;
 mod convert;
 mod ctx;
 mod errors;
+mod outline;
 mod plugin;
 
 use std::path::PathBuf;
@@ -48,6 +49,7 @@ pub use plugin::{LoadedPlugin, ReusedInstance};
 use bindings::{v1, v2};
 use cache::CodeCache;
 use ctx::PluginCtx;
+use outline::Outline;
 use plugin::Pre;
 
 /// How the runtime is set up. The defaults suit a server.
@@ -129,21 +131,6 @@ struct Inner {
     ticker: Arc<EpochTicker>,
 }
 
-/// The package whose worlds plugins target, and the versions of it the
-/// host runs.
-const PACKAGE: &str = "warrant:policy";
-const PACKAGE_VERSIONS: [&str; 2] = ["0.1.0", "0.2.0"];
-/// The WASI 0.2 packages a plugin may import; the host's versions of them
-/// give no authority (see the crate documentation).
-const WASI_PACKAGES: [&str; 6] = [
-    "wasi:cli/",
-    "wasi:clocks/",
-    "wasi:filesystem/",
-    "wasi:io/",
-    "wasi:random/",
-    "wasi:sockets/",
-];
-
 impl Runtime {
     /// Starts a runtime: configures the engine, links the host's imports,
     /// opens the code cache and starts the deadline clock.
@@ -176,17 +163,39 @@ impl Runtime {
     }
 
     /// Validates, compiles (or loads from the cache) and links a component,
-    /// ready for calls. Every refusal is a [`LoadError`] with its own code.
+    /// ready for calls, and keeps what it compiled in the cache. Every
+    /// refusal is a [`LoadError`] with its own code.
     pub fn load(
         &self,
         name: &str,
         version: &str,
         bytes: &[u8],
     ) -> Result<(LoadedPlugin, LoadReport), LoadError> {
+        let loaded = self.check(name, version, bytes)?;
+        if loaded.1.source == CodeSource::Compiled {
+            self.keep_compiled(&loaded.0);
+        }
+        Ok(loaded)
+    }
+
+    /// Like [`Runtime::load`], but keeps nothing in the cache: for a
+    /// component not yet accepted, such as an upload, whose compiled code
+    /// [`Runtime::keep_compiled`] keeps once it is registered.
+    ///
+    /// The world, the imports and the size are checked by reading the
+    /// component before anything is compiled, so a component that cannot
+    /// be a plugin costs no compilation.
+    pub fn check(
+        &self,
+        name: &str,
+        version: &str,
+        bytes: &[u8],
+    ) -> Result<(LoadedPlugin, LoadReport), LoadError> {
         let start = Instant::now();
+        let outline = Outline::read(bytes, self.inner.config.max_component_bytes)?;
+        let world = outline.world()?;
+        outline.check_imports()?;
         let (component, sha256, source) = self.compile(bytes)?;
-        let world = self.world_of(&component)?;
-        self.check_imports(&component)?;
         let instance_pre =
             self.inner
                 .linker
@@ -201,7 +210,7 @@ impl Runtime {
         };
         // The newest version of the contract first; an error names the
         // version the component imports from, or the newest.
-        let v1_only = self.imports_version(&component, "0.1.0");
+        let v1_only = outline.imports_only_version("0.1.0");
         let pre = match world {
             World::Policy => v2::policy::PolicyPre::new(instance_pre.clone())
                 .map(Pre::PolicyV2)
@@ -238,40 +247,43 @@ impl Runtime {
         Ok((plugin, report))
     }
 
+    /// Keeps a plugin's compiled code in the cache (when the runtime has
+    /// one), so that the next start does not compile it again.
+    pub fn keep_compiled(&self, plugin: &LoadedPlugin) {
+        if let Some(cache) = &self.inner.cache {
+            cache.store(
+                &warrant_domain::plugin::Plugin::meta(plugin).sha256,
+                plugin.component(),
+            );
+        }
+    }
+
+    /// Removes from the cache every compiled plugin but those of `keep`
+    /// (sha256s), and every one compiled for another engine: what no
+    /// registered plugin can use any more. Gives how many were removed.
+    pub fn remove_cached_except(&self, keep: &std::collections::HashSet<String>) -> usize {
+        self.inner
+            .cache
+            .as_ref()
+            .map_or(0, |cache| cache.remove_except(keep))
+    }
+
     /// Describes a component without requiring it to target a world.
     pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, LoadError> {
-        let (component, sha256, _) = self.compile(bytes)?;
-        let engine = &self.inner.engine;
-        let ty = component.component_type();
+        let outline = Outline::read(bytes, self.inner.config.max_component_bytes)?;
+        let (_, sha256, _) = self.compile(bytes)?;
         Ok(ComponentInfo {
-            world: self.world_of(&component).ok(),
+            world: outline.world().ok(),
             sha256,
             size: bytes.len(),
-            imports: ty
-                .imports(engine)
-                .map(|(name, _)| name.to_owned())
-                .collect(),
-            exports: ty
-                .exports(engine)
-                .map(|(name, _)| name.to_owned())
-                .collect(),
+            imports: outline.imports,
+            exports: outline.exports,
         })
     }
 
+    /// Compiles a component (checked by [`Outline::read`] first), or loads
+    /// it from the cache.
     fn compile(&self, bytes: &[u8]) -> Result<(Component, String, CodeSource), LoadError> {
-        let max = self.inner.config.max_component_bytes;
-        if bytes.len() > max {
-            return Err(LoadError::TooLarge {
-                size: bytes.len(),
-                max,
-            });
-        }
-        if wasmparser::Parser::is_core_wasm(bytes) {
-            return Err(LoadError::CoreModule);
-        }
-        if !wasmparser::Parser::is_component(bytes) {
-            return Err(LoadError::NotWasm);
-        }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let engine = &self.inner.engine;
         if let Some(component) = self
@@ -284,74 +296,7 @@ impl Runtime {
         }
         let component =
             Component::new(engine, bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
-        if let Some(cache) = &self.inner.cache {
-            cache.store(&sha256, &component);
-        }
         Ok((component, sha256, CodeSource::Compiled))
-    }
-
-    /// The world a component's export names point to.
-    fn world_of(&self, component: &Component) -> Result<World, LoadError> {
-        let ty = component.component_type();
-        let exports: Vec<&str> = ty
-            .exports(&self.inner.engine)
-            .map(|(name, _)| name)
-            .collect();
-        match (exports.contains(&"evaluate"), exports.contains(&"assess")) {
-            (true, false) => Ok(World::Policy),
-            (false, true) => Ok(World::Risk),
-            (true, true) => Err(LoadError::World(
-                "it exports both `evaluate` and `assess`; a plugin is a policy plugin or a risk plugin".into(),
-            )),
-            (false, false) => Err(LoadError::World(format!(
-                "a policy plugin exports `evaluate` and a risk plugin `assess`, but it exports {}",
-                if exports.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    format!("`{}`", exports.join("`, `"))
-                }
-            ))),
-        }
-    }
-
-    /// Whether the component imports from this version of the package
-    /// and no other.
-    fn imports_version(&self, component: &Component, version: &str) -> bool {
-        let ty = component.component_type();
-        let mut versions = ty
-            .imports(&self.inner.engine)
-            .filter_map(|(name, _)| name.strip_prefix(PACKAGE))
-            .filter_map(|rest| rest.split_once('@').map(|(_, v)| v));
-        let first = versions.next();
-        first == Some(version) && versions.all(|v| v == version)
-    }
-
-    /// Refuses, by name, imports from outside what the host offers.
-    fn check_imports(&self, component: &Component) -> Result<(), LoadError> {
-        let ty = component.component_type();
-        for (name, _) in ty.imports(&self.inner.engine) {
-            let ours = name
-                .strip_prefix(PACKAGE)
-                .and_then(|rest| rest.split_once('@'))
-                .is_some_and(|(interface, version)| {
-                    matches!(interface, "/types" | "/host") && PACKAGE_VERSIONS.contains(&version)
-                });
-            let wasi = WASI_PACKAGES.iter().any(|p| name.starts_with(p))
-                && name
-                    .rsplit_once('@')
-                    .is_some_and(|(_, v)| v.starts_with("0.2."));
-            if !ours && !wasi {
-                return Err(LoadError::Import {
-                    import: name.to_owned(),
-                    detail: format!(
-                        "; a plugin may import `{PACKAGE}/host` (version {}) and the WASI 0.2 interfaces of {}",
-                        PACKAGE_VERSIONS.join(" or "),
-                        WASI_PACKAGES.map(|p| p.trim_end_matches('/')).join(", ")
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
 }
 

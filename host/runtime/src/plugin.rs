@@ -30,6 +30,16 @@ pub(crate) enum Pre {
 }
 
 impl Pre {
+    /// The compiled component.
+    pub(crate) fn component(&self) -> &wasmtime::component::Component {
+        match self {
+            Pre::PolicyV1(pre) => pre.instance_pre().component(),
+            Pre::RiskV1(pre) => pre.instance_pre().component(),
+            Pre::PolicyV2(pre) => pre.instance_pre().component(),
+            Pre::RiskV2(pre) => pre.instance_pre().component(),
+        }
+    }
+
     /// The version of the contract the plugin targets, e.g. `0.2.0`.
     pub(crate) fn contract(&self) -> &'static str {
         match self {
@@ -301,6 +311,11 @@ impl LoadedPlugin {
     /// The version of the contract the plugin targets: `0.1.0` or `0.2.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
+    }
+
+    /// Its compiled component.
+    pub(crate) fn component(&self) -> &wasmtime::component::Component {
+        self.pre.component()
     }
 }
 

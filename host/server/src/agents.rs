@@ -454,12 +454,14 @@ pub(crate) async fn list_tokens(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?;
+    let page = query.page()?;
     find(&state, tenant_id, &id).await?;
-    let tokens = state.store.tokens(tenant_id, &id).await?;
-    let data: Vec<TokenView<'_>> = tokens.iter().map(token_view).collect();
-    Reply::ok(&serde_json::json!({ "data": data }))
+    let tokens = state.store.tokens(tenant_id, &id, &page).await?;
+    let listing = Listing::new(tokens, &page, |t| t.id.clone());
+    listing.reply(|token| Ok(token_view(token)))
 }
 
 pub(crate) async fn revoke_token(

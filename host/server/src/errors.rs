@@ -8,7 +8,7 @@ use serde::Serialize;
 use warrant_domain::ValidationError;
 use warrant_domain::context::AgentStatus;
 use warrant_domain::lifecycle::{IntentStatus, Transition};
-use warrant_store::{Plan, StoreError};
+use warrant_store::{Plan, Quota, StoreError};
 
 /// An error answer.
 #[derive(Debug)]
@@ -118,14 +118,31 @@ impl ApiError {
         error
     }
 
-    /// 403 `E_PLAN_LIMIT`: the tenant's plan allows no more agents.
-    pub fn plan_limit(plan: Plan, limit: i64) -> Self {
-        let agents = if limit == 1 { "agent" } else { "agents" };
+    /// 403 `E_PLAN_LIMIT`: the tenant's plan allows no more of `quota`.
+    pub fn plan_limit(plan: Plan, quota: Quota, limit: i64) -> Self {
+        let plural = |one: &str, many: &str| if limit == 1 { one } else { many }.to_owned();
+        let (allowance, way_out) = match quota {
+            Quota::Agents => (
+                format!(
+                    "{limit} {} that are not archived",
+                    plural("agent", "agents")
+                ),
+                "archive one",
+            ),
+            Quota::Plugins => (
+                format!("{limit} uploaded {}", plural("plugin", "plugins")),
+                "delete one",
+            ),
+            Quota::PluginBytes => (
+                format!("{} MiB of uploaded plugins", limit >> 20),
+                "delete one",
+            ),
+        };
         Self::new(
             StatusCode::FORBIDDEN,
             "E_PLAN_LIMIT",
             format!(
-                "the `{}` plan allows {limit} {agents} that are not archived; archive one or move to a larger plan",
+                "the `{}` plan allows {allowance}; {way_out} or move to a larger plan",
                 plan.as_str()
             ),
         )
@@ -210,7 +227,9 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyKeyTaken => ApiError::idempotency_race(),
             StoreError::Duplicate => ApiError::conflict("already exists"),
             StoreError::InUse => ApiError::conflict("still in use"),
-            StoreError::PlanLimit { plan, limit } => ApiError::plan_limit(plan, limit),
+            StoreError::PlanLimit { plan, quota, limit } => {
+                ApiError::plan_limit(plan, quota, limit)
+            }
             StoreError::AgentNotActive(status) => Self::new(
                 StatusCode::CONFLICT,
                 "E_AGENT_NOT_ACTIVE",

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use warrant_domain::context::{AgentProfile, AgentStatus, AgentType};
 use warrant_domain::intent::MAX_PURPOSE_CHARS;
 use warrant_store::{
-    AgentEvent, AgentVersion, Plan, PolicyRecord, StoreError, Suspension, TenantRecord,
+    AgentEvent, AgentVersion, Page, Plan, PolicyRecord, StoreError, Suspension, TenantRecord,
 };
 
 use crate::AppState;
@@ -161,12 +161,14 @@ async fn agent_versions(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?;
+    let page = query.version_page()?;
     find(&state, tenant_id, &id).await?;
-    let versions = state.store.agent_versions(tenant_id, &id).await?;
-    let data: Vec<VersionView<'_>> = versions.iter().map(version_view).collect();
-    Reply::ok(&serde_json::json!({ "data": data }))
+    let versions = state.store.agent_versions(tenant_id, &id, &page).await?;
+    let listing = Listing::new(versions, &page, |v| v.version.to_string());
+    listing.reply(|version| Ok(version_view(version)))
 }
 
 #[derive(Deserialize)]
@@ -198,9 +200,14 @@ async fn rollback_agent(
         if record.agent.status == AgentStatus::Archived {
             return Err(archived(&id));
         }
+        // The one version after the one before the target.
+        let just_target = Page {
+            after: Some((target - 1).to_string()),
+            limit: 1,
+        };
         let snapshot = state
             .store
-            .agent_versions(&tenant_id, &id)
+            .agent_versions(&tenant_id, &id, &just_target)
             .await?
             .into_iter()
             .find(|v| v.version == target)

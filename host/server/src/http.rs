@@ -208,6 +208,21 @@ impl PageQuery {
             limit,
         })
     }
+
+    /// Like [`PageQuery::page`], for a listing of versions, whose cursor
+    /// is a version number.
+    pub fn version_page(&self) -> Result<Page> {
+        let page = self.page()?;
+        if let Some(cursor) = &page.after
+            && cursor.parse::<u32>().is_err()
+        {
+            return Err(ApiError::validation(
+                "cursor",
+                "must be a version number, as `nextCursor` gives it",
+            ));
+        }
+        Ok(page)
+    }
 }
 
 /// One page of a listing: `{"data": […], "nextCursor": "…" | null}`.

@@ -8,6 +8,7 @@
 
 mod agents;
 mod auth;
+mod bounded;
 mod decide;
 mod errors;
 mod governance;
@@ -63,8 +64,9 @@ pub struct Inner {
     evaluations: FairPool,
     /// Where uploaded plugins are compiled, one at a time.
     compilations: FairPool,
-    /// Compiled policies by id and version; read on every decision.
-    policies: std::sync::RwLock<policies::Compiled>,
+    /// Compiled policies by id and version, within a budget of bytes;
+    /// read on every decision.
+    policies: policies::Compiled,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,9 +96,29 @@ impl AppState {
                 turns: AgentTurns::default(),
                 evaluations: FairPool::new("evaluations", PoolSize::evaluations()),
                 compilations: FairPool::new("plugin compilations", PoolSize::compilations()),
-                policies: std::sync::RwLock::new(policies::Compiled::default()),
+                policies: policies::compiled_cache(),
             }),
         })
+    }
+}
+
+impl AppState {
+    /// Removes compiled code that no plugin of the database (nor any
+    /// built-in) uses, such as what an upload refused or a deleted plugin
+    /// left behind; gives how many entries went.
+    pub async fn remove_unused_compiled(&self) -> Result<usize, ApiError> {
+        let mut keep: std::collections::HashSet<String> =
+            self.store.plugin_hashes().await?.into_iter().collect();
+        keep.extend(
+            self.registry
+                .builtins()
+                .iter()
+                .map(|entry| entry.meta.sha256.clone()),
+        );
+        let runtime = self.registry.runtime().clone();
+        tokio::task::spawn_blocking(move || runtime.remove_cached_except(&keep))
+            .await
+            .map_err(ApiError::internal)
     }
 }
 

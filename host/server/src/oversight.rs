@@ -26,8 +26,8 @@ use crate::decide::{
 };
 use crate::errors::{ApiError, Result};
 use crate::http::{
-    ApiPath, ApiQuery, Reply, Submission, checked_text, new_id, now_ms, number, once, rfc3339,
-    time_of,
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, checked_text, new_id, now_ms, number,
+    once, rfc3339, time_of,
 };
 use crate::policies::{CompiledPolicy, PolicyDoc, compiled};
 
@@ -864,11 +864,10 @@ pub(crate) async fn report_charge(
         let _shared_turn = state.store.agent_turn(&record.agent_id).await?;
         let previous = state
             .store
-            .charges(&tenant_id, &id)
+            .accepted_charge_times(&tenant_id, &id)
             .await?
             .into_iter()
-            .filter(|charge| charge.accepted)
-            .map(|charge| Timestamp(time_of(charge.at_ms)))
+            .map(|at_ms| Timestamp(time_of(at_ms)))
             .collect();
         let usage = usage_of(
             &state,
@@ -926,18 +925,17 @@ pub(crate) async fn list_charges(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant_id()?;
+    let page = query.page()?;
     let record = state
         .store
         .intent(tenant_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("intent", &id))?;
     principal.may(&record.agent_id, Permission::Read)?;
-    let charges = state.store.charges(tenant_id, &id).await?;
-    let data = charges
-        .iter()
-        .map(charge_view)
-        .collect::<Result<Vec<_>>>()?;
-    Reply::ok(&serde_json::json!({ "data": data }))
+    let charges = state.store.charges(tenant_id, &id, &page).await?;
+    let listing = Listing::new(charges, &page, |c| c.id.clone());
+    listing.reply(charge_view)
 }

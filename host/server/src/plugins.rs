@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use warrant_domain::plugin::World;
-use warrant_store::{PluginRecord, StoreError};
+use warrant_store::{Page, PluginRecord, Quota, StoreError};
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::errors::{ApiError, Result};
-use crate::http::{ApiPath, Reply, Submission, new_id, now_ms, once, rfc3339};
+use crate::http::{
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, new_id, now_ms, once, rfc3339,
+};
 use crate::registry::PluginEntry;
 
 /// The longest plugin name accepted.
@@ -128,18 +130,24 @@ pub(crate) async fn upload(
             return Ok(reply);
         }
         let bytes = Arc::new(submission.body.to_vec());
-        let plugin = state
-            .registry
-            .validate(&name, &version, bytes.clone())
-            .await
-            .map_err(|e| ApiError::other(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+        check_quota(&state, &principal, bytes.len()).await?;
+        let runtime = state.registry.runtime().clone();
+        let checked = {
+            let (name, version, bytes) = (name.clone(), version.clone(), bytes.clone());
+            state
+                .compilations
+                .run(&tenant_id, move |_| runtime.check(&name, &version, &bytes))
+                .await?
+        };
+        let (plugin, _) =
+            checked.map_err(|e| ApiError::other(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
         let record = PluginRecord {
             id: new_id("plg"),
             tenant_id: tenant_id.clone(),
             name: name.clone(),
             version: version.clone(),
             sha256: sha256.clone(),
-            world: plugin.meta().world,
+            world: warrant_domain::plugin::Plugin::meta(&plugin).world,
             size: bytes.len() as i64,
             created_ms: now_ms(),
         };
@@ -159,29 +167,63 @@ pub(crate) async fn upload(
             }
             Err(e) => return Err(e.into()),
         }
-        state.registry.keep(&record.id, plugin);
+        state.registry.keep(&record.id, plugin, bytes.len());
         Ok(reply)
     })
     .await
 }
 
-pub(crate) async fn list(State(state): State<AppState>, principal: Principal) -> Result<Reply> {
+/// Refuses an upload of `size` bytes that the tenant's plan has no room
+/// for, before compiling it (the insert checks again, in its transaction).
+async fn check_quota(state: &AppState, principal: &Principal, size: usize) -> Result<()> {
+    let Principal::Tenant(tenant) = principal else {
+        return Ok(());
+    };
+    let (count, bytes) = state.store.plugin_totals(&tenant.id).await?;
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    for (quota, used, adding) in [
+        (Quota::Plugins, count, 1),
+        (Quota::PluginBytes, bytes, size),
+    ] {
+        if let Some(limit) = tenant.plan.limit(quota)
+            && used.saturating_add(adding) > limit
+        {
+            return Err(ApiError::plan_limit(tenant.plan, quota, limit));
+        }
+    }
+    Ok(())
+}
+
+/// `GET /plugins`: the built-ins, then the tenant's uploads, oldest first,
+/// a page at a time.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
     let tenant_id = principal.tenant()?;
-    let uploaded: Vec<PluginEntry> = state
-        .store
-        .plugins(tenant_id, None)
-        .await?
-        .iter()
-        .map(PluginEntry::from_record)
-        .collect();
-    let data: Vec<PluginView<'_>> = state
-        .registry
-        .builtins()
-        .iter()
-        .chain(&uploaded)
-        .map(PluginView::from)
-        .collect();
-    Reply::ok(&serde_json::json!({ "data": data }))
+    let page = query.page()?;
+    let builtins = state.registry.builtins();
+    // A cursor naming a built-in continues among the built-ins.
+    let (first_builtin, uploads_after) = match &page.after {
+        None => (0, None),
+        Some(cursor) => match builtins.iter().position(|entry| &entry.id == cursor) {
+            Some(at) => (at + 1, None),
+            None => (builtins.len(), Some(cursor.clone())),
+        },
+    };
+    let mut entries: Vec<PluginEntry> = builtins[first_builtin..].to_vec();
+    let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    if entries.len() <= wanted {
+        let rest = Page {
+            after: uploads_after,
+            limit: i64::try_from(wanted - entries.len()).unwrap_or(i64::MAX),
+        };
+        let uploaded = state.store.plugins(tenant_id, None, &rest).await?;
+        entries.extend(uploaded.iter().map(PluginEntry::from_record));
+    }
+    let listing = Listing::new(entries, &page, |entry| entry.id.clone());
+    listing.reply(|entry| Ok(PluginView::from(entry)))
 }
 
 pub(crate) async fn show(

@@ -1,7 +1,6 @@
 //! `/policies`: ordered rules and risk steps, each a plugin with its
 //! configuration; every change makes a new immutable version.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -12,11 +11,14 @@ use serde_json::value::RawValue;
 use warrant_domain::context::{Agent, Card, EvaluationContext, Intent, Usage};
 use warrant_domain::money::{self, Money};
 use warrant_domain::plugin::{Limits, Plugin, PluginMeta, World};
-use warrant_domain::policy::{Mode, OnError, Policy, RiskRule, Rule};
-use warrant_store::{PolicyRecord, StoreError};
+use warrant_domain::policy::{
+    Mode, OnError, Policy, RiskRule, Rule, check_config_total, check_cost,
+};
+use warrant_store::{Page, PolicyRecord, StoreError};
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::bounded::BoundedCache;
 use crate::errors::{ApiError, Result};
 use crate::http::{
     ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, checked_text, new_id, now_ms, once,
@@ -31,7 +33,17 @@ const MAX_STEPS: usize = 64;
 
 /// Policies already turned into runnable [`CompiledPolicy`] values, by id
 /// and version. Versions are immutable, so an entry never goes stale.
-pub(crate) type Compiled = HashMap<(String, i64), Arc<CompiledPolicy>>;
+pub(crate) type Compiled = BoundedCache<(String, i64), Arc<CompiledPolicy>>;
+
+/// How many bytes of policy versions (their stored text) are kept
+/// compiled; the ones used least recently beyond it are compiled again on
+/// their next use.
+const COMPILED_POLICY_BYTES: u64 = 64 << 20;
+
+/// An empty cache of compiled policies.
+pub(crate) fn compiled_cache() -> Compiled {
+    BoundedCache::new(4096, COMPILED_POLICY_BYTES)
+}
 
 /// A policy version ready to run.
 pub(crate) struct CompiledPolicy {
@@ -260,7 +272,15 @@ async fn resolve(
             .plugin_by_version(tenant_id, name, version)
             .await?
     } else {
-        let versions = state.store.plugins(tenant_id, Some(reference)).await?;
+        // Every version of the name: no plan allows this many plugins.
+        let all = Page {
+            after: None,
+            limit: 10_000,
+        };
+        let versions = state
+            .store
+            .plugins(tenant_id, Some(reference), &all)
+            .await?;
         versions
             .into_iter()
             .filter_map(|p| Some((semver::Version::parse(&p.version).ok()?, p)))
@@ -275,6 +295,61 @@ async fn resolve(
         world: record.world,
     };
     Ok((record.id, meta))
+}
+
+/// A step as [`check_cost`] reads it: its place, configuration and limits.
+type StepCost<'a> = (String, &'a str, Limits);
+
+fn body_costs<'a>(list: &str, steps: &'a [StepBody]) -> Vec<StepCost<'a>> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            (
+                format!("{list}[{i}]"),
+                step.config.as_deref().map_or("{}", RawValue::get),
+                step.limits.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The costs of a list an update gives, or else of the stored one.
+fn costs<'a>(
+    list: &str,
+    given: &'a Option<Vec<StepBody>>,
+    stored: &'a [Step],
+) -> Vec<StepCost<'a>> {
+    match given {
+        Some(steps) => body_costs(list, steps),
+        None => stored_costs(list, stored),
+    }
+}
+
+fn stored_costs<'a>(list: &str, steps: &'a [Step]) -> Vec<StepCost<'a>> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (format!("{list}[{i}]"), step.config.get(), step.limits))
+        .collect()
+}
+
+/// Refuses, before anything runs, a policy whose steps would cost more
+/// than a decision may: configurations too large, memory over the cap,
+/// deadlines that add up past [`MAX_DECISION_TIMEOUT_MS`].
+///
+/// [`MAX_DECISION_TIMEOUT_MS`]: warrant_domain::policy::MAX_DECISION_TIMEOUT_MS
+fn check_costs(
+    risk: Vec<StepCost<'_>>,
+    rules: Vec<StepCost<'_>>,
+    charges: Vec<StepCost<'_>>,
+) -> Result<()> {
+    let decide = check_cost(risk.into_iter().chain(rules))?;
+    decide.check_timeout("rules")?;
+    let charges = check_cost(charges)?;
+    charges.check_timeout("charges")?;
+    check_config_total(&[decide, charges])?;
+    Ok(())
 }
 
 /// A policy must have a rule whose verdict counts: Warrant approves
@@ -449,6 +524,11 @@ pub(crate) async fn create(
         }
         None => default_timezone(),
     };
+    check_costs(
+        body_costs("risk", &body.risk),
+        body_costs("rules", &body.rules),
+        body_costs("charges", &body.charges),
+    )?;
     once(&state, &principal, &submission, async |ticket| {
         let doc = PolicyDoc {
             rules: resolve_steps(&state, &tenant_id, "rules", body.rules, World::Policy).await?,
@@ -498,6 +578,11 @@ pub(crate) async fn update(
     if let Some(raw) = &body.amount_tolerance_percent {
         doc.amount_tolerance_bps = tolerance_bps(raw)?;
     }
+    check_costs(
+        costs("risk", &body.risk, &doc.risk),
+        costs("rules", &body.rules, &doc.rules),
+        costs("charges", &body.charges, &doc.charges),
+    )?;
     if let Some(rules) = body.rules {
         if rules.is_empty() {
             return Err(ApiError::validation("rules", "must have at least one rule"));
@@ -554,17 +639,16 @@ pub(crate) async fn versions(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?;
-    let records = state.store.policy_versions(tenant_id, &id).await?;
-    if records.is_empty() {
+    let page = query.version_page()?;
+    if state.store.policy(tenant_id, &id, None).await?.is_none() {
         return Err(ApiError::not_found("policy", &id));
     }
-    let data = records
-        .iter()
-        .map(stored_view)
-        .collect::<Result<Vec<_>>>()?;
-    Reply::ok(&serde_json::json!({ "data": data }))
+    let records = state.store.policy_versions(tenant_id, &id, &page).await?;
+    let listing = Listing::new(records, &page, |r| r.version.to_string());
+    listing.reply(stored_view)
 }
 
 pub(crate) async fn list(
@@ -585,8 +669,8 @@ pub(crate) async fn compiled(
     record: &PolicyRecord,
 ) -> Result<Arc<CompiledPolicy>> {
     let key = (record.id.clone(), record.version);
-    if let Some(policy) = state.policies.read().expect("policy cache").get(&key) {
-        return Ok(policy.clone());
+    if let Some(policy) = state.policies.get(&key) {
+        return Ok(policy);
     }
     let doc = PolicyDoc::parse(record)?;
     let mut decide = Policy::default();
@@ -628,11 +712,9 @@ pub(crate) async fn compiled(
         zone: time_zone("timezone", &doc.timezone)?,
         timezone: doc.timezone,
     });
-    state
-        .policies
-        .write()
-        .expect("policy cache")
-        .insert(key, policy.clone());
+    // A compiled policy stands for its text, and a little for itself.
+    let bytes = record.body.len() as u64 + 1024;
+    state.policies.insert(key, policy.clone(), bytes);
     Ok(policy)
 }
 

@@ -167,9 +167,3 @@ impl AgentTurns {
         }
     }
 }
-struct Ender;
-impl Drop for Ender {
-    fn drop(&mut self) {
-        eprintln!("job end {:?}", std::time::SystemTime::now());
-    }
-}

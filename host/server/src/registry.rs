@@ -1,9 +1,9 @@
-//! Plugins ready to run: the built-ins and every tenant plugin a policy
-//! has used since start, each compiled once (or loaded from the on-disk
-//! cache) and kept.
+//! Plugins ready to run: the built-ins and the tenant plugins policies
+//! used lately (within a budget of bytes), each compiled once (or loaded
+//! from the on-disk cache).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use warrant_domain::context::EvaluationContext;
@@ -11,9 +11,10 @@ use warrant_domain::decision::{Assessment, Decision};
 use warrant_domain::plugin::{
     Cancel, FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
-use warrant_runtime::{LoadError, Runtime};
+use warrant_runtime::{LoadError, LoadedPlugin, Runtime};
 use warrant_store::{PluginRecord, Store};
 
+use crate::bounded::BoundedCache;
 use crate::errors::ApiError;
 
 /// The prefix of a built-in plugin's id: `plg_builtin_spend-limit`.
@@ -52,13 +53,19 @@ impl PluginEntry {
     }
 }
 
+/// How many bytes of uploaded components the registry keeps loaded;
+/// the plugins used least recently beyond it are loaded again (from the
+/// compiled-code cache) on their next use.
+const LOADED_PLUGIN_BYTES: u64 = 512 << 20;
+
 /// The runtime and the plugins loaded in it.
 pub struct Registry {
     runtime: Runtime,
     builtins: Vec<PluginEntry>,
-    /// Read on every decision, written once per plugin: readers never
-    /// wait for each other.
-    loaded: RwLock<HashMap<String, Arc<dyn Plugin>>>,
+    /// The built-ins, always loaded.
+    builtin_plugins: HashMap<String, Arc<dyn Plugin>>,
+    /// Uploaded plugins, by id, within [`LOADED_PLUGIN_BYTES`].
+    loaded: BoundedCache<String, Arc<dyn Plugin>>,
 }
 
 impl Registry {
@@ -81,7 +88,8 @@ impl Registry {
         Ok(Registry {
             runtime,
             builtins,
-            loaded: RwLock::new(loaded),
+            builtin_plugins: loaded,
+            loaded: BoundedCache::new(1024, LOADED_PLUGIN_BYTES),
         })
     }
 
@@ -102,28 +110,17 @@ impl Registry {
         self.builtins.iter().find(|entry| entry.id == id)
     }
 
-    /// Validates and loads uploaded bytes, which are not yet registered.
-    pub async fn validate(
-        &self,
-        name: &str,
-        version: &str,
-        bytes: Arc<Vec<u8>>,
-    ) -> Result<Arc<dyn Plugin>, LoadError> {
-        let runtime = self.runtime.clone();
-        let (name, version) = (name.to_owned(), version.to_owned());
-        let loaded = tokio::task::spawn_blocking(move || runtime.load(&name, &version, &bytes))
-            .await
-            .map_err(|e| LoadError::Instantiate(e.to_string()))?;
-        let (plugin, _) = loaded?;
-        Ok(Arc::new(plugin))
+    /// The runtime plugins are loaded in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
-    /// Keeps a plugin loaded under its id.
-    pub fn keep(&self, id: &str, plugin: Arc<dyn Plugin>) {
+    /// Keeps a registered plugin of `size` bytes loaded under its id, and
+    /// its compiled code in the runtime's cache.
+    pub fn keep(&self, id: &str, plugin: LoadedPlugin, size: usize) {
+        self.runtime.keep_compiled(&plugin);
         self.loaded
-            .write()
-            .expect("registry lock")
-            .insert(id.to_owned(), plugin);
+            .insert(id.to_owned(), Arc::new(plugin), size as u64);
     }
 
     /// The plugin with this id, loading it from the store the first time.
@@ -135,8 +132,11 @@ impl Registry {
         id: &str,
         meta: &PluginMeta,
     ) -> Result<Arc<dyn Plugin>, ApiError> {
-        if let Some(plugin) = self.loaded.read().expect("registry lock").get(id) {
+        if let Some(plugin) = self.builtin_plugins.get(id) {
             return Ok(plugin.clone());
+        }
+        if let Some(plugin) = self.loaded.get(&id.to_owned()) {
+            return Ok(plugin);
         }
         let Some(bytes) = store.plugin_wasm(id).await? else {
             return Ok(Arc::new(Unloadable {
@@ -144,11 +144,14 @@ impl Registry {
                 message: format!("plugin `{id}` is no longer stored"),
             }));
         };
-        let plugin = match self
-            .validate(&meta.name, &meta.version, Arc::new(bytes))
+        let size = bytes.len() as u64;
+        let runtime = self.runtime.clone();
+        let (name, version) = (meta.name.clone(), meta.version.clone());
+        let loaded = tokio::task::spawn_blocking(move || runtime.load(&name, &version, &bytes))
             .await
-        {
-            Ok(plugin) => plugin,
+            .map_err(ApiError::internal)?;
+        let plugin: Arc<dyn Plugin> = match loaded {
+            Ok((plugin, _)) => Arc::new(plugin),
             Err(e) => {
                 tracing::error!(plugin = id, "stored plugin cannot be loaded: {e}");
                 return Ok(Arc::new(Unloadable {
@@ -157,13 +160,13 @@ impl Registry {
                 }));
             }
         };
-        self.keep(id, plugin.clone());
+        self.loaded.insert(id.to_owned(), plugin.clone(), size);
         Ok(plugin)
     }
 
     /// Drops a deleted plugin.
     pub fn forget(&self, id: &str) {
-        self.loaded.write().expect("registry lock").remove(id);
+        self.loaded.remove(&id.to_owned());
     }
 }
 

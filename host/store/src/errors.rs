@@ -16,12 +16,14 @@ pub enum StoreError {
     /// The object is still referenced, e.g. a plugin by a policy version.
     #[error("still in use")]
     InUse,
-    /// The tenant's plan allows no more agents that are not archived.
-    #[error("the `{}` plan allows at most {limit} agents", .plan.as_str())]
+    /// The tenant's plan allows no more of `quota`.
+    #[error("the `{}` plan allows at most {limit} of {quota:?}", .plan.as_str())]
     PlanLimit {
         /// The tenant's plan.
         plan: crate::Plan,
-        /// How many agents it allows.
+        /// What it limits.
+        quota: crate::Quota,
+        /// How much it allows.
         limit: i64,
     },
     /// A stored value cannot be read back.

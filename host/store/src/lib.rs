@@ -24,7 +24,7 @@ pub use postgres::PostgresStore;
 pub use records::{
     AgentEvent, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord, DecisionActions,
     HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan,
-    PluginRecord, PolicyRecord, SettlementUpdate, StatusChange, Suspension, TenantRecord,
+    PluginRecord, PolicyRecord, Quota, SettlementUpdate, StatusChange, Suspension, TenantRecord,
     TokenRecord,
 };
 pub use sqlite::SqliteStore;
@@ -78,7 +78,9 @@ pub trait Store: Send + Sync + 'static {
     async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>>;
 
     /// Registers a plugin. [`StoreError::Duplicate`] when the tenant has
-    /// one of that name and version.
+    /// one of that name and version; [`StoreError::PlanLimit`] when the
+    /// tenant's plan allows no more plugins, or not this many bytes of
+    /// them, counted in the same transaction.
     async fn insert_plugin(
         &self,
         plugin: &PluginRecord,
@@ -94,11 +96,21 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         version: &str,
     ) -> Result<Option<PluginRecord>>;
-    /// A tenant's plugins, oldest first; only those called `name` when
-    /// given.
-    async fn plugins(&self, tenant_id: &str, name: Option<&str>) -> Result<Vec<PluginRecord>>;
+    /// A page of a tenant's plugins, oldest first, after the plugin
+    /// `page.after`; only those called `name` when given. Gives one more
+    /// than the page's limit when there are more.
+    async fn plugins(
+        &self,
+        tenant_id: &str,
+        name: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<PluginRecord>>;
     /// A plugin's component bytes.
     async fn plugin_wasm(&self, id: &str) -> Result<Option<Vec<u8>>>;
+    /// How many plugins a tenant has uploaded, and their bytes together.
+    async fn plugin_totals(&self, tenant_id: &str) -> Result<(i64, i64)>;
+    /// The sha256 of every uploaded plugin of every tenant.
+    async fn plugin_hashes(&self) -> Result<Vec<String>>;
     /// Deletes a tenant's plugin; false when there is none.
     /// [`StoreError::InUse`] while a policy version uses it.
     async fn delete_plugin(&self, tenant_id: &str, id: &str) -> Result<bool>;
@@ -125,8 +137,14 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         version: Option<i64>,
     ) -> Result<Option<PolicyRecord>>;
-    /// Every version of a policy, oldest first.
-    async fn policy_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<PolicyRecord>>;
+    /// A page of a policy's versions, oldest first, after the version
+    /// numbered `page.after` (one more than the limit when there are more).
+    async fn policy_versions(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        page: &Page,
+    ) -> Result<Vec<PolicyRecord>>;
     /// The current version of each of a tenant's policies, newest first.
     async fn policies(&self, tenant_id: &str, page: &Page) -> Result<Vec<PolicyRecord>>;
 
@@ -170,8 +188,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// The live token with this hash, if its agent is not archived.
     async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>>;
-    /// An agent's tokens, revoked ones included.
-    async fn tokens(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<TokenRecord>>;
+    /// A page of an agent's tokens, revoked ones included, oldest first,
+    /// after the token `page.after` (one more than the limit when there
+    /// are more).
+    async fn tokens(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<TokenRecord>>;
     /// Revokes a token; false when the agent has no such live token.
     async fn revoke_token(
         &self,
@@ -259,8 +284,17 @@ pub trait Store: Send + Sync + 'static {
         actor: &str,
         since_ms: i64,
     ) -> Result<i64>;
-    /// The charges of an intent, oldest first (by the time charged).
-    async fn charges(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<ChargeRecord>>;
+    /// A page of the charges of an intent, oldest first (by the time
+    /// charged), after the charge `page.after` (one more than the limit
+    /// when there are more).
+    async fn charges(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<ChargeRecord>>;
+    /// When each accepted charge of an intent was charged, oldest first.
+    async fn accepted_charge_times(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<i64>>;
     /// The intents an agent declared from `since_ms` on that were not
     /// denied, oldest first, at most `limit`.
     async fn history(&self, agent_id: &str, since_ms: i64, limit: i64)
@@ -299,9 +333,15 @@ pub trait Store: Send + Sync + 'static {
     /// past the new plan's limit are kept; only new ones are refused.
     async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool>;
 
-    /// Every version of a tenant's agent, oldest first; none when the
-    /// tenant has no such agent.
-    async fn agent_versions(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<AgentVersion>>;
+    /// A page of the versions of a tenant's agent, oldest first, after the
+    /// version numbered `page.after` (one more than the limit when there
+    /// are more); none when the tenant has no such agent.
+    async fn agent_versions(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentVersion>>;
     /// Replaces an agent's name, policy, type, profile, tags and metadata
     /// with `agent`'s as its version `agent.version`, recorded with `actor`
     /// and `reason`, and records `event`, in one transaction, if the

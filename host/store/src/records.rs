@@ -330,13 +330,42 @@ impl Plan {
     /// How many agents that are not archived the plan allows; none for no
     /// limit.
     pub fn agent_limit(self) -> Option<i64> {
-        match self {
-            Plan::Free => Some(1),
-            Plan::Starter => Some(5),
-            Plan::Business => Some(10),
-            Plan::Enterprise => None,
+        self.limit(Quota::Agents)
+    }
+
+    /// What the plan allows of `quota`; none for no limit.
+    ///
+    /// | plan | agents | plugins | plugin bytes |
+    /// |---|---|---|---|
+    /// | free | 1 | 3 | 64 MiB |
+    /// | starter | 5 | 10 | 256 MiB |
+    /// | business | 10 | 50 | 1 GiB |
+    /// | enterprise | no limit | 500 | 4 GiB |
+    pub fn limit(self, quota: Quota) -> Option<i64> {
+        const MIB: i64 = 1 << 20;
+        let (agents, plugins, plugin_bytes) = match self {
+            Plan::Free => (Some(1), 3, 64 * MIB),
+            Plan::Starter => (Some(5), 10, 256 * MIB),
+            Plan::Business => (Some(10), 50, 1024 * MIB),
+            Plan::Enterprise => (None, 500, 4096 * MIB),
+        };
+        match quota {
+            Quota::Agents => agents,
+            Quota::Plugins => Some(plugins),
+            Quota::PluginBytes => Some(plugin_bytes),
         }
     }
+}
+
+/// What a plan limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quota {
+    /// Agents that are not archived.
+    Agents,
+    /// Uploaded plugins.
+    Plugins,
+    /// The bytes of all uploaded plugins together.
+    PluginBytes,
 }
 
 impl std::str::FromStr for Plan {

@@ -279,6 +279,15 @@ fn limit_plus_one(page: &Page) -> i64 {
     page.limit.saturating_add(1)
 }
 
+/// The version a page of versions starts after: its cursor, a version
+/// number (checked by the caller), or 0.
+fn version_cursor(page: &Page) -> i64 {
+    page.after
+        .as_deref()
+        .and_then(|after| after.parse().ok())
+        .unwrap_or(0)
+}
+
 fn minor_i64(minor_units: u64) -> Option<i64> {
     i64::try_from(minor_units).ok()
 }
@@ -636,6 +645,7 @@ impl Store for ThisStore {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
+        check_plugin_quota(&mut tx, &plugin.tenant_id, plugin.size).await?;
         sqlx::query(
             "INSERT INTO plugins (id, tenant_id, name, version, sha256, world, size, wasm, created_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -654,6 +664,23 @@ impl Store for ThisStore {
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn plugin_totals(&self, tenant_id: &str) -> Result<(i64, i64)> {
+        let row = sqlx::query(PLUGIN_TOTALS_SQL)
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?;
+        plugin_totals_row(&row)
+    }
+
+    async fn plugin_hashes(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT DISTINCT sha256 FROM plugins")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("sha256")?))
+            .collect()
     }
 
     async fn plugin(&self, tenant_id: &str, id: &str) -> Result<Option<PluginRecord>> {
@@ -688,15 +715,23 @@ impl Store for ThisStore {
             .transpose()
     }
 
-    async fn plugins(&self, tenant_id: &str, name: Option<&str>) -> Result<Vec<PluginRecord>> {
+    async fn plugins(
+        &self,
+        tenant_id: &str,
+        name: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<PluginRecord>> {
         let sql = format!(
             "SELECT {PLUGIN_COLUMNS} FROM plugins
              WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2)
-             ORDER BY created_ms, id"
+               AND (CAST($3 AS TEXT) IS NULL OR id > $3)
+             ORDER BY id LIMIT $4"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(name)
+            .bind(&page.after)
+            .bind(limit_plus_one(page))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -808,15 +843,22 @@ impl Store for ThisStore {
         .transpose()
     }
 
-    async fn policy_versions(&self, tenant_id: &str, id: &str) -> Result<Vec<PolicyRecord>> {
+    async fn policy_versions(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        page: &Page,
+    ) -> Result<Vec<PolicyRecord>> {
         sqlx::query(
             "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
              FROM policies p JOIN policy_versions v ON v.policy_id = p.id
-             WHERE p.tenant_id = $1 AND p.id = $2
-             ORDER BY v.version",
+             WHERE p.tenant_id = $1 AND p.id = $2 AND v.version > $3
+             ORDER BY v.version LIMIT $4",
         )
         .bind(tenant_id)
         .bind(id)
+        .bind(version_cursor(page))
+        .bind(limit_plus_one(page))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -1008,10 +1050,21 @@ impl Store for ThisStore {
         .transpose()
     }
 
-    async fn tokens(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<TokenRecord>> {
-        sqlx::query("SELECT * FROM agent_tokens WHERE tenant_id = $1 AND agent_id = $2 ORDER BY id")
-            .bind(tenant_id)
-            .bind(agent_id)
+    async fn tokens(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<TokenRecord>> {
+        sqlx::query(
+            "SELECT * FROM agent_tokens
+             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id > $3)
+             ORDER BY id LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -1338,12 +1391,38 @@ impl Store for ThisStore {
         .try_get("n")?)
     }
 
-    async fn charges(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<ChargeRecord>> {
-        sqlx::query(
-            "SELECT * FROM charges WHERE tenant_id = $1 AND intent_id = $2 ORDER BY at_ms, id",
+    async fn accepted_charge_times(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT at_ms FROM charges
+             WHERE tenant_id = $1 AND intent_id = $2 AND status = 'accepted'
+             ORDER BY at_ms, id",
         )
         .bind(tenant_id)
         .bind(intent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("at_ms")?)).collect()
+    }
+
+    async fn charges(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<ChargeRecord>> {
+        // Ordered by the time charged; the cursor is the last charge seen.
+        sqlx::query(
+            "SELECT * FROM charges c
+             WHERE c.tenant_id = $1 AND c.intent_id = $2
+               AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
+                    SELECT 1 FROM charges p WHERE p.id = $3 AND p.intent_id = c.intent_id
+                      AND (c.at_ms > p.at_ms OR (c.at_ms = p.at_ms AND c.id > p.id))))
+             ORDER BY c.at_ms, c.id LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -1497,14 +1576,21 @@ impl Store for ThisStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn agent_versions(&self, tenant_id: &str, agent_id: &str) -> Result<Vec<AgentVersion>> {
+    async fn agent_versions(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentVersion>> {
         sqlx::query(
             "SELECT v.* FROM agent_versions v JOIN agents a ON a.id = v.agent_id
-             WHERE a.tenant_id = $1 AND v.agent_id = $2
-             ORDER BY v.version",
+             WHERE a.tenant_id = $1 AND v.agent_id = $2 AND v.version > $3
+             ORDER BY v.version LIMIT $4",
         )
         .bind(tenant_id)
         .bind(agent_id)
+        .bind(version_cursor(page))
+        .bind(limit_plus_one(page))
         .fetch_all(&self.pool)
         .await?
         .iter()
@@ -1652,13 +1738,9 @@ impl Store for ThisStore {
 /// creations cannot both pass on the same count; PostgreSQL, which lets
 /// writers run side by side, locks the tenant's row for the same effect.
 async fn check_plan_limit(tx: &mut Tx, tenant_id: &str) -> Result<()> {
-    let sql = format!("SELECT plan FROM tenants WHERE id = $1{FOR_UPDATE}");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else { return Ok(()) };
-    let plan: Plan = parse_enum("tenants.plan", row.try_get("plan")?)?;
+    let Some(plan) = locked_plan(tx, tenant_id).await? else {
+        return Ok(());
+    };
     let Some(limit) = plan.agent_limit() else {
         return Ok(());
     };
@@ -1670,7 +1752,57 @@ async fn check_plan_limit(tx: &mut Tx, tenant_id: &str) -> Result<()> {
     .await?
     .try_get("n")?;
     if count >= limit {
-        return Err(StoreError::PlanLimit { plan, limit });
+        return Err(StoreError::PlanLimit {
+            plan,
+            quota: Quota::Agents,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The plan of a tenant, whose row is locked until the write commits (see
+/// [`check_plan_limit`]); none when there is no such tenant.
+async fn locked_plan(tx: &mut Tx, tenant_id: &str) -> Result<Option<Plan>> {
+    let sql = format!("SELECT plan FROM tenants WHERE id = $1{FOR_UPDATE}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| parse_enum("tenants.plan", row.try_get("plan")?))
+        .transpose()
+}
+
+/// How many plugins a tenant (`$1`) has, and their bytes together.
+const PLUGIN_TOTALS_SQL: &str =
+    "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS bytes
+     FROM plugins WHERE tenant_id = $1";
+
+fn plugin_totals_row(row: &DbRow) -> Result<(i64, i64)> {
+    Ok((row.try_get("n")?, row.try_get("bytes")?))
+}
+
+/// Refuses a new plugin of `size` bytes when the tenant's plan allows no
+/// more plugins or not that many bytes of them, in the write that inserts
+/// it (as [`check_plan_limit`] does for agents).
+async fn check_plugin_quota(tx: &mut Tx, tenant_id: &str, size: i64) -> Result<()> {
+    let Some(plan) = locked_plan(tx, tenant_id).await? else {
+        return Ok(());
+    };
+    let row = sqlx::query(PLUGIN_TOTALS_SQL)
+        .bind(tenant_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let (count, bytes) = plugin_totals_row(&row)?;
+    for (quota, used, adding) in [
+        (Quota::Plugins, count, 1),
+        (Quota::PluginBytes, bytes, size),
+    ] {
+        if let Some(limit) = plan.limit(quota)
+            && used.saturating_add(adding) > limit
+        {
+            return Err(StoreError::PlanLimit { plan, quota, limit });
+        }
     }
     Ok(())
 }

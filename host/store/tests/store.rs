@@ -11,8 +11,8 @@ use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_store::{
     AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
-    Plan, PolicyRecord, PostgresStore, SqliteStore, StatusChange, Store, StoreError, TenantRecord,
-    TokenRecord,
+    Plan, PolicyRecord, PostgresStore, Quota, SqliteStore, StatusChange, Store, StoreError,
+    TenantRecord, TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -643,6 +643,7 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
             refused,
             Err(StoreError::PlanLimit {
                 plan: Plan::Free,
+                quota: Quota::Agents,
                 limit: 1
             })
         ),
@@ -686,6 +687,7 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
             Ok(()) => created += 1,
             Err(StoreError::PlanLimit {
                 plan: Plan::Starter,
+                quota: Quota::Agents,
                 limit: 5,
             }) => {}
             Err(e) => panic!("{e}"),
@@ -715,7 +717,10 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
             .await
             .unwrap()
     );
-    let versions = store.agent_versions("tn_1", "ag_1").await.unwrap();
+    let versions = store
+        .agent_versions("tn_1", "ag_1", &all_versions())
+        .await
+        .unwrap();
     assert_eq!(
         versions
             .iter()
@@ -728,7 +733,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     );
     assert!(
         store
-            .agent_versions("tn_2", "ag_1")
+            .agent_versions("tn_2", "ag_1", &all_versions())
             .await
             .unwrap()
             .is_empty()
@@ -799,7 +804,10 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
             .unwrap()
     );
 
-    let versions = store.agent_versions("tn_1", "ag_1").await.unwrap();
+    let versions = store
+        .agent_versions("tn_1", "ag_1", &all_versions())
+        .await
+        .unwrap();
     assert_eq!(versions.len(), 3);
     assert_eq!(
         (versions[2].name.as_str(), versions[2].reason.as_deref()),
@@ -1169,3 +1177,11 @@ on_both!(
     concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace,
     two_sweepers_expire_each_due_intent_once,
 );
+
+/// A page holding every version there is in these tests.
+fn all_versions() -> Page {
+    Page {
+        after: None,
+        limit: 100,
+    }
+}
