@@ -222,3 +222,318 @@ fn an_abandoned_request_stops_its_evaluation() {
     eprintln!("after the abandoned dry runs, the next evaluation took {took:?}");
     assert!(took < Duration::from_secs(1), "it waited {took:?}");
 }
+
+// ---------------------------------------------------------------------
+// Uploads and stored data cost what a plan allows, and no more.
+
+/// Files in a compiled-plugin cache.
+fn cached(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A component of some megabytes with one function of 400,000
+/// instructions, exporting `add`: it targets no Warrant world.
+fn heavy_component_of_the_wrong_world() -> Vec<u8> {
+    let body = "local.get 0 i32.const 1 i32.add local.set 0\n".repeat(100_000);
+    let text = format!(
+        r#"(component
+             (core module $m
+               (func (export "f") (result i32) (local i32) {body} local.get 0))
+             (core instance $i (instantiate $m))
+             (func $add (result u32) (canon lift (core func $i "f")))
+             (export "add" (func $add)))"#
+    );
+    wat::parse_str(text).expect("the component assembles")
+}
+
+/// The reviewer's component compiled for 11 s and left 5.4 MB of compiled
+/// code behind before it was refused for its world; an empty component
+/// left a file too. Now both are refused from their outline, at once, and
+/// leave nothing.
+#[test]
+fn a_refused_upload_costs_no_compilation_and_leaves_no_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let server = Server::start_with(&["--cache-dir", cache.path().to_str().unwrap()]);
+    let key = server.tenant("acme");
+    let before = cached(cache.path());
+    let heavy = heavy_component_of_the_wrong_world();
+    let empty = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+    let foreign = warrant_fixtures::guest("foreign-import").wasm();
+    for (name, wasm, code) in [
+        ("heavy", heavy.as_slice(), "E_PLUGIN_WORLD"),
+        ("empty", &empty[..], "E_PLUGIN_WORLD"),
+        ("foreign", &foreign[..], "E_PLUGIN_IMPORT"),
+    ] {
+        let mut answer = None;
+        let took = timed(|| answer = Some(server.upload(&key, name, "1.0.0", wasm)));
+        answer.unwrap().expect_error(400, code);
+        assert!(took < Duration::from_secs(2), "{name} took {took:?}");
+    }
+    assert_eq!(cached(cache.path()), before);
+}
+
+/// Compiled code that no registered plugin uses any more (a deleted one,
+/// one of an older engine) is removed when the server starts; a
+/// registered plugin's stays.
+#[test]
+fn unused_compiled_code_is_removed_at_start() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut server = Server::start_with(&["--cache-dir", cache.path().to_str().unwrap()]);
+    let key = server.tenant("acme");
+    let nosy = server
+        .upload(
+            &key,
+            "nosy",
+            "1.0.0",
+            &warrant_fixtures::guest("nosy").wasm(),
+        )
+        .expect(201);
+    let panics = server
+        .upload(
+            &key,
+            "panics",
+            "1.0.0",
+            &warrant_fixtures::guest("panics").wasm(),
+        )
+        .expect(201);
+    let kept = |sha: &str| cached(cache.path()).iter().any(|f| f.starts_with(sha));
+    assert!(kept(&nosy.str("sha256")) && kept(&panics.str("sha256")));
+    server
+        .delete(&format!("/plugins/{}", panics.str("id")), &key)
+        .expect(204);
+    let stale = format!("{}-0123456789abcdef.cwasm", "0".repeat(64));
+    std::fs::write(cache.path().join(&stale), b"compiled by another engine").unwrap();
+
+    server.restart();
+    let files = cached(cache.path());
+    assert!(kept(&nosy.str("sha256")), "{files:?}");
+    assert!(!kept(&panics.str("sha256")), "{files:?}");
+    assert!(!files.contains(&stale), "{files:?}");
+    // The plugin still decides, from its cached code.
+    let policy = server
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "nosy", "rules": [{"plugin": "nosy"}]}),
+        )
+        .expect(201);
+    assert_eq!(policy.body["rules"][0]["pluginId"], nosy.str("id"));
+}
+
+/// A tenant's plan bounds how many plugins it keeps.
+#[test]
+fn uploads_are_limited_by_the_plan() {
+    let server = Server::start();
+    let created = server
+        .post("/tenants", support::ADMIN_KEY, json!({"name": "small"}))
+        .expect(201);
+    let key = created.str("apiKey");
+    server
+        .patch(
+            &format!("/tenants/{}", created.str("id")),
+            support::ADMIN_KEY,
+            json!({"plan": "free"}),
+        )
+        .expect(200);
+    let nosy = warrant_fixtures::guest("nosy").wasm();
+    for version in ["1.0.0", "1.0.1", "1.0.2"] {
+        server.upload(&key, "nosy", version, &nosy).expect(201);
+    }
+    let refused = server
+        .upload(&key, "nosy", "1.0.3", &nosy)
+        .expect_error(403, "E_PLAN_LIMIT");
+    assert!(
+        refused.text.contains("3 uploaded plugins"),
+        "{}",
+        refused.text
+    );
+    let listed = server.get("/plugins?limit=200", &key).expect(200);
+    let uploaded = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["builtin"] == false)
+        .count();
+    assert_eq!(uploaded, 3);
+}
+
+/// 64 rules of 10 s each could be configured, and configurations of a
+/// megabyte per version; now what one decision may cost is capped before
+/// anything runs.
+#[test]
+fn a_policy_cannot_ask_for_more_than_a_decision_may_cost() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let rule = |limits: Value| json!({"plugin": "spend-limit", "config": {"maxAmountEuros": 10}, "limits": limits});
+    let policy = |rules: Vec<Value>| json!({"name": "costly", "rules": rules});
+
+    let slow = vec![rule(json!({"timeoutMs": 10_000})); 64];
+    let refused = server
+        .post("/policies", &key, policy(slow))
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(refused.body["error"]["field"], "rules", "{}", refused.text);
+    assert!(refused.text.contains("640000 ms"), "{}", refused.text);
+
+    // Eight rules at the default 250 ms fit in 2 s; nine do not.
+    server
+        .post("/policies", &key, policy(vec![rule(json!({})); 8]))
+        .expect(201);
+    server
+        .post("/policies", &key, policy(vec![rule(json!({})); 9]))
+        .expect_error(400, "E_VALIDATION");
+    // Shorter deadlines make room for more rules.
+    server
+        .post(
+            "/policies",
+            &key,
+            policy(vec![rule(json!({"timeoutMs": 100})); 20]),
+        )
+        .expect(201);
+
+    let greedy = server
+        .post(
+            "/policies",
+            &key,
+            policy(vec![rule(json!({"memoryBytes": 512u64 << 20}))]),
+        )
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(greedy.body["error"]["field"], "rules[0].limits.memoryBytes");
+
+    let big = json!({"plugin": "merchant-rules", "config": {"allow": vec!["x".repeat(1000); 70]}});
+    let large = server
+        .post("/policies", &key, json!({"name": "large", "rules": [big]}))
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(large.body["error"]["field"], "rules[0].config");
+    let sizeable =
+        json!({"plugin": "merchant-rules", "config": {"allow": vec!["x".repeat(1000); 60]}});
+    let too_much = server
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "large", "rules": vec![sizeable; 5]}),
+        )
+        .expect_error(400, "E_VALIDATION");
+    assert!(too_much.text.contains("together"), "{}", too_much.text);
+}
+
+/// Reads every page of a listing at `path` (which has a query already),
+/// `limit` at a time; gives the items and the number of pages.
+fn all_pages(server: &Server, key: &str, path: &str, limit: usize) -> (Vec<Value>, usize) {
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let mut url = format!("{path}&limit={limit}");
+        if let Some(cursor) = &cursor {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = server.get(&url, key).expect(200);
+        let data = page.body["data"].as_array().unwrap().clone();
+        assert!(data.len() <= limit, "{}", page.text);
+        items.extend(data);
+        pages += 1;
+        match page.body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return (items, pages),
+        }
+    }
+}
+
+/// Lists that grew without end are paged like the others.
+#[test]
+fn every_list_is_paged() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let nosy = warrant_fixtures::guest("nosy").wasm();
+    for version in ["1.0.0", "1.0.1"] {
+        server.upload(&t.key, "nosy", version, &nosy).expect(201);
+    }
+    let (plugins, pages) = all_pages(&server, &t.key, "/plugins?", 3);
+    let builtins = plugins.iter().filter(|p| p["builtin"] == true).count();
+    assert_eq!(plugins.len(), builtins + 2);
+    assert_eq!(pages, plugins.len().div_ceil(3));
+
+    for n in 0..3 {
+        server
+            .patch(
+                &format!("/policies/{}", t.policy),
+                &t.key,
+                json!({"name": format!("default {n}")}),
+            )
+            .expect(200);
+        server
+            .patch(
+                &format!("/agents/{}", t.agent),
+                &t.key,
+                json!({"name": format!("agent {n}")}),
+            )
+            .expect(200);
+        server.token(&t.key, &t.agent);
+    }
+    let (versions, _) = all_pages(
+        &server,
+        &t.key,
+        &format!("/policies/{}/versions?", t.policy),
+        2,
+    );
+    let numbers: Vec<i64> = versions
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    let (versions, _) = all_pages(
+        &server,
+        &t.key,
+        &format!("/agents/{}/versions?", t.agent),
+        3,
+    );
+    let numbers: Vec<i64> = versions
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    let (tokens, pages) = all_pages(&server, &t.key, &format!("/agents/{}/tokens?", t.agent), 3);
+    assert_eq!((tokens.len(), pages), (4, 2));
+
+    let recurring = server
+        .post_text(
+            "/intents",
+            &t.key,
+            &format!(
+                r#"{{"agentId":"{}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                    "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly"}}}}"#,
+                t.agent
+            ),
+        )
+        .expect(201);
+    let charges = format!("/intents/{}/charges", recurring.str("id"));
+    for amount in [20, 21, 22] {
+        server
+            .post(
+                &charges,
+                &t.key,
+                json!({"amountEuros": amount, "merchant": "hetzner.com"}),
+            )
+            .expect(201);
+    }
+    let (listed, pages) = all_pages(&server, &t.key, &format!("{charges}?"), 2);
+    let amounts: Vec<f64> = listed
+        .iter()
+        .map(|c| c["amountEuros"].as_f64().unwrap())
+        .collect();
+    assert_eq!((amounts, pages), (vec![20.0, 21.0, 22.0], 2));
+
+    server
+        .get(
+            &format!("/policies/{}/versions?cursor=abc", t.policy),
+            &t.key,
+        )
+        .expect_error(400, "E_VALIDATION");
+}

@@ -11,8 +11,8 @@ use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_store::{
     AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
-    Plan, PolicyRecord, PostgresStore, Quota, SqliteStore, StatusChange, Store, StoreError,
-    TenantRecord, TokenRecord,
+    Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SqliteStore, StatusChange, Store,
+    StoreError, TenantRecord, TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -1140,6 +1140,75 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
     assert_eq!((usage.last_day.count, usage.last_day.spend), (30, 0));
 }
 
+/// A plan caps a tenant's plugins and their bytes, in the insert itself,
+/// even for uploads at once; deleting one makes room again.
+async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    let plugin = |n: u32, size: i64| PluginRecord {
+        id: format!("plg_{n:02}"),
+        tenant_id: "tn_1".into(),
+        name: "p".into(),
+        version: format!("1.0.{n}"),
+        sha256: format!("{n:064}"),
+        world: warrant_domain::plugin::World::Policy,
+        size,
+        created_ms: NOW,
+    };
+    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
+    let mib = 1 << 20;
+    // Ten uploads at once on a plan of three: exactly three.
+    let tasks: Vec<_> = (0..10)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move { store.insert_plugin(&plugin(n, mib), b"\0asm", None).await })
+        })
+        .collect();
+    let mut stored = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => stored += 1,
+            Err(StoreError::PlanLimit {
+                plan: Plan::Free,
+                quota: Quota::Plugins,
+                limit: 3,
+            }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(stored, 3);
+    assert_eq!(store.plugin_totals("tn_1").await.unwrap(), (3, 3 * mib));
+
+    // Bytes: the free plan keeps 64 MiB; 3 are used.
+    let ids: Vec<String> = store
+        .plugins("tn_1", None, &all_versions())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert!(store.delete_plugin("tn_1", &ids[0]).await.unwrap());
+    let refused = store
+        .insert_plugin(&plugin(20, 63 * mib), b"\0asm", None)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::PlanLimit {
+                quota: Quota::PluginBytes,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    store
+        .insert_plugin(&plugin(21, 62 * mib), b"\0asm", None)
+        .await
+        .unwrap();
+    assert_eq!(store.plugin_totals("tn_1").await.unwrap(), (3, 64 * mib));
+}
+
 /// Each test, on each backend.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -1176,6 +1245,7 @@ on_both!(
     an_agents_status_moves_with_its_event_and_events_page_newest_first,
     concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace,
     two_sweepers_expire_each_due_intent_once,
+    a_plan_caps_the_plugins_and_their_bytes,
 );
 
 /// A page holding every version there is in these tests.
