@@ -875,6 +875,7 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
             "rate-limit",
             "recurring-match",
             "risk-threshold",
+            "settlement-review",
             "spend-limit",
             "time-window"
         ]
@@ -1201,6 +1202,15 @@ fn settlement_is_verified_against_the_tolerance() {
         verified.body["settlement"]["flags"],
         json!(["amount-deviation", "merchant-mismatch"])
     );
+    // The tenant confirms what was paid; until then, the agent's intents
+    // would go to a human.
+    server
+        .post_text(
+            &format!("/intents/{id}/verify"),
+            &t.key,
+            r#"{"actualAmountEuros":4.55,"actualMerchant":"hetzner.com"}"#,
+        )
+        .expect(200);
 
     // Recurring terms bring their own tolerance.
     let recurring = server

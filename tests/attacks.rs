@@ -537,3 +537,140 @@ fn every_list_is_paged() {
         )
         .expect_error(400, "E_VALIDATION");
 }
+
+// ---------------------------------------------------------------------
+// An agent's own reports cannot lower what it spent.
+
+/// A tenant whose policy is a daily budget of 100 EUR, its agent and the
+/// agent's token.
+fn on_a_budget(server: &Server) -> Tenant {
+    let key = server.tenant("budgeted");
+    let policy = server
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "100 a day", "rules": [{"plugin": "budget", "config": {"maxDailyEuros": 100}}]}),
+        )
+        .expect(201)
+        .str("id");
+    let agent = server.agent(&key, &policy, "spender");
+    let token = server.token(&key, &agent);
+    Tenant {
+        key,
+        policy,
+        agent,
+        token,
+    }
+}
+
+/// Today's spend and flagged settlements, as `/agents/:id/usage` shows.
+fn today(server: &Server, t: &Tenant) -> (f64, u64) {
+    let usage = server
+        .get(&format!("/agents/{}/usage", t.agent), &t.token)
+        .expect(200);
+    let day = &usage.body["windows"]["calendarDay"];
+    (
+        day["spend"].as_f64().unwrap(),
+        day["flaggedCount"].as_u64().unwrap(),
+    )
+}
+
+fn settle(server: &Server, key: &str, id: &str, step: &str, amount: &str) -> Value {
+    server
+        .post_text(
+            &format!("/intents/{id}/{step}"),
+            key,
+            &format!(r#"{{"actualAmountEuros":{amount}}}"#),
+        )
+        .expect(200)
+        .body
+}
+
+/// The reviewer's attack: on a budget of 100 EUR a day, declare 90 EUR,
+/// complete it reporting 0, five times over: 450 EUR were approved and
+/// the usage said 0. Now a report below the declared amount counts the
+/// declared one, and the budget holds.
+#[test]
+fn an_agent_cannot_erase_its_spend_by_reporting_less() {
+    let server = Server::start();
+    let t = on_a_budget(&server);
+    let mut approved = 0;
+    for _ in 0..5 {
+        let declared = server.intent(&t.token, &t.agent, "90").expect(201);
+        if declared.str("status") == "approved" {
+            approved += 1;
+            let settlement = settle(&server, &t.token, &declared.str("id"), "complete", "0");
+            assert_eq!(settlement["settlement"]["flagged"], true);
+            assert_eq!(
+                settlement["settlement"]["reportedBy"],
+                format!("agent:{}", t.agent)
+            );
+        }
+    }
+    assert_eq!(approved, 1);
+    assert_eq!(today(&server, &t), (90.0, 1));
+    // Within the budget, the flagged settlement still sends the next
+    // intent to a human, and says why.
+    let next = server.intent(&t.token, &t.agent, "5").expect(201);
+    assert_eq!(next.str("status"), "pending_approval", "{}", next.text);
+    let rules = next.body["decision"]["rules"].as_array().unwrap();
+    let review = rules.last().unwrap();
+    assert_eq!(review["plugin"], "settlement-review");
+    assert_eq!(review["code"], "flagged-settlement");
+}
+
+/// The variant: after an honest completion, `verify` with 0 lowered the
+/// spend again. An agent's verification is recorded and flagged, and
+/// never moves the spend; the tenant's confirms an amount, which then
+/// counts, and clears the flag.
+#[test]
+fn an_agents_verification_never_lowers_its_spend() {
+    let server = Server::start();
+    let t = on_a_budget(&server);
+    let declared = server.intent(&t.token, &t.agent, "90").expect(201);
+    assert_eq!(declared.str("status"), "approved");
+    let id = declared.str("id");
+    let honest = settle(&server, &t.token, &id, "complete", "90");
+    assert_eq!(honest["settlement"]["flagged"], false);
+    assert_eq!(today(&server, &t), (90.0, 0));
+
+    let lowered = settle(&server, &t.token, &id, "verify", "0");
+    assert_eq!(lowered["settlement"]["flagged"], true);
+    assert_eq!(today(&server, &t), (90.0, 1));
+    let held = server.intent(&t.token, &t.agent, "5").expect(201);
+    assert_eq!(held.str("status"), "pending_approval");
+    server
+        .post(
+            &format!("/intents/{}/cancel", held.str("id")),
+            &t.key,
+            json!({}),
+        )
+        .expect(200);
+
+    // The tenant confirms that nothing was paid after all (a refund).
+    let confirmed = settle(&server, &t.key, &id, "verify", "0");
+    assert_eq!(confirmed["settlement"]["reportedBy"], "tenant");
+    assert_eq!(today(&server, &t), (0.0, 0));
+    let next = server.intent(&t.token, &t.agent, "90").expect(201);
+    assert_eq!(next.str("status"), "approved", "{}", next.text);
+}
+
+/// A policy can turn the settlement review off; the spend rule stays.
+#[test]
+fn the_settlement_review_can_be_turned_off_but_the_spend_still_counts() {
+    let server = Server::start();
+    let t = on_a_budget(&server);
+    let policy = server
+        .patch(
+            &format!("/policies/{}", t.policy),
+            &t.key,
+            json!({"reviewFlaggedSettlements": false}),
+        )
+        .expect(200);
+    assert_eq!(policy.body["reviewFlaggedSettlements"], false);
+    let declared = server.intent(&t.token, &t.agent, "90").expect(201);
+    settle(&server, &t.token, &declared.str("id"), "complete", "0");
+    let next = server.intent(&t.token, &t.agent, "5").expect(201);
+    assert_eq!(next.str("status"), "approved");
+    assert_eq!(today(&server, &t), (95.0, 1));
+}

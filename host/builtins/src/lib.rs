@@ -38,6 +38,7 @@ mod tests {
             "risk-threshold",
             "anomaly",
             "recurring-match",
+            "settlement-review",
         ] {
             let builtin = find(name).unwrap_or_else(|| panic!("`{name}` is not built in"));
             // The component-model binary header: magic, version 0x0d, layer 1.

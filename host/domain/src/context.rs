@@ -263,6 +263,12 @@ pub struct WindowUsage {
     pub count: u64,
     /// Their spend in minor units of [`Usage::currency`].
     pub spend: u64,
+    /// Those of them whose settlement, as the agent reported it, was
+    /// flagged and not confirmed by the tenant since.
+    pub flagged_count: u64,
+    /// What the flagged ones declared, in minor units of
+    /// [`Usage::currency`].
+    pub flagged_spend: u64,
 }
 
 /// An agent's activity before the intent being decided.

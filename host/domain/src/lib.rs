@@ -14,5 +14,6 @@ pub mod lifecycle;
 pub mod money;
 pub mod plugin;
 pub mod policy;
+pub mod settlement;
 
 pub use errors::ValidationError;

@@ -16,8 +16,9 @@ pub(crate) struct OwnError {
     message: String,
 }
 
-/// The conversions both versions of the contract share: every type but
-/// the context, the agent, the usage and the decision, which 0.2.0 extended.
+/// The conversions every version of the contract shares: every type but
+/// the context, the agent, the usage and the decision, which 0.2.0
+/// extended, and the usage's windows, which 0.3.0 extended.
 macro_rules! shared_conversions {
     () => {
         use super::*;
@@ -82,13 +83,6 @@ macro_rules! shared_conversions {
                 domain::AgentType::Supervised => wit::AgentType::Supervised,
                 domain::AgentType::Advisory => wit::AgentType::Advisory,
                 domain::AgentType::McpServer => wit::AgentType::McpServer,
-            }
-        }
-
-        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
-            wit::WindowUsage {
-                count: w.count,
-                spend: w.spend,
             }
         }
 
@@ -159,11 +153,25 @@ macro_rules! shared_conversions {
     };
 }
 
+/// A usage window without its flagged settlements, as 0.1.0 and 0.2.0
+/// plugins receive it.
+macro_rules! window_without_flags {
+    () => {
+        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+            wit::WindowUsage {
+                count: w.count,
+                spend: w.spend,
+            }
+        }
+    };
+}
+
 /// `warrant:policy@0.1.0`.
 pub(crate) mod v1 {
     use crate::bindings::v1::types as wit;
 
     shared_conversions!();
+    window_without_flags!();
 
     /// The context as a 0.1.0 plugin receives it: without the baseline,
     /// the time zone and the charge.
@@ -211,77 +219,102 @@ pub(crate) mod v1 {
     }
 }
 
+/// The context and the decision from 0.2.0 on: the same shape in every
+/// later version, each with its own `window`.
+macro_rules! context_since_v2 {
+    () => {
+        /// The context as a plugin of this version receives it.
+        pub(crate) fn context(cx: &domain::EvaluationContext) -> wit::Context {
+            let agent = &cx.agent;
+            let usage = &cx.usage;
+            wit::Context {
+                intent: intent(&cx.intent),
+                agent: wit::Agent {
+                    id: agent.id.clone(),
+                    name: agent.name.clone(),
+                    status: status(agent.status),
+                    agent_type: agent_type(agent.agent_type),
+                    profile: profile(&agent.profile),
+                    tags: agent.tags.clone(),
+                    metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
+                    baseline: agent.baseline.as_ref().map(|baseline| wit::Baseline {
+                        currency: baseline.currency.code().to_owned(),
+                        amount_mean: baseline.amount_mean,
+                        amount_std_dev: baseline.amount_std_dev,
+                        intents_per_day: baseline.intents_per_day,
+                        active_hours: baseline.active_hours.clone(),
+                        merchants: baseline.merchants.clone(),
+                        set_at: timestamp(baseline.set_at),
+                    }),
+                },
+                usage: wit::Usage {
+                    currency: usage.currency.code().to_owned(),
+                    timezone: usage.timezone.clone(),
+                    last_minute: window(&usage.last_minute),
+                    last_hour: window(&usage.last_hour),
+                    last_day: window(&usage.last_day),
+                    last_week: window(&usage.last_week),
+                    last_month: window(&usage.last_month),
+                    calendar_day: window(&usage.calendar_day),
+                    calendar_month: window(&usage.calendar_month),
+                    merchant_last_month: window(&usage.merchant_last_month),
+                },
+                risk: cx.risk.as_ref().map(risk),
+                now: timestamp(cx.now),
+                charge: cx.charge.as_ref().map(|charge| wit::Charge {
+                    amount: money(&charge.amount),
+                    merchant: charge.merchant.clone(),
+                    at: timestamp(charge.at),
+                    series_start: timestamp(charge.series_start),
+                    previous: charge.previous.iter().map(|at| timestamp(at.0)).collect(),
+                }),
+            }
+        }
+
+        /// A policy plugin's answer, unchecked.
+        pub(crate) fn decision(
+            answer: Result<wit::Decision, wit::PluginError>,
+        ) -> Result<Decision, OwnError> {
+            answer.map_err(own_error).map(|decision| Decision {
+                verdict: verdict(decision.verdict),
+                codes: decision.codes,
+                annotations: annotations(decision.annotations),
+                actions: decision
+                    .actions
+                    .into_iter()
+                    .map(|a| Action {
+                        kind: a.kind,
+                        message: a.message,
+                    })
+                    .collect(),
+            })
+        }
+    };
+}
+
 /// `warrant:policy@0.2.0`.
 pub(crate) mod v2 {
     use crate::bindings::v2::types as wit;
 
     shared_conversions!();
+    window_without_flags!();
+    context_since_v2!();
+}
 
-    /// The context as a 0.2.0 plugin receives it.
-    pub(crate) fn context(cx: &domain::EvaluationContext) -> wit::Context {
-        let agent = &cx.agent;
-        let usage = &cx.usage;
-        wit::Context {
-            intent: intent(&cx.intent),
-            agent: wit::Agent {
-                id: agent.id.clone(),
-                name: agent.name.clone(),
-                status: status(agent.status),
-                agent_type: agent_type(agent.agent_type),
-                profile: profile(&agent.profile),
-                tags: agent.tags.clone(),
-                metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
-                baseline: agent.baseline.as_ref().map(|baseline| wit::Baseline {
-                    currency: baseline.currency.code().to_owned(),
-                    amount_mean: baseline.amount_mean,
-                    amount_std_dev: baseline.amount_std_dev,
-                    intents_per_day: baseline.intents_per_day,
-                    active_hours: baseline.active_hours.clone(),
-                    merchants: baseline.merchants.clone(),
-                    set_at: timestamp(baseline.set_at),
-                }),
-            },
-            usage: wit::Usage {
-                currency: usage.currency.code().to_owned(),
-                timezone: usage.timezone.clone(),
-                last_minute: window(&usage.last_minute),
-                last_hour: window(&usage.last_hour),
-                last_day: window(&usage.last_day),
-                last_week: window(&usage.last_week),
-                last_month: window(&usage.last_month),
-                calendar_day: window(&usage.calendar_day),
-                calendar_month: window(&usage.calendar_month),
-                merchant_last_month: window(&usage.merchant_last_month),
-            },
-            risk: cx.risk.as_ref().map(risk),
-            now: timestamp(cx.now),
-            charge: cx.charge.as_ref().map(|charge| wit::Charge {
-                amount: money(&charge.amount),
-                merchant: charge.merchant.clone(),
-                at: timestamp(charge.at),
-                series_start: timestamp(charge.series_start),
-                previous: charge.previous.iter().map(|at| timestamp(at.0)).collect(),
-            }),
+/// `warrant:policy@0.3.0`.
+pub(crate) mod v3 {
+    use crate::bindings::v3::types as wit;
+
+    shared_conversions!();
+    context_since_v2!();
+
+    fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+        wit::WindowUsage {
+            count: w.count,
+            spend: w.spend,
+            flagged_count: w.flagged_count,
+            flagged_spend: w.flagged_spend,
         }
-    }
-
-    /// A policy plugin's answer, unchecked.
-    pub(crate) fn decision(
-        answer: Result<wit::Decision, wit::PluginError>,
-    ) -> Result<Decision, OwnError> {
-        answer.map_err(own_error).map(|decision| Decision {
-            verdict: verdict(decision.verdict),
-            codes: decision.codes,
-            annotations: annotations(decision.annotations),
-            actions: decision
-                .actions
-                .into_iter()
-                .map(|a| Action {
-                    kind: a.kind,
-                    message: a.message,
-                })
-                .collect(),
-        })
     }
 }
 

@@ -46,7 +46,7 @@ pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 pub use errors::{LoadError, RuntimeError};
 pub use plugin::{LoadedPlugin, ReusedInstance};
 
-use bindings::{v1, v2};
+use bindings::{v1, v2, v3};
 use cache::CodeCache;
 use ctx::PluginCtx;
 use outline::Outline;
@@ -142,6 +142,8 @@ impl Runtime {
             .map_err(link_error)?;
         v2::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
+        v3::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+            .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         link_clock_waits(&mut linker).map_err(link_error)?;
         let cache = config
@@ -208,24 +210,33 @@ impl Runtime {
             world,
             detail: format!("{e:#}"),
         };
-        // The newest version of the contract first; an error names the
-        // version the component imports from, or the newest.
-        let v1_only = outline.imports_only_version("0.1.0");
-        let pre = match world {
-            World::Policy => v2::policy::PolicyPre::new(instance_pre.clone())
-                .map(Pre::PolicyV2)
-                .or_else(|v2_error| {
-                    v1::policy::PolicyPre::new(instance_pre)
-                        .map(Pre::PolicyV1)
-                        .map_err(|v1_error| if v1_only { v1_error } else { v2_error })
-                }),
-            World::Risk => v2::risk::RiskPre::new(instance_pre.clone())
-                .map(Pre::RiskV2)
-                .or_else(|v2_error| {
-                    v1::risk::RiskPre::new(instance_pre)
-                        .map(Pre::RiskV1)
-                        .map_err(|v1_error| if v1_only { v1_error } else { v2_error })
-                }),
+        // A component that imports one version of the contract must
+        // export that version's functions; one that imports none is tried
+        // newest version first. An error names the version tried first.
+        let prepare = |version: &str| -> wasmtime::Result<Pre> {
+            let instance_pre = instance_pre.clone();
+            match (world, version) {
+                (World::Policy, "0.1.0") => {
+                    v1::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV1)
+                }
+                (World::Policy, "0.2.0") => {
+                    v2::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV2)
+                }
+                (World::Policy, _) => v3::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV3),
+                (World::Risk, "0.1.0") => v1::risk::RiskPre::new(instance_pre).map(Pre::RiskV1),
+                (World::Risk, "0.2.0") => v2::risk::RiskPre::new(instance_pre).map(Pre::RiskV2),
+                (World::Risk, _) => v3::risk::RiskPre::new(instance_pre).map(Pre::RiskV3),
+            }
+        };
+        let pre = match outline.imported_version() {
+            Some(version) => prepare(version),
+            None => {
+                let mut versions = outline::CONTRACT_VERSIONS.iter().rev();
+                let newest = prepare(versions.next().expect("a version"));
+                versions.fold(newest, |found, version| {
+                    found.or_else(|error| prepare(version).map_err(|_| error))
+                })
+            }
         }
         .map_err(exports_error)?;
         let meta = PluginMeta {

@@ -9,9 +9,9 @@ use warrant_domain::plugin::World;
 use crate::errors::LoadError;
 
 /// The package whose worlds plugins target, and the versions of it the
-/// host runs.
+/// host runs, oldest first.
 const PACKAGE: &str = "warrant:policy";
-const PACKAGE_VERSIONS: [&str; 2] = ["0.1.0", "0.2.0"];
+pub(crate) const CONTRACT_VERSIONS: [&str; 3] = ["0.1.0", "0.2.0", "0.3.0"];
 /// The WASI 0.2 packages a plugin may import; the host's versions of them
 /// give no authority (see the crate documentation).
 const WASI_PACKAGES: [&str; 6] = [
@@ -101,16 +101,17 @@ impl Outline {
         }
     }
 
-    /// Whether the component imports from this version of the package
-    /// and no other.
-    pub(crate) fn imports_only_version(&self, version: &str) -> bool {
+    /// The one version of the contract the component imports from, if it
+    /// imports from exactly one the host runs.
+    pub(crate) fn imported_version(&self) -> Option<&'static str> {
         let mut versions = self
             .imports
             .iter()
             .filter_map(|name| name.strip_prefix(PACKAGE))
             .filter_map(|rest| rest.split_once('@').map(|(_, v)| v));
-        let first = versions.next();
-        first == Some(version) && versions.all(|v| v == version)
+        let first = versions.next()?;
+        let known = CONTRACT_VERSIONS.iter().find(|v| **v == first)?;
+        versions.all(|v| v == first).then_some(known)
     }
 
     /// Refuses, by name, imports from outside what the host offers.
@@ -120,7 +121,7 @@ impl Outline {
                 .strip_prefix(PACKAGE)
                 .and_then(|rest| rest.split_once('@'))
                 .is_some_and(|(interface, version)| {
-                    matches!(interface, "/types" | "/host") && PACKAGE_VERSIONS.contains(&version)
+                    matches!(interface, "/types" | "/host") && CONTRACT_VERSIONS.contains(&version)
                 });
             let wasi = WASI_PACKAGES.iter().any(|p| name.starts_with(p))
                 && name
@@ -131,7 +132,7 @@ impl Outline {
                     import: name.clone(),
                     detail: format!(
                         "; a plugin may import `{PACKAGE}/host` (version {}) and the WASI 0.2 interfaces of {}",
-                        PACKAGE_VERSIONS.join(" or "),
+                        CONTRACT_VERSIONS.join(", "),
                         WASI_PACKAGES.map(|p| p.trim_end_matches('/')).join(", ")
                     ),
                 });

@@ -15,7 +15,7 @@ use warrant_domain::plugin::{
 };
 
 use crate::EpochTicker;
-use crate::bindings::{v1, v2};
+use crate::bindings::{v1, v2, v3};
 use crate::convert;
 use crate::ctx::{PluginCtx, WaitPastDeadline};
 
@@ -27,6 +27,8 @@ pub(crate) enum Pre {
     RiskV1(v1::risk::RiskPre<PluginCtx>),
     PolicyV2(v2::policy::PolicyPre<PluginCtx>),
     RiskV2(v2::risk::RiskPre<PluginCtx>),
+    PolicyV3(v3::policy::PolicyPre<PluginCtx>),
+    RiskV3(v3::risk::RiskPre<PluginCtx>),
 }
 
 impl Pre {
@@ -37,6 +39,8 @@ impl Pre {
             Pre::RiskV1(pre) => pre.instance_pre().component(),
             Pre::PolicyV2(pre) => pre.instance_pre().component(),
             Pre::RiskV2(pre) => pre.instance_pre().component(),
+            Pre::PolicyV3(pre) => pre.instance_pre().component(),
+            Pre::RiskV3(pre) => pre.instance_pre().component(),
         }
     }
 
@@ -45,6 +49,7 @@ impl Pre {
         match self {
             Pre::PolicyV1(_) | Pre::RiskV1(_) => "0.1.0",
             Pre::PolicyV2(_) | Pre::RiskV2(_) => "0.2.0",
+            Pre::PolicyV3(_) | Pre::RiskV3(_) => "0.3.0",
         }
     }
 }
@@ -264,6 +269,7 @@ pub struct ReusedInstance {
 enum ReusedPolicy {
     V1(v1::policy::Policy),
     V2(v2::policy::Policy),
+    V3(v3::policy::Policy),
 }
 
 impl ReusedInstance {
@@ -280,6 +286,11 @@ impl ReusedInstance {
             ReusedPolicy::V2(instance) => convert::v2::decision(
                 instance
                     .call_evaluate(&mut self.store, &convert::v2::context(context), config)
+                    .ok()?,
+            ),
+            ReusedPolicy::V3(instance) => convert::v3::decision(
+                instance
+                    .call_evaluate(&mut self.store, &convert::v3::context(context), config)
                     .ok()?,
             ),
         };
@@ -299,7 +310,8 @@ impl LoadedPlugin {
         let instance = match &self.pre {
             Pre::PolicyV1(pre) => ReusedPolicy::V1(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV2(pre) => ReusedPolicy::V2(pre.instantiate(&mut store).ok()?),
-            Pre::RiskV1(_) | Pre::RiskV2(_) => return None,
+            Pre::PolicyV3(pre) => ReusedPolicy::V3(pre.instantiate(&mut store).ok()?),
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) => return None,
         };
         Some(ReusedInstance {
             store,
@@ -308,7 +320,8 @@ impl LoadedPlugin {
         })
     }
 
-    /// The version of the contract the plugin targets: `0.1.0` or `0.2.0`.
+    /// The version of the contract the plugin targets: `0.1.0`, `0.2.0` or
+    /// `0.3.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
     }
@@ -332,6 +345,15 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
+            Pre::PolicyV3(pre) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v3::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_evaluate(store, input, config),
+                |answer| convert::decision(convert::v3::decision(answer), limits),
+            ),
             Pre::PolicyV2(pre) => self.invoke(
                 context,
                 limits,
@@ -350,7 +372,7 @@ impl Plugin for LoadedPlugin {
                 |instance, store, input| instance.call_evaluate(store, input, config),
                 |answer| convert::decision(convert::v1::decision(answer), limits),
             ),
-            Pre::RiskV1(_) | Pre::RiskV2(_) => self.wrong_world(World::Policy),
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) => self.wrong_world(World::Policy),
         }
     }
 
@@ -362,6 +384,15 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
+            Pre::RiskV3(pre) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v3::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_assess(store, input, config),
+                |answer| convert::assessment(convert::v3::assessment(answer), limits),
+            ),
             Pre::RiskV2(pre) => self.invoke(
                 context,
                 limits,
@@ -380,7 +411,7 @@ impl Plugin for LoadedPlugin {
                 |instance, store, input| instance.call_assess(store, input, config),
                 |answer| convert::assessment(convert::v1::assessment(answer), limits),
             ),
-            Pre::PolicyV1(_) | Pre::PolicyV2(_) => self.wrong_world(World::Risk),
+            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) => self.wrong_world(World::Risk),
         }
     }
 }

@@ -131,25 +131,38 @@ pub(crate) async fn decide(
         state,
         &agent.tenant_id,
         policy.clone(),
-        |policy| &policy.decide,
+        CompiledPolicy::chain_for,
         context,
     )
     .await
 }
 
-/// Runs one of a compiled policy's chains in the tenant's share of the
-/// evaluation pool (plugins are CPU work); stopped if the caller gives up.
+impl CompiledPolicy {
+    /// The chain that decides `context`'s intent: the rules, and the
+    /// settlement review when the agent has flagged settlements in the
+    /// last 30 days (and the policy reviews them).
+    pub(crate) fn chain_for(&self, context: &EvaluationContext) -> &Policy {
+        match &self.decide_reviewing {
+            Some(reviewing) if context.usage.last_month.flagged_count > 0 => reviewing,
+            _ => &self.decide,
+        }
+    }
+}
+
+/// Runs the chain of a compiled policy that `chain` picks for the context
+/// in the tenant's share of the evaluation pool (plugins are CPU work);
+/// stopped if the caller gives up.
 pub(crate) async fn run(
     state: &AppState,
     tenant_id: &str,
     policy: Arc<CompiledPolicy>,
-    chain: fn(&CompiledPolicy) -> &Policy,
+    chain: for<'p> fn(&'p CompiledPolicy, &EvaluationContext) -> &'p Policy,
     context: EvaluationContext,
 ) -> Result<(EvaluationContext, PolicyDecision)> {
     state
         .evaluations
         .run(tenant_id, move |cancel| {
-            let decision = chain(&policy).evaluate(&context, cancel);
+            let decision = chain(&policy, &context).evaluate(&context, cancel);
             (context, decision)
         })
         .await

@@ -12,8 +12,10 @@ use warrant_domain::intent::{IntentRequest, MAX_NAME_CHARS, MAX_PURPOSE_CHARS};
 use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_domain::money::{self, Money};
 use warrant_domain::policy::{Outcome, PolicyDecision};
+use warrant_domain::settlement::Reporter;
 use warrant_store::{
-    IntentEvent, IntentFilter, IntentRecord, SettlementUpdate, StatusChange, StoreError,
+    IntentEvent, IntentFilter, IntentRecord, SettledAmount, SettlementUpdate, SettlementWrite,
+    StatusChange, StoreError,
 };
 
 use crate::AppState;
@@ -244,7 +246,6 @@ async fn expire(
             at_ms: now,
         },
         settlement: None,
-        actual_minor: None,
         seen_updated_ms: None,
         require_unexpired: false,
         require_active_agent: false,
@@ -481,18 +482,33 @@ struct Settlement {
     amount_tolerance_percent: Box<RawValue>,
     flagged: bool,
     flags: Vec<&'static str>,
+    /// Who reported it: the tenant (whose amount counts as it is) or the
+    /// agent (whose amount never lowers its spend below what it declared).
+    reported_by: String,
     checked_at: String,
+}
+
+/// Who stands behind a settlement the caller reports.
+fn reporter(principal: &Principal) -> Reporter {
+    match principal {
+        Principal::Agent { .. } => Reporter::Agent,
+        Principal::Tenant(_) | Principal::Admin => Reporter::Tenant,
+    }
 }
 
 /// Compares what settled with what was declared: an amount beyond the
 /// tolerance (the recurring terms', else the policy's) or another merchant
-/// flags the intent. Returns the settlement's JSON and the amount.
+/// flags the intent. `sets_amount` says whether the settled amount is to
+/// count (completion, or the tenant's verification) or is only recorded
+/// (an agent's verification, which never changes spend).
 async fn settle(
     state: &AppState,
     record: &IntentRecord,
     body: &SettleBody,
+    principal: &Principal,
+    sets_amount: bool,
     now: i64,
-) -> Result<(String, Option<u64>)> {
+) -> Result<SettlementWrite> {
     let intent = &record.intent;
     let actual = body
         .actual_amount_euros
@@ -539,16 +555,25 @@ async fn settle(
     {
         flags.push("merchant-mismatch");
     }
+    let by = reporter(principal);
     let settlement = Settlement {
         actual_amount_euros: actual.map(|a| number(a.major_units_text())).transpose()?,
         actual_merchant,
         amount_tolerance_percent: number(money::format_percent_bps(tolerance_bps))?,
         flagged: !flags.is_empty(),
         flags,
+        reported_by: principal.actor(),
         checked_at: rfc3339(now),
     };
-    let json = serde_json::to_string(&settlement).map_err(ApiError::internal)?;
-    Ok((json, actual.map(|a| a.minor_units)))
+    Ok(SettlementWrite {
+        record: serde_json::to_string(&settlement).map_err(ApiError::internal)?,
+        amount: (sets_amount || by == Reporter::Tenant).then_some(SettledAmount {
+            minor: actual.map(|a| a.minor_units),
+            by,
+        }),
+        // What the tenant reports is its own word, never a suspicion.
+        flagged: settlement.flagged && by == Reporter::Agent,
+    })
 }
 
 /// How often a change is tried again when the intent changed under it in
@@ -610,12 +635,9 @@ async fn transition(
                 }
             }
             let now = now_ms().max(record.updated_ms + 1);
-            let (settlement, actual_minor) = match &settlement {
-                Some(body) => {
-                    let (json, actual) = settle(&state, &record, body, now).await?;
-                    (Some(json), actual)
-                }
-                None => (None, None),
+            let settlement = match &settlement {
+                Some(body) => Some(settle(&state, &record, body, &principal, true, now).await?),
+                None => None,
             };
             let event = IntentEvent {
                 id: new_id("ev"),
@@ -632,7 +654,10 @@ async fn transition(
                 status: event.to,
                 status_reason: reason.clone(),
                 updated_ms: now,
-                settlement: settlement.clone().or_else(|| record.settlement.clone()),
+                settlement: settlement
+                    .as_ref()
+                    .map(|s| s.record.clone())
+                    .or_else(|| record.settlement.clone()),
                 ..record.clone()
             };
             let reply = view(&changed, Some(&events))?;
@@ -640,7 +665,6 @@ async fn transition(
                 tenant_id: tenant_id.clone(),
                 event,
                 settlement,
-                actual_minor,
                 seen_updated_ms: Some(record.updated_ms),
                 require_unexpired: lives_out(&record),
                 require_active_agent: transition == Transition::Approve,
@@ -728,9 +752,9 @@ pub(crate) async fn verify(
                 return Err(ApiError::cannot("verify", record.status, &verifiable));
             }
             let now = now_ms().max(record.updated_ms + 1);
-            let (settlement, actual) = settle(&state, &record, &body, now).await?;
+            let settlement = settle(&state, &record, &body, &principal, false, now).await?;
             let changed = IntentRecord {
-                settlement: Some(settlement.clone()),
+                settlement: Some(settlement.record.clone()),
                 updated_ms: now,
                 ..record.clone()
             };
@@ -741,7 +765,6 @@ pub(crate) async fn verify(
                 intent_id: id.clone(),
                 status: record.status,
                 settlement,
-                actual_minor: actual,
                 at_ms: now,
                 seen_updated_ms: record.updated_ms,
             };

@@ -145,12 +145,17 @@ struct Budget {
 struct WindowView {
     count: u64,
     spend: Box<RawValue>,
+    flagged_count: u64,
+    flagged_spend: Box<RawValue>,
 }
 
 fn window(usage: &warrant_domain::context::WindowUsage, currency: Currency) -> Result<WindowView> {
+    let amount = |minor| number(Money::new(minor, currency).major_units_text());
     Ok(WindowView {
         count: usage.count,
-        spend: number(Money::new(usage.spend, currency).major_units_text())?,
+        spend: amount(usage.spend)?,
+        flagged_count: usage.flagged_count,
+        flagged_spend: amount(usage.flagged_spend)?,
     })
 }
 
@@ -726,7 +731,14 @@ pub(crate) async fn evaluate_policy(
                 now: time_of(now),
                 charge: None,
             };
-            run(&state, &tenant_id, policy.clone(), |p| &p.decide, context).await?
+            run(
+                &state,
+                &tenant_id,
+                policy.clone(),
+                CompiledPolicy::chain_for,
+                context,
+            )
+            .await?
         }
     };
     dry_run_reply(&record, agent.as_ref(), &context, &decision)
@@ -892,8 +904,14 @@ pub(crate) async fn report_charge(
                 previous,
             }),
         };
-        let (_, decision) =
-            run(&state, &tenant_id, policy.clone(), |p| &p.charges, context).await?;
+        let (_, decision) = run(
+            &state,
+            &tenant_id,
+            policy.clone(),
+            |p, _| &p.charges,
+            context,
+        )
+        .await?;
         let charge = ChargeRecord {
             id: new_id("chg"),
             tenant_id: tenant_id.clone(),

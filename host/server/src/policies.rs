@@ -49,6 +49,11 @@ pub(crate) fn compiled_cache() -> Compiled {
 pub(crate) struct CompiledPolicy {
     /// Decides intents: risk plugins, then the rules.
     pub decide: Policy,
+    /// `decide` with the built-in `settlement-review` after the rules, for
+    /// an agent with flagged settlements in the last 30 days (for any
+    /// other, the review would approve: it is not run); none when the
+    /// policy turns the review off.
+    pub decide_reviewing: Option<Policy>,
     /// Checks charges of recurring intents: the charge rules, or the
     /// built-in `recurring-match` when the policy names none.
     pub charges: Policy,
@@ -103,6 +108,8 @@ struct CreatePolicy {
     timezone: Option<String>,
     #[serde(default)]
     amount_tolerance_percent: Option<Box<RawValue>>,
+    #[serde(default)]
+    review_flagged_settlements: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -120,6 +127,8 @@ struct UpdatePolicy {
     timezone: Option<String>,
     #[serde(default)]
     amount_tolerance_percent: Option<Box<RawValue>>,
+    #[serde(default)]
+    review_flagged_settlements: Option<bool>,
 }
 
 /// A rule or risk step as stored: the plugin resolved to one exact
@@ -183,6 +192,15 @@ pub(crate) struct PolicyDoc {
     /// How far a settled amount may deviate from the expected one before
     /// verification flags it, for intents without recurring terms.
     pub amount_tolerance_bps: u32,
+    /// Whether the built-in `settlement-review` runs after the rules:
+    /// while the agent has flagged settlements the tenant has not
+    /// confirmed, its intents go to a human. On unless turned off.
+    #[serde(default = "on")]
+    pub review_flagged_settlements: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl PolicyDoc {
@@ -217,6 +235,7 @@ pub(crate) struct PolicyView<'a> {
     charges: Vec<Step>,
     timezone: String,
     amount_tolerance_percent: Box<RawValue>,
+    review_flagged_settlements: bool,
     created_at: String,
 }
 
@@ -232,6 +251,7 @@ pub(crate) fn view(record: &PolicyRecord, doc: PolicyDoc) -> Result<PolicyView<'
         charges: doc.charges,
         timezone: doc.timezone,
         amount_tolerance_percent: tolerance,
+        review_flagged_settlements: doc.review_flagged_settlements,
         created_at: rfc3339(record.created_ms),
     })
 }
@@ -537,6 +557,7 @@ pub(crate) async fn create(
                 .await?,
             timezone,
             amount_tolerance_bps,
+            review_flagged_settlements: body.review_flagged_settlements.unwrap_or(true),
         };
         check_enforced(&doc.rules)?;
         let record = PolicyRecord {
@@ -599,6 +620,9 @@ pub(crate) async fn update(
     if let Some(name) = &body.timezone {
         time_zone("timezone", name)?;
         doc.timezone = name.clone();
+    }
+    if let Some(review) = body.review_flagged_settlements {
+        doc.review_flagged_settlements = review;
     }
     let record = PolicyRecord {
         version: current.version + 1,
@@ -685,29 +709,27 @@ pub(crate) async fn compiled(
     for step in &doc.rules {
         decide.rules.push(step.rule(state).await?);
     }
+    let decide_reviewing = if doc.review_flagged_settlements {
+        let mut reviewing = decide.clone();
+        reviewing
+            .rules
+            .push(builtin_rule(state, SETTLEMENT_REVIEW, OnError::Review).await?);
+        Some(reviewing)
+    } else {
+        None
+    };
     let mut charges = Policy::default();
     for step in &doc.charges {
         charges.rules.push(step.rule(state).await?);
     }
     if charges.rules.is_empty() {
-        let entry = state
-            .registry
-            .builtin(RECURRING_MATCH)
-            .ok_or_else(|| ApiError::internal("the built-in `recurring-match` is missing"))?;
-        let plugin = state
-            .registry
-            .get(state.store.as_ref(), &entry.id, &entry.meta)
-            .await?;
-        charges.rules.push(Rule {
-            plugin,
-            config: "{}".to_owned(),
-            on_error: OnError::Deny,
-            mode: Mode::Enforce,
-            limits: Limits::default(),
-        });
+        charges
+            .rules
+            .push(builtin_rule(state, RECURRING_MATCH, OnError::Deny).await?);
     }
     let policy = Arc::new(CompiledPolicy {
         decide,
+        decide_reviewing,
         charges,
         zone: time_zone("timezone", &doc.timezone)?,
         timezone: doc.timezone,
@@ -720,3 +742,25 @@ pub(crate) async fn compiled(
 
 /// The built-in that checks charges when a policy names no charge rules.
 const RECURRING_MATCH: &str = "recurring-match";
+/// The built-in that runs after the rules unless a policy turns it off.
+const SETTLEMENT_REVIEW: &str = "settlement-review";
+
+/// A rule the host adds of its own: the built-in `name` with its default
+/// configuration, enforced.
+async fn builtin_rule(state: &AppState, name: &str, on_error: OnError) -> Result<Rule> {
+    let entry = state
+        .registry
+        .builtin(name)
+        .ok_or_else(|| ApiError::internal(format!("the built-in `{name}` is missing")))?;
+    let plugin = state
+        .registry
+        .get(state.store.as_ref(), &entry.id, &entry.meta)
+        .await?;
+    Ok(Rule {
+        plugin,
+        config: "{}".to_owned(),
+        on_error,
+        mode: Mode::Enforce,
+        limits: Limits::default(),
+    })
+}

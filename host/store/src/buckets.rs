@@ -9,6 +9,7 @@
 //! 23 buckets plus one per day, whatever the number of intents.
 
 use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::settlement::{self, Reporter};
 
 /// The length of each bucket level, in seconds: level 0 is a second, 1 a
 /// minute, 2 an hour, 3 a day.
@@ -18,21 +19,15 @@ pub(crate) const LEVELS: [i64; 4] = [1, 60, 3600, 86_400];
 /// at most 172 buckets of a window never passes 2^63.
 pub const MAX_BUCKET_SPEND: i64 = 1 << 53;
 
-/// What an intent adds to its agent's spend: the declared amount while it
-/// is pending approval or approved (money it may still spend), the settled
-/// amount once completed (the declared one when none was reported), and
-/// nothing once denied, failed, expired or cancelled. Capped at
-/// [`MAX_BUCKET_SPEND`].
-pub fn spend_minor(status: IntentStatus, declared: Option<u64>, settled: Option<u64>) -> i64 {
-    let amount = match status {
-        IntentStatus::PendingApproval | IntentStatus::Approved => declared,
-        IntentStatus::Completed => settled.or(declared),
-        IntentStatus::Denied
-        | IntentStatus::Failed
-        | IntentStatus::Expired
-        | IntentStatus::Cancelled => None,
-    };
-    amount.unwrap_or(0).min(MAX_BUCKET_SPEND as u64) as i64
+/// What an intent adds to its agent's spend ([`settlement::spend`]),
+/// capped at [`MAX_BUCKET_SPEND`].
+pub fn spend_minor(
+    status: IntentStatus,
+    declared: Option<u64>,
+    settled: Option<u64>,
+    settled_by: Reporter,
+) -> i64 {
+    settlement::spend(status, declared, settled, settled_by).min(MAX_BUCKET_SPEND as u64) as i64
 }
 
 /// The start (Unix seconds) of the bucket of each level holding a time.

@@ -24,8 +24,8 @@ pub use postgres::PostgresStore;
 pub use records::{
     AgentEvent, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord, DecisionActions,
     HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan,
-    PluginRecord, PolicyRecord, Quota, SettlementUpdate, StatusChange, Suspension, TenantRecord,
-    TokenRecord,
+    PluginRecord, PolicyRecord, Quota, SettledAmount, SettlementUpdate, SettlementWrite,
+    StatusChange, Suspension, TenantRecord, TokenRecord,
 };
 pub use sqlite::SqliteStore;
 

@@ -28,11 +28,18 @@ include!("sql.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(
-    1,
-    "schema",
-    include_str!("../migrations/postgres/0001_schema.sql"),
-)];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (
+        1,
+        "schema",
+        include_str!("../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "settlements",
+        include_str!("../migrations/postgres/0002_settlements.sql"),
+    ),
+];
 
 /// Warrant's store on a PostgreSQL database.
 #[derive(Clone, Debug)]

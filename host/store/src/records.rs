@@ -4,6 +4,7 @@ use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Money;
 use warrant_domain::plugin::World;
+use warrant_domain::settlement::Reporter;
 
 /// A tenant. Its API key is kept only as a hash, beside the record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,10 +149,8 @@ pub struct StatusChange {
     pub tenant_id: String,
     /// The event to record; its `from` must be set.
     pub event: IntentEvent,
-    /// A new settlement record, when the change brings one.
-    pub settlement: Option<String>,
-    /// The settled amount, in the intent's minor units.
-    pub actual_minor: Option<u64>,
+    /// A new settlement, when the change brings one.
+    pub settlement: Option<SettlementWrite>,
     /// The intent's `updated_ms` when the change was decided on; none to
     /// apply whatever changed since (as long as the status is `from`).
     pub seen_updated_ms: Option<i64>,
@@ -159,6 +158,29 @@ pub struct StatusChange {
     pub require_unexpired: bool,
     /// Refuse the change unless the intent's agent is active.
     pub require_active_agent: bool,
+}
+
+/// A settlement to record on an intent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlementWrite {
+    /// The settlement record, as JSON text.
+    pub record: String,
+    /// A new settled amount and who reported it; none keeps the amount
+    /// there is (an agent's verification never changes it).
+    pub amount: Option<SettledAmount>,
+    /// Whether the settlement counts as flagged in the usage: flagged, and
+    /// not reported by the tenant.
+    pub flagged: bool,
+}
+
+/// A settled amount and who stands behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettledAmount {
+    /// The amount, in the intent's minor units; none when not reported
+    /// (the amount there is stays).
+    pub minor: Option<u64>,
+    /// Who reported it.
+    pub by: Reporter,
 }
 
 /// What settled, recorded on an intent that is still in `status`.
@@ -170,10 +192,8 @@ pub struct SettlementUpdate {
     pub intent_id: String,
     /// The status the intent must still be in.
     pub status: IntentStatus,
-    /// The settlement record, as JSON text.
-    pub settlement: String,
-    /// The settled amount, in the intent's minor units.
-    pub actual_minor: Option<u64>,
+    /// The settlement.
+    pub settlement: SettlementWrite,
     /// When.
     pub at_ms: i64,
     /// The intent's `updated_ms` when the update was decided on.

@@ -17,6 +17,7 @@ use warrant_domain::money::{Currency, Money};
 use crate::Store;
 use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
 use crate::errors::{Result, StoreError};
+use warrant_domain::settlement::Reporter;
 use crate::records::*;
 
 impl ThisStore {
@@ -37,7 +38,7 @@ impl ThisStore {
 
 /// The usage query: for each window (in [`Usage`]'s order, the merchant's
 /// last) and each bucket level, the count of intents and their spend in
-/// one currency. `$1` is the agent, `$2` the currency, `$3` the merchant
+/// one currency, and the same of those with a flagged settlement. `$1` is the agent, `$2` the currency, `$3` the merchant
 /// scope (NULL when the intent has none); then a `[from, to)` pair of
 /// bucket starts per window and level.
 static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -50,7 +51,10 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             parts.push(format!(
                 "SELECT CAST({window} AS BIGINT) AS w, CAST(COALESCE(SUM(count), 0) AS BIGINT) AS c,
                         CAST(COALESCE(SUM(CASE WHEN currency = $2 THEN spend ELSE 0 END), 0)
-                             AS BIGINT) AS s
+                             AS BIGINT) AS s,
+                        CAST(COALESCE(SUM(flagged_count), 0) AS BIGINT) AS fc,
+                        CAST(COALESCE(SUM(CASE WHEN currency = $2 THEN flagged_spend ELSE 0 END), 0)
+                             AS BIGINT) AS fs
                  FROM usage_buckets
                  WHERE agent_id = $1 AND scope = {scope} AND level = {level}
                    AND start_s >= ${from} AND start_s < ${to}"
@@ -70,7 +74,7 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
         .map(|amount| amount.currency)
         .unwrap_or(Currency::EUR);
     let amount = declared.amount.map(|a| a.minor_units);
-    let spend = spend_minor(intent.status, amount, None);
+    let spend = spend_minor(intent.status, amount, None, Reporter::Agent);
     let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
     sqlx::query(
         "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
@@ -108,68 +112,99 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
         merchant_key.as_deref(),
         currency.code(),
         intent.created_ms,
-        1,
-        spend,
+        Counts {
+            count: 1,
+            spend,
+            ..Counts::default()
+        },
     )
     .await
+}
+
+/// How much an intent's counters move: intents, spend (more or less), and
+/// the same of intents with a flagged settlement.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    count: i64,
+    spend: i64,
+    flagged_count: i64,
+    flagged_spend: i64,
 }
 
 /// The statement that moves an agent's buckets, one row per level for
 /// all of the agent's intents and, with `merchant`, one per level for the
 /// merchant's: `$1` agent, `$2` currency, `$3` count, `$4` spend (more or
-/// less), `$5` the spend's ceiling, `$6` the spend of a new bucket, `$7` to
-/// `$10` the bucket starts per level, `$11` the merchant scope.
+/// less), `$5` the spends' ceiling, `$6` the spend of a new bucket, `$7` to
+/// `$10` the bucket starts per level, `$11` flagged count, `$12` flagged
+/// spend (more or less), `$13` the flagged spend of a new bucket, `$14`
+/// the merchant scope.
 fn bump_sql(merchant: bool) -> &'static str {
     static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
         [false, true].map(|merchant| {
-            let scopes: &[&str] = if merchant { &["''", "$11"] } else { &["''"] };
+            let scopes: &[&str] = if merchant { &["''", "$14"] } else { &["''"] };
             let rows: Vec<String> = scopes
                 .iter()
                 .flat_map(|scope| {
                     (0..4).map(move |level| {
-                        format!("($1, {scope}, {level}, ${}, $2, $3, $6)", 7 + level)
+                        format!(
+                            "($1, {scope}, {level}, ${}, $2, $3, $6, $11, $13)",
+                            7 + level
+                        )
                     })
                 })
                 .collect();
+            let clamped = |column: &str, delta: &str| {
+                format!(
+                    "CASE WHEN usage_buckets.{column} + {delta} < 0 THEN 0
+                          WHEN usage_buckets.{column} + {delta} > $5 THEN $5
+                          ELSE usage_buckets.{column} + {delta} END"
+                )
+            };
             format!(
-                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend)
+                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend,
+                                            flagged_count, flagged_spend)
                  VALUES {}
                  ON CONFLICT (agent_id, scope, level, start_s, currency) DO UPDATE SET
                      count = usage_buckets.count + excluded.count,
-                     spend = CASE WHEN usage_buckets.spend + $4 < 0 THEN 0
-                                  WHEN usage_buckets.spend + $4 > $5 THEN $5
-                                  ELSE usage_buckets.spend + $4 END",
-                rows.join(", ")
+                     spend = {},
+                     flagged_count = usage_buckets.flagged_count + excluded.flagged_count,
+                     flagged_spend = {}",
+                rows.join(", "),
+                clamped("spend", "$4"),
+                clamped("flagged_spend", "$12"),
             )
         })
     });
     &SQL[usize::from(merchant)]
 }
 
-/// Moves an agent's counters for an intent declared at `created_ms`: `count`
-/// more intents, `spend` more (or less) spend, for all of the agent's
-/// intents and for the merchant's; one statement.
+/// Moves an agent's counters for an intent declared at `created_ms` by
+/// `by`, for all of the agent's intents and for the merchant's; one
+/// statement.
 async fn bump_usage(
     tx: &mut Tx,
     agent_id: &str,
     merchant_key: Option<&str>,
     currency: &str,
     created_ms: i64,
-    count: i64,
-    spend: i64,
+    by: Counts,
 ) -> Result<()> {
     // An empty merchant would be the scope of all intents.
     let merchant_key = merchant_key.filter(|key| !key.is_empty());
     let mut query = sqlx::query(sqlx::AssertSqlSafe(bump_sql(merchant_key.is_some())))
         .bind(agent_id)
         .bind(currency)
-        .bind(count)
-        .bind(spend)
+        .bind(by.count)
+        .bind(by.spend)
         .bind(MAX_BUCKET_SPEND)
-        .bind(spend.clamp(0, MAX_BUCKET_SPEND));
+        .bind(by.spend.clamp(0, MAX_BUCKET_SPEND));
     for start in bucket_starts(created_ms) {
         query = query.bind(start);
     }
+    query = query
+        .bind(by.flagged_count)
+        .bind(by.flagged_spend)
+        .bind(by.flagged_spend.clamp(0, MAX_BUCKET_SPEND));
     if let Some(merchant) = merchant_key {
         query = query.bind(merchant);
     }
@@ -177,13 +212,15 @@ async fn bump_usage(
     Ok(())
 }
 
-/// Brings an intent's share of its agent's spend up to date with its
-/// status and amounts, moving the counters by the difference. Every write
-/// that changes an intent's status or settled amount calls it.
-async fn resync_spend(tx: &mut Tx, intent_id: &str) -> Result<()> {
+/// Brings an intent's share of its agent's spend, and of its flagged
+/// settlements, up to date with its status, amounts and settlement,
+/// moving the counters by the difference. Every write that changes an
+/// intent's status or settlement calls it; `flagged` is whether its
+/// settlement now counts as flagged, none to leave that as it is.
+async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Result<()> {
     let row = sqlx::query(
         "SELECT agent_id, created_ms, currency, merchant_key, status, amount_minor,
-                actual_minor, spend_minor
+                actual_minor, settled_confirmed, spend_minor, flagged
          FROM intents WHERE id = $1",
     )
     .bind(intent_id)
@@ -195,26 +232,69 @@ async fn resync_spend(tx: &mut Tx, intent_id: &str) -> Result<()> {
             .try_get::<Option<i64>, _>(column)?
             .map(|v| v.max(0) as u64))
     };
-    let spend = spend_minor(status, minor("amount_minor")?, minor("actual_minor")?);
+    let settled_by = if row.try_get::<i64, _>("settled_confirmed")? == 1 {
+        Reporter::Tenant
+    } else {
+        Reporter::Agent
+    };
+    let declared = minor("amount_minor")?;
+    let spend = spend_minor(status, declared, minor("actual_minor")?, settled_by);
     let before: i64 = row.try_get("spend_minor")?;
-    if spend == before {
+    let was_flagged = row.try_get::<i64, _>("flagged")? == 1;
+    let is_flagged = flagged.unwrap_or(was_flagged);
+    if spend == before && is_flagged == was_flagged {
         return Ok(());
     }
-    sqlx::query("UPDATE intents SET spend_minor = $1 WHERE id = $2")
+    sqlx::query("UPDATE intents SET spend_minor = $1, flagged = $2 WHERE id = $3")
         .bind(spend)
+        .bind(i64::from(is_flagged))
         .bind(intent_id)
         .execute(&mut **tx)
         .await?;
+    let flag = i64::from(is_flagged) - i64::from(was_flagged);
+    let declared = declared.unwrap_or(0).min(MAX_BUCKET_SPEND as u64) as i64;
     bump_usage(
         tx,
         row.try_get("agent_id")?,
         row.try_get("merchant_key")?,
         row.try_get("currency")?,
         row.try_get("created_ms")?,
-        0,
-        spend - before,
+        Counts {
+            count: 0,
+            spend: spend - before,
+            flagged_count: flag,
+            flagged_spend: flag * declared,
+        },
     )
     .await
+}
+
+/// Records a settlement on an intent: its record and, when it brings one,
+/// the settled amount and who stands behind it.
+async fn write_settlement(tx: &mut Tx, intent_id: &str, settlement: &SettlementWrite) -> Result<()> {
+    let (set_amount, minor, confirmed) = match settlement.amount {
+        Some(amount) => (
+            1,
+            amount.minor.and_then(minor_i64),
+            i64::from(amount.by == Reporter::Tenant),
+        ),
+        None => (0, None, 0),
+    };
+    sqlx::query(
+        "UPDATE intents SET settlement = $1,
+                actual_minor = CASE WHEN $2 = 1 THEN COALESCE($3, actual_minor)
+                                    ELSE actual_minor END,
+                settled_confirmed = CASE WHEN $2 = 1 THEN $4 ELSE settled_confirmed END
+         WHERE id = $5",
+    )
+    .bind(&settlement.record)
+    .bind(set_amount)
+    .bind(minor)
+    .bind(confirmed)
+    .bind(intent_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Remembers a response in the write's own transaction.
@@ -1196,20 +1276,16 @@ impl Store for ThisStore {
         remember(&mut tx, idem).await?;
         lock_agent_of(&mut tx, &event.intent_id).await?;
         let moved = sqlx::query(
-            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3,
-                    settlement = COALESCE($4, settlement),
-                    actual_minor = COALESCE($5, actual_minor)
-             WHERE tenant_id = $6 AND id = $7 AND status = $8
-               AND (CAST($9 AS BIGINT) IS NULL OR updated_ms = $9)
-               AND ($10 = 0 OR expires_ms > $3)
-               AND ($11 = 0 OR EXISTS (SELECT 1 FROM agents a
-                                       WHERE a.id = intents.agent_id AND a.status = 'active'))",
+            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
+             WHERE tenant_id = $4 AND id = $5 AND status = $6
+               AND (CAST($7 AS BIGINT) IS NULL OR updated_ms = $7)
+               AND ($8 = 0 OR expires_ms > $3)
+               AND ($9 = 0 OR EXISTS (SELECT 1 FROM agents a
+                                      WHERE a.id = intents.agent_id AND a.status = 'active'))",
         )
         .bind(event.to.as_str())
         .bind(&event.reason)
         .bind(event.at_ms)
-        .bind(&change.settlement)
-        .bind(change.actual_minor.and_then(minor_i64))
         .bind(&change.tenant_id)
         .bind(&event.intent_id)
         .bind(from.as_str())
@@ -1221,8 +1297,16 @@ impl Store for ThisStore {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
+        if let Some(settlement) = &change.settlement {
+            write_settlement(&mut tx, &event.intent_id, settlement).await?;
+        }
         insert_event(&mut tx, event).await?;
-        resync_spend(&mut tx, &event.intent_id).await?;
+        resync_spend(
+            &mut tx,
+            &event.intent_id,
+            change.settlement.as_ref().map(|s| s.flagged),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1236,12 +1320,9 @@ impl Store for ThisStore {
         remember(&mut tx, idem).await?;
         lock_agent_of(&mut tx, &update.intent_id).await?;
         let done = sqlx::query(
-            "UPDATE intents SET settlement = $1, actual_minor = COALESCE($2, actual_minor),
-                                updated_ms = $3
-             WHERE tenant_id = $4 AND id = $5 AND status = $6 AND updated_ms = $7",
+            "UPDATE intents SET updated_ms = $1
+             WHERE tenant_id = $2 AND id = $3 AND status = $4 AND updated_ms = $5",
         )
-        .bind(&update.settlement)
-        .bind(update.actual_minor.and_then(minor_i64))
         .bind(update.at_ms)
         .bind(&update.tenant_id)
         .bind(&update.intent_id)
@@ -1252,7 +1333,8 @@ impl Store for ThisStore {
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        resync_spend(&mut tx, &update.intent_id).await?;
+        write_settlement(&mut tx, &update.intent_id, &update.settlement).await?;
+        resync_spend(&mut tx, &update.intent_id, Some(update.settlement.flagged)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1317,7 +1399,7 @@ impl Store for ThisStore {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-                resync_spend(&mut tx, &id).await?;
+                resync_spend(&mut tx, &id, None).await?;
                 let event = IntentEvent {
                     id: new_event_id(),
                     intent_id: id,
@@ -1515,9 +1597,14 @@ impl Store for ThisStore {
             let window: i64 = row.try_get("w")?;
             let count: i64 = row.try_get("c")?;
             let spend: i64 = row.try_get("s")?;
+            let flagged_count: i64 = row.try_get("fc")?;
+            let flagged_spend: i64 = row.try_get("fs")?;
             let usage = &mut windows[window as usize];
-            usage.count = usage.count.saturating_add(count.max(0) as u64);
-            usage.spend = usage.spend.saturating_add(spend.max(0) as u64);
+            let add = |total: &mut u64, more: i64| *total = total.saturating_add(more.max(0) as u64);
+            add(&mut usage.count, count);
+            add(&mut usage.spend, spend);
+            add(&mut usage.flagged_count, flagged_count);
+            add(&mut usage.flagged_spend, flagged_spend);
         }
         let [
             last_minute,
@@ -1900,7 +1987,7 @@ async fn cancel_live_intents(
         if moved.rows_affected() != 1 {
             continue;
         }
-        resync_spend(tx, &id).await?;
+        resync_spend(tx, &id, None).await?;
         let event = IntentEvent {
             // An intent is cancelled at most once: its id makes the event's.
             id: format!("ev_{}_cancelled", id.strip_prefix("int_").unwrap_or(&id)),

@@ -35,7 +35,7 @@ include!("sql.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "lifecycle",
@@ -45,6 +45,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "governance",
         include_str!("../migrations/0002_governance.sql"),
+    ),
+    (
+        3,
+        "settlements",
+        include_str!("../migrations/0003_settlements.sql"),
     ),
 ];
 

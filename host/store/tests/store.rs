@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
+use warrant_domain::settlement::Reporter;
 use warrant_store::{
     AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
-    Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SqliteStore, StatusChange, Store,
-    StoreError, TenantRecord, TokenRecord,
+    Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SettledAmount, SettlementUpdate,
+    SettlementWrite, SqliteStore, StatusChange, Store, StoreError, TenantRecord, TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -221,7 +222,11 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
         )
         .await
         .unwrap();
-    let w = |count, spend| WindowUsage { count, spend };
+    let w = |count, spend| WindowUsage {
+        count,
+        spend,
+        ..WindowUsage::default()
+    };
     assert_eq!(usage.last_minute, w(2, 100));
     assert_eq!(usage.last_hour, w(3, 100));
     assert_eq!(usage.last_day, w(4, 350));
@@ -260,7 +265,6 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
             at_ms: NOW + 1,
         },
         settlement: None,
-        actual_minor: None,
         seen_updated_ms: Some(NOW),
         require_unexpired: true,
         require_active_agent: false,
@@ -389,38 +393,91 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             .last_minute
             .spend
     };
-    let update = warrant_store::SettlementUpdate {
+    let flagged = async || {
+        let usage = store
+            .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+            .await
+            .unwrap();
+        (
+            usage.last_minute.flagged_count,
+            usage.last_minute.flagged_spend,
+        )
+    };
+    let settlement = |minor: Option<u64>, by: Reporter, flagged: bool| SettlementWrite {
+        record: "{}".into(),
+        amount: Some(SettledAmount { minor, by }),
+        flagged,
+    };
+    let update = |settlement: SettlementWrite, at_ms: i64, seen: i64| SettlementUpdate {
         tenant_id: "tn_1".into(),
         intent_id: record.id.clone(),
         status: IntentStatus::Approved,
-        settlement: "{}".into(),
-        actual_minor: Some(1),
-        at_ms: NOW - 500,
-        seen_updated_ms: record.updated_ms,
+        settlement,
+        at_ms,
+        seen_updated_ms: seen,
     };
-    assert!(store.set_settlement(&update, None).await.unwrap());
+    let first = update(
+        settlement(Some(1), Reporter::Tenant, false),
+        NOW - 500,
+        record.updated_ms,
+    );
+    assert!(store.set_settlement(&first, None).await.unwrap());
     // Approved: the declared amount may still be spent.
     assert_eq!(spend().await, 10_000);
-    let complete = StatusChange {
+    let complete = |by: Reporter, minor: u64, flagged: bool| StatusChange {
         tenant_id: "tn_1".into(),
         event: IntentEvent {
-            id: "ev_done".into(),
+            id: format!("ev_done_{minor}"),
             intent_id: record.id.clone(),
             from: Some(IntentStatus::Approved),
             to: IntentStatus::Completed,
-            actor: "tenant".into(),
+            actor: "agent:ag_1".into(),
             reason: None,
             at_ms: NOW - 400,
         },
-        settlement: None,
-        actual_minor: Some(2_500),
+        settlement: Some(settlement(Some(minor), by, flagged)),
         seen_updated_ms: None,
         require_unexpired: false,
         require_active_agent: false,
     };
-    assert!(store.change_status(&complete, None).await.unwrap());
-    // Completed: what was actually paid.
+    // The agent reports less than it declared, flagged: its spend stays
+    // at the declared amount, and the flagged settlement is counted.
+    assert!(
+        store
+            .change_status(&complete(Reporter::Agent, 2_500, true), None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(spend().await, 10_000);
+    assert_eq!(flagged().await, (1, 10_000));
+    // The tenant confirms what was paid: it counts, and nothing is flagged.
+    let confirmed = SettlementUpdate {
+        status: IntentStatus::Completed,
+        ..update(
+            settlement(Some(2_500), Reporter::Tenant, false),
+            NOW - 300,
+            NOW - 400,
+        )
+    };
+    assert!(store.set_settlement(&confirmed, None).await.unwrap());
     assert_eq!(spend().await, 2_500);
+    assert_eq!(flagged().await, (0, 0));
+    // An agent's verification records, flags, and never moves the spend.
+    let verified = SettlementUpdate {
+        status: IntentStatus::Completed,
+        settlement: SettlementWrite {
+            amount: None,
+            ..settlement(Some(0), Reporter::Agent, true)
+        },
+        ..update(
+            settlement(None, Reporter::Agent, true),
+            NOW - 200,
+            NOW - 300,
+        )
+    };
+    assert!(store.set_settlement(&verified, None).await.unwrap());
+    assert_eq!(spend().await, 2_500);
+    assert_eq!(flagged().await, (1, 10_000));
 }
 
 async fn the_counters_agree_with_the_intents_through_every_change(backend: Backend) {
@@ -460,6 +517,15 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
             (Approved, 2) => (Completed, None),
             _ => continue,
         };
+        // Settlements of the tenant and of the agent, some flagged; the
+        // record keeps `amount reporter flagged` for the reference below.
+        let by = [Reporter::Tenant, Reporter::Agent][next(2) as usize];
+        let flagged = by == Reporter::Agent && next(3) == 0;
+        let settlement = (to == Completed).then(|| SettlementWrite {
+            record: "{}".into(),
+            amount: Some(SettledAmount { minor: actual, by }),
+            flagged,
+        });
         let change = StatusChange {
             tenant_id: "tn_1".into(),
             event: IntentEvent {
@@ -471,15 +537,20 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
                 reason: None,
                 at_ms: NOW,
             },
-            settlement: None,
-            actual_minor: actual,
+            settlement,
             seen_updated_ms: None,
             require_unexpired: false,
             require_active_agent: false,
         };
         assert!(store.change_status(&change, None).await.unwrap());
         record.status = to;
-        record.settlement = actual.map(|a| a.to_string());
+        record.settlement = (to == Completed).then(|| {
+            format!(
+                "{} {} {flagged}",
+                actual.map_or(-1, |a| a as i64),
+                by == Reporter::Tenant
+            )
+        });
     }
     let day_start = NOW - 13 * 60 * MINUTE - 7_777;
     let month_start = NOW - 17 * 24 * 60 * MINUTE + 123;
@@ -505,10 +576,33 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
             }
             window.count += 1;
             let amount = r.intent.amount.unwrap();
+            let (settled, by, flagged) = match r.settlement.as_deref().map(|s| {
+                let parts: Vec<&str> = s.split(' ').collect();
+                (
+                    parts[0].parse::<i64>().unwrap(),
+                    parts[1] == "true",
+                    parts[2] == "true",
+                )
+            }) {
+                Some((settled, tenant, flagged)) => (
+                    u64::try_from(settled).ok(),
+                    if tenant {
+                        Reporter::Tenant
+                    } else {
+                        Reporter::Agent
+                    },
+                    flagged,
+                ),
+                None => (None, Reporter::Agent, false),
+            };
+            window.flagged_count += u64::from(flagged);
             if amount.currency == Currency::EUR {
-                let settled = r.settlement.as_ref().map(|a| a.parse::<u64>().unwrap());
                 window.spend +=
-                    warrant_store::spend_minor(r.status, Some(amount.minor_units), settled) as u64;
+                    warrant_store::spend_minor(r.status, Some(amount.minor_units), settled, by)
+                        as u64;
+                if flagged {
+                    window.flagged_spend += amount.minor_units;
+                }
             }
         }
         window
@@ -526,6 +620,7 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
         reference(NOW - 30 * DAY, Some("b.com"))
     );
     assert!(usage.last_month.count > 100 && usage.last_month.spend > 0);
+    assert!(usage.last_month.flagged_count > 0);
 }
 
 async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Backend) {
@@ -563,7 +658,6 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
             at_ms: NOW + 1,
         },
         settlement: None,
-        actual_minor: None,
         seen_updated_ms: Some(NOW),
         require_unexpired: true,
         require_active_agent: true,

@@ -48,7 +48,12 @@ pub const NOW: Timestamp = Timestamp {
 /// merchant, paid with the card named `main`, from an active supervised
 /// agent with no history, at [`NOW`].
 pub fn context() -> Context {
-    let zero = WindowUsage { count: 0, spend: 0 };
+    let zero = WindowUsage {
+        count: 0,
+        spend: 0,
+        flagged_count: 0,
+        flagged_spend: 0,
+    };
     Context {
         intent: Intent {
             id: "int_test".into(),
