@@ -674,3 +674,137 @@ fn the_settlement_review_can_be_turned_off_but_the_spend_still_counts() {
     assert_eq!(next.str("status"), "approved");
     assert_eq!(today(&server, &t), (95.0, 1));
 }
+
+// ---------------------------------------------------------------------
+// Smaller findings.
+
+/// `4.5099999999999999999999999999999e0` was rounded to 4.51 and taken,
+/// while the same number without its exponent was refused.
+#[test]
+fn an_amount_with_an_exponent_is_read_exactly() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    for amount in [
+        "4.5099999999999999999999999999999e0",
+        "4.5099999999999999999999999999999",
+        "451e-3",
+    ] {
+        let refused = server
+            .intent(&t.token, &t.agent, amount)
+            .expect_error(400, "E_VALIDATION");
+        assert_eq!(refused.body["error"]["field"], "expectedAmountEuros");
+    }
+    let exact = server
+        .intent(&t.token, &t.agent, "4.5100000000e0")
+        .expect(201);
+    assert!(
+        exact.text.contains(r#""expectedAmountEuros":4.51"#),
+        "{}",
+        exact.text
+    );
+}
+
+/// A read-only token replaying another token's `Idempotency-Key` got the
+/// stored 200 of a cancellation it may not make; its permission is now
+/// checked first.
+#[test]
+fn an_idempotent_replay_needs_the_permission_of_the_request() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let reader = server
+        .post(
+            &format!("/agents/{}/tokens", t.agent),
+            &t.key,
+            json!({"permissions": ["intents:read"]}),
+        )
+        .expect(201)
+        .str("token");
+    let id = server
+        .intent(&t.token, &t.agent, "60")
+        .expect(201)
+        .str("id");
+    let path = format!("/intents/{id}/cancel");
+    server
+        .post_once(&path, &t.token, "cancel-1", "{}")
+        .expect(200);
+    server
+        .post_once(&path, &reader, "cancel-1", "{}")
+        .expect_error(403, "E_FORBIDDEN");
+    let settle = format!("/intents/{id}/verify");
+    server
+        .post_once(&settle, &reader, "verify-1", r#"{"actualAmountEuros":1}"#)
+        .expect_error(403, "E_FORBIDDEN");
+}
+
+/// A token with `intents:read` could dry-run its policy as often as it
+/// liked, probing its thresholds without a trace. Dry runs now take a
+/// permission a token gets only when asked for, and each is recorded.
+#[test]
+fn a_dry_run_takes_its_own_permission_and_is_recorded() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let path = format!("/agents/{}/evaluate", t.agent);
+    let body = dry_run_body(&t.agent);
+    let token = |permissions: Value| {
+        server
+            .post(
+                &format!("/agents/{}/tokens", t.agent),
+                &t.key,
+                json!({ "permissions": permissions }),
+            )
+            .expect(201)
+            .str("token")
+    };
+    let reader = token(json!(["intents:read"]));
+    for refused in [&reader, &t.token] {
+        server
+            .post_text(&path, refused, &body)
+            .expect_error(403, "E_FORBIDDEN");
+    }
+    let prober = token(json!(["intents:evaluate"]));
+    let probed = server.post_text(&path, &prober, &body).expect(200);
+    assert_eq!(probed.body["dryRun"], true);
+    server.post_text(&path, &t.key, &body).expect(200);
+
+    let events = server
+        .get(&format!("/agents/{}/events", t.agent), &t.key)
+        .expect(200);
+    let dry_runs: Vec<&Value> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "dry-run")
+        .collect();
+    assert_eq!(dry_runs.len(), 2, "{}", events.text);
+    assert_eq!(dry_runs[1]["actor"], format!("agent:{}", t.agent));
+    assert!(
+        dry_runs[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("5.00 EUR at shop.example would be approved"),
+        "{}",
+        events.text
+    );
+}
+
+/// An admin key that looks like a tenant key or an agent token could
+/// never authenticate: the server refuses to start with one.
+#[test]
+fn an_admin_key_that_could_never_authenticate_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in ["sk_0123456789abcdef0123", "at_0123456789abcdef0123"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .env("WARRANT_ADMIN_KEY", key)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("WARRANT_ADMIN_KEY") && stderr.contains(&key[..3]),
+            "{stderr}"
+        );
+    }
+}

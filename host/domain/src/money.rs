@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An ISO 4217 currency that has a defined number of minor units.
@@ -202,46 +200,52 @@ pub(crate) fn parse_scaled(text: &str, scale: u32) -> Result<u64, ScaledError> {
     if !is_json_number(text) {
         return Err(ScaledError::NotANumber);
     }
-    let value = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str_exact(text)
+    // Exactly, digit by digit, with or without an exponent: the value is
+    // the digits times a power of ten, which is never rounded.
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{integer}{fraction}");
+    let digits = digits.trim_start_matches('0');
+    let significant = digits.trim_end_matches('0');
+    if significant.is_empty() {
+        return Ok(0);
     }
-    .map_err(|_| out_of_range(text))?;
-    if value.is_sign_negative() && !value.is_zero() {
+    if negative {
         return Err(ScaledError::Negative);
     }
-    let value = value.normalize();
-    if value.scale() > scale {
+    // An exponent past any i64 is as good as infinite either way.
+    let exponent = match exponent {
+        None => 0,
+        Some(text) => text.parse::<i64>().unwrap_or(if text.starts_with('-') {
+            i64::MIN / 2
+        } else {
+            i64::MAX / 2
+        }),
+    };
+    // value × 10^scale = significant × 10^power
+    let power = exponent
+        .saturating_sub(fraction.len() as i64)
+        .saturating_add((digits.len() - significant.len()) as i64)
+        .saturating_add(i64::from(scale));
+    if power < 0 {
         return Err(ScaledError::TooPrecise);
     }
-    let factor = Decimal::from(10u64.pow(scale));
-    value
-        .checked_mul(factor)
-        .and_then(|scaled| scaled.to_u64())
-        .ok_or(ScaledError::TooLarge)
-}
-
-/// Tells apart why a JSON number did not fit a decimal: too many digits
-/// after the point (the minor unit check would refuse it anyway), or too
-/// large a value.
-fn out_of_range(text: &str) -> ScaledError {
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(i64::MAX)),
-        None => (text, 0),
-    };
-    let integer_digits = mantissa
-        .trim_start_matches('-')
-        .split('.')
-        .next()
-        .unwrap_or("")
-        .trim_start_matches('0')
-        .len() as i64;
-    if integer_digits.saturating_add(exponent) <= 20 {
-        ScaledError::TooPrecise
-    } else {
-        ScaledError::TooLarge
+    // u64 holds at most 20 digits.
+    if (significant.len() as i64).saturating_add(power) > 20 {
+        return Err(ScaledError::TooLarge);
     }
+    let base: u64 = significant.parse().map_err(|_| ScaledError::TooLarge)?;
+    10u64
+        .checked_pow(power as u32)
+        .and_then(|factor| base.checked_mul(factor))
+        .ok_or(ScaledError::TooLarge)
 }
 
 /// Formats `value / 10^scale` with exactly `scale` decimals.
@@ -344,6 +348,29 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// An exponent changes nothing about exactness: the digits are never
+    /// rounded, however many there are.
+    #[test]
+    fn exponents_are_exact_too() {
+        assert!(matches!(
+            eur("4.5099999999999999999999999999999e0"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+        assert!(matches!(
+            eur("4.5099999999999999999999999999999"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
+        assert_eq!(eur("4.5100000000000000000000000000000e0"), Ok(451));
+        assert_eq!(eur("451e-2"), Ok(451));
+        assert_eq!(eur("0.0451E+2"), Ok(451));
+        assert_eq!(eur("1e99999999999999999999"), Err(MoneyError::TooLarge));
+        assert_eq!(eur("0e99999999999999999999"), Ok(0));
+        assert!(matches!(
+            eur("1e-99999999999999999999"),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
     }
 
     #[test]

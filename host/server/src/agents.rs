@@ -401,7 +401,9 @@ pub(crate) async fn issue_token(
 ) -> Result<Reply> {
     let tenant_id = principal.tenant()?.to_owned();
     let body: IssueToken = submission.json_or_empty()?;
-    let mut permissions = body.permissions.unwrap_or_else(|| Permission::ALL.to_vec());
+    let mut permissions = body
+        .permissions
+        .unwrap_or_else(|| Permission::DEFAULT.to_vec());
     if permissions.is_empty() {
         return Err(ApiError::validation(
             "permissions",

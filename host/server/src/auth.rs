@@ -27,11 +27,26 @@ pub enum Permission {
     /// Report settlement: complete, fail, verify.
     #[serde(rename = "intents:settle")]
     Settle,
+    /// Dry runs of its agent's policy (`POST /agents/:id/evaluate`), each
+    /// recorded among the agent's events. Only when asked for: it lets an
+    /// agent probe its policy's thresholds.
+    #[serde(rename = "intents:evaluate")]
+    Evaluate,
 }
 
 impl Permission {
-    /// Every permission; a token issued without a list gets these.
-    pub const ALL: [Permission; 4] = [
+    /// Every permission, in the order the API lists them.
+    pub const ALL: [Permission; 5] = [
+        Permission::Create,
+        Permission::Read,
+        Permission::Cancel,
+        Permission::Settle,
+        Permission::Evaluate,
+    ];
+
+    /// What a token issued without a list gets: all but
+    /// [`Permission::Evaluate`].
+    pub const DEFAULT: [Permission; 4] = [
         Permission::Create,
         Permission::Read,
         Permission::Cancel,
@@ -45,6 +60,7 @@ impl Permission {
             Permission::Read => "intents:read",
             Permission::Cancel => "intents:cancel",
             Permission::Settle => "intents:settle",
+            Permission::Evaluate => "intents:evaluate",
         }
     }
 }
@@ -152,23 +168,26 @@ impl Principal {
     /// `permission`: a tenant key always may, an agent token only on its
     /// own agent and only with the permission.
     pub fn may(&self, agent_id: &str, permission: Permission) -> Result<()> {
+        if let Principal::Agent { agent_id: own, .. } = self
+            && own != agent_id
+        {
+            return Err(ApiError::agent_isolation());
+        }
+        self.requires(permission)
+    }
+
+    /// Checks that the caller holds `permission` at all, whatever it acts
+    /// on: a tenant key holds every one. Checked before anything else, an
+    /// idempotent replay included (an agent's tokens share their keys).
+    pub fn requires(&self, permission: Permission) -> Result<()> {
         match self {
-            Principal::Agent {
-                agent_id: own,
-                permissions,
-                ..
-            } => {
-                if own != agent_id {
-                    return Err(ApiError::agent_isolation());
-                }
-                if !permissions.contains(&permission) {
-                    return Err(ApiError::forbidden(format!(
-                        "this agent token lacks the permission `{}`",
-                        permission.as_str()
-                    )));
-                }
-                Ok(())
+            Principal::Agent { permissions, .. } if !permissions.contains(&permission) => {
+                Err(ApiError::forbidden(format!(
+                    "this agent token lacks the permission `{}`",
+                    permission.as_str()
+                )))
             }
+            Principal::Agent { .. } => Ok(()),
             _ => self.tenant_id().map(drop),
         }
     }

@@ -615,6 +615,7 @@ async fn transition(
         }
     };
     let tenant_id = principal.tenant_id()?.to_owned();
+    principal.requires(permission)?;
     once(&state, &principal, &submission, async |ticket: &Ticket| {
         for _ in 0..ATTEMPTS {
             let record = current(&state, &principal, &id, permission).await?;
@@ -744,6 +745,7 @@ pub(crate) async fn verify(
         return Err(ApiError::validation("actualAmountEuros", "is required"));
     }
     let tenant_id = principal.tenant_id()?.to_owned();
+    principal.requires(Permission::Settle)?;
     let verifiable = [IntentStatus::Approved, IntentStatus::Completed];
     once(&state, &principal, &submission, async |ticket| {
         for _ in 0..ATTEMPTS {

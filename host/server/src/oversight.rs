@@ -645,8 +645,9 @@ fn dry_run_reply(
 }
 
 /// `POST /agents/:id/evaluate`: the agent's policy decides an intent body
-/// with the agent's real usage; nothing is stored, no counter moves and no
-/// action is carried out.
+/// with the agent's real usage; no intent is stored, no counter moves and
+/// no action is carried out, but the dry run itself is recorded among the
+/// agent's events. An agent token needs `intents:evaluate`.
 pub(crate) async fn evaluate_for_agent(
     State(state): State<AppState>,
     principal: Principal,
@@ -662,10 +663,36 @@ pub(crate) async fn evaluate_for_agent(
             format!("names another agent than the path (`{id}`)"),
         ));
     }
-    let agent = agent_of(&state, &principal, &id, Permission::Read).await?;
+    let agent = agent_of(&state, &principal, &id, Permission::Evaluate).await?;
     let intent = request.into_intent(String::new())?;
     let (record, policy) = policy_of(&state, &agent).await?;
-    let (context, decision) = decide(&state, &agent, &policy, intent, now_ms()).await?;
+    let now = now_ms();
+    let (context, decision) = decide(&state, &agent, &policy, intent, now).await?;
+    let status = IntentStatus::from_outcome(decision.outcome);
+    let what = match (&context.intent.amount, &context.intent.merchant) {
+        (Some(amount), Some(merchant)) => format!("{amount} at {merchant}"),
+        (Some(amount), None) => amount.to_string(),
+        (None, Some(merchant)) => format!("an intent at {merchant}"),
+        (None, None) => "an intent".to_owned(),
+    };
+    state
+        .store
+        .record_agent_event(&AgentEvent {
+            id: new_id("aev"),
+            tenant_id: agent.tenant_id.clone(),
+            agent_id: agent.agent.id.clone(),
+            kind: "dry-run".into(),
+            actor: principal.event_actor(),
+            message: format!(
+                "dry run of policy `{}` version {}: {what} would be {}",
+                record.id,
+                record.version,
+                status.as_str()
+            ),
+            intent_id: None,
+            at_ms: now,
+        })
+        .await?;
     dry_run_reply(&record, Some(&agent), &context, &decision)
 }
 
@@ -814,6 +841,7 @@ pub(crate) async fn report_charge(
     submission: Submission,
 ) -> Result<Reply> {
     let tenant_id = principal.tenant_id()?.to_owned();
+    principal.requires(Permission::Settle)?;
     let body: ChargeBody = submission.json()?;
     let merchant = checked_text("merchant", &body.merchant, MAX_NAME_CHARS)?;
     let now = now_ms();

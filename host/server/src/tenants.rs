@@ -130,6 +130,16 @@ pub async fn admin_key(store: &dyn Store, configured: Option<&str>) -> Result<Ad
                 "must be at least 16 characters",
             ));
         }
+        // Such a key would be taken for a tenant's key or an agent's token,
+        // and could never authenticate as the admin.
+        if let Some(prefix) = ["sk_", "at_"].into_iter().find(|p| key.starts_with(p)) {
+            return Err(ApiError::validation(
+                "WARRANT_ADMIN_KEY",
+                format!(
+                    "must not start with `{prefix}`, which marks tenant keys (`sk_`) and agent tokens (`at_`); choose another key"
+                ),
+            ));
+        }
         return Ok(AdminKey::Configured {
             sha256: secret_hash(key),
         });

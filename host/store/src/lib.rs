@@ -380,6 +380,9 @@ pub trait Store: Send + Sync + 'static {
         intent_reason: &str,
         remember: &(dyn for<'s> Fn(&'s Suspension) -> Option<IdempotencyRecord> + Sync),
     ) -> Result<Option<Suspension>>;
+    /// Records an event of an agent that changes nothing else, such as a
+    /// dry run of its policy.
+    async fn record_agent_event(&self, event: &AgentEvent) -> Result<()>;
     /// A tenant's agent's events, newest first.
     async fn agent_events(
         &self,

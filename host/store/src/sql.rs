@@ -1794,6 +1794,13 @@ impl Store for ThisStore {
         Ok(Some(suspension))
     }
 
+    async fn record_agent_event(&self, event: &AgentEvent) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn agent_events(
         &self,
         tenant_id: &str,
