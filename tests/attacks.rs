@@ -138,23 +138,18 @@ fn hung_dry_runs_of_one_tenant_do_not_stall_another() {
     let quiet = b_intents(20);
 
     let mut during = Vec::new();
-    let mut refused = std::collections::BTreeMap::new();
+    let mut answered = std::collections::BTreeMap::new();
     std::thread::scope(|scope| {
         let attack = scope
             .spawn(|| abandoned_dry_runs(&server, &a.key, &a.agent, 200, Duration::from_secs(3)));
         std::thread::sleep(Duration::from_millis(300));
         during = b_intents(20);
-        refused = attack.join().unwrap();
+        answered = attack.join().unwrap();
     });
     let (quiet_median, during_median) = (median(quiet.clone()), median(during.clone()));
     let during_max = *during.iter().max().unwrap();
     eprintln!(
-        "tenant B: median {quiet_median:?} quiet, {during_median:?} under attack (max {during_max:?}); attack answers {refused:?}"
-    );
-    // Most of the attack is refused at once instead of queued.
-    assert!(
-        refused.get(&429).copied().unwrap_or(0) >= 100,
-        "{refused:?}"
+        "tenant B: median {quiet_median:?} quiet, {during_median:?} under attack (max {during_max:?}); attack answers {answered:?}"
     );
     assert!(
         during_median <= quiet_median * 5 + Duration::from_millis(50),

@@ -32,14 +32,16 @@ pub struct PoolSize {
 
 impl PoolSize {
     /// Evaluations: two per core (at least four), half of them for one
-    /// tenant, 32 more of a tenant waiting.
+    /// tenant, 256 more of a tenant waiting (a busy tenant's requests
+    /// queue; an attacker's are refused past that, not queued without
+    /// end).
     pub fn evaluations() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let slots = (2 * cores).max(4);
         PoolSize {
             slots,
             per_tenant: slots / 2,
-            queue_per_tenant: 32,
+            queue_per_tenant: 256,
         }
     }
 
@@ -165,5 +167,90 @@ impl AgentTurns {
             _guard: guard,
             _held: held,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn small() -> FairPool {
+        FairPool::new(
+            "jobs",
+            PoolSize {
+                slots: 2,
+                per_tenant: 1,
+                queue_per_tenant: 1,
+            },
+        )
+    }
+
+    /// A job that holds its slot until told to end.
+    fn held(release: mpsc::Receiver<()>) -> impl FnOnce(&Cancel) -> bool + Send + 'static {
+        move |cancel: &Cancel| {
+            while release.recv_timeout(Duration::from_millis(5)).is_err() {
+                if cancel.is_cancelled() {
+                    return false;
+                }
+            }
+            true
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tenant_past_its_queue_is_refused_at_once_while_another_runs() {
+        let pool = Arc::new(small());
+        let (release_a, wait_a) = mpsc::channel();
+        let running = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run("tn_a", held(wait_a)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let queued = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run("tn_a", |_| true).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = pool.run("tn_a", |_| true).await.unwrap_err();
+        assert_eq!(refused.code(), "E_BUSY");
+        // Another tenant has a slot of its own.
+        let other = tokio::time::timeout(Duration::from_secs(5), pool.run("tn_b", |_| 7))
+            .await
+            .expect("tenant b is not kept waiting");
+        assert_eq!(other.unwrap(), 7);
+        release_a.send(()).unwrap();
+        assert!(running.await.unwrap().unwrap());
+        assert!(queued.await.unwrap().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_run_cancels_its_job_and_frees_its_slot() {
+        let pool = Arc::new(small());
+        let (_release, wait) = mpsc::channel();
+        let (ended, seen) = mpsc::channel();
+        let job = held(wait);
+        let run = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run("tn_a", move |cancel| {
+                    let finished = job(cancel);
+                    ended.send(finished).unwrap();
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        run.abort();
+        let finished = seen
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the job ends");
+        assert!(!finished, "the job saw its cancel");
+        let next = tokio::time::timeout(Duration::from_secs(5), pool.run("tn_a", |_| 1))
+            .await
+            .expect("the slot is free again");
+        assert_eq!(next.unwrap(), 1);
     }
 }
