@@ -59,6 +59,23 @@ fn dry_run_body(agent: &str) -> String {
     .to_string()
 }
 
+/// Taken alone by the tests that time a tenant's requests, and shared by
+/// the others in this file, so that none of those (filling databases,
+/// compiling) runs beside a timed one.
+static TIMED: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn timed_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    TIMED
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn beside_others() -> std::sync::RwLockReadGuard<'static, ()> {
+    TIMED
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// How long `f` takes.
 fn timed(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
@@ -110,6 +127,7 @@ fn abandoned_dry_runs(
 /// never return. Now it is denied with `E_PLUGIN_TIMEOUT` at once.
 #[test]
 fn a_plugin_that_sleeps_cannot_hold_an_intent_past_its_deadline() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = attacker(&server, "sleeper", json!({}), json!({"timeoutMs": 100}));
     let mut answer = None;
@@ -126,6 +144,7 @@ fn a_plugin_that_sleeps_cannot_hold_an_intent_past_its_deadline() {
 /// intents on built-in plugins take about as long as without the attack.
 #[test]
 fn hung_dry_runs_of_one_tenant_do_not_stall_another() {
+    let _alone = timed_alone();
     let server = Server::start();
     let a = spinner(&server, "attacker", 2_000);
     let b = Tenant::new(&server, "bystander");
@@ -155,8 +174,10 @@ fn hung_dry_runs_of_one_tenant_do_not_stall_another() {
         during_median <= quiet_median * 5 + Duration::from_millis(50),
         "B's median went from {quiet_median:?} to {during_median:?}"
     );
+    // Before, B's intents waited past 20 s; a loaded machine may pause
+    // one request now and then, which is no stall.
     assert!(
-        during_max < Duration::from_secs(1),
+        during_max < Duration::from_secs(5),
         "B waited {during_max:?}"
     );
 }
@@ -171,6 +192,7 @@ fn an_agent_whose_hash_matches_another_tenants_agent_does_not_stall_it() {
 
     let server = Server::start();
     let victim = Tenant::new(&server, "victim");
+    let _alone = timed_alone();
     let a = spinner(&server, "attacker", 2_000);
     let target = slot(&victim.agent);
     let twin = (0..20_000)
@@ -197,6 +219,7 @@ fn an_agent_whose_hash_matches_another_tenants_agent_does_not_stall_it() {
 /// free again at once, not after the plugin's deadline.
 #[test]
 fn an_abandoned_request_stops_its_evaluation() {
+    let _alone = timed_alone();
     let server = Server::start();
     let a = spinner(&server, "attacker", 2_000);
     // More abandoned dry runs than the tenant has slots, each of which would
@@ -256,6 +279,7 @@ fn heavy_component_of_the_wrong_world() -> Vec<u8> {
 /// leave nothing.
 #[test]
 fn a_refused_upload_costs_no_compilation_and_leaves_no_file() {
+    let _shared = beside_others();
     let cache = tempfile::tempdir().unwrap();
     let server = Server::start_with(&["--cache-dir", cache.path().to_str().unwrap()]);
     let key = server.tenant("acme");
@@ -281,6 +305,7 @@ fn a_refused_upload_costs_no_compilation_and_leaves_no_file() {
 /// registered plugin's stays.
 #[test]
 fn unused_compiled_code_is_removed_at_start() {
+    let _shared = beside_others();
     let cache = tempfile::tempdir().unwrap();
     let mut server = Server::start_with(&["--cache-dir", cache.path().to_str().unwrap()]);
     let key = server.tenant("acme");
@@ -327,6 +352,7 @@ fn unused_compiled_code_is_removed_at_start() {
 /// A tenant's plan bounds how many plugins it keeps.
 #[test]
 fn uploads_are_limited_by_the_plan() {
+    let _shared = beside_others();
     let server = Server::start();
     let created = server
         .post("/tenants", support::ADMIN_KEY, json!({"name": "small"}))
@@ -366,6 +392,7 @@ fn uploads_are_limited_by_the_plan() {
 /// anything runs.
 #[test]
 fn a_policy_cannot_ask_for_more_than_a_decision_may_cost() {
+    let _shared = beside_others();
     let server = Server::start();
     let key = server.tenant("acme");
     let rule = |limits: Value| json!({"plugin": "spend-limit", "config": {"maxAmountEuros": 10}, "limits": limits});
@@ -444,6 +471,7 @@ fn all_pages(server: &Server, key: &str, path: &str, limit: usize) -> (Vec<Value
 /// Lists that grew without end are paged like the others.
 #[test]
 fn every_list_is_paged() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let nosy = warrant_fixtures::guest("nosy").wasm();
@@ -587,6 +615,7 @@ fn settle(server: &Server, key: &str, id: &str, step: &str, amount: &str) -> Val
 /// declared one, and the budget holds.
 #[test]
 fn an_agent_cannot_erase_its_spend_by_reporting_less() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = on_a_budget(&server);
     let mut approved = 0;
@@ -620,6 +649,7 @@ fn an_agent_cannot_erase_its_spend_by_reporting_less() {
 /// counts, and clears the flag.
 #[test]
 fn an_agents_verification_never_lowers_its_spend() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = on_a_budget(&server);
     let declared = server.intent(&t.token, &t.agent, "90").expect(201);
@@ -653,6 +683,7 @@ fn an_agents_verification_never_lowers_its_spend() {
 /// A policy can turn the settlement review off; the spend rule stays.
 #[test]
 fn the_settlement_review_can_be_turned_off_but_the_spend_still_counts() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = on_a_budget(&server);
     let policy = server
@@ -677,6 +708,7 @@ fn the_settlement_review_can_be_turned_off_but_the_spend_still_counts() {
 /// while the same number without its exponent was refused.
 #[test]
 fn an_amount_with_an_exponent_is_read_exactly() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     for amount in [
@@ -704,6 +736,7 @@ fn an_amount_with_an_exponent_is_read_exactly() {
 /// checked first.
 #[test]
 fn an_idempotent_replay_needs_the_permission_of_the_request() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let reader = server
@@ -736,6 +769,7 @@ fn an_idempotent_replay_needs_the_permission_of_the_request() {
 /// permission a token gets only when asked for, and each is recorded.
 #[test]
 fn a_dry_run_takes_its_own_permission_and_is_recorded() {
+    let _shared = beside_others();
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let path = format!("/agents/{}/evaluate", t.agent);
@@ -786,6 +820,7 @@ fn a_dry_run_takes_its_own_permission_and_is_recorded() {
 /// never authenticate: the server refuses to start with one.
 #[test]
 fn an_admin_key_that_could_never_authenticate_is_refused_at_start() {
+    let _shared = beside_others();
     let dir = tempfile::tempdir().unwrap();
     for key in ["sk_0123456789abcdef0123", "at_0123456789abcdef0123"] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
