@@ -19,6 +19,64 @@ pub const MAX_PURPOSE_CHARS: usize = 2000;
 pub const MAX_NAME_CHARS: usize = 255;
 /// The widest recurring time window accepted on either side, in days.
 pub const MAX_WINDOW_DAYS: u32 = 366;
+/// The largest amount Warrant records, in minor units: ten trillion euros.
+/// Far beyond any payment, and far enough below 2^63 that sums of amounts
+/// stay exact in a 64-bit database column.
+pub const MAX_AMOUNT_MINOR: u64 = 1_000_000_000_000_000;
+
+/// Refuses to record an intent whose amount is over [`MAX_AMOUNT_MINOR`]
+/// (a plugin may still be asked about one, by `warrant eval`).
+pub fn check_recordable(intent: &Intent) -> Result<(), ValidationError> {
+    match intent.amount {
+        Some(amount) if amount.minor_units > MAX_AMOUNT_MINOR => Err(ValidationError::new(
+            "expectedAmountEuros",
+            format!(
+                "must be at most {}",
+                Money::new(MAX_AMOUNT_MINOR, amount.currency)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// What an agent or a tenant reports of a settlement: the body of
+/// `/complete` and `/verify`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettleRequest {
+    /// The amount actually paid, in major units of the intent's currency.
+    #[serde(default)]
+    pub actual_amount_euros: Option<Box<RawValue>>,
+    /// The merchant actually paid.
+    #[serde(default)]
+    pub actual_merchant: Option<String>,
+}
+
+impl SettleRequest {
+    /// The amount (in `currency`) and merchant reported, checked.
+    pub fn check(
+        &self,
+        currency: Currency,
+    ) -> Result<(Option<Money>, Option<String>), ValidationError> {
+        let actual = self
+            .actual_amount_euros
+            .as_ref()
+            .map(|raw| {
+                Money::parse(raw.get(), currency)
+                    .map_err(|e| ValidationError::new("actualAmountEuros", e))
+            })
+            .transpose()?;
+        if actual.is_some_and(|a| a.minor_units > MAX_AMOUNT_MINOR) {
+            return Err(ValidationError::new("actualAmountEuros", "is too large"));
+        }
+        let merchant = self
+            .actual_merchant
+            .as_ref()
+            .map(|m| checked_text("actualMerchant", m, MAX_NAME_CHARS))
+            .transpose()?;
+        Ok((actual, merchant))
+    }
+}
 
 /// The body of `POST /intents` (and of `warrant eval --intent`), as the
 /// agent sends it. Amounts stay raw JSON text until they are parsed exactly.

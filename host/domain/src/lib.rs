@@ -6,12 +6,15 @@
 //! implements.
 #![deny(missing_docs)]
 
+pub mod agent;
+pub mod baseline;
 pub mod context;
 pub mod decision;
 mod errors;
 pub mod intent;
 pub mod lifecycle;
 pub mod money;
+pub mod plan;
 pub mod plugin;
 pub mod policy;
 pub mod settlement;

@@ -73,10 +73,28 @@ impl IntentStatus {
         !matches!(self, IntentStatus::PendingApproval | IntentStatus::Approved)
     }
 
-    /// Whether the intent's time to live still matters: it expires only
-    /// while it is pending or approved.
-    pub fn can_expire(self) -> bool {
-        !self.is_terminal()
+    /// Whether an intent in this status expires when its time to live
+    /// ends: a pending one does, and an approved one unless it is
+    /// `recurring` (a recurring intent stays approved across its series,
+    /// until it is cancelled, completed or failed). The one rule of
+    /// expiry: the sweeper, reads and moves all follow it.
+    pub fn lives_out(self, recurring: bool) -> bool {
+        match self {
+            IntentStatus::PendingApproval => true,
+            IntentStatus::Approved => !recurring,
+            _ => false,
+        }
+    }
+
+    /// The status an intent in this status shows at `now_ms`: expired once
+    /// its time to live has ended (at `expires_ms`) if it lives out, even
+    /// before the sweeper records it.
+    pub fn at(self, recurring: bool, expires_ms: i64, now_ms: i64) -> IntentStatus {
+        if self.lives_out(recurring) && expires_ms <= now_ms {
+            IntentStatus::Expired
+        } else {
+            self
+        }
     }
 }
 
@@ -86,20 +104,21 @@ impl fmt::Display for IntentStatus {
     }
 }
 
+/// A text that names no status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{0}` is not a status; expected one of pending_approval, approved, denied, completed, failed, expired, cancelled"
+)]
+pub struct UnknownStatus(pub String);
+
 impl FromStr for IntentStatus {
-    type Err = String;
+    type Err = UnknownStatus;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         IntentStatus::ALL
             .into_iter()
             .find(|status| status.as_str() == text)
-            .ok_or_else(|| {
-                let all: Vec<&str> = IntentStatus::ALL.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "`{text}` is not a status; expected one of {}",
-                    all.join(", ")
-                )
-            })
+            .ok_or_else(|| UnknownStatus(text.to_owned()))
     }
 }
 
@@ -218,10 +237,22 @@ mod tests {
     fn terminal_statuses_never_expire() {
         for status in IntentStatus::ALL {
             assert_eq!(
-                status.can_expire(),
+                status.lives_out(false),
                 matches!(status, PendingApproval | Approved)
             );
         }
+    }
+
+    /// An approved recurring intent stays approved across its series.
+    #[test]
+    fn only_pending_and_one_off_approved_intents_expire() {
+        assert!(PendingApproval.lives_out(true));
+        assert!(!Approved.lives_out(true));
+        assert_eq!(Approved.at(false, 1_000, 1_000), Expired);
+        assert_eq!(Approved.at(false, 1_001, 1_000), Approved);
+        assert_eq!(Approved.at(true, 1_000, 2_000), Approved);
+        assert_eq!(PendingApproval.at(true, 1_000, 2_000), Expired);
+        assert_eq!(Completed.at(false, 1_000, 2_000), Completed);
     }
 
     #[test]

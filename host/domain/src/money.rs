@@ -166,16 +166,33 @@ pub enum MoneyError {
 /// assert_eq!(parse_percent_bps("2.5"), Ok(250));
 /// assert!(parse_percent_bps("100.01").is_err());
 /// ```
-pub fn parse_percent_bps(text: &str) -> Result<u32, &'static str> {
+pub fn parse_percent_bps(text: &str) -> Result<u32, PercentError> {
     let bps = parse_scaled(text, 2).map_err(|e| match e {
-        ScaledError::TooPrecise => "must have at most two decimals",
-        ScaledError::Negative => "must not be negative",
-        _ => "must be a number between 0 and 100",
+        ScaledError::TooPrecise => PercentError::TooPrecise,
+        ScaledError::Negative => PercentError::Negative,
+        _ => PercentError::NotAPercentage,
     })?;
     if bps > 10_000 {
-        return Err("must be at most 100");
+        return Err(PercentError::OverHundred);
     }
     Ok(bps as u32)
+}
+
+/// Why a text is not a percentage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PercentError {
+    /// More than two decimals.
+    #[error("must have at most two decimals")]
+    TooPrecise,
+    /// Below zero.
+    #[error("must not be negative")]
+    Negative,
+    /// Not a number.
+    #[error("must be a number between 0 and 100")]
+    NotAPercentage,
+    /// Over 100.
+    #[error("must be at most 100")]
+    OverHundred,
 }
 
 /// Basis points as a percentage with two decimals: 250 is `2.50`.

@@ -90,7 +90,7 @@ impl Limits {
     };
 
     /// Checks that every limit is above zero and within [`Limits::MAX`].
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), LimitOutOfRange> {
         let max = Limits::MAX;
         let fields: [(&str, u64, u64); 5] = [
             ("fuel", self.fuel, max.fuel),
@@ -109,7 +109,7 @@ impl Limits {
         ];
         for (name, value, max) in fields {
             if value == 0 || value > max {
-                return Err(format!("`{name}` must be between 1 and {max}"));
+                return Err(LimitOutOfRange { name, max });
             }
         }
         Ok(())
@@ -119,6 +119,16 @@ impl Limits {
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms.into())
     }
+}
+
+/// A limit outside what a rule may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{name}` must be between 1 and {max}")]
+pub struct LimitOutOfRange {
+    /// The limit, as the API names it: `timeoutMs`, ….
+    pub name: &'static str,
+    /// The largest value allowed.
+    pub max: u64,
 }
 
 impl Default for Limits {

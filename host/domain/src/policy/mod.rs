@@ -1,100 +1,21 @@
 //! A policy: risk plugins, then an ordered chain of rules, combined into one
-//! outcome with a trace of every step.
+//! outcome with a trace of every step; as a tenant defines it and the
+//! store keeps it ([`definition`]); and a decision as the store keeps it
+//! ([`record`]).
+
+pub mod definition;
+pub mod record;
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ValidationError;
 use crate::context::{EvaluationContext, RiskSummary, Signal};
 use crate::decision::{Action, ActionKind, Annotation, VerdictKind};
-use crate::plugin::{Cancel, FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure};
-
-/// The largest configuration of one rule or risk step, in bytes of JSON.
-pub const MAX_STEP_CONFIG_BYTES: usize = 64 << 10;
-/// The largest configuration of all the steps of a policy together.
-pub const MAX_POLICY_CONFIG_BYTES: usize = 256 << 10;
-/// The most wall-clock time the plugins of one decision may be given in
-/// all: the deadlines of its risk steps and rules added up (and, apart,
-/// of its charge rules).
-pub const MAX_DECISION_TIMEOUT_MS: u64 = 2_000;
-/// The most memory one plugin call of a policy may be given. A decision
-/// runs its plugins one after another, each on a fresh instance, so this
-/// is also the most a decision holds at once.
-pub const MAX_DECISION_MEMORY_BYTES: u64 = 256 << 20;
-
-/// Checks what a chain of steps may cost, before any of it runs: each
-/// step's configuration size and memory, their configurations' and their
-/// deadlines' sums. `chain` names the list (`rules`); `steps` gives each
-/// step's name in errors (`rules[2]`), configuration text and limits.
-pub fn check_cost<'a>(
-    steps: impl IntoIterator<Item = (String, &'a str, Limits)>,
-) -> Result<CostTotals, ValidationError> {
-    let mut totals = CostTotals::default();
-    for (at, config, limits) in steps {
-        if config.len() > MAX_STEP_CONFIG_BYTES {
-            return Err(ValidationError::new(
-                format!("{at}.config"),
-                format!(
-                    "is {} bytes; a step's configuration may have at most {MAX_STEP_CONFIG_BYTES}",
-                    config.len()
-                ),
-            ));
-        }
-        if limits.memory_bytes > MAX_DECISION_MEMORY_BYTES {
-            return Err(ValidationError::new(
-                format!("{at}.limits.memoryBytes"),
-                format!("must be at most {MAX_DECISION_MEMORY_BYTES} in a policy"),
-            ));
-        }
-        totals.config_bytes += config.len();
-        totals.timeout_ms += u64::from(limits.timeout_ms);
-    }
-    Ok(totals)
-}
-
-/// What the steps of a chain cost together (see [`check_cost`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CostTotals {
-    /// Their configurations' bytes.
-    pub config_bytes: usize,
-    /// Their deadlines, in milliseconds.
-    pub timeout_ms: u64,
-}
-
-impl CostTotals {
-    /// Refuses a chain (named `field`) whose deadlines add up to more than
-    /// [`MAX_DECISION_TIMEOUT_MS`].
-    pub fn check_timeout(&self, field: &str) -> Result<(), ValidationError> {
-        if self.timeout_ms > MAX_DECISION_TIMEOUT_MS {
-            return Err(ValidationError::new(
-                field,
-                format!(
-                    "give their plugins {} ms in all (`limits.timeoutMs`, {} ms each by default); one decision may take at most {MAX_DECISION_TIMEOUT_MS} ms",
-                    self.timeout_ms,
-                    Limits::DEFAULT.timeout_ms
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// Refuses a policy whose configurations add up to more than
-/// [`MAX_POLICY_CONFIG_BYTES`].
-pub fn check_config_total(totals: &[CostTotals]) -> Result<(), ValidationError> {
-    let bytes: usize = totals.iter().map(|t| t.config_bytes).sum();
-    if bytes > MAX_POLICY_CONFIG_BYTES {
-        return Err(ValidationError::new(
-            "rules",
-            format!(
-                "the configurations of the policy's steps are {bytes} bytes together; a policy may have at most {MAX_POLICY_CONFIG_BYTES}"
-            ),
-        ));
-    }
-    Ok(())
-}
+use crate::plugin::{
+    Cancel, FailureKind, Invocation, Limits, LogLine, Plugin, PluginFailure, World,
+};
 
 /// What a rule's failure counts as. A failure is never an approval.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +271,38 @@ pub struct PolicyDecision {
 }
 
 impl Policy {
+    /// A policy of one plugin, enforced: a policy plugin as its only rule,
+    /// a risk plugin as its only risk step (with no rule, such a policy
+    /// decides nothing and denies). What `warrant eval` runs.
+    pub fn of_one(
+        plugin: Arc<dyn Plugin>,
+        config: String,
+        on_error: OnError,
+        limits: Limits,
+    ) -> Self {
+        match plugin.meta().world {
+            World::Policy => Policy {
+                risk: Vec::new(),
+                rules: vec![Rule {
+                    plugin,
+                    config,
+                    on_error,
+                    mode: Mode::Enforce,
+                    limits,
+                }],
+            },
+            World::Risk => Policy {
+                risk: vec![RiskRule {
+                    plugin,
+                    config,
+                    on_error,
+                    limits,
+                }],
+                rules: Vec::new(),
+            },
+        }
+    }
+
     /// Runs the risk plugins, then every rule, and combines: any enforced
     /// deny ⇒ denied; else any enforced review ⇒ pending approval; else
     /// approved. A failing plugin counts as its rule's `on_error` verdict.
@@ -500,6 +453,9 @@ fn trace_action(
 }
 
 /// Combines the verdicts of the entries that count.
+/// Combines the verdicts of the entries that count, failing closed: a
+/// trace in which no enforced rule decided approves nothing (denied), so
+/// an approval always stands on at least one rule's own approve.
 fn combine(trace: &[TraceEntry]) -> Outcome {
     let verdicts = || {
         trace
@@ -507,12 +463,42 @@ fn combine(trace: &[TraceEntry]) -> Outcome {
             .filter(|e| e.counts())
             .filter_map(|e| e.verdict)
     };
-    if verdicts().any(|v| v == VerdictKind::Deny) {
+    let a_rule_decided = trace
+        .iter()
+        .any(|e| e.counts() && e.stage == Stage::Rule && e.verdict.is_some());
+    if !a_rule_decided || verdicts().any(|v| v == VerdictKind::Deny) {
         Outcome::Denied
     } else if verdicts().any(|v| v == VerdictKind::Review) {
         Outcome::PendingApproval
     } else {
         Outcome::Approved
+    }
+}
+
+/// Why a decision in which no enforced rule decided is denied.
+pub const NO_RULE_DECIDED: &str =
+    "no enforced rule of the policy decided: Warrant approves nothing on its own";
+
+impl PolicyDecision {
+    /// Why the outcome is what it is: the reason of the first counting
+    /// rule whose verdict made it; none for an approval.
+    pub fn reason(&self) -> Option<String> {
+        let verdict = match self.outcome {
+            Outcome::Approved => return None,
+            Outcome::PendingApproval => VerdictKind::Review,
+            Outcome::Denied => VerdictKind::Deny,
+        };
+        let decided = self
+            .trace
+            .iter()
+            .filter(|entry| entry.counts() && entry.verdict == Some(verdict))
+            .find_map(|entry| entry.reason.clone());
+        decided.or_else(|| {
+            let a_rule_decided = self.trace.iter().any(|entry| {
+                entry.counts() && entry.stage == Stage::Rule && entry.verdict.is_some()
+            });
+            (!a_rule_decided).then(|| NO_RULE_DECIDED.to_owned())
+        })
     }
 }
 
@@ -524,7 +510,7 @@ mod tests {
     use super::*;
     use crate::context::{Agent, Card, Intent, Usage};
     use crate::decision::{Assessment, Decision, Verdict};
-    use crate::plugin::{PluginMeta, World};
+    use crate::plugin::PluginMeta;
 
     /// A plugin that answers what it was built with, and remembers the risk
     /// it was shown.
@@ -671,11 +657,43 @@ mod tests {
 
     #[test]
     fn approves_when_no_rule_objects() {
-        assert_eq!(outcome_of(vec![]), Outcome::Approved);
         assert_eq!(
             outcome_of(vec![rule(approve(), E, D), rule(approve(), E, D)]),
             Outcome::Approved
         );
+    }
+
+    /// Fail closed by construction: without an enforced rule that decided,
+    /// nothing is approved, whatever the policy's author allowed.
+    #[test]
+    fn denies_when_no_enforced_rule_decided() {
+        assert_eq!(outcome_of(vec![]), Outcome::Denied);
+        let policy = Policy {
+            risk: Vec::new(),
+            rules: vec![rule(approve(), M, D)],
+        };
+        let decision = policy.evaluate(&context(), &Cancel::NEVER);
+        assert_eq!(decision.outcome, Outcome::Denied);
+        assert_eq!(decision.reason().as_deref(), Some(NO_RULE_DECIDED));
+    }
+
+    /// A policy of one plugin enforces a policy plugin, and with a risk
+    /// plugin alone it scores but decides nothing, so it denies.
+    #[test]
+    fn a_policy_of_one_plugin_enforces_it() {
+        let one = |plugin: Arc<Scripted>| {
+            Policy::of_one(plugin, "{}".into(), OnError::Review, Limits::default())
+                .evaluate(&context(), &Cancel::NEVER)
+        };
+        let decision = one(deny());
+        assert_eq!(decision.outcome, Outcome::Denied);
+        assert_eq!(decision.trace[0].mode, Mode::Enforce);
+        assert_eq!(one(approve()).outcome, Outcome::Approved);
+        let mut risk = scripted("risk", Ok(Verdict::Approve));
+        Arc::get_mut(&mut risk).unwrap().meta.world = World::Risk;
+        let decision = one(risk);
+        assert_eq!(decision.trace[0].stage, Stage::Risk);
+        assert_eq!(decision.outcome, Outcome::Denied);
     }
 
     #[test]
