@@ -9,7 +9,10 @@ use criterion::Criterion;
 use warrant_domain::context::{Agent, Card, Intent};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
-use warrant_store::{AgentRecord, IntentRecord, PolicyRecord, SqliteStore, Store, TenantRecord};
+use warrant_store::{
+    AgentRecord, AgentRepository, IntentRecord, PolicyRecord, PolicyRepository, SqliteStore,
+    TenantRecord, TenantRepository, UsageRepository,
+};
 
 const NOW: i64 = 1_800_000_000_000;
 const MONTH_MS: i64 = 30 * 86_400_000;
@@ -82,6 +85,7 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
     let agent = AgentRecord {
         tenant_id: "tn_1".into(),
         policy_id: "pol_1".into(),
+        policy_version: 1,
         agent: Agent {
             id: "ag_1".into(),
             ..Agent::default()

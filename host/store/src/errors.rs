@@ -16,16 +16,9 @@ pub enum StoreError {
     /// The object is still referenced, e.g. a plugin by a policy version.
     #[error("still in use")]
     InUse,
-    /// The tenant's plan allows no more of `quota`.
-    #[error("the `{}` plan allows at most {limit} of {quota:?}", .plan.as_str())]
-    PlanLimit {
-        /// The tenant's plan.
-        plan: crate::Plan,
-        /// What it limits.
-        quota: crate::Quota,
-        /// How much it allows.
-        limit: i64,
-    },
+    /// The tenant's plan allows no more.
+    #[error(transparent)]
+    PlanLimit(#[from] warrant_domain::plan::PlanLimit),
     /// A stored value cannot be read back.
     #[error("corrupt stored value in `{column}`: {detail}")]
     Corrupt {

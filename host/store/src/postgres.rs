@@ -24,7 +24,14 @@ type ThisStore = PostgresStore;
 const FOR_UPDATE: &str = " FOR UPDATE";
 const SKIP_LOCKED: &str = " SKIP LOCKED";
 
-include!("sql.rs");
+include!("sql/shared.rs");
+include!("sql/idempotency.rs");
+include!("sql/tenants.rs");
+include!("sql/plugins.rs");
+include!("sql/policies.rs");
+include!("sql/agents.rs");
+include!("sql/intents.rs");
+include!("sql/usage.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.

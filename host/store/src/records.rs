@@ -1,8 +1,10 @@
 //! What the store keeps, one record per table. Times are Unix milliseconds.
 
+pub use warrant_domain::baseline::HistoryEntry;
 use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Money;
+pub use warrant_domain::plan::{Plan, Quota};
 use warrant_domain::plugin::World;
 use warrant_domain::settlement::Reporter;
 
@@ -64,6 +66,10 @@ pub struct AgentRecord {
     pub tenant_id: String,
     /// Its policy.
     pub policy_id: String,
+    /// The policy's current version, read with the agent (0 on a record
+    /// about to be written): which version decides the agent's intents,
+    /// known without reading the policy.
+    pub policy_version: i64,
     /// Id, name, status, type, profile, tags and metadata.
     pub agent: Agent,
     /// Its configuration's version: 1 when created, one more for every
@@ -222,8 +228,20 @@ pub struct IdempotencyRecord {
 pub struct IntentFilter {
     /// Only this agent's.
     pub agent_id: Option<String>,
-    /// Only those in this status.
+    /// Only those in this status at `now_ms` (one whose time to live has
+    /// ended is expired, recorded or not).
     pub status: Option<IntentStatus>,
+    /// The time the status filter is judged at.
+    pub now_ms: i64,
+}
+
+/// Which agents to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AgentFilter {
+    /// Only those in this status.
+    pub status: Option<warrant_domain::context::AgentStatus>,
+    /// Only those of this type.
+    pub agent_type: Option<AgentType>,
 }
 
 /// A page of a listing, newest first.
@@ -289,17 +307,6 @@ pub struct ChargeRecord {
     pub created_ms: i64,
 }
 
-/// One intent of an agent's history, as a baseline is computed from it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HistoryEntry {
-    /// When it was declared.
-    pub created_ms: i64,
-    /// Its declared amount, if any.
-    pub amount: Option<Money>,
-    /// Its merchant, lower case.
-    pub merchant_key: Option<String>,
-}
-
 /// A baseline to record for an agent, with the event that says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BaselineUpdate {
@@ -313,91 +320,7 @@ pub struct BaselineUpdate {
     pub event: AgentEvent,
 }
 
-// Governance: plans, agent versions, emergency suspension.
-
-/// A tenant's plan, which caps how many agents it may have that are not
-/// archived.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    /// 1 agent.
-    Free,
-    /// 5 agents.
-    Starter,
-    /// 10 agents.
-    Business,
-    /// No limit.
-    #[default]
-    Enterprise,
-}
-
-impl Plan {
-    /// Every plan, smallest first.
-    pub const ALL: [Plan; 4] = [Plan::Free, Plan::Starter, Plan::Business, Plan::Enterprise];
-
-    /// The plan as the API writes it: `free`, ….
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Starter => "starter",
-            Plan::Business => "business",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-
-    /// How many agents that are not archived the plan allows; none for no
-    /// limit.
-    pub fn agent_limit(self) -> Option<i64> {
-        self.limit(Quota::Agents)
-    }
-
-    /// What the plan allows of `quota`; none for no limit.
-    ///
-    /// | plan | agents | plugins | plugin bytes |
-    /// |---|---|---|---|
-    /// | free | 1 | 3 | 64 MiB |
-    /// | starter | 5 | 10 | 256 MiB |
-    /// | business | 10 | 50 | 1 GiB |
-    /// | enterprise | no limit | 500 | 4 GiB |
-    pub fn limit(self, quota: Quota) -> Option<i64> {
-        const MIB: i64 = 1 << 20;
-        let (agents, plugins, plugin_bytes) = match self {
-            Plan::Free => (Some(1), 3, 64 * MIB),
-            Plan::Starter => (Some(5), 10, 256 * MIB),
-            Plan::Business => (Some(10), 50, 1024 * MIB),
-            Plan::Enterprise => (None, 500, 4096 * MIB),
-        };
-        match quota {
-            Quota::Agents => agents,
-            Quota::Plugins => Some(plugins),
-            Quota::PluginBytes => Some(plugin_bytes),
-        }
-    }
-}
-
-/// What a plan limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Quota {
-    /// Agents that are not archived.
-    Agents,
-    /// Uploaded plugins.
-    Plugins,
-    /// The bytes of all uploaded plugins together.
-    PluginBytes,
-}
-
-impl std::str::FromStr for Plan {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Plan::ALL
-            .into_iter()
-            .find(|plan| plan.as_str() == text)
-            .ok_or_else(|| format!("unknown plan `{text}`"))
-    }
-}
+// Governance: agent versions, emergency suspension.
 
 /// One version of an agent's configuration, as it was made.
 #[derive(Clone, Debug, PartialEq)]

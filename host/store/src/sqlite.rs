@@ -31,7 +31,14 @@ type ThisStore = SqliteStore;
 const FOR_UPDATE: &str = "";
 const SKIP_LOCKED: &str = "";
 
-include!("sql.rs");
+include!("sql/shared.rs");
+include!("sql/idempotency.rs");
+include!("sql/tenants.rs");
+include!("sql/plugins.rs");
+include!("sql/policies.rs");
+include!("sql/agents.rs");
+include!("sql/intents.rs");
+include!("sql/usage.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.

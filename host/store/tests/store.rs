@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
+use warrant_domain::plan::PlanLimit;
 use warrant_domain::settlement::Reporter;
 use warrant_store::{
-    AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentRecord, Page,
-    Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SettledAmount, SettlementUpdate,
-    SettlementWrite, SqliteStore, StatusChange, Store, StoreError, TenantRecord, TokenRecord,
+    AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentFilter,
+    IntentRecord, Page, Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SettledAmount,
+    SettlementUpdate, SettlementWrite, SqliteStore, StatusChange, Store, StoreError, TenantRecord,
+    TokenRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -106,6 +108,7 @@ async fn store_with_agent_at(
     let agent = AgentRecord {
         tenant_id: "tn_1".into(),
         policy_id: "pol_1".into(),
+        policy_version: 1,
         agent: Agent {
             id: "ag_1".into(),
             ..Agent::default()
@@ -635,12 +638,10 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
         .await
         .unwrap();
     let frozen = store
-        .set_agent_status(
-            "tn_1",
-            "ag_1",
+        .set_agent_status_logged(
+            &agent_event("aev_frozen", "frozen", NOW),
             &[AgentStatus::Active],
             AgentStatus::Frozen,
-            NOW,
             None,
         )
         .await
@@ -693,6 +694,7 @@ fn agent_record(id: &str) -> AgentRecord {
     AgentRecord {
         tenant_id: "tn_1".into(),
         policy_id: "pol_1".into(),
+        policy_version: 1,
         agent: Agent {
             id: id.into(),
             ..Agent::default()
@@ -735,27 +737,26 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     assert!(
         matches!(
             refused,
-            Err(StoreError::PlanLimit {
+            Err(StoreError::PlanLimit(PlanLimit {
                 plan: Plan::Free,
                 quota: Quota::Agents,
-                limit: 1
-            })
+                limit: 1,
+            }))
         ),
         "{refused:?}"
     );
     assert!(store.agent("tn_1", "ag_2").await.unwrap().is_none());
     // An archived agent does not count.
     let archived = store
-        .set_agent_status(
-            "tn_1",
-            "ag_1",
-            &[AgentStatus::Active],
+        .stop_agent(
+            &agent_event("aev_archived", "archived", NOW),
             AgentStatus::Archived,
-            NOW,
-            None,
+            "its agent was archived",
+            &|_| None,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .is_some();
     assert!(archived);
     store
         .insert_agent(&agent_record("ag_2"), None)
@@ -779,11 +780,11 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     for task in tasks {
         match task.await.unwrap() {
             Ok(()) => created += 1,
-            Err(StoreError::PlanLimit {
+            Err(StoreError::PlanLimit(PlanLimit {
                 plan: Plan::Starter,
                 quota: Quota::Agents,
                 limit: 5,
-            }) => {}
+            })) => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -803,16 +804,40 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     assert_eq!(agent.version, 1);
     agent.agent.name = "second".into();
     agent.updated_ms = NOW;
-    assert!(store.update_agent(&agent, None).await.unwrap());
-    // Into or out of `suspended` takes the governance calls.
     assert!(
-        !store
-            .update_agent(&agent, Some(AgentStatus::Suspended))
+        store
+            .update_agent(&agent, AgentStatus::Active, None)
             .await
             .unwrap()
     );
+    // Into or out of `suspended` takes the governance calls.
+    let mut suspending = agent.clone();
+    suspending.agent.status = AgentStatus::Suspended;
+    assert!(
+        !store
+            .update_agent(&suspending, AgentStatus::Active, None)
+            .await
+            .unwrap()
+    );
+    // A change made on a status that is no longer there applies nothing.
+    let mut freezing = agent.clone();
+    freezing.agent.status = AgentStatus::Frozen;
+    let frozen = agent_event("aev_0", "frozen", NOW);
+    assert!(
+        !store
+            .update_agent(&freezing, AgentStatus::Frozen, Some(&frozen))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .agent_events("tn_1", "ag_1", &whole_page())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let versions = store
-        .agent_versions("tn_1", "ag_1", &all_versions())
+        .agent_versions("tn_1", "ag_1", &whole_page())
         .await
         .unwrap();
     assert_eq!(
@@ -827,7 +852,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     );
     assert!(
         store
-            .agent_versions("tn_2", "ag_1", &all_versions())
+            .agent_versions("tn_2", "ag_1", &whole_page())
             .await
             .unwrap()
             .is_empty()
@@ -880,13 +905,11 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
             .unwrap()
     );
     store
-        .set_agent_status(
-            "tn_1",
-            "ag_1",
-            &[AgentStatus::Active],
+        .stop_agent(
+            &agent_event("aev_archived", "archived", NOW),
             AgentStatus::Archived,
-            NOW,
-            None,
+            "its agent was archived",
+            &|_| None,
         )
         .await
         .unwrap();
@@ -899,7 +922,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     );
 
     let versions = store
-        .agent_versions("tn_1", "ag_1", &all_versions())
+        .agent_versions("tn_1", "ag_1", &whole_page())
         .await
         .unwrap();
     assert_eq!(versions.len(), 3);
@@ -911,8 +934,15 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
         after: None,
         limit: 10,
     };
-    let events = store.agent_events("tn_1", "ag_1", &page).await.unwrap();
-    assert_eq!(events, [event]);
+    // The archiving's own event aside, the one rollback that applied.
+    let rollbacks: Vec<AgentEvent> = store
+        .agent_events("tn_1", "ag_1", &page)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "rollback")
+        .collect();
+    assert_eq!(rollbacks, [event]);
 }
 
 async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_write(
@@ -946,12 +976,22 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
             revoked_ms: None,
         };
         store
-            .insert_token(&token, &format!("th{n}"), None)
+            .insert_token(
+                &token,
+                &format!("th{n}"),
+                &agent_event(&format!("aev_issued_{n}"), "token-issued", NOW),
+                None,
+            )
             .await
             .unwrap();
         if let Some(at) = revoked {
             store
-                .revoke_token("tn_1", "ag_1", &token.id, at)
+                .revoke_token(
+                    "tn_1",
+                    "ag_1",
+                    &token.id,
+                    &agent_event(&format!("aev_revoked_{n}"), "token-revoked", at),
+                )
                 .await
                 .unwrap();
         }
@@ -967,7 +1007,12 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
     let event = agent_event("aev_1", "emergency-suspend", NOW + 1);
     let remember = |_: &warrant_store::Suspension| Some(idem.clone());
     let suspension = store
-        .emergency_suspend(&event, "emergency suspension: leak", &remember)
+        .stop_agent(
+            &event,
+            AgentStatus::Suspended,
+            "emergency suspension: leak",
+            &remember,
+        )
         .await
         .unwrap()
         .unwrap();
@@ -1000,7 +1045,9 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
 
     // The same key again rolls the whole write back.
     let second = agent_event("aev_2", "emergency-suspend", NOW + 2);
-    let taken = store.emergency_suspend(&second, "again", &remember).await;
+    let taken = store
+        .stop_agent(&second, AgentStatus::Suspended, "again", &remember)
+        .await;
     assert!(
         matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
         "{taken:?}"
@@ -1009,27 +1056,37 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
         after: None,
         limit: 10,
     };
-    assert_eq!(
-        store.agent_events("tn_1", "ag_1", &page).await.unwrap(),
-        [event]
-    );
+    let suspensions: Vec<AgentEvent> = store
+        .agent_events("tn_1", "ag_1", &page)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "emergency-suspend")
+        .collect();
+    assert_eq!(suspensions, [event]);
     // Another tenant's agent is none; an archived one cannot be suspended.
     let mut foreign = agent_event("aev_3", "emergency-suspend", NOW + 3);
     foreign.tenant_id = "tn_2".into();
     assert!(
         store
-            .emergency_suspend(&foreign, "x", &|_| None)
+            .stop_agent(&foreign, AgentStatus::Suspended, "x", &|_| None)
             .await
             .unwrap()
             .is_none()
     );
-    let from = [AgentStatus::Suspended];
     store
-        .set_agent_status("tn_1", "ag_1", &from, AgentStatus::Archived, NOW, None)
+        .stop_agent(
+            &agent_event("aev_archive", "archived", NOW),
+            AgentStatus::Archived,
+            "its agent was archived",
+            &|_| None,
+        )
         .await
         .unwrap();
     let archived = agent_event("aev_4", "emergency-suspend", NOW + 4);
-    let refused = store.emergency_suspend(&archived, "x", &|_| None).await;
+    let refused = store
+        .stop_agent(&archived, AgentStatus::Suspended, "x", &|_| None)
+        .await;
     assert!(
         matches!(
             refused,
@@ -1189,9 +1246,13 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
             let mut expired = Vec::new();
             loop {
                 let events = store
-                    .expire_due(due_at, 7, "ttl", &|| {
-                        format!("ev_{name}_{}", counter.fetch_add(1, Ordering::Relaxed))
-                    })
+                    .expire_due(
+                        due_at,
+                        7,
+                        "ttl",
+                        &|| format!("ev_{name}_{}", counter.fetch_add(1, Ordering::Relaxed)),
+                        None,
+                    )
                     .await
                     .unwrap();
                 if events.is_empty() {
@@ -1211,7 +1272,7 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
     // A sweeper that skipped an agent the other held leaves nothing behind
     // once both are done and a last round finds nothing.
     let last = first
-        .expire_due(due_at, 1000, "ttl", &|| "ev_last".into())
+        .expire_due(due_at, 1000, "ttl", &|| "ev_last".into(), None)
         .await
         .unwrap();
     assert!(last.is_empty(), "{last:?}");
@@ -1263,11 +1324,11 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
     for task in tasks {
         match task.await.unwrap() {
             Ok(()) => stored += 1,
-            Err(StoreError::PlanLimit {
+            Err(StoreError::PlanLimit(PlanLimit {
                 plan: Plan::Free,
                 quota: Quota::Plugins,
                 limit: 3,
-            }) => {}
+            })) => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -1276,7 +1337,7 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
 
     // Bytes: the free plan keeps 64 MiB; 3 are used.
     let ids: Vec<String> = store
-        .plugins("tn_1", None, &all_versions())
+        .plugins("tn_1", None, &whole_page())
         .await
         .unwrap()
         .into_iter()
@@ -1289,10 +1350,10 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
     assert!(
         matches!(
             refused,
-            Err(StoreError::PlanLimit {
+            Err(StoreError::PlanLimit(PlanLimit {
                 quota: Quota::PluginBytes,
                 ..
-            })
+            }))
         ),
         "{refused:?}"
     );
@@ -1301,6 +1362,117 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(store.plugin_totals("tn_1").await.unwrap(), (3, 64 * mib));
+}
+
+/// The store's copy of the expiry rule (which intents the sweeper
+/// expires, and which show as expired in a listing) agrees with the
+/// domain's, `IntentStatus::lives_out`, for every status, recurring or
+/// not, due or not.
+async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
+    use IntentStatus::*;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    let mut n = 0;
+    let mut records = Vec::new();
+    for status in IntentStatus::ALL {
+        for recurring in [false, true] {
+            for due in [false, true] {
+                n += 1;
+                let mut record = intent(n, NOW - 2 * 60 * MINUTE, status, Money::eur(100), "a.com");
+                record.expires_ms = if due { NOW - MINUTE } else { NOW + MINUTE };
+                if recurring {
+                    record.intent.recurring = Some(warrant_domain::context::RecurringTerms {
+                        cadence: warrant_domain::context::Cadence::Monthly,
+                        window_start_days_before: 0,
+                        window_end_days_after: 0,
+                        amount_tolerance_bps: 0,
+                        merchant_match: true,
+                    });
+                }
+                store
+                    .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+                    .await
+                    .unwrap();
+                records.push(record);
+            }
+        }
+    }
+    let page = Page {
+        after: None,
+        limit: 100,
+    };
+    // A listing shows each as the domain says it stands now.
+    for status in IntentStatus::ALL {
+        let filter = IntentFilter {
+            agent_id: None,
+            status: Some(status),
+            now_ms: NOW,
+        };
+        let mut listed: Vec<String> = store
+            .intents("tn_1", &filter, &page)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        listed.sort();
+        let expected: Vec<String> = records
+            .iter()
+            .filter(|r| r.status.at(r.intent.recurring.is_some(), r.expires_ms, NOW) == status)
+            .map(|r| r.id.clone())
+            .collect();
+        assert_eq!(listed, expected, "{status}");
+    }
+    // The sweeper expires exactly those.
+    let expired = store
+        .expire_due(NOW, 100, "ttl", &|| new_id_for_test(), None)
+        .await
+        .unwrap();
+    let mut swept: Vec<String> = expired.into_iter().map(|e| e.intent_id).collect();
+    swept.sort();
+    let expected: Vec<String> = records
+        .iter()
+        .filter(|r| {
+            r.status != Expired
+                && r.status.at(r.intent.recurring.is_some(), r.expires_ms, NOW) == Expired
+        })
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(swept, expected);
+    assert!(!swept.is_empty());
+    // And `only` expires one intent, if it is due.
+    let pending = intent(
+        99,
+        NOW - 2 * 60 * MINUTE,
+        PendingApproval,
+        Money::eur(1),
+        "a.com",
+    );
+    let due = IntentRecord {
+        expires_ms: NOW - MINUTE,
+        ..pending
+    };
+    store
+        .insert_intent(&due, &created(&due), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+    let other = store
+        .expire_due(NOW, 100, "ttl", &|| new_id_for_test(), Some("int_0001"))
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    let one = store
+        .expire_due(NOW, 100, "ttl", &|| new_id_for_test(), Some(&due.id))
+        .await
+        .unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].intent_id, due.id);
+}
+
+fn new_id_for_test() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("ev_t{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Each test, on each backend.
@@ -1340,10 +1512,11 @@ on_both!(
     concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace,
     two_sweepers_expire_each_due_intent_once,
     a_plan_caps_the_plugins_and_their_bytes,
+    the_stores_expiry_rule_is_the_domains,
 );
 
-/// A page holding every version there is in these tests.
-fn all_versions() -> Page {
+/// A page holding all there is in these tests.
+fn whole_page() -> Page {
     Page {
         after: None,
         limit: 100,

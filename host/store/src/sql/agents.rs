@@ -1,0 +1,603 @@
+// Agents: versions, status, events, baselines, tokens, and the plan's
+// limit of them.
+
+#[async_trait]
+impl AgentRepository for ThisStore {
+    async fn insert_agent(
+        &self,
+        agent: &AgentRecord,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        check_plan_limit(&mut tx, &agent.tenant_id).await?;
+        let a = &agent.agent;
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, name, policy_id, status, agent_type, profile,
+                                 tags, metadata, created_ms, updated_ms, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&a.id)
+        .bind(&agent.tenant_id)
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.status))
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.created_ms)
+        .bind(agent.updated_ms)
+        .bind(agent.version)
+        .execute(&mut *tx)
+        .await?;
+        let actor = format!("tenant:{}", agent.tenant_id);
+        record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>> {
+        let sql = format!("{AGENT_SELECT} WHERE a.tenant_id = $1 AND a.id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(agent_row)
+            .transpose()
+    }
+
+    async fn agents(
+        &self,
+        tenant_id: &str,
+        filter: &AgentFilter,
+        page: &Page,
+    ) -> Result<Vec<AgentRecord>> {
+        let sql = format!(
+            "{AGENT_SELECT}
+             WHERE a.tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR a.id < $2)
+               AND (CAST($4 AS TEXT) IS NULL OR a.status = $4)
+               AND (CAST($5 AS TEXT) IS NULL OR a.agent_type = $5)
+             ORDER BY a.id DESC LIMIT $3"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .bind(filter.status.as_ref().map(enum_text))
+        .bind(filter.agent_type.as_ref().map(enum_text))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_row)
+        .collect()
+    }
+
+    async fn update_agent(
+        &self,
+        agent: &AgentRecord,
+        from: AgentStatus,
+        event: Option<&AgentEvent>,
+    ) -> Result<bool> {
+        let a = &agent.agent;
+        let suspended = AgentStatus::Suspended;
+        if from != a.status && (from == suspended || a.status == suspended) {
+            return Ok(false);
+        }
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
+                               tags = $5, metadata = $6, updated_ms = $7,
+                               status = $10, version = version + 1
+             WHERE tenant_id = $8 AND id = $9 AND status <> 'archived' AND status = $11",
+        )
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.updated_ms)
+        .bind(&agent.tenant_id)
+        .bind(&a.id)
+        .bind(enum_text(&a.status))
+        .bind(enum_text(&from))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        let actor = format!("tenant:{}", agent.tenant_id);
+        record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        if let Some(event) = event {
+            insert_agent_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        token_sha256: &str,
+        event: &AgentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        insert_agent_event(&mut tx, event).await?;
+        sqlx::query(
+            "INSERT INTO agent_tokens (id, tenant_id, agent_id, token_sha256, permissions, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&token.tenant_id)
+        .bind(&token.agent_id)
+        .bind(token_sha256)
+        .bind(json_text(&token.permissions))
+        .bind(token.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_sha256: &str) -> Result<Option<TokenRecord>> {
+        sqlx::query(
+            "SELECT t.* FROM agent_tokens t JOIN agents a ON a.id = t.agent_id
+             WHERE t.token_sha256 = $1 AND t.revoked_ms IS NULL AND a.status <> 'archived'",
+        )
+        .bind(token_sha256)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+    }
+
+    async fn tokens(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<TokenRecord>> {
+        sqlx::query(
+            "SELECT * FROM agent_tokens
+             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id > $3)
+             ORDER BY id LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(token_row)
+            .collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        token_id: &str,
+        event: &AgentEvent,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE agent_tokens SET revoked_ms = $1
+             WHERE tenant_id = $2 AND agent_id = $3 AND id = $4 AND revoked_ms IS NULL",
+        )
+        .bind(event.at_ms)
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(token_id)
+        .execute(&mut *tx)
+        .await?;
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            insert_agent_event(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn count_agent_events(
+        &self,
+        agent_id: &str,
+        kind: &str,
+        actor: &str,
+        since_ms: i64,
+    ) -> Result<i64> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM agent_events
+             WHERE agent_id = $1 AND kind = $2 AND actor = $3 AND at_ms >= $4",
+        )
+        .bind(agent_id)
+        .bind(kind)
+        .bind(actor)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?)
+    }
+
+    async fn history(
+        &self,
+        agent_id: &str,
+        since_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<HistoryEntry>> {
+        sqlx::query(
+            "SELECT created_ms, amount_minor, currency, merchant_key FROM intents
+             WHERE agent_id = $1 AND created_ms >= $2 AND status <> 'denied'
+             ORDER BY created_ms LIMIT $3",
+        )
+        .bind(agent_id)
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let currency = parse_currency("intents.currency", row.try_get("currency")?)?;
+            let amount: Option<i64> = row.try_get("amount_minor")?;
+            Ok(HistoryEntry {
+                created_ms: row.try_get("created_ms")?,
+                amount: amount.map(|minor| Money::new(minor.max(0) as u64, currency)),
+                merchant_key: row.try_get("merchant_key")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn set_baseline(
+        &self,
+        update: &BaselineUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let done = sqlx::query("UPDATE agents SET baseline = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(json_text(&update.baseline))
+            .bind(&update.tenant_id)
+            .bind(&update.agent_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_agent_event(&mut tx, &update.event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn agent_versions(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentVersion>> {
+        sqlx::query(
+            "SELECT v.* FROM agent_versions v JOIN agents a ON a.id = v.agent_id
+             WHERE a.tenant_id = $1 AND v.agent_id = $2 AND v.version > $3
+             ORDER BY v.version LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(version_cursor(page))
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_version_row)
+        .collect()
+    }
+
+    async fn add_agent_version(
+        &self,
+        agent: &AgentRecord,
+        actor: &str,
+        reason: Option<&str>,
+        event: &AgentEvent,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let a = &agent.agent;
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let done = sqlx::query(
+            "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
+                               tags = $5, metadata = $6, updated_ms = $7, version = $8
+             WHERE tenant_id = $9 AND id = $10 AND version = $11 AND status <> 'archived'
+               AND EXISTS (SELECT 1 FROM policies p WHERE p.id = $2 AND p.tenant_id = $9)",
+        )
+        .bind(&a.name)
+        .bind(&agent.policy_id)
+        .bind(enum_text(&a.agent_type))
+        .bind(json_text(&a.profile))
+        .bind(json_text(&a.tags))
+        .bind(json_text(&a.metadata))
+        .bind(agent.updated_ms)
+        .bind(agent.version)
+        .bind(&agent.tenant_id)
+        .bind(&a.id)
+        .bind(agent.version - 1)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_agent_version(&mut tx, &a.id, actor, reason).await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_agent_status_logged(
+        &self,
+        event: &AgentEvent,
+        from: &[AgentStatus],
+        to: AgentStatus,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let Some(status) = agent_status(&mut tx, &event.tenant_id, &event.agent_id).await? else {
+            return Ok(false);
+        };
+        if !from.contains(&status) {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
+            .bind(enum_text(&to))
+            .bind(event.at_ms)
+            .bind(&event.agent_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn stop_agent(
+        &self,
+        event: &AgentEvent,
+        to: AgentStatus,
+        intent_reason: &str,
+        remember_answer: &(dyn for<'s> Fn(&'s Suspension) -> Option<IdempotencyRecord> + Sync),
+    ) -> Result<Option<Suspension>> {
+        let (tenant_id, agent_id, now) = (&event.tenant_id, &event.agent_id, event.at_ms);
+        let mut tx = self.write().await?;
+        let Some(status) = agent_status(&mut tx, tenant_id, agent_id).await? else {
+            return Ok(None);
+        };
+        if status == AgentStatus::Archived {
+            return Err(StoreError::AgentNotActive(status));
+        }
+        sqlx::query("UPDATE agents SET status = $1, updated_ms = $2 WHERE id = $3")
+            .bind(enum_text(&to))
+            .bind(now)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?;
+        let cancelled_intents =
+            cancel_live_intents(&mut tx, agent_id, &event.actor, intent_reason, now).await?;
+        let revoked = sqlx::query(
+            "UPDATE agent_tokens SET revoked_ms = $1 WHERE agent_id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(now)
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        insert_agent_event(&mut tx, event).await?;
+        let agent = sqlx::query(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE a.id = $1")))
+            .bind(agent_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let suspension = Suspension {
+            agent: agent_row(&agent)?,
+            cancelled_intents,
+            revoked_tokens: revoked.rows_affected(),
+        };
+        remember(&mut tx, remember_answer(&suspension).as_ref()).await?;
+        tx.commit().await?;
+        Ok(Some(suspension))
+    }
+
+    async fn record_agent_event(&self, event: &AgentEvent) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert_agent_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn agent_events(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<AgentEvent>> {
+        sqlx::query(
+            "SELECT * FROM agent_events
+             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(agent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(agent_event_row)
+        .collect()
+    }
+}
+
+/// An agent with its policy's current version, for [`agent_row`]; ends
+/// where a `WHERE` on `a.` columns can follow.
+const AGENT_SELECT: &str = "SELECT a.*, p.current_version AS policy_version
+                            FROM agents a JOIN policies p ON p.id = a.policy_id";
+
+fn agent_row(row: &DbRow) -> Result<AgentRecord> {
+    Ok(AgentRecord {
+        tenant_id: row.try_get("tenant_id")?,
+        policy_id: row.try_get("policy_id")?,
+        policy_version: row.try_get("policy_version")?,
+        agent: Agent {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            status: parse_enum("agents.status", row.try_get("status")?)?,
+            agent_type: parse_enum("agents.agent_type", row.try_get("agent_type")?)?,
+            profile: parse_json("agents.profile", row.try_get("profile")?)?,
+            tags: parse_json("agents.tags", row.try_get("tags")?)?,
+            metadata: parse_json("agents.metadata", row.try_get("metadata")?)?,
+            baseline: row
+                .try_get::<Option<&str>, _>("baseline")?
+                .map(|text| parse_json("agents.baseline", text))
+                .transpose()?,
+        },
+        version: row.try_get("version")?,
+        created_ms: row.try_get("created_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+    })
+}
+
+fn token_row(row: &DbRow) -> Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        permissions: parse_json("agent_tokens.permissions", row.try_get("permissions")?)?,
+        created_ms: row.try_get("created_ms")?,
+        revoked_ms: row.try_get("revoked_ms")?,
+    })
+}
+
+fn agent_event_row(row: &DbRow) -> Result<AgentEvent> {
+    Ok(AgentEvent {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        kind: row.try_get("kind")?,
+        actor: row.try_get("actor")?,
+        message: row.try_get("message")?,
+        intent_id: row.try_get("intent_id")?,
+        at_ms: row.try_get("at_ms")?,
+    })
+}
+
+/// Carries out a decision's actions in the transaction that records it:
+/// suspends the agent if it is active, and records the events.
+async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -> Result<()> {
+    if let Some(suspension) = &actions.suspend {
+        sqlx::query(
+            "UPDATE agents SET status = 'suspended', updated_ms = $1
+             WHERE id = $2 AND status = 'active'",
+        )
+        .bind(suspension.at_ms)
+        .bind(agent_id)
+        .execute(&mut **tx)
+        .await?;
+        insert_agent_event(tx, suspension).await?;
+    }
+    for alert in &actions.alerts {
+        insert_agent_event(tx, alert).await?;
+    }
+    Ok(())
+}
+
+/// Records an agent event in a write's transaction.
+async fn insert_agent_event(tx: &mut Tx, event: &AgentEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_events (id, tenant_id, agent_id, kind, actor, message, intent_id, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&event.id)
+    .bind(&event.tenant_id)
+    .bind(&event.agent_id)
+    .bind(&event.kind)
+    .bind(&event.actor)
+    .bind(&event.message)
+    .bind(&event.intent_id)
+    .bind(event.at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+// Governance: plans, agent versions, emergency suspension.
+
+/// Refuses a new agent when the tenant's plan allows no more agents that
+/// are not archived. Runs in the write that inserts the agent, which holds
+/// the database's write lock from its first statement, so two concurrent
+/// creations cannot both pass on the same count; PostgreSQL, which lets
+/// writers run side by side, locks the tenant's row for the same effect.
+async fn check_plan_limit(tx: &mut Tx, tenant_id: &str) -> Result<()> {
+    let Some(plan) = locked_plan(tx, tenant_id).await? else {
+        return Ok(());
+    };
+    let count: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("n")?;
+    Ok(plan.allows(Quota::Agents, count, 1)?)
+}
+
+/// Records an agent's configuration as it now is as its current version.
+async fn record_agent_version(
+    tx: &mut Tx,
+    agent_id: &str,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_versions (agent_id, version, name, policy_id, agent_type, profile,
+                                     tags, metadata, actor, reason, created_ms)
+         SELECT id, version, name, policy_id, agent_type, profile, tags, metadata, $2, $3,
+                updated_ms
+         FROM agents WHERE id = $1",
+    )
+    .bind(agent_id)
+    .bind(actor)
+    .bind(reason)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    Ok(())
+}
+
+fn agent_version_row(row: &DbRow) -> Result<AgentVersion> {
+    Ok(AgentVersion {
+        agent_id: row.try_get("agent_id")?,
+        version: row.try_get("version")?,
+        name: row.try_get("name")?,
+        policy_id: row.try_get("policy_id")?,
+        agent_type: parse_enum("agent_versions.agent_type", row.try_get("agent_type")?)?,
+        profile: parse_json("agent_versions.profile", row.try_get("profile")?)?,
+        tags: parse_json("agent_versions.tags", row.try_get("tags")?)?,
+        metadata: parse_json("agent_versions.metadata", row.try_get("metadata")?)?,
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+/// A tenant's agent's status, read in a write, which from then on holds
+/// the agent's lock (see [`lock_agent_of`]).
+async fn agent_status(tx: &mut Tx, tenant_id: &str, agent_id: &str) -> Result<Option<AgentStatus>> {
+    let sql = format!("SELECT status FROM agents WHERE tenant_id = $1 AND id = $2{FOR_UPDATE}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(agent_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| parse_enum("agents.status", row.try_get("status")?))
+        .transpose()
+}

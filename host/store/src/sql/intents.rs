@@ -1,0 +1,514 @@
+// Intents: their events, settlements and expiry; charges of recurring
+// ones.
+
+#[async_trait]
+impl IntentRepository for ThisStore {
+    async fn insert_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
+            .await?
+            .unwrap_or(AgentStatus::Archived);
+        if status != AgentStatus::Active {
+            return Err(StoreError::AgentNotActive(status));
+        }
+        insert_counted(&mut tx, intent).await?;
+        insert_event(&mut tx, event).await?;
+        apply_actions(&mut tx, &intent.agent_id, actions).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>> {
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM intents WHERE tenant_id = $1 AND id = $2");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(intent_row)
+            .transpose()
+    }
+
+    async fn intent_by_client_id(
+        &self,
+        agent_id: &str,
+        client_intent_id: &str,
+    ) -> Result<Option<IntentRecord>> {
+        let sql = format!(
+            "SELECT {INTENT_COLUMNS} FROM intents WHERE agent_id = $1 AND client_intent_id = $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(agent_id)
+            .bind(client_intent_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(intent_row)
+            .transpose()
+    }
+
+    async fn intents(
+        &self,
+        tenant_id: &str,
+        filter: &IntentFilter,
+        page: &Page,
+    ) -> Result<Vec<IntentRecord>> {
+        // The status filter is on the status an intent shows at `$6`: one
+        // whose time to live has ended is expired, swept or not.
+        let sql = format!(
+            "SELECT {INTENT_COLUMNS} FROM intents
+             WHERE tenant_id = $1
+               AND (CAST($2 AS TEXT) IS NULL OR agent_id = $2)
+               AND (CAST($3 AS TEXT) IS NULL
+                    OR (status = $3 AND NOT ({LIVES_OUT} AND expires_ms <= $6))
+                    OR ($3 = 'expired' AND {LIVES_OUT} AND expires_ms <= $6))
+               AND (CAST($4 AS TEXT) IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $5"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(&filter.agent_id)
+            .bind(filter.status.map(IntentStatus::as_str))
+            .bind(&page.after)
+            .bind(limit_plus_one(page))
+            .bind(filter.now_ms)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(intent_row)
+            .collect()
+    }
+
+    async fn intent_events(&self, intent_id: &str) -> Result<Vec<IntentEvent>> {
+        sqlx::query("SELECT * FROM intent_events WHERE intent_id = $1 ORDER BY at_ms, id")
+            .bind(intent_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_row)
+            .collect()
+    }
+
+    async fn change_status(
+        &self,
+        change: &StatusChange,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let event = &change.event;
+        let from = event.from.expect("a status change starts from a status");
+        let mut tx = self.write().await?;
+        // First, so that of two requests with one key the second replays
+        // the first instead of finding the status moved.
+        remember(&mut tx, idem).await?;
+        lock_agent_of(&mut tx, &event.intent_id).await?;
+        let moved = sqlx::query(
+            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
+             WHERE tenant_id = $4 AND id = $5 AND status = $6
+               AND (CAST($7 AS BIGINT) IS NULL OR updated_ms = $7)
+               AND ($8 = 0 OR expires_ms > $3)
+               AND ($9 = 0 OR EXISTS (SELECT 1 FROM agents a
+                                      WHERE a.id = intents.agent_id AND a.status = 'active'))",
+        )
+        .bind(event.to.as_str())
+        .bind(&event.reason)
+        .bind(event.at_ms)
+        .bind(&change.tenant_id)
+        .bind(&event.intent_id)
+        .bind(from.as_str())
+        .bind(change.seen_updated_ms)
+        .bind(i64::from(change.require_unexpired))
+        .bind(i64::from(change.require_active_agent))
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(settlement) = &change.settlement {
+            write_settlement(&mut tx, &event.intent_id, settlement).await?;
+        }
+        insert_event(&mut tx, event).await?;
+        resync_spend(
+            &mut tx,
+            &event.intent_id,
+            change.settlement.as_ref().map(|s| s.flagged),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_settlement(
+        &self,
+        update: &SettlementUpdate,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<bool> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        lock_agent_of(&mut tx, &update.intent_id).await?;
+        let done = sqlx::query(
+            "UPDATE intents SET updated_ms = $1
+             WHERE tenant_id = $2 AND id = $3 AND status = $4 AND updated_ms = $5",
+        )
+        .bind(update.at_ms)
+        .bind(&update.tenant_id)
+        .bind(&update.intent_id)
+        .bind(update.status.as_str())
+        .bind(update.seen_updated_ms)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        write_settlement(&mut tx, &update.intent_id, &update.settlement).await?;
+        resync_spend(&mut tx, &update.intent_id, Some(update.settlement.flagged)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn expire_due(
+        &self,
+        now_ms: i64,
+        limit: i64,
+        reason: &str,
+        new_event_id: &(dyn Fn() -> String + Sync),
+        only: Option<&str>,
+    ) -> Result<Vec<IntentEvent>> {
+        let due = format!(
+            "{LIVES_OUT} AND expires_ms <= $1 AND (CAST($9 AS TEXT) IS NULL OR id = $9)"
+        );
+        // Candidates from a read, so that a round with nothing due takes
+        // no write lock; each is claimed and checked again in the write.
+        let agents = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT agent_id FROM
+                 (SELECT agent_id FROM intents WHERE {} ORDER BY expires_ms LIMIT $2) AS due
+             ORDER BY agent_id",
+            due.replace("$9", "$3")
+        )))
+        .bind(now_ms)
+        .bind(limit)
+        .bind(only)
+        .fetch_all(&self.pool)
+        .await?;
+        if agents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        let mut events = Vec::new();
+        for row in &agents {
+            let agent_id: &str = row.try_get("agent_id")?;
+            // Claim the agent: one held by another server (expiring its
+            // intents, or moving one) is left for the next round.
+            let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM agents WHERE id = $1{FOR_UPDATE}{SKIP_LOCKED}"
+            )))
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if claimed.is_none() {
+                continue;
+            }
+            let due = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, status FROM intents WHERE agent_id = $2 AND {}
+                 ORDER BY expires_ms LIMIT $3",
+                due.replace("$9", "$4")
+            )))
+            .bind(now_ms)
+            .bind(agent_id)
+            .bind(limit - events.len() as i64)
+            .bind(only)
+            .fetch_all(&mut *tx)
+            .await?;
+            for intent in &due {
+                let id: String = intent.try_get("id")?;
+                let from = status_of("intents.status", intent.try_get("status")?)?;
+                sqlx::query(
+                    "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
+                     WHERE id = $4",
+                )
+                .bind(IntentStatus::Expired.as_str())
+                .bind(reason)
+                .bind(now_ms)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                resync_spend(&mut tx, &id, None).await?;
+                let event = IntentEvent {
+                    id: new_event_id(),
+                    intent_id: id,
+                    from: Some(from),
+                    to: IntentStatus::Expired,
+                    actor: "system".to_owned(),
+                    reason: Some(reason.to_owned()),
+                    at_ms: now_ms,
+                };
+                insert_event(&mut tx, &event).await?;
+                events.push(event);
+            }
+        }
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn insert_charge(
+        &self,
+        charge: &ChargeRecord,
+        agent_id: &str,
+        actions: &DecisionActions,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem).await?;
+        lock_agent_of(&mut tx, &charge.intent_id).await?;
+        apply_actions(&mut tx, agent_id, actions).await?;
+        sqlx::query(
+            "INSERT INTO charges (id, tenant_id, intent_id, amount_minor, currency, merchant,
+                                  at_ms, status, decision, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&charge.id)
+        .bind(&charge.tenant_id)
+        .bind(&charge.intent_id)
+        .bind(minor_i64(charge.amount.minor_units).unwrap_or(i64::MAX))
+        .bind(charge.amount.currency.code())
+        .bind(&charge.merchant)
+        .bind(charge.at_ms)
+        .bind(if charge.accepted {
+            "accepted"
+        } else {
+            "flagged"
+        })
+        .bind(&charge.decision)
+        .bind(charge.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn accepted_charge_times(&self, tenant_id: &str, intent_id: &str) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT at_ms FROM charges
+             WHERE tenant_id = $1 AND intent_id = $2 AND status = 'accepted'
+             ORDER BY at_ms, id",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok(row.try_get("at_ms")?)).collect()
+    }
+
+    async fn charges(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+        page: &Page,
+    ) -> Result<Vec<ChargeRecord>> {
+        // Ordered by the time charged; the cursor is the last charge seen.
+        sqlx::query(
+            "SELECT * FROM charges c
+             WHERE c.tenant_id = $1 AND c.intent_id = $2
+               AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
+                    SELECT 1 FROM charges p WHERE p.id = $3 AND p.intent_id = c.intent_id
+                      AND (c.at_ms > p.at_ms OR (c.at_ms = p.at_ms AND c.id > p.id))))
+             ORDER BY c.at_ms, c.id LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .bind(&page.after)
+        .bind(limit_plus_one(page))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(charge_row)
+        .collect()
+    }
+}
+
+/// Records a settlement on an intent: its record and, when it brings one,
+/// the settled amount and who stands behind it.
+async fn write_settlement(tx: &mut Tx, intent_id: &str, settlement: &SettlementWrite) -> Result<()> {
+    let (set_amount, minor, confirmed) = match settlement.amount {
+        Some(amount) => (
+            1,
+            amount.minor.and_then(minor_i64),
+            i64::from(amount.by == Reporter::Tenant),
+        ),
+        None => (0, None, 0),
+    };
+    sqlx::query(
+        "UPDATE intents SET settlement = $1,
+                actual_minor = CASE WHEN $2 = 1 THEN COALESCE($3, actual_minor)
+                                    ELSE actual_minor END,
+                settled_confirmed = CASE WHEN $2 = 1 THEN $4 ELSE settled_confirmed END
+         WHERE id = $5",
+    )
+    .bind(&settlement.record)
+    .bind(set_amount)
+    .bind(minor)
+    .bind(confirmed)
+    .bind(intent_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The intents whose time to live matters, in SQL: pending ones, and
+/// approved ones that are not recurring. The store's copy of
+/// [`IntentStatus::lives_out`], the one expiry rule (a store test checks
+/// that they agree).
+const LIVES_OUT: &str = "(status = 'pending_approval' OR (status = 'approved' AND recurring = 0))";
+
+const INTENT_COLUMNS: &str = "id, tenant_id, agent_id, status, intent, decision, policy_id, \
+     policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms";
+
+fn intent_row(row: &DbRow) -> Result<IntentRecord> {
+    Ok(IntentRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        agent_id: row.try_get("agent_id")?,
+        status: status_of("intents.status", row.try_get("status")?)?,
+        intent: parse_json("intents.intent", row.try_get("intent")?)?,
+        decision: row.try_get("decision")?,
+        policy_id: row.try_get("policy_id")?,
+        policy_version: row.try_get("policy_version")?,
+        status_reason: row.try_get("status_reason")?,
+        settlement: row.try_get("settlement")?,
+        created_ms: row.try_get("created_ms")?,
+        updated_ms: row.try_get("updated_ms")?,
+        expires_ms: row.try_get("expires_ms")?,
+    })
+}
+
+fn event_row(row: &DbRow) -> Result<IntentEvent> {
+    let from: Option<String> = row.try_get("from_status")?;
+    Ok(IntentEvent {
+        id: row.try_get("id")?,
+        intent_id: row.try_get("intent_id")?,
+        from: from
+            .map(|text| status_of("intent_events.from_status", &text))
+            .transpose()?,
+        to: status_of("intent_events.to_status", row.try_get("to_status")?)?,
+        actor: row.try_get("actor")?,
+        reason: row.try_get("reason")?,
+        at_ms: row.try_get("at_ms")?,
+    })
+}
+
+fn charge_row(row: &DbRow) -> Result<ChargeRecord> {
+    let currency = parse_currency("charges.currency", row.try_get("currency")?)?;
+    let minor: i64 = row.try_get("amount_minor")?;
+    Ok(ChargeRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        intent_id: row.try_get("intent_id")?,
+        amount: Money::new(minor.max(0) as u64, currency),
+        merchant: row.try_get("merchant")?,
+        at_ms: row.try_get("at_ms")?,
+        accepted: row.try_get::<&str, _>("status")? == "accepted",
+        decision: row.try_get("decision")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO intent_events (id, intent_id, from_status, to_status, actor, reason, at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&event.id)
+    .bind(&event.intent_id)
+    .bind(event.from.map(IntentStatus::as_str))
+    .bind(event.to.as_str())
+    .bind(&event.actor)
+    .bind(&event.reason)
+    .bind(event.at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Cancels every intent of the agent that is pending approval or approved
+/// and still within its time to live (one past it is the sweeper's to
+/// expire), each with an event by `actor` for `reason`; gives the
+/// cancelled intents' ids, oldest first.
+async fn cancel_live_intents(
+    tx: &mut Tx,
+    agent_id: &str,
+    actor: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<Vec<String>> {
+    let live = sqlx::query(
+        "SELECT id, status FROM intents
+         WHERE agent_id = $1 AND status IN ($2, $3)
+           AND (expires_ms > $4 OR (status = $3 AND recurring = 1))
+         ORDER BY id",
+    )
+    .bind(agent_id)
+    .bind(IntentStatus::PendingApproval.as_str())
+    .bind(IntentStatus::Approved.as_str())
+    .bind(now_ms)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut cancelled = Vec::with_capacity(live.len());
+    for row in &live {
+        let id: String = row.try_get("id")?;
+        let from = status_of("intents.status", row.try_get("status")?)?;
+        let moved = sqlx::query(
+            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
+             WHERE id = $4 AND status = $5",
+        )
+        .bind(IntentStatus::Cancelled.as_str())
+        .bind(reason)
+        .bind(now_ms)
+        .bind(&id)
+        .bind(from.as_str())
+        .execute(&mut **tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            continue;
+        }
+        resync_spend(tx, &id, None).await?;
+        let event = IntentEvent {
+            // An intent is cancelled at most once: its id makes the event's.
+            id: format!("ev_{}_cancelled", id.strip_prefix("int_").unwrap_or(&id)),
+            intent_id: id.clone(),
+            from: Some(from),
+            to: IntentStatus::Cancelled,
+            actor: actor.to_owned(),
+            reason: Some(reason.to_owned()),
+            at_ms: now_ms,
+        };
+        insert_event(tx, &event).await?;
+        cancelled.push(id);
+    }
+    Ok(cancelled)
+}
+
+/// Takes the lock of the agent of an intent, for a write that moves the
+/// intent or its agent's counters. Every such write takes its agent's lock
+/// before any intent or counter row, so two writes of one agent queue
+/// instead of deadlocking; SQLite, with one writer at a time, has nothing
+/// to lock.
+async fn lock_agent_of(tx: &mut Tx, intent_id: &str) -> Result<()> {
+    if FOR_UPDATE.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT id FROM agents WHERE id = (SELECT agent_id FROM intents WHERE id = $1){FOR_UPDATE}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(intent_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(())
+}

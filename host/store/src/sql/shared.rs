@@ -1,0 +1,145 @@
+// The store's statements and row readers, shared by the SQLite and the
+// PostgreSQL stores: each includes the files of this folder into a module
+// that defines `DbRow`, `Tx` (its write transaction), `ThisStore` (with a
+// `pool` and a `write()`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
+// where the database has them; SQLite has one writer at a time and needs
+// none). This file holds what every aggregate uses; the others, one per
+// aggregate, its statements and row readers.
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage};
+use warrant_domain::lifecycle::IntentStatus;
+use warrant_domain::money::{Currency, Money};
+use crate::{
+    AgentRepository, IdempotencyRepository, IntentRepository, PluginRepository, PolicyRepository,
+    Store, TenantRepository, UsageRepository,
+};
+use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
+use crate::errors::{Result, StoreError};
+use warrant_domain::settlement::Reporter;
+use crate::records::*;
+
+#[async_trait]
+impl Store for ThisStore {
+    async fn close(&self) {
+        self.close_connections().await
+    }
+
+    async fn sync(&self) -> Result<()> {
+        self.sync_writes().await
+    }
+
+    async fn agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
+        self.take_agent_turn(agent_id).await
+    }
+
+    async fn setting(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("value")).transpose()?)
+    }
+
+    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Remembers a response in the write's own transaction.
+async fn remember(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
+    let Some(idem) = idem else { return Ok(()) };
+    sqlx::query(
+        "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&idem.scope)
+    .bind(&idem.key)
+    .bind(&idem.request_sha256)
+    .bind(i64::from(idem.status))
+    .bind(&idem.body)
+    .bind(idem.created_ms)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::IdempotencyKeyTaken))?;
+    Ok(())
+}
+
+/// Maps a unique-constraint violation to `error`.
+fn unique_as(e: sqlx::Error, error: StoreError) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => error,
+        _ => StoreError::Database(e),
+    }
+}
+
+/// An enum as the text serde gives it, e.g. `pending_approval`.
+fn enum_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        other => unreachable!("enums serialize as strings, not {other:?}"),
+    }
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records serialize to JSON")
+}
+
+fn parse_json<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}
+
+fn parse_enum<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T> {
+    parse_json(
+        column,
+        &serde_json::Value::String(text.to_owned()).to_string(),
+    )
+}
+
+fn status_of(column: &'static str, text: &str) -> Result<IntentStatus> {
+    text.parse()
+        .map_err(|e: warrant_domain::lifecycle::UnknownStatus| StoreError::Corrupt {
+            column,
+            detail: e.to_string(),
+        })
+}
+
+fn limit_plus_one(page: &Page) -> i64 {
+    page.limit.saturating_add(1)
+}
+
+/// The version a page of versions starts after: its cursor, a version
+/// number (checked by the caller), or 0.
+fn version_cursor(page: &Page) -> i64 {
+    page.after
+        .as_deref()
+        .and_then(|after| after.parse().ok())
+        .unwrap_or(0)
+}
+
+fn minor_i64(minor_units: u64) -> Option<i64> {
+    i64::try_from(minor_units).ok()
+}
+
+fn parse_currency(column: &'static str, code: &str) -> Result<Currency> {
+    Currency::from_code(code).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}

@@ -1,0 +1,322 @@
+// The usage counters every intent write moves, and the snapshot read
+// from them.
+
+#[async_trait]
+impl UsageRepository for ThisStore {
+    async fn usage(
+        &self,
+        agent_id: &str,
+        currency: Currency,
+        merchant_key: Option<&str>,
+        now_ms: i64,
+        day_start_ms: i64,
+        month_start_ms: i64,
+    ) -> Result<Usage> {
+        const MINUTE: i64 = 60_000;
+        const DAY: i64 = 24 * 60 * MINUTE;
+        let starts = [
+            now_ms - MINUTE,
+            now_ms - 60 * MINUTE,
+            now_ms - DAY,
+            now_ms - 7 * DAY,
+            now_ms - 30 * DAY,
+            day_start_ms,
+            month_start_ms,
+            now_ms - 30 * DAY,
+        ];
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(USAGE_SQL.as_str()))
+            .bind(agent_id)
+            .bind(currency.code())
+            .bind(merchant_key);
+        for start in starts {
+            for (from, to) in suffix_ranges(start) {
+                query = query.bind(from).bind(to);
+            }
+        }
+        let mut windows = [WindowUsage::default(); 8];
+        for row in query.fetch_all(&self.pool).await? {
+            let window: i64 = row.try_get("w")?;
+            let count: i64 = row.try_get("c")?;
+            let spend: i64 = row.try_get("s")?;
+            let flagged_count: i64 = row.try_get("fc")?;
+            let flagged_spend: i64 = row.try_get("fs")?;
+            let usage = &mut windows[window as usize];
+            let add = |total: &mut u64, more: i64| *total = total.saturating_add(more.max(0) as u64);
+            add(&mut usage.count, count);
+            add(&mut usage.spend, spend);
+            add(&mut usage.flagged_count, flagged_count);
+            add(&mut usage.flagged_spend, flagged_spend);
+        }
+        let [
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
+        ] = windows;
+        Ok(Usage {
+            currency,
+            timezone: "UTC".to_owned(),
+            last_minute,
+            last_hour,
+            last_day,
+            last_week,
+            last_month,
+            calendar_day,
+            calendar_month,
+            merchant_last_month,
+        })
+    }
+}
+
+impl ThisStore {
+    /// Records many decided intents in one transaction, counted in their
+    /// agent's usage exactly as [`Store::insert_intent`] counts them. Only
+    /// for filling a store in benchmarks: it records no events and skips
+    /// every check.
+    #[doc(hidden)]
+    pub async fn bulk_insert_intents(&self, intents: &[IntentRecord]) -> Result<()> {
+        let mut tx = self.write().await?;
+        for intent in intents {
+            insert_counted(&mut tx, intent).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The usage query: for each window (in [`Usage`]'s order, the merchant's
+/// last) and each bucket level, the count of intents and their spend in
+/// one currency, and the same of those with a flagged settlement. `$1` is the agent, `$2` the currency, `$3` the merchant
+/// scope (NULL when the intent has none); then a `[from, to)` pair of
+/// bucket starts per window and level.
+static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut parts = Vec::new();
+    for window in 0..8 {
+        let scope = if window == 7 { "$3" } else { "''" };
+        for level in 0..4 {
+            let from = 4 + (window * 4 + level) * 2;
+            let to = from + 1;
+            parts.push(format!(
+                "SELECT CAST({window} AS BIGINT) AS w, CAST(COALESCE(SUM(count), 0) AS BIGINT) AS c,
+                        CAST(COALESCE(SUM(CASE WHEN currency = $2 THEN spend ELSE 0 END), 0)
+                             AS BIGINT) AS s,
+                        CAST(COALESCE(SUM(flagged_count), 0) AS BIGINT) AS fc,
+                        CAST(COALESCE(SUM(CASE WHEN currency = $2 THEN flagged_spend ELSE 0 END), 0)
+                             AS BIGINT) AS fs
+                 FROM usage_buckets
+                 WHERE agent_id = $1 AND scope = {scope} AND level = {level}
+                   AND start_s >= ${from} AND start_s < ${to}"
+            ));
+        }
+    }
+    parts.join("\nUNION ALL\n")
+});
+
+/// Inserts a decided intent's row and counts it in its agent's usage.
+/// [`StoreError::Duplicate`] when the agent already used its client
+/// intent id.
+async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
+    let declared = &intent.intent;
+    let currency = declared
+        .amount
+        .map(|amount| amount.currency)
+        .unwrap_or(Currency::EUR);
+    let amount = declared.amount.map(|a| a.minor_units);
+    let spend = spend_minor(intent.status, amount, None, Reporter::Agent);
+    let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
+    sqlx::query(
+        "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+                              policy_version, currency, amount_minor, merchant_key,
+                              client_intent_id, status_reason, settlement, created_ms,
+                              updated_ms, expires_ms, spend_minor, recurring)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19)",
+    )
+    .bind(&intent.id)
+    .bind(&intent.tenant_id)
+    .bind(&intent.agent_id)
+    .bind(intent.status.as_str())
+    .bind(json_text(declared))
+    .bind(&intent.decision)
+    .bind(&intent.policy_id)
+    .bind(intent.policy_version)
+    .bind(currency.code())
+    .bind(amount.and_then(minor_i64))
+    .bind(&merchant_key)
+    .bind(&declared.client_intent_id)
+    .bind(&intent.status_reason)
+    .bind(&intent.settlement)
+    .bind(intent.created_ms)
+    .bind(intent.updated_ms)
+    .bind(intent.expires_ms)
+    .bind(spend)
+    .bind(i64::from(declared.recurring.is_some()))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    bump_usage(
+        tx,
+        &intent.agent_id,
+        merchant_key.as_deref(),
+        currency.code(),
+        intent.created_ms,
+        Counts {
+            count: 1,
+            spend,
+            ..Counts::default()
+        },
+    )
+    .await
+}
+
+/// How much an intent's counters move: intents, spend (more or less), and
+/// the same of intents with a flagged settlement.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    count: i64,
+    spend: i64,
+    flagged_count: i64,
+    flagged_spend: i64,
+}
+
+/// The statement that moves an agent's buckets, one row per level for
+/// all of the agent's intents and, with `merchant`, one per level for the
+/// merchant's: `$1` agent, `$2` currency, `$3` count, `$4` spend (more or
+/// less), `$5` the spends' ceiling, `$6` the spend of a new bucket, `$7` to
+/// `$10` the bucket starts per level, `$11` flagged count, `$12` flagged
+/// spend (more or less), `$13` the flagged spend of a new bucket, `$14`
+/// the merchant scope.
+fn bump_sql(merchant: bool) -> &'static str {
+    static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+        [false, true].map(|merchant| {
+            let scopes: &[&str] = if merchant { &["''", "$14"] } else { &["''"] };
+            let rows: Vec<String> = scopes
+                .iter()
+                .flat_map(|scope| {
+                    (0..4).map(move |level| {
+                        format!(
+                            "($1, {scope}, {level}, ${}, $2, $3, $6, $11, $13)",
+                            7 + level
+                        )
+                    })
+                })
+                .collect();
+            let clamped = |column: &str, delta: &str| {
+                format!(
+                    "CASE WHEN usage_buckets.{column} + {delta} < 0 THEN 0
+                          WHEN usage_buckets.{column} + {delta} > $5 THEN $5
+                          ELSE usage_buckets.{column} + {delta} END"
+                )
+            };
+            format!(
+                "INSERT INTO usage_buckets (agent_id, scope, level, start_s, currency, count, spend,
+                                            flagged_count, flagged_spend)
+                 VALUES {}
+                 ON CONFLICT (agent_id, scope, level, start_s, currency) DO UPDATE SET
+                     count = usage_buckets.count + excluded.count,
+                     spend = {},
+                     flagged_count = usage_buckets.flagged_count + excluded.flagged_count,
+                     flagged_spend = {}",
+                rows.join(", "),
+                clamped("spend", "$4"),
+                clamped("flagged_spend", "$12"),
+            )
+        })
+    });
+    &SQL[usize::from(merchant)]
+}
+
+/// Moves an agent's counters for an intent declared at `created_ms` by
+/// `by`, for all of the agent's intents and for the merchant's; one
+/// statement.
+async fn bump_usage(
+    tx: &mut Tx,
+    agent_id: &str,
+    merchant_key: Option<&str>,
+    currency: &str,
+    created_ms: i64,
+    by: Counts,
+) -> Result<()> {
+    // An empty merchant would be the scope of all intents.
+    let merchant_key = merchant_key.filter(|key| !key.is_empty());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(bump_sql(merchant_key.is_some())))
+        .bind(agent_id)
+        .bind(currency)
+        .bind(by.count)
+        .bind(by.spend)
+        .bind(MAX_BUCKET_SPEND)
+        .bind(by.spend.clamp(0, MAX_BUCKET_SPEND));
+    for start in bucket_starts(created_ms) {
+        query = query.bind(start);
+    }
+    query = query
+        .bind(by.flagged_count)
+        .bind(by.flagged_spend)
+        .bind(by.flagged_spend.clamp(0, MAX_BUCKET_SPEND));
+    if let Some(merchant) = merchant_key {
+        query = query.bind(merchant);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Brings an intent's share of its agent's spend, and of its flagged
+/// settlements, up to date with its status, amounts and settlement,
+/// moving the counters by the difference. Every write that changes an
+/// intent's status or settlement calls it; `flagged` is whether its
+/// settlement now counts as flagged, none to leave that as it is.
+async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT agent_id, created_ms, currency, merchant_key, status, amount_minor,
+                actual_minor, settled_confirmed, spend_minor, flagged
+         FROM intents WHERE id = $1",
+    )
+    .bind(intent_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let status = status_of("intents.status", row.try_get("status")?)?;
+    let minor = |column: &str| -> Result<Option<u64>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(|v| v.max(0) as u64))
+    };
+    let settled_by = if row.try_get::<i64, _>("settled_confirmed")? == 1 {
+        Reporter::Tenant
+    } else {
+        Reporter::Agent
+    };
+    let declared = minor("amount_minor")?;
+    let spend = spend_minor(status, declared, minor("actual_minor")?, settled_by);
+    let before: i64 = row.try_get("spend_minor")?;
+    let was_flagged = row.try_get::<i64, _>("flagged")? == 1;
+    let is_flagged = flagged.unwrap_or(was_flagged);
+    if spend == before && is_flagged == was_flagged {
+        return Ok(());
+    }
+    sqlx::query("UPDATE intents SET spend_minor = $1, flagged = $2 WHERE id = $3")
+        .bind(spend)
+        .bind(i64::from(is_flagged))
+        .bind(intent_id)
+        .execute(&mut **tx)
+        .await?;
+    let flag = i64::from(is_flagged) - i64::from(was_flagged);
+    let declared = declared.unwrap_or(0).min(MAX_BUCKET_SPEND as u64) as i64;
+    bump_usage(
+        tx,
+        row.try_get("agent_id")?,
+        row.try_get("merchant_key")?,
+        row.try_get("currency")?,
+        row.try_get("created_ms")?,
+        Counts {
+            count: 0,
+            spend: spend - before,
+            flagged_count: flag,
+            flagged_spend: flag * declared,
+        },
+    )
+    .await
+}
