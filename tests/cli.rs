@@ -136,6 +136,8 @@ fn eval_runs_risk_plugins_too() {
     );
     assert_eq!(out["stage"], "risk");
     assert_eq!(out["error"]["code"], "E_PLUGIN_OUTPUT");
+    // A risk plugin scores; it decides nothing.
+    assert!(out.get("outcome").is_none(), "{out}");
 }
 
 #[test]

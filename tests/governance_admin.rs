@@ -20,14 +20,28 @@ fn agent_body(policy: &str, name: &str) -> Value {
     json!({"name": name, "policyId": policy, "profile": {"purpose": "pays for servers"}})
 }
 
+/// An agent's governance events: those of the kill switch, activation,
+/// rollbacks, baselines and policies' actions. Its tokens' and its
+/// status's own events (`token-issued`, `frozen`, …) are checked by
+/// `tokens_and_status_changes_are_agent_events`.
 fn events(server: &Server, key: &str, agent: &str) -> Vec<Value> {
+    let lifecycle = [
+        "token-issued",
+        "token-revoked",
+        "frozen",
+        "unfrozen",
+        "archived",
+    ];
     server
         .get(&format!("/agents/{agent}/events"), key)
         .expect(200)
         .body["data"]
         .as_array()
         .unwrap()
-        .clone()
+        .iter()
+        .filter(|event| !lifecycle.contains(&event["kind"].as_str().unwrap_or("")))
+        .cloned()
+        .collect()
 }
 
 #[test]
@@ -812,6 +826,8 @@ fn an_agents_events_page_newest_first() {
             None => break,
         }
     }
+    // The agent's token, issued with it, is an event too.
+    seen.retain(|event| event.2 != "token-issued");
     assert_eq!(seen.len(), 6);
     assert_eq!(seen.iter().map(|e| &e.0).collect::<HashSet<_>>().len(), 6);
     let kinds: Vec<&str> = seen.iter().map(|e| e.2.as_str()).collect();
@@ -831,5 +847,168 @@ fn an_agents_events_page_newest_first() {
     assert_eq!(times, sorted);
     server
         .get(&format!("{path}/events?limit=0"), &t.key)
+        .expect_error(400, "E_VALIDATION");
+}
+
+/// An archived agent holds nothing payable: archiving cancels its pending
+/// and approved intents and revokes its tokens, in one write.
+#[test]
+fn archiving_an_agent_cancels_what_it_could_still_pay() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let pending = server.intent(&t.token, &t.agent, "60").expect(201);
+    let approved = server.intent(&t.token, &t.agent, "5").expect(201);
+    assert_eq!(pending.str("status"), "pending_approval");
+    assert_eq!(approved.str("status"), "approved");
+    let archived = server
+        .delete(&format!("/agents/{}", t.agent), &t.key)
+        .expect(200);
+    assert_eq!(archived.str("status"), "archived");
+    for id in [pending.str("id"), approved.str("id")] {
+        let intent = server.get(&format!("/intents/{id}"), &t.key).expect(200);
+        assert_eq!(intent.str("status"), "cancelled", "{}", intent.text);
+        let last = intent.body["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert!(
+            last["actor"].as_str().unwrap().starts_with("tenant:tn_"),
+            "{last}"
+        );
+        assert_eq!(last["reason"], "its agent was archived");
+    }
+    server
+        .get(&format!("/intents/{}", pending.str("id")), &t.token)
+        .expect_error(401, "E_UNAUTHORIZED");
+    // Archiving again answers the agent as it is.
+    server
+        .delete(&format!("/agents/{}", t.agent), &t.key)
+        .expect(200);
+}
+
+/// Every change of an agent's status, and every token issued or revoked,
+/// is among the agent's events, newest first, with who did it.
+#[test]
+fn tokens_and_status_changes_are_agent_events() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let path = format!("/agents/{}", t.agent);
+    let second = server
+        .post(
+            &format!("{path}/tokens"),
+            &t.key,
+            json!({"permissions": ["intents:read"]}),
+        )
+        .expect(201);
+    server
+        .delete(&format!("{path}/tokens/{}", second.str("id")), &t.key)
+        .expect(204);
+    server
+        .post(&format!("{path}/freeze"), &t.key, json!({}))
+        .expect(200);
+    server
+        .post(&format!("{path}/unfreeze"), &t.key, json!({}))
+        .expect(200);
+    // A `PATCH` that moves the status is logged as the calls are; one that
+    // leaves it is not.
+    server
+        .patch(&path, &t.key, json!({"status": "frozen"}))
+        .expect(200);
+    server
+        .patch(
+            &path,
+            &t.key,
+            json!({"status": "frozen", "name": "renamed"}),
+        )
+        .expect(200);
+    server
+        .patch(&path, &t.key, json!({"status": "active"}))
+        .expect(200);
+    server.delete(&path, &t.key).expect(200);
+    let events = server.get(&format!("{path}/events"), &t.key).expect(200);
+    let logged: Vec<(&str, &str)> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    let kinds: Vec<&str> = logged.iter().map(|(kind, _)| *kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "archived",
+            "unfrozen",
+            "frozen",
+            "unfrozen",
+            "frozen",
+            "token-revoked",
+            "token-issued",
+            "token-issued"
+        ]
+    );
+    assert!(logged[5].1.contains(&second.str("id")), "{logged:?}");
+    assert!(
+        logged[6].1.ends_with("issued with intents:read"),
+        "{logged:?}"
+    );
+    for event in events.body["data"].as_array().unwrap() {
+        assert!(
+            event["actor"].as_str().unwrap().starts_with("tenant:tn_"),
+            "{event}"
+        );
+    }
+}
+
+/// Agents are listed by status and by type, as the registry lists them.
+#[test]
+fn agents_are_listed_by_status_and_type() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let policy = server.policy(&key);
+    let agent = |name: &str, agent_type: &str| {
+        let mut body = agent_body(&policy, name);
+        body["agentType"] = json!(agent_type);
+        server.post("/agents", &key, body).expect(201).str("id")
+    };
+    let autonomous = agent("a", "autonomous");
+    let frozen = agent("b", "supervised");
+    let archived = agent("c", "autonomous");
+    server
+        .post(&format!("/agents/{frozen}/freeze"), &key, json!({}))
+        .expect(200);
+    server
+        .delete(&format!("/agents/{archived}"), &key)
+        .expect(200);
+    let listed = |query: &str| -> Vec<String> {
+        let mut ids: Vec<String> = server
+            .get(&format!("/agents?{query}"), &key)
+            .expect(200)
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(listed("status=frozen"), [frozen]);
+    assert_eq!(
+        listed("agentType=autonomous"),
+        sorted(vec![autonomous.clone(), archived.clone()])
+    );
+    assert_eq!(listed("agentType=autonomous&status=active"), [autonomous]);
+    assert_eq!(listed("status=archived&limit=1"), [archived]);
+    server
+        .get("/agents?status=sleeping", &key)
+        .expect_error(400, "E_VALIDATION");
+    server
+        .get("/agents?agentType=robot", &key)
         .expect_error(400, "E_VALIDATION");
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use warrant_domain::context::{Agent, EvaluationContext, Usage};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::plugin::{Cancel, Limits, World};
-use warrant_domain::policy::{Mode, OnError, Outcome, Policy, RiskRule, Rule, TraceEntry};
+use warrant_domain::policy::{OnError, Outcome, Policy, TraceEntry};
 use warrant_runtime::{CodeSource, LoadReport, LoadedPlugin, Runtime, RuntimeConfig};
 
 use crate::plugin_source::PluginSource;
@@ -73,8 +73,10 @@ struct EvalOutput {
     /// The rule's trace entry: verdict, reason, code, error, cost, logs.
     #[serde(flatten)]
     entry: TraceEntry,
-    /// What a one-rule policy would decide.
-    outcome: Outcome,
+    /// What a one-rule policy would decide; none for a risk plugin, which
+    /// scores and decides nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
     /// How the plugin was loaded.
     load: LoadOutput,
 }
@@ -121,7 +123,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
         memory_bytes: args.memory_bytes,
         ..Limits::default()
     };
-    limits.check().map_err(Failure::Usage)?;
+    limits.check().map_err(|e| Failure::Usage(e.to_string()))?;
     let on_error = match args.on_error {
         OnErrorArg::Deny => OnError::Deny,
         OnErrorArg::Review => OnError::Review,
@@ -129,29 +131,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
 
     let (plugin, report) = load(&args.plugin, &args.cache)?;
     let world = warrant_domain::plugin::Plugin::meta(&plugin).world;
-    let plugin: Arc<dyn warrant_domain::plugin::Plugin> = Arc::new(plugin);
-
-    let policy = match world {
-        World::Policy => Policy {
-            risk: Vec::new(),
-            rules: vec![Rule {
-                plugin,
-                config,
-                on_error,
-                mode: Mode::Enforce,
-                limits,
-            }],
-        },
-        World::Risk => Policy {
-            risk: vec![RiskRule {
-                plugin,
-                config,
-                on_error,
-                limits,
-            }],
-            rules: Vec::new(),
-        },
-    };
+    let policy = Policy::of_one(Arc::new(plugin), config, on_error, limits);
     let context = EvaluationContext {
         intent,
         agent,
@@ -163,7 +143,7 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
     let mut decision = policy.evaluate(&context, &Cancel::NEVER);
     let output = EvalOutput {
         entry: decision.trace.remove(0),
-        outcome: decision.outcome,
+        outcome: (world == World::Policy).then_some(decision.outcome),
         load: LoadOutput {
             source: match report.source {
                 CodeSource::Compiled => "compiled",

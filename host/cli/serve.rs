@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use tokio::sync::watch;
 
+use warrant_app::App;
+use warrant_app::tenants::{AdminKey, admin_key, create_tenant};
 use warrant_runtime::{Runtime, RuntimeConfig};
-use warrant_server::{AdminKey, AppState};
 use warrant_store::{PostgresStore, SqliteStore, Store};
 
 use crate::Failure;
@@ -120,7 +121,7 @@ fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn tenant_create(args: TenantCreateArgs) -> Result<(), Failure> {
     tokio_runtime()?.block_on(async {
         let store = args.storage.open().await?;
-        let created = warrant_server::create_tenant(store.as_ref(), &args.name)
+        let created = create_tenant(store.as_ref(), &args.name)
             .await
             .map_err(|e| Failure::Usage(e.to_string()))?;
         store.close().await;
@@ -138,7 +139,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.storage.open().await?;
     let configured = std::env::var("WARRANT_ADMIN_KEY").ok();
-    let admin = warrant_server::admin_key(store.as_ref(), configured.as_deref())
+    let admin = admin_key(store.as_ref(), configured.as_deref())
         .await
         .map_err(|e| anyhow!("{e}"))?;
 
@@ -150,16 +151,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         ..RuntimeConfig::default()
     };
-    let max_plugin_bytes = runtime_config.max_component_bytes;
     let runtime = Runtime::new(runtime_config)?;
-    let state = AppState::new(
-        store.clone(),
-        runtime,
-        max_plugin_bytes,
-        admin.sha256().to_owned(),
-    )
-    .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
-    let removed = state
+    let app = App::new(store.clone(), runtime, admin.sha256().to_owned())
+        .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
+    let removed = app
         .remove_unused_compiled()
         .await
         .map_err(|e| anyhow!("cannot read the registered plugins: {e}"))?;
@@ -179,12 +174,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("listening on http://{address}");
     tracing::info!(%address, "serving");
 
-    let sweeper = tokio::spawn(warrant_server::sweep(
-        state.clone(),
-        Duration::from_millis(args.sweep_interval_ms),
-        stopped(stop.clone()),
-    ));
-    axum::serve(listener, warrant_server::router(state))
+    let sweeper = tokio::spawn({
+        let app = app.clone();
+        let interval = Duration::from_millis(args.sweep_interval_ms);
+        let stop = stopped(stop.clone());
+        async move { app.sweep(interval, stop).await }
+    });
+    axum::serve(listener, warrant_server::router(app))
         .with_graceful_shutdown(stopped(stop))
         .await
         .context("the server failed")?;

@@ -1,16 +1,12 @@
 //! Who is asking: the admin key, a tenant's API key (`sk_…`) or an agent
-//! token (`at_…`), from `Authorization: Bearer …`.
+//! token (`at_…`), and what each may do.
 
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 
 use warrant_store::TenantRecord;
 
-use crate::AppState;
-use crate::errors::{ApiError, Result};
-use crate::http::secret_hash;
+use crate::errors::{AppError, Result};
+use crate::{App, secret_hash};
 
 /// What an agent token may do with its agent's intents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,7 +61,7 @@ impl Permission {
     }
 }
 
-/// The caller.
+/// The caller, as every surface authenticates it.
 #[derive(Clone, Debug)]
 pub enum Principal {
     /// The server's admin key: manages tenants.
@@ -83,35 +79,23 @@ pub enum Principal {
     },
 }
 
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("send `Authorization: Bearer <API key or agent token>`")
-        })?;
-        let secret = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|secret| !secret.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
-            })?;
+impl App {
+    /// The caller a bearer credential stands for: the admin key, a
+    /// tenant's API key or an agent token; 401 otherwise.
+    pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
         let hash = secret_hash(secret);
-        let invalid = || ApiError::unauthorized("the key or token is not valid");
+        let invalid = || AppError::Unauthorized("the key or token is not valid".into());
         if secret.starts_with("sk_") {
-            let tenant = state
-                .store
+            let tenant = self
+                .store()
                 .tenant_by_key(&hash)
                 .await?
                 .ok_or_else(invalid)?;
             return Ok(Principal::Tenant(tenant));
         }
         if secret.starts_with("at_") {
-            let token = state
-                .store
+            let token = self
+                .store()
                 .token_by_hash(&hash)
                 .await?
                 .ok_or_else(invalid)?;
@@ -126,7 +110,7 @@ impl FromRequestParts<AppState> for Principal {
                 permissions,
             });
         }
-        if hash == state.admin_key_sha256 {
+        if hash == self.inner.admin_key_sha256 {
             return Ok(Principal::Admin);
         }
         Err(invalid())
@@ -137,8 +121,8 @@ impl Principal {
     /// The tenant whose data the caller sees; the admin key sees none.
     pub fn tenant_id(&self) -> Result<&str> {
         match self {
-            Principal::Admin => Err(ApiError::forbidden(
-                "the admin key manages tenants; use a tenant's API key (`sk_…`)",
+            Principal::Admin => Err(AppError::Forbidden(
+                "the admin key manages tenants; use a tenant's API key (`sk_…`)".into(),
             )),
             Principal::Tenant(tenant) => Ok(&tenant.id),
             Principal::Agent { tenant_id, .. } => Ok(tenant_id),
@@ -149,8 +133,8 @@ impl Principal {
     pub fn tenant(&self) -> Result<&str> {
         match self {
             Principal::Tenant(tenant) => Ok(&tenant.id),
-            Principal::Agent { .. } => Err(ApiError::forbidden(
-                "this needs the tenant's API key (`sk_…`), not an agent token",
+            Principal::Agent { .. } => Err(AppError::Forbidden(
+                "this needs the tenant's API key (`sk_…`), not an agent token".into(),
             )),
             Principal::Admin => self.tenant_id(),
         }
@@ -160,7 +144,7 @@ impl Principal {
     pub fn admin(&self) -> Result<()> {
         match self {
             Principal::Admin => Ok(()),
-            _ => Err(ApiError::forbidden("this needs the admin key")),
+            _ => Err(AppError::Forbidden("this needs the admin key".into())),
         }
     }
 
@@ -171,7 +155,7 @@ impl Principal {
         if let Principal::Agent { agent_id: own, .. } = self
             && own != agent_id
         {
-            return Err(ApiError::agent_isolation());
+            return Err(AppError::AgentIsolation);
         }
         self.requires(permission)
     }
@@ -182,7 +166,7 @@ impl Principal {
     pub fn requires(&self, permission: Permission) -> Result<()> {
         match self {
             Principal::Agent { permissions, .. } if !permissions.contains(&permission) => {
-                Err(ApiError::forbidden(format!(
+                Err(AppError::Forbidden(format!(
                     "this agent token lacks the permission `{}`",
                     permission.as_str()
                 )))

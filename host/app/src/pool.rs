@@ -16,7 +16,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, Semaphore};
 
 use warrant_domain::plugin::Cancel;
 
-use crate::errors::{ApiError, Result};
+use crate::errors::{AppError, Result};
 use crate::keyed::{Held, Keyed};
 
 /// How much a pool runs at once and lets wait.
@@ -93,15 +93,15 @@ impl FairPool {
     ) -> Result<T> {
         let lane = self.lane(tenant_id);
         let queued = Queued::join(lane.value().clone(), &self.size).ok_or_else(|| {
-            ApiError::busy(format!(
+            AppError::Busy(format!(
                 "this tenant has {} {} running or waiting; retry shortly",
                 self.size.per_tenant + self.size.queue_per_tenant,
                 self.what
             ))
         })?;
         let tenant_slot =
-            (lane.value().slots.clone().acquire_owned().await).map_err(ApiError::internal)?;
-        let slot = (self.slots.clone().acquire_owned().await).map_err(ApiError::internal)?;
+            (lane.value().slots.clone().acquire_owned().await).map_err(AppError::internal)?;
+        let slot = (self.slots.clone().acquire_owned().await).map_err(AppError::internal)?;
         let cancel = Cancel::new();
         let _stop = CancelOnDrop(cancel.clone());
         tokio::task::spawn_blocking(move || {
@@ -109,7 +109,7 @@ impl FairPool {
             job(&cancel)
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(AppError::internal)
     }
 
     /// The tenant's lane, made with its slots on first use.

@@ -12,10 +12,11 @@ use warrant_domain::plugin::{
     Cancel, FailureKind, Invocation, Limits, Plugin, PluginFailure, PluginMeta, World,
 };
 use warrant_runtime::{LoadError, LoadedPlugin, Runtime};
-use warrant_store::{PluginRecord, Store};
+use warrant_store::PluginRecord;
 
+use crate::App;
 use crate::bounded::BoundedCache;
-use crate::errors::ApiError;
+use crate::errors::AppError;
 
 /// The prefix of a built-in plugin's id: `plg_builtin_spend-limit`.
 const BUILTIN_PREFIX: &str = "plg_builtin_";
@@ -126,19 +127,19 @@ impl Registry {
     /// The plugin with this id, loading it from the store the first time.
     /// A plugin that cannot be loaded is returned as one whose every call
     /// fails with `E_PLUGIN_LOAD`, so that its rule fails closed.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
-        store: &dyn Store,
+        app: &App,
         id: &str,
         meta: &PluginMeta,
-    ) -> Result<Arc<dyn Plugin>, ApiError> {
+    ) -> Result<Arc<dyn Plugin>, AppError> {
         if let Some(plugin) = self.builtin_plugins.get(id) {
             return Ok(plugin.clone());
         }
         if let Some(plugin) = self.loaded.get(&id.to_owned()) {
             return Ok(plugin);
         }
-        let Some(bytes) = store.plugin_wasm(id).await? else {
+        let Some(bytes) = app.store().plugin_wasm(id).await? else {
             return Ok(Arc::new(Unloadable {
                 meta: meta.clone(),
                 message: format!("plugin `{id}` is no longer stored"),
@@ -149,7 +150,7 @@ impl Registry {
         let (name, version) = (meta.name.clone(), meta.version.clone());
         let loaded = tokio::task::spawn_blocking(move || runtime.load(&name, &version, &bytes))
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(AppError::internal)?;
         let plugin: Arc<dyn Plugin> = match loaded {
             Ok((plugin, _)) => Arc::new(plugin),
             Err(e) => {
@@ -214,7 +215,7 @@ impl Plugin for Unloadable {
 }
 
 /// Whether a plugin's world is the one a place in a policy needs.
-pub fn check_world(field: &str, meta: &PluginMeta, needed: World) -> Result<(), ApiError> {
+pub fn check_world(field: &str, meta: &PluginMeta, needed: World) -> Result<(), AppError> {
     if meta.world == needed {
         return Ok(());
     }
@@ -222,7 +223,7 @@ pub fn check_world(field: &str, meta: &PluginMeta, needed: World) -> Result<(), 
         World::Policy => "a rule needs a `policy` plugin",
         World::Risk => "a risk step needs a `risk` plugin",
     };
-    Err(ApiError::validation(
+    Err(AppError::validation(
         field,
         format!(
             "`{}@{}` targets the `{}` world; {place}",

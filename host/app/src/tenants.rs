@@ -1,29 +1,114 @@
-//! `POST /tenants`, with the admin key; also used by `warrant tenant create`.
+//! Tenants: created with the admin key (or `warrant tenant create`), each
+//! with its API key shown once; their plans; and the admin key itself.
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use warrant_store::{Plan, Store, TenantRecord};
+use warrant_domain::intent::checked_text;
+use warrant_domain::plan::Plan;
+use warrant_store::{Store, TenantRecord};
 
-use crate::AppState;
 use crate::auth::Principal;
-use crate::errors::{ApiError, Result};
-use crate::http::{Reply, Submission, checked_text, new_id, new_secret, now_ms, once, secret_hash};
+use crate::errors::{AppError, Result};
+use crate::{App, Remember, new_id, new_secret, now_ms, secret_hash};
 
 /// The longest tenant name accepted.
 const MAX_TENANT_NAME: usize = 200;
 
-#[derive(Deserialize)]
+/// The body of `POST /tenants`.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateTenant {
-    name: String,
+pub struct TenantRequest {
+    /// Its name.
+    pub name: String,
+    /// Its plan; `enterprise` when absent.
     #[serde(default)]
-    plan: Option<Plan>,
+    pub plan: Option<Plan>,
+}
+
+/// The tenants service.
+pub struct Tenants<'a> {
+    app: &'a App,
+}
+
+impl App {
+    /// Tenants and their plans.
+    pub fn tenants(&self) -> Tenants<'_> {
+        Tenants { app: self }
+    }
+}
+
+/// A tenant with how many of its agents are not archived.
+#[derive(Clone, Debug)]
+pub struct TenantSummary {
+    /// The tenant.
+    pub record: TenantRecord,
+    /// Its agents that are not archived.
+    pub live_agents: i64,
+}
+
+impl Tenants<'_> {
+    /// Creates a tenant and its API key (the admin key only).
+    pub async fn create(
+        &self,
+        principal: &Principal,
+        request: TenantRequest,
+        remember: Remember<'_, CreatedTenant>,
+    ) -> Result<CreatedTenant> {
+        principal.admin()?;
+        let (created, record) = new_tenant(&request.name, request.plan.unwrap_or_default())?;
+        self.app
+            .store()
+            .create_tenant(
+                &record,
+                &secret_hash(&created.api_key),
+                remember(&created).as_ref(),
+            )
+            .await?;
+        Ok(created)
+    }
+
+    /// A tenant: the admin key sees any, a tenant's key only its own
+    /// (another's is not found, as if it did not exist).
+    pub async fn show(&self, principal: &Principal, id: &str) -> Result<TenantSummary> {
+        if !matches!(principal, Principal::Admin) && principal.tenant()? != id {
+            return Err(AppError::not_found("tenant", id));
+        }
+        self.summary(id).await
+    }
+
+    /// Puts a tenant on `plan` (the admin key only). A plan smaller than
+    /// what the tenant has keeps it; only new agents and plugins are
+    /// refused.
+    pub async fn set_plan(
+        &self,
+        principal: &Principal,
+        id: &str,
+        plan: Plan,
+    ) -> Result<TenantSummary> {
+        principal.admin()?;
+        if !self.app.store().set_tenant_plan(id, plan).await? {
+            return Err(AppError::not_found("tenant", id));
+        }
+        self.summary(id).await
+    }
+
+    async fn summary(&self, id: &str) -> Result<TenantSummary> {
+        let record = self
+            .app
+            .store()
+            .tenant(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("tenant", id))?;
+        let live_agents = self.app.store().live_agent_count(id).await?;
+        Ok(TenantSummary {
+            record,
+            live_agents,
+        })
+    }
 }
 
 /// A new tenant with its API key, which is shown only here.
-#[derive(Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedTenant {
     /// `tn_…`.
@@ -59,29 +144,6 @@ fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord)> {
         created_ms: now_ms(),
     };
     Ok((created, record))
-}
-
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    principal: Principal,
-    submission: Submission,
-) -> Result<Reply> {
-    principal.admin()?;
-    let body: CreateTenant = submission.json()?;
-    once(&state, &principal, &submission, async |ticket| {
-        let (created, record) = new_tenant(&body.name, body.plan.unwrap_or_default())?;
-        let reply = Reply::json(StatusCode::CREATED, &created)?;
-        state
-            .store
-            .create_tenant(
-                &record,
-                &secret_hash(&created.api_key),
-                ticket.record(&reply).as_ref(),
-            )
-            .await?;
-        Ok(reply)
-    })
-    .await
 }
 
 /// The setting that holds the admin key's hash.
@@ -125,7 +187,7 @@ pub async fn admin_key(store: &dyn Store, configured: Option<&str>) -> Result<Ad
     if let Some(key) = configured {
         let key = key.trim();
         if key.len() < 16 {
-            return Err(ApiError::validation(
+            return Err(AppError::validation(
                 "WARRANT_ADMIN_KEY",
                 "must be at least 16 characters",
             ));
@@ -133,7 +195,7 @@ pub async fn admin_key(store: &dyn Store, configured: Option<&str>) -> Result<Ad
         // Such a key would be taken for a tenant's key or an agent's token,
         // and could never authenticate as the admin.
         if let Some(prefix) = ["sk_", "at_"].into_iter().find(|p| key.starts_with(p)) {
-            return Err(ApiError::validation(
+            return Err(AppError::validation(
                 "WARRANT_ADMIN_KEY",
                 format!(
                     "must not start with `{prefix}`, which marks tenant keys (`sk_`) and agent tokens (`at_`); choose another key"

@@ -258,6 +258,11 @@ impl Runtime {
         Ok((plugin, report))
     }
 
+    /// The largest component accepted, in bytes.
+    pub fn max_component_bytes(&self) -> usize {
+        self.inner.config.max_component_bytes
+    }
+
     /// Keeps a plugin's compiled code in the cache (when the runtime has
     /// one), so that the next start does not compile it again.
     pub fn keep_compiled(&self, plugin: &LoadedPlugin) {

@@ -1,14 +1,14 @@
-//! The one error type of the API: a status, a stable code and a message,
-//! written as `{"error": {"code": "E_…", "message": "…"}}`.
+//! The one error answer of the API: a status, a stable code and a message,
+//! written as `{"error": {"code": "E_…", "message": "…"}}`. Every
+//! [`AppError`] of a service becomes one; the HTTP layer adds its own few
+//! (a body too large, a query that does not parse, an unknown route).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use warrant_app::AppError;
 use warrant_domain::ValidationError;
-use warrant_domain::context::AgentStatus;
-use warrant_domain::lifecycle::{IntentStatus, Transition};
-use warrant_store::{Plan, Quota, StoreError};
 
 /// An error answer.
 #[derive(Debug)]
@@ -17,6 +17,11 @@ pub struct ApiError {
     body: ErrorBody,
     /// Seconds after which a retry may succeed, sent as `Retry-After`.
     retry_after: Option<u32>,
+    /// What the log says of an internal error (the answer says nothing).
+    cause: Option<String>,
+    /// Another request with the same idempotency key committed first: its
+    /// answer is this one's, if it can be read.
+    race: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,10 +35,6 @@ struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
 }
-
-/// A code that never leaves the server: another request with the same
-/// idempotency key committed first, so this one answers with its response.
-pub(crate) const IDEMPOTENCY_RACE: &str = "E_IDEMPOTENCY_RACE";
 
 /// The result of a handler.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -49,6 +50,8 @@ impl ApiError {
                 status: None,
             },
             retry_after: None,
+            cause: None,
+            race: false,
         }
     }
 
@@ -62,108 +65,18 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "E_UNAUTHORIZED", message)
     }
 
-    /// 403 `E_FORBIDDEN`: the credentials are valid but may not do this.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "E_FORBIDDEN", message)
+    /// 404 `E_NOT_FOUND` for a route that does not exist.
+    pub fn no_such_endpoint() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "E_NOT_FOUND", "no such endpoint")
     }
 
-    /// 403 `E_AGENT_ISOLATION`: an agent token touched another agent's data.
-    pub fn agent_isolation() -> Self {
+    /// 405 `E_METHOD_NOT_ALLOWED`.
+    pub fn method_not_allowed() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "E_AGENT_ISOLATION",
-            "an agent token may only act on its own agent and that agent's intents",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E_METHOD_NOT_ALLOWED",
+            "this endpoint does not take this method",
         )
-    }
-
-    /// 404 `E_NOT_FOUND`.
-    pub fn not_found(what: &str, id: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "E_NOT_FOUND",
-            format!("no {what} `{id}`"),
-        )
-    }
-
-    /// 409 `E_CONFLICT`.
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "E_CONFLICT", message)
-    }
-
-    /// 409 `E_INVALID_TRANSITION`, with the intent's current status.
-    pub fn invalid_transition(transition: Transition, current: IntentStatus) -> Self {
-        Self::cannot(transition.as_str(), current, &transition.sources())
-    }
-
-    /// 409 `E_INVALID_TRANSITION`: `verb` is allowed only from `allowed`.
-    pub fn cannot(verb: &str, current: IntentStatus, allowed: &[IntentStatus]) -> Self {
-        let allowed: Vec<&str> = allowed.iter().map(|s| s.as_str()).collect();
-        let mut error = Self::new(
-            StatusCode::CONFLICT,
-            "E_INVALID_TRANSITION",
-            format!(
-                "cannot {verb} an intent that is {current}; only one that is {}",
-                allowed.join(" or ")
-            ),
-        );
-        error.body.status = Some(current.as_str());
-        error
-    }
-
-    /// 409 `E_INVALID_TRANSITION`: an agent cannot move from its
-    /// `current` status as asked; with that status.
-    pub fn agent_transition(current: AgentStatus, message: impl Into<String>) -> Self {
-        let mut error = Self::new(StatusCode::CONFLICT, "E_INVALID_TRANSITION", message);
-        error.body.status = Some(current.as_str());
-        error
-    }
-
-    /// 403 `E_PLAN_LIMIT`: the tenant's plan allows no more of `quota`.
-    pub fn plan_limit(plan: Plan, quota: Quota, limit: i64) -> Self {
-        let plural = |one: &str, many: &str| if limit == 1 { one } else { many }.to_owned();
-        let (allowance, way_out) = match quota {
-            Quota::Agents => (
-                format!(
-                    "{limit} {} that are not archived",
-                    plural("agent", "agents")
-                ),
-                "archive one",
-            ),
-            Quota::Plugins => (
-                format!("{limit} uploaded {}", plural("plugin", "plugins")),
-                "delete one",
-            ),
-            Quota::PluginBytes => (
-                format!("{} MiB of uploaded plugins", limit >> 20),
-                "delete one",
-            ),
-        };
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "E_PLAN_LIMIT",
-            format!(
-                "the `{}` plan allows {allowance}; {way_out} or move to a larger plan",
-                plan.as_str()
-            ),
-        )
-    }
-
-    /// 409 `E_AGENT_NOT_ACTIVE`: a frozen, suspended or archived agent gets
-    /// no approval.
-    pub fn agent_not_active(agent_id: &str, status: &str) -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            "E_AGENT_NOT_ACTIVE",
-            format!("agent `{agent_id}` is {status}: it gets no approval until it is active"),
-        )
-    }
-
-    /// 429 `E_BUSY`: the tenant has as much work running and waiting as
-    /// it may; retry after a second.
-    pub fn busy(message: impl Into<String>) -> Self {
-        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, "E_BUSY", message);
-        error.retry_after = Some(1);
-        error
     }
 
     /// 413 `E_TOO_LARGE`.
@@ -171,45 +84,20 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "E_TOO_LARGE", message)
     }
 
-    /// 422 `E_IDEMPOTENCY_MISMATCH`.
-    pub fn idempotency_mismatch() -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "E_IDEMPOTENCY_MISMATCH",
-            "this `Idempotency-Key` was used with a different request; use a new key for a new request",
-        )
-    }
-
-    /// 500 `E_INTERNAL`; the cause is logged, not shown.
+    /// 500 `E_INTERNAL`; the cause is logged when answered, not shown.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!("internal error: {cause}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "E_INTERNAL",
-            "internal error; nothing was changed",
-        )
-    }
-
-    /// An error with any status and code.
-    pub fn other(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(status, code, message)
-    }
-
-    pub(crate) fn idempotency_race() -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            IDEMPOTENCY_RACE,
-            "another request with this `Idempotency-Key` is being answered; retry",
-        )
-    }
-
-    pub(crate) fn is_idempotency_race(&self) -> bool {
-        self.body.code == IDEMPOTENCY_RACE
+        AppError::internal(cause).into()
     }
 
     /// The error's code.
     pub fn code(&self) -> &'static str {
         self.body.code
+    }
+
+    /// Whether another request with the same idempotency key committed
+    /// first.
+    pub(crate) fn is_idempotency_race(&self) -> bool {
+        self.race
     }
 }
 
@@ -221,25 +109,40 @@ impl From<ValidationError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::IdempotencyKeyTaken => ApiError::idempotency_race(),
-            StoreError::Duplicate => ApiError::conflict("already exists"),
-            StoreError::InUse => ApiError::conflict("still in use"),
-            StoreError::PlanLimit { plan, quota, limit } => {
-                ApiError::plan_limit(plan, quota, limit)
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let code = error.code();
+        let status = match &error {
+            AppError::Validation(validation) => return validation.clone().into(),
+            AppError::Plugin(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) | AppError::AgentIsolation | AppError::PlanLimit(_) => {
+                StatusCode::FORBIDDEN
             }
-            StoreError::AgentNotActive(status) => Self::new(
-                StatusCode::CONFLICT,
-                "E_AGENT_NOT_ACTIVE",
-                format!(
-                    "the agent is {}: it gets no approval until it is active",
-                    status.as_str()
-                ),
-            ),
-            other => ApiError::internal(other),
+            AppError::NotFound { .. } | AppError::NoVersion { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict(_)
+            | AppError::InvalidTransition { .. }
+            | AppError::AgentTransition { .. }
+            | AppError::AgentNotActive(_)
+            | AppError::IdempotencyRace => StatusCode::CONFLICT,
+            AppError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &error {
+            AppError::Internal(_) => "internal error; nothing was changed".to_owned(),
+            other => other.to_string(),
+        };
+        let mut api = Self::new(status, code, message);
+        match error {
+            AppError::InvalidTransition { current, .. } => api.body.status = Some(current.as_str()),
+            AppError::AgentTransition { current, .. } => api.body.status = Some(current.as_str()),
+            AppError::Busy(_) => api.retry_after = Some(1),
+            AppError::Internal(cause) => api.cause = Some(cause),
+            AppError::IdempotencyRace => api.race = true,
+            _ => {}
         }
+        api
     }
 }
 
@@ -253,6 +156,10 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // The one place an internal error is logged.
+        if let Some(cause) = &self.cause {
+            tracing::error!("internal error: {cause}");
+        }
         #[derive(Serialize)]
         struct Envelope<'a> {
             error: &'a ErrorBody,

@@ -1,24 +1,19 @@
-//! What every handler shares: extractors that answer bad input with
-//! [`ApiError`]s, JSON replies, idempotent writes, ids and times.
+//! Extractors that answer bad input with [`ApiError`]s: the caller, a
+//! request body with its idempotency key, path and query parameters, a
+//! page of a listing.
 
-use aes_gcm::aead::{Aead, Key, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header::{self, AUTHORIZATION};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use warrant_app::Principal;
 use warrant_domain::ValidationError;
-use warrant_store::{IdempotencyRecord, Page};
+use warrant_store::Page;
 
-use crate::auth::Principal;
 use crate::errors::{ApiError, Result};
 use crate::{AppState, MAX_JSON_BYTES};
 
@@ -35,7 +30,7 @@ pub struct Submission {
     pub body: Bytes,
     /// The `Idempotency-Key` header.
     pub idempotency_key: Option<String>,
-    request_sha256: String,
+    pub(crate) request_sha256: String,
 }
 
 /// The largest body a route takes, as a request extension; routes without
@@ -225,285 +220,22 @@ impl PageQuery {
     }
 }
 
-/// One page of a listing: `{"data": […], "nextCursor": "…" | null}`.
-pub struct Listing<T> {
-    data: Vec<T>,
-    next_cursor: Option<String>,
-}
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
 
-impl<T> Listing<T> {
-    /// Cuts the extra row the store returned past the page, which says
-    /// that there is a next page; `id` gives an item's cursor.
-    pub fn new(mut items: Vec<T>, page: &Page, id: impl Fn(&T) -> String) -> Self {
-        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(id)
-        } else {
-            None
-        };
-        Listing {
-            data: items,
-            next_cursor,
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized("send `Authorization: Bearer <API key or agent token>`")
+        })?;
+        let secret = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
+            })?;
+        Ok(state.app.authenticate(secret).await?)
     }
-
-    /// Answers 200 with the page, each item turned into its view by `f`.
-    pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Page<'c, U> {
-            data: Vec<U>,
-            next_cursor: &'c Option<String>,
-        }
-        Reply::ok(&Page {
-            data: self.data.iter().map(f).collect::<Result<Vec<U>>>()?,
-            next_cursor: &self.next_cursor,
-        })
-    }
-}
-
-/// A JSON answer whose body is already text, so that the same bytes can be
-/// remembered for an idempotency key.
-pub struct Reply {
-    status: StatusCode,
-    body: String,
-    replayed: bool,
-}
-
-impl Reply {
-    /// `value` as JSON with `status`.
-    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self> {
-        let body = serde_json::to_string(value).map_err(ApiError::internal)?;
-        Ok(Reply {
-            status,
-            body,
-            replayed: false,
-        })
-    }
-
-    /// 200 with `value` as JSON.
-    pub fn ok<T: Serialize>(value: &T) -> Result<Self> {
-        Self::json(StatusCode::OK, value)
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            self.body,
-        )
-            .into_response();
-        if self.replayed {
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        }
-        response
-    }
-}
-
-/// What a write needs to remember its response for an idempotency key.
-pub struct Ticket {
-    scope: String,
-    key: Option<String>,
-    request_sha256: String,
-    now_ms: i64,
-}
-
-impl Ticket {
-    /// The record to commit with a write answered by `reply`; none without
-    /// an idempotency key.
-    pub fn record(&self, reply: &Reply) -> Option<IdempotencyRecord> {
-        let key = self.key.as_ref()?;
-        let sealing = Sealing::new(&self.scope, key);
-        let body = match sealing.seal(&reply.body) {
-            Ok(body) => body,
-            Err(e) => {
-                tracing::error!("cannot seal a response: {e:?}");
-                return None;
-            }
-        };
-        Some(IdempotencyRecord {
-            scope: self.scope.clone(),
-            key: sealing.lookup,
-            request_sha256: self.request_sha256.clone(),
-            status: reply.status.as_u16(),
-            body,
-            created_ms: self.now_ms,
-        })
-    }
-}
-
-/// How a remembered response rests in the store: under a hash of the
-/// client's idempotency key, its body sealed (AES-256-GCM) with a key
-/// derived from the idempotency key itself. The store alone never holds a
-/// response in the clear, such as one that shows a new API key or agent
-/// token once.
-struct Sealing {
-    lookup: String,
-    cipher_key: [u8; 32],
-}
-
-impl Sealing {
-    fn new(scope: &str, key: &str) -> Self {
-        let derive = |purpose: &str| -> [u8; 32] {
-            let mut hasher = Sha256::new();
-            for part in ["warrant idempotency", purpose, scope, key] {
-                hasher.update(part.as_bytes());
-                hasher.update([0]);
-            }
-            hasher.finalize().into()
-        };
-        Sealing {
-            lookup: hex::encode(derive("lookup")),
-            cipher_key: derive("seal"),
-        }
-    }
-
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.cipher_key))
-    }
-
-    /// `hex(nonce ‖ ciphertext)`.
-    fn seal(&self, body: &str) -> Result<String> {
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
-        let sealed = self
-            .cipher()
-            .encrypt(&Nonce::from(nonce), body.as_bytes())
-            .map_err(|_| ApiError::internal("sealing failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(hex::encode(out))
-    }
-
-    fn open(&self, sealed: &str) -> Result<String> {
-        let bytes = hex::decode(sealed).map_err(ApiError::internal)?;
-        if bytes.len() < 12 {
-            return Err(ApiError::internal("a remembered response is truncated"));
-        }
-        let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().map_err(ApiError::internal)?;
-        let body = self
-            .cipher()
-            .decrypt(&Nonce::from(nonce), ciphertext)
-            .map_err(|_| ApiError::internal("a remembered response does not open"))?;
-        String::from_utf8(body).map_err(ApiError::internal)
-    }
-}
-
-/// Answers a write at most once per idempotency key of the caller (each
-/// credential's keys are its own: a tenant key's, an agent's tokens', the
-/// admin key's): a key seen before
-/// with the same request replays the first response; with another request
-/// it is a 422. `work` commits its effects together with
-/// [`Ticket::record`]; when a concurrent request with the same key commits
-/// first, this one answers with that request's response.
-pub async fn once(
-    state: &AppState,
-    principal: &Principal,
-    submission: &Submission,
-    work: impl AsyncFnOnce(&Ticket) -> Result<Reply>,
-) -> Result<Reply> {
-    let scope = &principal.idempotency_scope();
-    if let Some(reply) = replay(state, scope, submission).await? {
-        return Ok(reply);
-    }
-    let ticket = Ticket {
-        scope: scope.to_owned(),
-        key: submission.idempotency_key.clone(),
-        request_sha256: submission.request_sha256.clone(),
-        now_ms: now_ms(),
-    };
-    let result = work(&ticket).await;
-    if result.is_err() {
-        // A refusal may rest on writes of others still being committed:
-        // answer once they are on disk (and a replay can read them).
-        state.store.sync().await?;
-    }
-    match result {
-        Ok(reply) => Ok(reply),
-        // Another request with this key may have committed while this one
-        // worked (it then finds the intent moved, or the key taken): its
-        // answer is this one's.
-        Err(error) if submission.idempotency_key.is_some() => {
-            match replay(state, scope, submission).await? {
-                Some(reply) => Ok(reply),
-                None if error.is_idempotency_race() => Err(ApiError::idempotency_race()),
-                None => Err(error),
-            }
-        }
-        Err(error) => Err(error),
-    }
-}
-
-async fn replay(state: &AppState, scope: &str, submission: &Submission) -> Result<Option<Reply>> {
-    let Some(key) = &submission.idempotency_key else {
-        return Ok(None);
-    };
-    let sealing = Sealing::new(scope, key);
-    let Some(record) = state
-        .store
-        .idempotent_response(scope, &sealing.lookup)
-        .await?
-    else {
-        return Ok(None);
-    };
-    if record.request_sha256 != submission.request_sha256 {
-        return Err(ApiError::idempotency_mismatch());
-    }
-    Ok(Some(Reply {
-        status: StatusCode::from_u16(record.status).map_err(ApiError::internal)?,
-        body: sealing.open(&record.body)?,
-        replayed: true,
-    }))
-}
-
-/// A number written exactly as JSON text, e.g. an amount's decimal text.
-pub fn number(text: String) -> Result<Box<serde_json::value::RawValue>> {
-    serde_json::value::RawValue::from_string(text).map_err(ApiError::internal)
-}
-
-/// A new id: `prefix` + `_` + a ULID, which sorts by creation time.
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::generate())
-}
-
-/// A new secret: `prefix` + `_` + 32 random bytes in hex.
-pub fn new_secret(prefix: &str) -> Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
-    Ok(format!("{prefix}_{}", hex::encode(bytes)))
-}
-
-/// The sha256 of a secret, as stored.
-pub fn secret_hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// The current time in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// A time in Unix milliseconds.
-pub fn time_of(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// A time in Unix milliseconds as RFC 3339 text.
-pub fn rfc3339(ms: i64) -> String {
-    time_of(ms)
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| ms.to_string())
-}
-
-/// Checks a short display text: trimmed, not empty, at most `max`
-/// characters.
-pub fn checked_text(field: &str, value: &str, max: usize) -> Result<String> {
-    Ok(warrant_domain::intent::checked_text(field, value, max)?)
 }

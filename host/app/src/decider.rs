@@ -1,0 +1,189 @@
+//! Deciding: the evaluation context of an intent (the agent, its usage in
+//! the policy's time zone, the time), the policy's verdict from the
+//! evaluation pool, and the actions the decision asks for. Declaring an
+//! intent, the dry runs and the charges of recurring intents all decide
+//! here.
+
+use std::sync::Arc;
+
+use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage};
+use warrant_domain::decision::ActionKind;
+use warrant_domain::money::Currency;
+use warrant_domain::policy::{Policy, PolicyDecision, RequestedAction};
+use warrant_store::{AgentEvent, AgentRecord, DecisionActions};
+
+use crate::App;
+use crate::catalog::CompiledPolicy;
+use crate::errors::{AppError, Result};
+use crate::{new_id, time_of};
+
+/// Picks the chain of a compiled policy that decides a context.
+pub type Chain = for<'p> fn(&'p CompiledPolicy, &EvaluationContext) -> &'p Policy;
+
+/// The currency an intent's spend is counted in: its own, or EUR.
+pub fn currency_of(intent: &Intent) -> Currency {
+    intent
+        .amount
+        .map(|amount| amount.currency)
+        .unwrap_or(Currency::EUR)
+}
+
+/// Where the calendar day and month that hold `now_ms` begin in `zone`,
+/// in Unix milliseconds (never after `now_ms`).
+pub fn calendar_starts(zone: &jiff::tz::TimeZone, now_ms: i64) -> Result<(i64, i64)> {
+    let now = jiff::Timestamp::from_millisecond(now_ms).map_err(AppError::internal)?;
+    let local = now.to_zoned(zone.clone());
+    let day = local.start_of_day().map_err(AppError::internal)?;
+    let month = local
+        .first_of_month()
+        .and_then(|first| first.start_of_day())
+        .map_err(AppError::internal)?;
+    let ms = |zoned: &jiff::Zoned| zoned.timestamp().as_millisecond().min(now_ms);
+    Ok((ms(&day), ms(&month)))
+}
+
+impl App {
+    /// The agent's usage at `now_ms` as `policy` sees it: spend in
+    /// `currency`, calendar windows in the policy's time zone.
+    pub(crate) async fn usage_of(
+        &self,
+        agent_id: &str,
+        policy: &CompiledPolicy,
+        currency: Currency,
+        merchant: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Usage> {
+        let (day, month) = calendar_starts(&policy.zone, now_ms)?;
+        let merchant_key = merchant.map(str::to_lowercase);
+        let mut usage = self
+            .store()
+            .usage(
+                agent_id,
+                currency,
+                merchant_key.as_deref(),
+                now_ms,
+                day,
+                month,
+            )
+            .await?;
+        usage.timezone.clone_from(&policy.definition.timezone);
+        Ok(usage)
+    }
+
+    /// Decides `intent` of `agent` with `policy` at `now_ms`, with the
+    /// agent's usage.
+    pub(crate) async fn decide(
+        &self,
+        agent: &AgentRecord,
+        policy: &Arc<CompiledPolicy>,
+        intent: Intent,
+        now_ms: i64,
+    ) -> Result<(EvaluationContext, PolicyDecision)> {
+        let usage = self
+            .usage_of(
+                &agent.agent.id,
+                policy,
+                currency_of(&intent),
+                intent.merchant.as_deref(),
+                now_ms,
+            )
+            .await?;
+        let context = EvaluationContext {
+            intent,
+            agent: agent.agent.clone(),
+            usage,
+            risk: None,
+            now: time_of(now_ms),
+            charge: None,
+        };
+        self.run(
+            &agent.tenant_id,
+            policy.clone(),
+            CompiledPolicy::chain_for,
+            context,
+        )
+        .await
+    }
+
+    /// Decides `intent` with `policy` as a sample agent with no history
+    /// would be, at `now_ms`.
+    pub(crate) async fn decide_for_nobody(
+        &self,
+        tenant_id: &str,
+        policy: &Arc<CompiledPolicy>,
+        intent: Intent,
+        now_ms: i64,
+    ) -> Result<(EvaluationContext, PolicyDecision)> {
+        let usage = Usage {
+            currency: currency_of(&intent),
+            timezone: policy.definition.timezone.clone(),
+            ..Usage::default()
+        };
+        let context = EvaluationContext {
+            intent,
+            agent: Agent::default(),
+            usage,
+            risk: None,
+            now: time_of(now_ms),
+            charge: None,
+        };
+        self.run(
+            tenant_id,
+            policy.clone(),
+            CompiledPolicy::chain_for,
+            context,
+        )
+        .await
+    }
+
+    /// Runs the chain of a compiled policy that `chain` picks for the
+    /// context, in the tenant's share of the evaluation pool (plugins are
+    /// CPU work); stopped if the caller gives up.
+    pub(crate) async fn run(
+        &self,
+        tenant_id: &str,
+        policy: Arc<CompiledPolicy>,
+        chain: Chain,
+        context: EvaluationContext,
+    ) -> Result<(EvaluationContext, PolicyDecision)> {
+        self.inner
+            .evaluations
+            .run(tenant_id, move |cancel| {
+                let decision = chain(&policy, &context).evaluate(&context, cancel);
+                (context, decision)
+            })
+            .await
+    }
+}
+
+/// What the store is to carry out with a decision: one suspension (the
+/// first asked for) and every alert, each an agent event naming the plugin
+/// that asked and the intent.
+pub(crate) fn actions_of(
+    decision: &PolicyDecision,
+    agent: &AgentRecord,
+    intent_id: &str,
+    now_ms: i64,
+) -> DecisionActions {
+    let event = |action: &RequestedAction, kind: &str| AgentEvent {
+        id: new_id("aev"),
+        tenant_id: agent.tenant_id.clone(),
+        agent_id: agent.agent.id.clone(),
+        kind: kind.to_owned(),
+        actor: format!("policy:{}", action.plugin),
+        message: action.message.clone(),
+        intent_id: Some(intent_id.to_owned()),
+        at_ms: now_ms,
+    };
+    let mut actions = DecisionActions::default();
+    for action in &decision.actions {
+        match action.kind {
+            ActionKind::SuspendAgent if actions.suspend.is_none() => {
+                actions.suspend = Some(event(action, "suspended"));
+            }
+            ActionKind::SuspendAgent => {}
+            ActionKind::Alert => actions.alerts.push(event(action, "alert")),
+        }
+    }
+    actions
+}

@@ -1,0 +1,550 @@
+//! Intents: declared (and decided by the agent's policy), read, moved
+//! through their lifecycle, settled and verified, expired; and the
+//! charges of recurring ones.
+//!
+//! A read never writes: an intent whose time to live has ended shows as
+//! expired (with the expiry in its history) until the sweeper, or a move
+//! that finds it so, records it through one store function.
+
+use serde::Deserialize;
+
+use warrant_domain::context::{AgentStatus, Intent};
+use warrant_domain::intent::{
+    IntentRequest, MAX_PURPOSE_CHARS, SettleRequest, check_recordable, checked_text,
+};
+use warrant_domain::lifecycle::{IntentStatus, Transition};
+use warrant_domain::policy::record::DecisionRecord;
+use warrant_domain::settlement::{self, Reporter, SettlementRecord};
+use warrant_store::{
+    IntentEvent, IntentFilter, IntentRecord, Page, SettledAmount, SettlementUpdate,
+    SettlementWrite, StatusChange, StoreError,
+};
+
+use crate::auth::{Permission, Principal};
+use crate::decider::{actions_of, currency_of};
+use crate::errors::{AppError, Result};
+use crate::{App, Remember, new_id, now_ms, time_of};
+
+/// Why an intent expired.
+pub const EXPIRY_REASON: &str = "its time to live ended";
+/// How many due intents the sweeper expires per batch.
+const SWEEP_BATCH: i64 = 500;
+/// How often a move is tried again when the intent changed under it in
+/// a way that may still allow it (a settlement was recorded meanwhile).
+const ATTEMPTS: usize = 3;
+
+/// The intents service.
+pub struct Intents<'a> {
+    pub(crate) app: &'a App,
+}
+
+impl App {
+    /// Intents: declare, read, move, settle, verify, expire; charges.
+    pub fn intents(&self) -> Intents<'_> {
+        Intents { app: self }
+    }
+}
+
+/// An intent as it stands, with its history, oldest first.
+#[derive(Clone, Debug)]
+pub struct IntentWithHistory {
+    /// The intent, with its effective status.
+    pub record: IntentRecord,
+    /// Its history.
+    pub events: Vec<IntentEvent>,
+}
+
+/// The answer to a declaration.
+#[derive(Clone, Debug)]
+pub enum Declared {
+    /// A new intent, decided now.
+    Created(IntentWithHistory),
+    /// The agent's intent with the same client intent id, as it stands.
+    Existing(IntentWithHistory),
+}
+
+/// A reason given with a move (`/deny`, `/cancel`, `/fail`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What a move brings besides its transition.
+#[derive(Debug)]
+pub enum MoveBody {
+    /// A reason (`approve`, `deny`, `cancel`, `fail`).
+    Reason(ReasonRequest),
+    /// What settled (`complete`).
+    Settlement(SettleRequest),
+}
+
+/// The status an intent shows now, and the expiry its history will have
+/// once it is recorded.
+fn as_it_stands(
+    mut record: IntentRecord,
+    mut events: Vec<IntentEvent>,
+    now: i64,
+) -> IntentWithHistory {
+    let status = record
+        .status
+        .at(record.intent.recurring.is_some(), record.expires_ms, now);
+    if status != record.status {
+        events.push(IntentEvent {
+            id: String::new(),
+            intent_id: record.id.clone(),
+            from: Some(record.status),
+            to: status,
+            actor: "system".into(),
+            reason: Some(EXPIRY_REASON.into()),
+            at_ms: record.expires_ms,
+        });
+        record.status = status;
+        record.status_reason = Some(EXPIRY_REASON.into());
+    }
+    IntentWithHistory { record, events }
+}
+
+/// An intent record with the status it shows at `now`.
+pub(crate) fn effective(mut record: IntentRecord, now: i64) -> IntentRecord {
+    let status = record
+        .status
+        .at(record.intent.recurring.is_some(), record.expires_ms, now);
+    if status != record.status {
+        record.status = status;
+        record.status_reason = Some(EXPIRY_REASON.into());
+    }
+    record
+}
+
+impl Intents<'_> {
+    /// Declares an intent for the caller's agent (or, with a tenant key,
+    /// `request.agent_id`), decided by the agent's current policy, and
+    /// records it with its decision, its first event and the actions the
+    /// decision asks for, in one transaction. A repeated client intent id
+    /// answers the intent it declared (a conflict if it declared another).
+    pub async fn declare(
+        &self,
+        principal: &Principal,
+        request: IntentRequest,
+        remember: Remember<'_, IntentWithHistory>,
+    ) -> Result<Declared> {
+        let app = self.app;
+        let tenant_id = principal.tenant_id()?;
+        let agent_id = match (&request.agent_id, principal.own_agent()) {
+            (Some(id), _) => id.trim().to_owned(),
+            (None, Some(own)) => own.to_owned(),
+            (None, None) => return Err(AppError::validation("agentId", "is required")),
+        };
+        principal.may(&agent_id, Permission::Create)?;
+        let agent = app
+            .store()
+            .agent(tenant_id, &agent_id)
+            .await?
+            .ok_or_else(|| AppError::validation("agentId", format!("no agent `{agent_id}`")))?;
+        if agent.agent.status != AgentStatus::Active {
+            return Err(not_active(&agent_id, agent.agent.status));
+        }
+        let intent = request.into_intent(new_id("int"))?;
+        check_recordable(&intent)?;
+        let policy = app.policy_of(&agent).await?;
+
+        // One decision at a time per agent, on this server and on every
+        // server sharing the database: the usage each sees includes the one
+        // before.
+        let _turn = app.inner.turns.take(&agent_id).await;
+        let _shared_turn = app.inner.store.agent_turn(&agent_id).await?;
+        let now = now_ms();
+        let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
+        let status = IntentStatus::from_outcome(decision.outcome);
+        let reason = decision.reason();
+        let actions = actions_of(&decision, &agent, &context.intent.id, now);
+        let ttl_ms = i64::from(context.intent.ttl_minutes) * 60_000;
+        let record = IntentRecord {
+            id: context.intent.id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            agent_id: agent_id.clone(),
+            status,
+            intent: context.intent,
+            decision: DecisionRecord::of(&decision).to_json(),
+            policy_id: policy.record.id.clone(),
+            policy_version: policy.record.version,
+            status_reason: reason.clone(),
+            settlement: None,
+            created_ms: now,
+            updated_ms: now,
+            expires_ms: now + ttl_ms,
+        };
+        let event = IntentEvent {
+            id: new_id("ev"),
+            intent_id: record.id.clone(),
+            from: None,
+            to: status,
+            actor: "policy".into(),
+            reason,
+            at_ms: now,
+        };
+        let created = IntentWithHistory {
+            record,
+            events: vec![event],
+        };
+        let idem = remember(&created);
+        match app
+            .store()
+            .insert_intent(&created.record, &created.events[0], &actions, idem.as_ref())
+            .await
+        {
+            Ok(()) => Ok(Declared::Created(created)),
+            // The agent declared this client intent id before.
+            Err(StoreError::Duplicate) => {
+                let declared = &created.record.intent;
+                let client_intent_id = declared.client_intent_id.as_deref().unwrap_or("");
+                let existing = app
+                    .store()
+                    .intent_by_client_id(&agent_id, client_intent_id)
+                    .await?
+                    .ok_or_else(|| AppError::internal("a duplicate intent vanished"))?;
+                self.existing(existing, declared).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The answer to a repeated client intent id: the intent as it stands,
+    /// if it declared the same; a conflict if the id was used for another.
+    async fn existing(&self, record: IntentRecord, declared: &Intent) -> Result<Declared> {
+        let same = Intent {
+            id: record.intent.id.clone(),
+            ..declared.clone()
+        };
+        if record.intent != same {
+            return Err(AppError::Conflict(format!(
+                "`clientIntentId` `{}` was used for another intent of this agent (`{}`)",
+                declared.client_intent_id.as_deref().unwrap_or_default(),
+                record.id
+            )));
+        }
+        let events = self.app.store().intent_events(&record.id).await?;
+        Ok(Declared::Existing(as_it_stands(record, events, now_ms())))
+    }
+
+    /// The caller's intent, as it stands, with its history.
+    pub async fn show(&self, principal: &Principal, id: &str) -> Result<IntentWithHistory> {
+        let record = self.stored(principal, id, Permission::Read).await?;
+        let events = self.app.store().intent_events(&record.id).await?;
+        Ok(as_it_stands(record, events, now_ms()))
+    }
+
+    /// A page of the caller's intents, newest first, each as it stands;
+    /// `status` filters on the status they show now.
+    pub async fn list(
+        &self,
+        principal: &Principal,
+        agent_id: Option<String>,
+        status: Option<IntentStatus>,
+        page: &Page,
+    ) -> Result<Vec<IntentRecord>> {
+        let tenant_id = principal.tenant_id()?;
+        let agent_id = agent_id.or_else(|| principal.own_agent().map(str::to_owned));
+        if let Some(agent_id) = &agent_id {
+            principal.may(agent_id, Permission::Read)?;
+        }
+        let now = now_ms();
+        let filter = IntentFilter {
+            agent_id,
+            status,
+            now_ms: now,
+        };
+        let records = self.app.store().intents(tenant_id, &filter, page).await?;
+        Ok(records.into_iter().map(|r| effective(r, now)).collect())
+    }
+
+    /// The tenant's intent as stored, after checking the caller may act
+    /// on it with `permission`.
+    pub(crate) async fn stored(
+        &self,
+        principal: &Principal,
+        id: &str,
+        permission: Permission,
+    ) -> Result<IntentRecord> {
+        let tenant_id = principal.tenant_id()?;
+        let record = self
+            .app
+            .store()
+            .intent(tenant_id, id)
+            .await?
+            .ok_or_else(|| AppError::not_found("intent", id))?;
+        principal.may(&record.agent_id, permission)?;
+        Ok(record)
+    }
+
+    /// The intent as it stands now, for a move: one whose time to live
+    /// ended is expired first, through the sweeper's own store function.
+    async fn current(
+        &self,
+        principal: &Principal,
+        id: &str,
+        permission: Permission,
+    ) -> Result<IntentRecord> {
+        let record = self.stored(principal, id, permission).await?;
+        let now = now_ms();
+        if effective(record.clone(), now).status == record.status {
+            return Ok(record);
+        }
+        self.app
+            .store()
+            .expire_due(now, 1, EXPIRY_REASON, &|| new_id("ev"), Some(&record.id))
+            .await?;
+        self.stored(principal, id, permission).await
+    }
+
+    /// The permission a transition needs; approving and denying need the
+    /// tenant's key.
+    fn permission(principal: &Principal, transition: Transition) -> Result<Permission> {
+        Ok(match transition {
+            Transition::Approve | Transition::Deny => {
+                principal.tenant()?;
+                Permission::Read
+            }
+            Transition::Cancel => Permission::Cancel,
+            Transition::Complete | Transition::Fail | Transition::Expire => Permission::Settle,
+        })
+    }
+
+    /// Checks the caller may make `transition` at all, before anything
+    /// else (an idempotent replay included).
+    pub fn may_move(principal: &Principal, transition: Transition) -> Result<()> {
+        principal.requires(Self::permission(principal, transition)?)
+    }
+
+    /// Applies `transition` to an intent: checks who may, that the FSM
+    /// allows it from where the intent stands, and that exactly one
+    /// concurrent move wins. The move commits only if the intent is still
+    /// as it was read (so the answer is what committed), its time to live
+    /// has not ended, and, for an approval, its agent is active.
+    pub async fn transition(
+        &self,
+        principal: &Principal,
+        id: &str,
+        transition: Transition,
+        body: MoveBody,
+        remember: Remember<'_, IntentWithHistory>,
+    ) -> Result<IntentWithHistory> {
+        let app = self.app;
+        let permission = Self::permission(principal, transition)?;
+        principal.requires(permission)?;
+        let (reason, settlement) = match body {
+            MoveBody::Settlement(settlement) => (None, Some(settlement)),
+            MoveBody::Reason(body) => {
+                let reason = body
+                    .reason
+                    .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
+                    .transpose()?;
+                if transition == Transition::Fail && reason.is_none() {
+                    return Err(AppError::validation("reason", "is required"));
+                }
+                (reason, None)
+            }
+        };
+        let tenant_id = principal.tenant_id()?;
+        for _ in 0..ATTEMPTS {
+            let record = self.current(principal, id, permission).await?;
+            if !transition.allowed_from(record.status) {
+                return Err(AppError::invalid_transition(transition, record.status));
+            }
+            if transition == Transition::Approve {
+                let agent = app
+                    .store()
+                    .agent(tenant_id, &record.agent_id)
+                    .await?
+                    .ok_or_else(|| AppError::internal("an intent's agent is missing"))?;
+                if agent.agent.status != AgentStatus::Active {
+                    return Err(not_active(&record.agent_id, agent.agent.status));
+                }
+            }
+            let now = now_ms().max(record.updated_ms + 1);
+            let settlement = match &settlement {
+                Some(body) => Some(self.settle(&record, body, principal, true, now).await?),
+                None => None,
+            };
+            let event = IntentEvent {
+                id: new_id("ev"),
+                intent_id: record.id.clone(),
+                from: Some(record.status),
+                to: transition.target(),
+                actor: principal.actor(),
+                reason: reason.clone(),
+                at_ms: now,
+            };
+            let mut events = app.store().intent_events(&record.id).await?;
+            events.push(event.clone());
+            let moved = IntentWithHistory {
+                record: IntentRecord {
+                    status: event.to,
+                    status_reason: reason.clone(),
+                    updated_ms: now,
+                    settlement: settlement
+                        .as_ref()
+                        .map(|s| s.record.clone())
+                        .or_else(|| record.settlement.clone()),
+                    ..record.clone()
+                },
+                events,
+            };
+            let change = StatusChange {
+                tenant_id: tenant_id.to_owned(),
+                event,
+                settlement,
+                seen_updated_ms: Some(record.updated_ms),
+                require_unexpired: record.status.lives_out(record.intent.recurring.is_some()),
+                require_active_agent: transition == Transition::Approve,
+            };
+            if app
+                .store()
+                .change_status(&change, remember(&moved).as_ref())
+                .await?
+            {
+                return Ok(moved);
+            }
+            // The intent changed, expired or lost its agent meanwhile: read
+            // it again, and answer from where it stands now.
+        }
+        Err(AppError::Conflict(format!(
+            "intent `{id}` keeps changing; retry"
+        )))
+    }
+
+    /// Records what actually settled on an approved or completed intent,
+    /// without changing its status. An agent's report is recorded and
+    /// flagged, and never changes its spend; the tenant's confirms the
+    /// amount.
+    pub async fn verify(
+        &self,
+        principal: &Principal,
+        id: &str,
+        body: SettleRequest,
+        remember: Remember<'_, IntentWithHistory>,
+    ) -> Result<IntentWithHistory> {
+        let app = self.app;
+        principal.requires(Permission::Settle)?;
+        if body.actual_amount_euros.is_none() {
+            return Err(AppError::validation("actualAmountEuros", "is required"));
+        }
+        let tenant_id = principal.tenant_id()?;
+        let verifiable = [IntentStatus::Approved, IntentStatus::Completed];
+        for _ in 0..ATTEMPTS {
+            let record = self.current(principal, id, Permission::Settle).await?;
+            if !verifiable.contains(&record.status) {
+                return Err(AppError::InvalidTransition {
+                    verb: "verify",
+                    current: record.status,
+                    allowed: verifiable.to_vec(),
+                });
+            }
+            let now = now_ms().max(record.updated_ms + 1);
+            let settlement = self.settle(&record, &body, principal, false, now).await?;
+            let events = app.store().intent_events(&record.id).await?;
+            let verified = IntentWithHistory {
+                record: IntentRecord {
+                    settlement: Some(settlement.record.clone()),
+                    updated_ms: now,
+                    ..record.clone()
+                },
+                events,
+            };
+            let update = SettlementUpdate {
+                tenant_id: tenant_id.to_owned(),
+                intent_id: id.to_owned(),
+                status: record.status,
+                settlement,
+                at_ms: now,
+                seen_updated_ms: record.updated_ms,
+            };
+            if app
+                .store()
+                .set_settlement(&update, remember(&verified).as_ref())
+                .await?
+            {
+                return Ok(verified);
+            }
+        }
+        Err(AppError::Conflict(format!(
+            "intent `{id}` keeps changing; retry"
+        )))
+    }
+
+    /// Checks a reported settlement against what was declared (see
+    /// [`settlement::flags`]). `sets_amount` says whether the settled
+    /// amount is to count (completion, or the tenant's verification) or is
+    /// only recorded (an agent's verification).
+    async fn settle(
+        &self,
+        record: &IntentRecord,
+        body: &SettleRequest,
+        principal: &Principal,
+        sets_amount: bool,
+        now: i64,
+    ) -> Result<SettlementWrite> {
+        let intent = &record.intent;
+        let (actual, actual_merchant) = body.check(currency_of(intent))?;
+        let policy_tolerance = match intent.recurring {
+            Some(_) => 0,
+            None => {
+                self.app
+                    .policy_version(&record.tenant_id, &record.policy_id, record.policy_version)
+                    .await?
+                    .definition
+                    .amount_tolerance_bps
+            }
+        };
+        let by = match principal {
+            Principal::Agent { .. } => Reporter::Agent,
+            Principal::Tenant(_) | Principal::Admin => Reporter::Tenant,
+        };
+        let settlement = SettlementRecord::check(
+            intent,
+            actual,
+            actual_merchant,
+            settlement::tolerance_bps(intent, policy_tolerance),
+            principal.actor(),
+            time_of(now),
+        );
+        Ok(SettlementWrite {
+            record: settlement.to_json(),
+            amount: (sets_amount || by == Reporter::Tenant).then_some(SettledAmount {
+                minor: actual.map(|a| a.minor_units),
+                by,
+            }),
+            // What the tenant reports is its own word, never a suspicion.
+            flagged: settlement.flagged && by == Reporter::Agent,
+        })
+    }
+
+    /// Expires every intent whose time to live has ended, but those of
+    /// agents another server is working on right now, which its next round
+    /// takes. Gives how many it expired.
+    pub async fn expire_due(&self) -> Result<u64> {
+        let mut expired = 0;
+        loop {
+            let events = self
+                .app
+                .store()
+                .expire_due(now_ms(), SWEEP_BATCH, EXPIRY_REASON, &|| new_id("ev"), None)
+                .await?;
+            expired += events.len() as u64;
+            if (events.len() as i64) < SWEEP_BATCH {
+                return Ok(expired);
+            }
+        }
+    }
+}
+
+/// A frozen, suspended or archived agent gets no approval.
+pub(crate) fn not_active(agent_id: &str, status: AgentStatus) -> AppError {
+    AppError::AgentNotActive(format!(
+        "agent `{agent_id}` is {}: it gets no approval until it is active",
+        status.as_str()
+    ))
+}

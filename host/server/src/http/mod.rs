@@ -1,0 +1,9 @@
+//! What every route shares: extractors, answers, idempotent writes.
+
+mod extract;
+mod idempotency;
+mod reply;
+
+pub use extract::{ApiPath, ApiQuery, BodyLimit, PageQuery, Submission, parse_json};
+pub use idempotency::{Ticket, once};
+pub use reply::{Listing, Reply, number, rfc3339};

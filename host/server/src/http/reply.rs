@@ -1,0 +1,105 @@
+//! Answers: JSON bodies kept as text (so that the same bytes can be
+//! remembered for an idempotency key), pages of listings, exact numbers
+//! and times as the API writes them.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+
+use warrant_app::time_of;
+use warrant_store::Page;
+
+use crate::errors::{ApiError, Result};
+
+/// One page of a listing: `{"data": […], "nextCursor": "…" | null}`.
+pub struct Listing<T> {
+    data: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+impl<T> Listing<T> {
+    /// Cuts the extra row the store returned past the page, which says
+    /// that there is a next page; `id` gives an item's cursor.
+    pub fn new(mut items: Vec<T>, page: &Page, id: impl Fn(&T) -> String) -> Self {
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(id)
+        } else {
+            None
+        };
+        Listing {
+            data: items,
+            next_cursor,
+        }
+    }
+
+    /// Answers 200 with the page, each item turned into its view by `f`.
+    pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page<'c, U> {
+            data: Vec<U>,
+            next_cursor: &'c Option<String>,
+        }
+        Reply::ok(&Page {
+            data: self.data.iter().map(f).collect::<Result<Vec<U>>>()?,
+            next_cursor: &self.next_cursor,
+        })
+    }
+}
+
+/// A JSON answer whose body is already text, so that the same bytes can be
+/// remembered for an idempotency key.
+pub struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
+    pub(crate) replayed: bool,
+}
+
+impl Reply {
+    /// `value` as JSON with `status`.
+    pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Self> {
+        let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+        Ok(Reply {
+            status,
+            body,
+            replayed: false,
+        })
+    }
+
+    /// 200 with `value` as JSON.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self> {
+        Self::json(StatusCode::OK, value)
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        if self.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}
+
+/// A number written exactly as JSON text, e.g. an amount's decimal text.
+pub fn number(text: String) -> Result<Box<serde_json::value::RawValue>> {
+    serde_json::value::RawValue::from_string(text).map_err(ApiError::internal)
+}
+
+/// A time in Unix milliseconds as RFC 3339 text.
+pub fn rfc3339(ms: i64) -> String {
+    time_of(ms)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| ms.to_string())
+}

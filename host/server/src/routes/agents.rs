@@ -1,0 +1,433 @@
+//! `/agents`: a tenant's agents, their status (freeze, archive, the kill
+//! switch, activation), their versions and rollback, their events and
+//! their tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use warrant_app::Principal;
+use warrant_app::agents::{AgentQuery, Hold};
+use warrant_app::tokens::{IssuedToken, TokenRequest};
+use warrant_domain::agent::{AgentRequest, AgentUpdate};
+use warrant_domain::context::{Agent, AgentProfile, AgentStatus, AgentType};
+use warrant_store::{AgentEvent, AgentRecord, AgentVersion, Suspension, TokenRecord};
+
+use crate::AppState;
+use crate::errors::Result;
+use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentView<'a> {
+    #[serde(flatten)]
+    agent: &'a Agent,
+    policy_id: &'a str,
+    version: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+fn view(record: &AgentRecord) -> AgentView<'_> {
+    AgentView {
+        agent: &record.agent,
+        policy_id: &record.policy_id,
+        version: record.version,
+        created_at: rfc3339(record.created_ms),
+        updated_at: rfc3339(record.updated_ms),
+    }
+}
+
+fn reply(record: &AgentRecord) -> Result<Reply> {
+    Reply::ok(&view(record))
+}
+
+/// `POST /agents`: 201, active, version 1.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let request: AgentRequest = submission.json()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let render = |record: &AgentRecord| Reply::json(StatusCode::CREATED, &view(record));
+        let record = state
+            .app
+            .agents()
+            .create(&principal, request, &|record| {
+                ticket.record(&render(record).ok()?)
+            })
+            .await?;
+        render(&record)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    status: Option<AgentStatus>,
+    agent_type: Option<AgentType>,
+}
+
+/// `GET /agents?status=&agentType=`: newest first, a page at a time.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = PageQuery::new(query.limit, query.cursor).page()?;
+    let filter = AgentQuery {
+        status: query.status,
+        agent_type: query.agent_type,
+    };
+    let records = state.app.agents().list(&principal, filter, &page).await?;
+    let listing = Listing::new(records, &page, |r| r.agent.id.clone());
+    listing.reply(|record| Ok(view(record)))
+}
+
+/// `GET /agents/:id`; an agent token reads its own.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    reply(&state.app.agents().show(&principal, &id).await?)
+}
+
+/// `PATCH /agents/:id`: a new version; `status` between active and
+/// frozen only.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let update: AgentUpdate = submission.json()?;
+    reply(&state.app.agents().update(&principal, &id, update).await?)
+}
+
+/// `POST /agents/:id/freeze`.
+pub(crate) async fn freeze(
+    state: State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    hold(state, principal, id, submission, Hold::Freeze).await
+}
+
+/// `POST /agents/:id/unfreeze`.
+pub(crate) async fn unfreeze(
+    state: State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    hold(state, principal, id, submission, Hold::Unfreeze).await
+}
+
+async fn hold(
+    State(state): State<AppState>,
+    principal: Principal,
+    id: String,
+    submission: Submission,
+    hold: Hold,
+) -> Result<Reply> {
+    principal.tenant()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
+        reply(
+            &state
+                .app
+                .agents()
+                .hold(&principal, &id, hold, &remember)
+                .await?,
+        )
+    })
+    .await
+}
+
+/// `DELETE /agents/:id`: archives the agent, cancels its live intents and
+/// revokes its tokens.
+pub(crate) async fn archive(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    reply(&state.app.agents().archive(&principal, &id).await?)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionView<'a> {
+    version: i64,
+    name: &'a str,
+    policy_id: &'a str,
+    agent_type: AgentType,
+    profile: &'a AgentProfile,
+    tags: &'a [String],
+    metadata: &'a Map<String, Value>,
+    actor: &'a str,
+    reason: Option<&'a str>,
+    created_at: String,
+}
+
+fn version_view(version: &AgentVersion) -> VersionView<'_> {
+    VersionView {
+        version: version.version,
+        name: &version.name,
+        policy_id: &version.policy_id,
+        agent_type: version.agent_type,
+        profile: &version.profile,
+        tags: &version.tags,
+        metadata: &version.metadata,
+        actor: &version.actor,
+        reason: version.reason.as_deref(),
+        created_at: rfc3339(version.created_ms),
+    }
+}
+
+/// `GET /agents/:id/versions`: oldest first, a page at a time.
+pub(crate) async fn versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.version_page()?;
+    let versions = state.app.agents().versions(&principal, &id, &page).await?;
+    let listing = Listing::new(versions, &page, |v| v.version.to_string());
+    listing.reply(|version| Ok(version_view(version)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RollbackAgent {
+    target_version: i64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /agents/:id/rollback {"targetVersion","reason"?}`.
+pub(crate) async fn rollback(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let body: RollbackAgent = submission.json()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
+        let record = state
+            .app
+            .agents()
+            .rollback(&principal, &id, body.target_version, body.reason, &remember)
+            .await?;
+        reply(&record)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmergencySuspend {
+    reason: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SuspensionView<'a> {
+    agent: AgentView<'a>,
+    cancelled_intents: &'a [String],
+    revoked_tokens: u64,
+}
+
+fn suspension_reply(suspension: &Suspension) -> Result<Reply> {
+    Reply::ok(&SuspensionView {
+        agent: view(&suspension.agent),
+        cancelled_intents: &suspension.cancelled_intents,
+        revoked_tokens: suspension.revoked_tokens,
+    })
+}
+
+/// `POST /agents/:id/emergency-suspend {"reason"}`: the kill switch.
+pub(crate) async fn emergency_suspend(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let body: EmergencySuspend = submission.json_or_empty()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |s: &Suspension| ticket.record(&suspension_reply(s).ok()?);
+        let suspension = state
+            .app
+            .agents()
+            .emergency_suspend(&principal, &id, &body.reason, &remember)
+            .await?;
+        suspension_reply(&suspension)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Activate {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /agents/:id/activate {"reason"?}`: suspended → active.
+pub(crate) async fn activate(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let body: Activate = submission.json_or_empty()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
+        let record = state
+            .app
+            .agents()
+            .activate(&principal, &id, body.reason, &remember)
+            .await?;
+        reply(&record)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView<'a> {
+    id: &'a str,
+    kind: &'a str,
+    actor: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    intent_id: Option<&'a str>,
+    at: String,
+}
+
+/// `GET /agents/:id/events`: newest first, a page at a time.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.page()?;
+    let events = state.app.agents().events(&principal, &id, &page).await?;
+    let listing = Listing::new(events, &page, |e| e.id.clone());
+    listing.reply(|event: &AgentEvent| {
+        Ok(EventView {
+            id: &event.id,
+            kind: &event.kind,
+            actor: &event.actor,
+            message: &event.message,
+            intent_id: event.intent_id.as_deref(),
+            at: rfc3339(event.at_ms),
+        })
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenView<'a> {
+    id: &'a str,
+    agent_id: &'a str,
+    permissions: &'a [String],
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+}
+
+fn token_view(token: &TokenRecord) -> TokenView<'_> {
+    TokenView {
+        id: &token.id,
+        agent_id: &token.agent_id,
+        permissions: &token.permissions,
+        created_at: rfc3339(token.created_ms),
+        revoked_at: token.revoked_ms.map(rfc3339),
+    }
+}
+
+#[derive(Serialize)]
+struct IssuedView<'a> {
+    #[serde(flatten)]
+    view: TokenView<'a>,
+    token: &'a str,
+}
+
+fn issued_reply(issued: &IssuedToken) -> Result<Reply> {
+    Reply::json(
+        StatusCode::CREATED,
+        &IssuedView {
+            view: token_view(&issued.token),
+            token: &issued.secret,
+        },
+    )
+}
+
+/// `POST /agents/:id/tokens {"permissions"?}`: 201 with the token, shown
+/// once.
+pub(crate) async fn issue_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let request: TokenRequest = submission.json_or_empty()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |issued: &IssuedToken| ticket.record(&issued_reply(issued).ok()?);
+        let issued = state
+            .app
+            .agents()
+            .issue_token(&principal, &id, request, &remember)
+            .await?;
+        issued_reply(&issued)
+    })
+    .await
+}
+
+/// `GET /agents/:id/tokens`: revoked ones included, oldest first.
+pub(crate) async fn tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.page()?;
+    let tokens = state.app.agents().tokens(&principal, &id, &page).await?;
+    let listing = Listing::new(tokens, &page, |t| t.id.clone());
+    listing.reply(|token| Ok(token_view(token)))
+}
+
+/// `DELETE /agents/:id/tokens/:token_id`: 204.
+pub(crate) async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, token_id)): ApiPath<(String, String)>,
+) -> Result<Response> {
+    state
+        .app
+        .agents()
+        .revoke_token(&principal, &id, &token_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,401 @@
+//! `/intents`: declare an intent (decided by the agent's policy), read it,
+//! move it through its lifecycle, settle and verify it; charges of
+//! recurring ones.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use warrant_app::Principal;
+use warrant_app::charges::ChargeRequest;
+use warrant_app::decider::currency_of;
+use warrant_app::intents::{Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest};
+use warrant_domain::context::{Cadence, Card};
+use warrant_domain::intent::{IntentRequest, SettleRequest};
+use warrant_domain::lifecycle::{IntentStatus, Transition};
+use warrant_domain::money;
+use warrant_domain::policy::record::DecisionRecord;
+use warrant_store::{ChargeRecord, IntentEvent, IntentRecord};
+
+use crate::AppState;
+use crate::errors::{ApiError, Result};
+use crate::http::{
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, number, once, rfc3339,
+};
+
+/// An intent as the API shows it: the request's fields, its status and
+/// its decision.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IntentView<'a> {
+    id: &'a str,
+    status: IntentStatus,
+    agent_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_name: Option<&'a str>,
+    purpose: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_amount_euros: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_merchant: Option<&'a str>,
+    currency: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurring: Option<RecurringView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_intent_id: Option<&'a str>,
+    ttl_minutes: u32,
+    expires_at: String,
+    created_at: String,
+    updated_at: String,
+    policy_id: &'a str,
+    policy_version: i64,
+    decision: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settlement: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<EventView<'a>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecurringView {
+    cadence: Cadence,
+    window_start_days_before: u32,
+    window_end_days_after: u32,
+    amount_tolerance_percent: Box<RawValue>,
+    merchant_match: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventView<'a> {
+    from: Option<IntentStatus>,
+    to: IntentStatus,
+    actor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    at: String,
+}
+
+fn raw(text: &str) -> Result<&RawValue> {
+    serde_json::from_str(text).map_err(ApiError::internal)
+}
+
+fn intent_view<'a>(
+    record: &'a IntentRecord,
+    events: Option<&'a [IntentEvent]>,
+) -> Result<IntentView<'a>> {
+    let intent = &record.intent;
+    let (card_id, card_name) = match &intent.card {
+        Card::Id(id) => (Some(id.as_str()), None),
+        Card::Name(name) => (None, Some(name.as_str())),
+    };
+    let recurring = intent
+        .recurring
+        .map(|terms| -> Result<RecurringView> {
+            Ok(RecurringView {
+                cadence: terms.cadence,
+                window_start_days_before: terms.window_start_days_before,
+                window_end_days_after: terms.window_end_days_after,
+                amount_tolerance_percent: number(money::format_percent_bps(
+                    terms.amount_tolerance_bps,
+                ))?,
+                merchant_match: terms.merchant_match,
+            })
+        })
+        .transpose()?;
+    Ok(IntentView {
+        id: &record.id,
+        status: record.status,
+        agent_id: &record.agent_id,
+        card_id,
+        card_name,
+        purpose: &intent.purpose,
+        expected_amount_euros: intent
+            .amount
+            .map(|amount| number(amount.major_units_text()))
+            .transpose()?,
+        expected_merchant: intent.merchant.as_deref(),
+        currency: currency_of(intent).code(),
+        recurring,
+        client_intent_id: intent.client_intent_id.as_deref(),
+        ttl_minutes: intent.ttl_minutes,
+        expires_at: rfc3339(record.expires_ms),
+        created_at: rfc3339(record.created_ms),
+        updated_at: rfc3339(record.updated_ms),
+        policy_id: &record.policy_id,
+        policy_version: record.policy_version,
+        decision: raw(&record.decision)?,
+        status_reason: record.status_reason.as_deref(),
+        settlement: record.settlement.as_deref().map(raw).transpose()?,
+        history: events.map(|events| {
+            events
+                .iter()
+                .map(|event| EventView {
+                    from: event.from,
+                    to: event.to,
+                    actor: &event.actor,
+                    reason: event.reason.as_deref(),
+                    at: rfc3339(event.at_ms),
+                })
+                .collect()
+        }),
+    })
+}
+
+fn reply_with(status: StatusCode, intent: &IntentWithHistory) -> Result<Reply> {
+    Reply::json(status, &intent_view(&intent.record, Some(&intent.events))?)
+}
+
+fn reply(intent: &IntentWithHistory) -> Result<Reply> {
+    reply_with(StatusCode::OK, intent)
+}
+
+/// `POST /intents`: 201 with the decided intent; a repeated client intent
+/// id of the agent answers 200 with the existing one.
+pub(crate) async fn declare(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant_id()?;
+    let request = IntentRequest::from_json(submission.text()?)?;
+    let agent_id = match (&request.agent_id, principal.own_agent()) {
+        (Some(id), _) => id.trim().to_owned(),
+        (None, Some(own)) => own.to_owned(),
+        (None, None) => return Err(ApiError::validation("agentId", "is required")),
+    };
+    principal.may(&agent_id, warrant_app::Permission::Create)?;
+    once(&state, &principal, &submission, async |ticket| {
+        let created = |intent: &IntentWithHistory| reply_with(StatusCode::CREATED, intent);
+        let declared = state
+            .app
+            .intents()
+            .declare(&principal, request, &|intent| {
+                ticket.record(&created(intent).ok()?)
+            })
+            .await?;
+        match &declared {
+            Declared::Created(intent) => created(intent),
+            Declared::Existing(intent) => reply(intent),
+        }
+    })
+    .await
+}
+
+/// `GET /intents/:id`: the intent as it stands, with its history.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    reply(&state.app.intents().show(&principal, &id).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    agent_id: Option<String>,
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /intents?agentId=&status=`: newest first, a page at a time.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Reply> {
+    principal.tenant_id()?;
+    let status = query
+        .status
+        .map(|s| s.parse::<IntentStatus>())
+        .transpose()
+        .map_err(|e| ApiError::validation("status", e))?;
+    let page = PageQuery::new(query.limit, query.cursor).page()?;
+    let records = state
+        .app
+        .intents()
+        .list(&principal, query.agent_id, status, &page)
+        .await?;
+    let listing = Listing::new(records, &page, |r| r.id.clone());
+    listing.reply(|record| intent_view(record, None))
+}
+
+/// A move of an intent, once per idempotency key.
+async fn move_intent(
+    state: AppState,
+    principal: Principal,
+    id: String,
+    submission: Submission,
+    transition: Transition,
+) -> Result<Reply> {
+    Intents::may_move(&principal, transition)?;
+    let body = match transition {
+        Transition::Complete => MoveBody::Settlement(submission.json_or_empty::<SettleRequest>()?),
+        _ => MoveBody::Reason(submission.json_or_empty::<ReasonRequest>()?),
+    };
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |intent: &IntentWithHistory| ticket.record(&reply(intent).ok()?);
+        let moved = state
+            .app
+            .intents()
+            .transition(&principal, &id, transition, body, &remember)
+            .await?;
+        reply(&moved)
+    })
+    .await
+}
+
+/// `POST /intents/:id/approve` (the tenant's key).
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    move_intent(state, principal, id, submission, Transition::Approve).await
+}
+
+/// `POST /intents/:id/deny {"reason"?}` (the tenant's key).
+pub(crate) async fn deny(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    move_intent(state, principal, id, submission, Transition::Deny).await
+}
+
+/// `POST /intents/:id/cancel {"reason"?}`.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    move_intent(state, principal, id, submission, Transition::Cancel).await
+}
+
+/// `POST /intents/:id/complete {"actualAmountEuros"?,"actualMerchant"?}`.
+pub(crate) async fn complete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    move_intent(state, principal, id, submission, Transition::Complete).await
+}
+
+/// `POST /intents/:id/fail {"reason"}`.
+pub(crate) async fn fail(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    move_intent(state, principal, id, submission, Transition::Fail).await
+}
+
+/// `POST /intents/:id/verify {"actualAmountEuros","actualMerchant"?}`.
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    let body: SettleRequest = submission.json()?;
+    principal.requires(warrant_app::Permission::Settle)?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |intent: &IntentWithHistory| ticket.record(&reply(intent).ok()?);
+        let verified = state
+            .app
+            .intents()
+            .verify(&principal, &id, body, &remember)
+            .await?;
+        reply(&verified)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChargeView<'a> {
+    id: &'a str,
+    intent_id: &'a str,
+    amount_euros: Box<RawValue>,
+    currency: &'static str,
+    merchant: &'a str,
+    at: String,
+    status: &'static str,
+    codes: Vec<String>,
+    decision: &'a RawValue,
+    created_at: String,
+}
+
+fn charge_view(charge: &ChargeRecord) -> Result<ChargeView<'_>> {
+    let decision = DecisionRecord::parse(&charge.decision).map_err(ApiError::internal)?;
+    Ok(ChargeView {
+        id: &charge.id,
+        intent_id: &charge.intent_id,
+        amount_euros: number(charge.amount.major_units_text())?,
+        currency: charge.amount.currency.code(),
+        merchant: &charge.merchant,
+        at: rfc3339(charge.at_ms),
+        status: if charge.accepted {
+            "accepted"
+        } else {
+            "flagged"
+        },
+        codes: decision.counted_codes(),
+        decision: raw(&charge.decision)?,
+        created_at: rfc3339(charge.created_ms),
+    })
+}
+
+fn charge_reply(charge: &ChargeRecord) -> Result<Reply> {
+    Reply::json(StatusCode::CREATED, &charge_view(charge)?)
+}
+
+/// `POST /intents/:id/charges {"amountEuros","merchant","at"?}`: 201,
+/// accepted or flagged by the policy's charge rules.
+pub(crate) async fn report_charge(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant_id()?;
+    Intents::may_charge(&principal)?;
+    let body: ChargeRequest = submission.json()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let remember = |charge: &ChargeRecord| ticket.record(&charge_reply(charge).ok()?);
+        let charge = state
+            .app
+            .intents()
+            .report_charge(&principal, &id, body, &remember)
+            .await?;
+        charge_reply(&charge)
+    })
+    .await
+}
+
+/// `GET /intents/:id/charges`: by the time charged, a page at a time.
+pub(crate) async fn charges(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant_id()?;
+    let page = query.page()?;
+    let charges = state.app.intents().charges(&principal, &id, &page).await?;
+    let listing = Listing::new(charges, &page, |c| c.id.clone());
+    listing.reply(charge_view)
+}

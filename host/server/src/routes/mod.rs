@@ -1,0 +1,9 @@
+//! The routes, one file per resource: each parses its request, calls one
+//! service of [`warrant_app`] and renders the answer with its views.
+
+pub(crate) mod agents;
+pub(crate) mod intents;
+pub(crate) mod oversight;
+pub(crate) mod plugins;
+pub(crate) mod policies;
+pub(crate) mod tenants;

@@ -1,0 +1,120 @@
+//! `/plugins`: upload, list, show and delete a tenant's plugins; the
+//! built-ins are listed beside them.
+
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use warrant_app::Principal;
+use warrant_app::plugins::Uploaded;
+use warrant_app::registry::PluginEntry;
+use warrant_domain::plugin::World;
+
+use crate::AppState;
+use crate::errors::{ApiError, Result};
+use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UploadQuery {
+    name: Option<String>,
+    version: Option<String>,
+}
+
+/// A plugin as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PluginView<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: &'a str,
+    sha256: &'a str,
+    world: World,
+    size: usize,
+    builtin: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+}
+
+impl<'a> From<&'a PluginEntry> for PluginView<'a> {
+    fn from(entry: &'a PluginEntry) -> Self {
+        PluginView {
+            id: &entry.id,
+            name: &entry.meta.name,
+            version: &entry.meta.version,
+            sha256: &entry.meta.sha256,
+            world: entry.meta.world,
+            size: entry.size,
+            builtin: entry.builtin,
+            created_at: entry.created_ms.map(rfc3339),
+        }
+    }
+}
+
+/// `POST /plugins?name=N&version=SEMVER`, the component as the body.
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    principal: Principal,
+    uri: Uri,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    // Read after the body, so that a client still sending a large upload
+    // gets the answer instead of a closed connection.
+    let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)
+        .map_err(|rejection| ApiError::validation("query", rejection.body_text()))?;
+    let plugins = state.app.plugins();
+    let (name, version) = plugins.check_upload(query.name, query.version)?;
+    once(&state, &principal, &submission, async |ticket| {
+        let created =
+            |entry: &PluginEntry| Reply::json(StatusCode::CREATED, &PluginView::from(entry));
+        let uploaded = plugins
+            .upload(
+                &principal,
+                name,
+                version,
+                submission.body.to_vec(),
+                &|entry| ticket.record(&created(entry).ok()?),
+            )
+            .await?;
+        match &uploaded {
+            Uploaded::Created(entry) => created(entry),
+            Uploaded::Existing(entry) => Reply::ok(&PluginView::from(entry)),
+        }
+    })
+    .await
+}
+
+/// `GET /plugins`: the built-ins, then the tenant's, a page at a time.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.page()?;
+    let entries = state.app.plugins().list(&principal, &page).await?;
+    let listing = Listing::new(entries, &page, |entry| entry.id.clone());
+    listing.reply(|entry| Ok(PluginView::from(entry)))
+}
+
+/// `GET /plugins/:id`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    let entry = state.app.plugins().show(&principal, &id).await?;
+    Reply::ok(&PluginView::from(&entry))
+}
+
+/// `DELETE /plugins/:id`: 204; a plugin a policy version uses is a 409.
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response> {
+    state.app.plugins().delete(&principal, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,196 @@
+//! `/policies`: ordered rules and risk steps, each a plugin with its
+//! configuration; every change makes a new immutable version, which can
+//! be rolled back to and tried on an intent.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use warrant_app::Principal;
+use warrant_app::policies::{PolicyRequest, PolicyUpdate, PolicyVersion};
+use warrant_domain::intent::IntentRequest;
+use warrant_domain::money;
+use warrant_domain::policy::definition::Step;
+
+use crate::AppState;
+use crate::errors::{ApiError, Result};
+use crate::http::{
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, number, once, rfc3339,
+};
+use crate::routes::oversight::dry_run_reply;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyView<'a> {
+    id: &'a str,
+    name: &'a str,
+    version: i64,
+    rules: &'a [Step],
+    risk: &'a [Step],
+    charges: &'a [Step],
+    timezone: &'a str,
+    amount_tolerance_percent: Box<RawValue>,
+    review_flagged_settlements: bool,
+    created_at: String,
+}
+
+fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
+    let (record, definition) = (&version.record, &version.definition);
+    Ok(PolicyView {
+        id: &record.id,
+        name: &record.name,
+        version: record.version,
+        rules: &definition.rules,
+        risk: &definition.risk,
+        charges: &definition.charges,
+        timezone: &definition.timezone,
+        amount_tolerance_percent: number(money::format_percent_bps(
+            definition.amount_tolerance_bps,
+        ))?,
+        review_flagged_settlements: definition.review_flagged_settlements,
+        created_at: rfc3339(record.created_ms),
+    })
+}
+
+/// `POST /policies`: 201 with version 1.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let request: PolicyRequest = submission.json()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let render = |version: &PolicyVersion| Reply::json(StatusCode::CREATED, &view(version)?);
+        let created = state
+            .app
+            .policies()
+            .create(&principal, request, &|version| {
+                ticket.record(&render(version).ok()?)
+            })
+            .await?;
+        render(&created)
+    })
+    .await
+}
+
+/// `PATCH /policies/:id`: a new version.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let update: PolicyUpdate = submission.json()?;
+    let version = state.app.policies().update(&principal, &id, update).await?;
+    Reply::ok(&view(&version)?)
+}
+
+/// `GET /policies/:id`: the current version.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    let version = state.app.policies().show(&principal, &id).await?;
+    Reply::ok(&view(&version)?)
+}
+
+/// `GET /policies`: the current version of each, newest first.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.page()?;
+    let versions = state.app.policies().list(&principal, &page).await?;
+    let listing = Listing::new(versions, &page, |v| v.record.id.clone());
+    listing.reply(view)
+}
+
+/// `GET /policies/:id/versions`: oldest first, a page at a time.
+pub(crate) async fn versions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let page = query.version_page()?;
+    let versions = state
+        .app
+        .policies()
+        .versions(&principal, &id, &page)
+        .await?;
+    let listing = Listing::new(versions, &page, |v| v.record.version.to_string());
+    listing.reply(view)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RollbackPolicy {
+    target_version: i64,
+}
+
+/// `POST /policies/:id/rollback {"targetVersion"}`: a new version, made
+/// current, whose rules, risk steps and tolerance are the target's.
+pub(crate) async fn rollback(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let body: RollbackPolicy = submission.json()?;
+    once(&state, &principal, &submission, async |ticket| {
+        let render = |version: &PolicyVersion| Reply::ok(&view(version)?);
+        let version = state
+            .app
+            .policies()
+            .rollback(&principal, &id, body.target_version, &|version| {
+                ticket.record(&render(version).ok()?)
+            })
+            .await?;
+        render(&version)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct VersionQuery {
+    #[serde(default)]
+    version: Option<String>,
+}
+
+/// `POST /policies/:id/evaluate?version=`: the policy (its current
+/// version, or the one asked for) decides an intent; with `agentId`, as
+/// that agent with its usage. Nothing is stored.
+pub(crate) async fn try_out(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<VersionQuery>,
+    submission: Submission,
+) -> Result<Reply> {
+    principal.tenant()?;
+    let request = IntentRequest::from_json(submission.text()?)?;
+    let version = query
+        .version
+        .as_deref()
+        .map(|v| {
+            v.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
+                ApiError::validation("version", "must be a version number, 1 or more")
+            })
+        })
+        .transpose()?;
+    let dry_run = state
+        .app
+        .policies()
+        .try_out(&principal, &id, version, request)
+        .await?;
+    dry_run_reply(&dry_run)
+}
