@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use warrant_domain::context::EvaluationContext;
 use warrant_domain::decision::{Assessment, Decision};
@@ -179,12 +178,7 @@ struct Unloadable {
 
 impl Unloadable {
     fn fail<T>(&self) -> Invocation<T> {
-        Invocation {
-            outcome: Err(PluginFailure::new(FailureKind::Load, self.message.clone())),
-            fuel_used: 0,
-            duration: Duration::ZERO,
-            logs: Vec::new(),
-        }
+        Invocation::failed(PluginFailure::new(FailureKind::Load, self.message.clone()))
     }
 }
 

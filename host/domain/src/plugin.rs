@@ -237,6 +237,18 @@ pub struct Invocation<T> {
     pub logs: Vec<LogLine>,
 }
 
+impl<T> Invocation<T> {
+    /// A call that failed before the plugin ran: it cost nothing.
+    pub fn failed(failure: PluginFailure) -> Self {
+        Invocation {
+            outcome: Err(failure),
+            fuel_used: 0,
+            duration: Duration::ZERO,
+            logs: Vec::new(),
+        }
+    }
+}
+
 /// Stops the calls of a decision nobody waits for any more, such as one
 /// whose request was abandoned: a call that sees it cancelled ends at once
 /// (within a tick of the deadline clock), failing closed like a call past

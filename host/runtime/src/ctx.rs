@@ -17,6 +17,9 @@ pub const MAX_LOG_LINES: usize = 32;
 /// Bytes kept per line; a longer line is cut at a character boundary.
 pub const MAX_LOG_LINE_BYTES: usize = 1024;
 
+/// The WASI resources (pollables, streams) a call may hold at once.
+pub const MAX_RESOURCES: usize = 4096;
+
 /// The data of the store of one plugin call.
 pub(crate) struct PluginCtx {
     pub(crate) limiter: Limiter,
@@ -35,6 +38,11 @@ pub(crate) struct PluginCtx {
 
 impl PluginCtx {
     pub(crate) fn new(limits: &Limits, now: Duration) -> Self {
+        // Host memory the limiter does not count: a plugin that keeps its
+        // clock subscriptions (ready at once) or streams alive cannot grow
+        // it past this many entries.
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         PluginCtx {
             limiter: Limiter::new(limits),
             log: LogBuffer::default(),
@@ -42,12 +50,10 @@ impl PluginCtx {
             wait_budget: limits.timeout(),
             waited: Duration::ZERO,
             wasi: None,
-            table: ResourceTable::new(),
+            table,
         }
     }
-}
 
-impl PluginCtx {
     /// A subscription to the monotonic clock `wait` from now, as
     /// `subscribe-duration` asks for it.
     ///
@@ -78,26 +84,18 @@ impl PluginCtx {
 }
 
 /// Why a call ended: the plugin asked its clocks to wait past its deadline.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the plugin asked to wait {} ms, past its deadline of {} ms (a plugin's clocks stand still: it cannot wait)",
+    waited.as_millis(),
+    deadline.as_millis()
+)]
 pub(crate) struct WaitPastDeadline {
     /// What it asked to wait for in all.
     pub(crate) waited: Duration,
     /// Its deadline.
     pub(crate) deadline: Duration,
 }
-
-impl std::fmt::Display for WaitPastDeadline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the plugin asked to wait {} ms, past its deadline of {} ms (a plugin's clocks stand still: it cannot wait)",
-            self.waited.as_millis(),
-            self.deadline.as_millis()
-        )
-    }
-}
-
-impl std::error::Error for WaitPastDeadline {}
 
 /// A clock subscription, ready at once.
 struct Ready;

@@ -222,10 +222,15 @@ impl Runtime {
                 (World::Policy, "0.2.0") => {
                     v2::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV2)
                 }
-                (World::Policy, _) => v3::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV3),
+                (World::Policy, "0.3.0") => {
+                    v3::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV3)
+                }
                 (World::Risk, "0.1.0") => v1::risk::RiskPre::new(instance_pre).map(Pre::RiskV1),
                 (World::Risk, "0.2.0") => v2::risk::RiskPre::new(instance_pre).map(Pre::RiskV2),
-                (World::Risk, _) => v3::risk::RiskPre::new(instance_pre).map(Pre::RiskV3),
+                (World::Risk, "0.3.0") => v3::risk::RiskPre::new(instance_pre).map(Pre::RiskV3),
+                (_, version) => Err(wasmtime::format_err!(
+                    "the host has no bindings for contract version {version}"
+                )),
             }
         };
         let pre = match outline.imported_version() {

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use wasmtime::component::ResourceTableError;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use warrant_domain::context::EvaluationContext;
@@ -17,7 +18,7 @@ use warrant_domain::plugin::{
 use crate::EpochTicker;
 use crate::bindings::{v1, v2, v3};
 use crate::convert;
-use crate::ctx::{PluginCtx, WaitPastDeadline};
+use crate::ctx::{MAX_RESOURCES, PluginCtx, WaitPastDeadline};
 
 /// The compiled, linked component of one world of one version of the
 /// contract.
@@ -104,12 +105,7 @@ impl LoadedPlugin {
     ) -> Invocation<T> {
         let start = Instant::now();
         if cancel.is_cancelled() {
-            return Invocation {
-                outcome: Err(abandoned()),
-                fuel_used: 0,
-                duration: Duration::ZERO,
-                logs: Vec::new(),
-            };
+            return Invocation::failed(abandoned());
         }
         let input = convert(context);
         let now = Duration::try_from(context.now - time::OffsetDateTime::UNIX_EPOCH)
@@ -174,6 +170,12 @@ impl LoadedPlugin {
         if error.downcast_ref::<Abandoned>().is_some() {
             return abandoned();
         }
+        if let Some(ResourceTableError::Full) = error.downcast_ref::<ResourceTableError>() {
+            return PluginFailure::new(
+                FailureKind::Memory,
+                format!("the plugin holds more than {MAX_RESOURCES} WASI resources at once"),
+            );
+        }
         if let Some(trap) = error.downcast_ref::<Trap>() {
             let (kind, message) = match trap {
                 Trap::OutOfFuel => (
@@ -224,32 +226,20 @@ impl LoadedPlugin {
     }
 
     fn wrong_world<T>(&self, wanted: World) -> Invocation<T> {
-        Invocation {
-            outcome: Err(PluginFailure::new(
-                FailureKind::Load,
-                format!(
-                    "plugin `{}` is a {} plugin, not a {wanted} plugin",
-                    self.meta.name, self.meta.world
-                ),
-            )),
-            fuel_used: 0,
-            duration: Duration::ZERO,
-            logs: Vec::new(),
-        }
+        Invocation::failed(PluginFailure::new(
+            FailureKind::Load,
+            format!(
+                "plugin `{}` is a {} plugin, not a {wanted} plugin",
+                self.meta.name, self.meta.world
+            ),
+        ))
     }
 }
 
 /// Why a call ended: its [`Cancel`] was cancelled.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the call was stopped: nobody waits for its decision any more")]
 struct Abandoned;
-
-impl std::fmt::Display for Abandoned {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the call was stopped: nobody waits for its decision any more")
-    }
-}
-
-impl std::error::Error for Abandoned {}
 
 fn abandoned() -> PluginFailure {
     PluginFailure::new(FailureKind::Timeout, Abandoned.to_string())
