@@ -69,17 +69,28 @@ impl Agents<'_> {
             .ok_or_else(|| AppError::not_found("agent", id))
     }
 
-    /// An agent event of `principal` now.
+    /// An event of `agent` made by `principal` now.
     pub(crate) fn event(
         principal: &Principal,
         agent: &AgentRecord,
         kind: &str,
         message: String,
     ) -> AgentEvent {
+        Self::event_of(principal, &agent.tenant_id, &agent.agent.id, kind, message)
+    }
+
+    /// An event of the tenant's agent `agent_id` made by `principal` now.
+    pub(crate) fn event_of(
+        principal: &Principal,
+        tenant_id: &str,
+        agent_id: &str,
+        kind: &str,
+        message: String,
+    ) -> AgentEvent {
         AgentEvent {
             id: new_id("aev"),
-            tenant_id: agent.tenant_id.clone(),
-            agent_id: agent.agent.id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            agent_id: agent_id.to_owned(),
             kind: kind.to_owned(),
             actor: principal.event_actor(),
             message,
@@ -300,16 +311,7 @@ impl Agents<'_> {
                 "its agent was archived".to_owned(),
             ),
         };
-        let event = AgentEvent {
-            id: new_id("aev"),
-            tenant_id: tenant_id.to_owned(),
-            agent_id: id.to_owned(),
-            kind: kind.into(),
-            actor: principal.event_actor(),
-            message: reason,
-            intent_id: None,
-            at_ms: now_ms(),
-        };
+        let event = Self::event_of(principal, tenant_id, id, kind, reason);
         match self
             .app
             .store()

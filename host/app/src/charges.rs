@@ -13,7 +13,7 @@ use warrant_store::{ChargeRecord, Page};
 
 use crate::auth::{Permission, Principal};
 use crate::catalog::CompiledPolicy;
-use crate::decider::{actions_of, currency_of};
+use crate::decider::{actions_of, context_of, currency_of};
 use crate::errors::{AppError, Result};
 use crate::intents::{Intents, effective};
 use crate::{Remember, new_id, now_ms, time_of};
@@ -104,8 +104,7 @@ impl Intents<'_> {
 
         // One charge of a series at a time (on every server), so that each
         // sees the ones accepted before it.
-        let _turn = app.inner.turns.take(&record.agent_id).await;
-        let _shared_turn = app.inner.store.agent_turn(&record.agent_id).await?;
+        let _turn = app.decision_turn(&record.agent_id).await?;
         let previous = app
             .store()
             .accepted_charge_times(tenant_id, id)
@@ -117,11 +116,6 @@ impl Intents<'_> {
             .usage_of(&record.agent_id, &policy, currency, Some(&merchant), now)
             .await?;
         let context = EvaluationContext {
-            intent: record.intent.clone(),
-            agent: agent.agent.clone(),
-            usage,
-            risk: None,
-            now: time_of(now),
             charge: Some(Charge {
                 amount,
                 merchant: merchant.clone(),
@@ -129,6 +123,7 @@ impl Intents<'_> {
                 series_start: time_of(record.created_ms),
                 previous,
             }),
+            ..context_of(record.intent.clone(), agent.agent.clone(), usage, now)
         };
         let (_, decision) = app
             .run(

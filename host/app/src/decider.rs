@@ -10,11 +10,12 @@ use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage};
 use warrant_domain::decision::ActionKind;
 use warrant_domain::money::Currency;
 use warrant_domain::policy::{Policy, PolicyDecision, RequestedAction};
-use warrant_store::{AgentEvent, AgentRecord, DecisionActions};
+use warrant_store::{AgentEvent, AgentRecord, AgentTurn, DecisionActions};
 
 use crate::App;
 use crate::catalog::CompiledPolicy;
 use crate::errors::{AppError, Result};
+use crate::pool::Turn;
 use crate::{new_id, time_of};
 
 /// Picks the chain of a compiled policy that decides a context.
@@ -42,7 +43,44 @@ pub fn calendar_starts(zone: &jiff::tz::TimeZone, now_ms: i64) -> Result<(i64, i
     Ok((ms(&day), ms(&month)))
 }
 
+/// The evaluation context of `intent` for `agent`, with its `usage`, at
+/// `now_ms`; the risk comes from the policy's risk steps.
+pub(crate) fn context_of(
+    intent: Intent,
+    agent: Agent,
+    usage: Usage,
+    now_ms: i64,
+) -> EvaluationContext {
+    EvaluationContext {
+        intent,
+        agent,
+        usage,
+        risk: None,
+        now: time_of(now_ms),
+        charge: None,
+    }
+}
+
+/// An agent's turn to be decided for, on this server and on every server
+/// sharing the database, until dropped: the usage each decision sees
+/// includes the one before.
+pub(crate) struct DecisionTurn<'a> {
+    // The database's turn is given back first.
+    _shared: AgentTurn,
+    _local: Turn<'a>,
+}
+
 impl App {
+    /// Waits for `agent_id`'s turn to be decided for.
+    pub(crate) async fn decision_turn(&self, agent_id: &str) -> Result<DecisionTurn<'_>> {
+        let local = self.inner.turns.take(agent_id).await;
+        let shared = self.inner.store.agent_turn(agent_id).await?;
+        Ok(DecisionTurn {
+            _shared: shared,
+            _local: local,
+        })
+    }
+
     /// The agent's usage at `now_ms` as `policy` sees it: spend in
     /// `currency`, calendar windows in the policy's time zone.
     pub(crate) async fn usage_of(
@@ -88,14 +126,7 @@ impl App {
                 now_ms,
             )
             .await?;
-        let context = EvaluationContext {
-            intent,
-            agent: agent.agent.clone(),
-            usage,
-            risk: None,
-            now: time_of(now_ms),
-            charge: None,
-        };
+        let context = context_of(intent, agent.agent.clone(), usage, now_ms);
         self.run(
             &agent.tenant_id,
             policy.clone(),
@@ -119,14 +150,7 @@ impl App {
             timezone: policy.definition.timezone.clone(),
             ..Usage::default()
         };
-        let context = EvaluationContext {
-            intent,
-            agent: Agent::default(),
-            usage,
-            risk: None,
-            now: time_of(now_ms),
-            charge: None,
-        };
+        let context = context_of(intent, Agent::default(), usage, now_ms);
         self.run(
             tenant_id,
             policy.clone(),

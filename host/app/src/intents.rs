@@ -81,42 +81,41 @@ pub enum MoveBody {
     Settlement(SettleRequest),
 }
 
-/// The status an intent shows now, and the expiry its history will have
-/// once it is recorded.
-fn as_it_stands(
-    mut record: IntentRecord,
-    mut events: Vec<IntentEvent>,
-    now: i64,
-) -> IntentWithHistory {
-    let status = record
+/// The status a stored intent shows at `now`: expired once its time to
+/// live has ended (see [`IntentStatus::at`]).
+fn status_at(record: &IntentRecord, now: i64) -> IntentStatus {
+    record
         .status
-        .at(record.intent.recurring.is_some(), record.expires_ms, now);
-    if status != record.status {
-        events.push(IntentEvent {
-            id: String::new(),
-            intent_id: record.id.clone(),
-            from: Some(record.status),
-            to: status,
-            actor: "system".into(),
-            reason: Some(EXPIRY_REASON.into()),
-            at_ms: record.expires_ms,
-        });
-        record.status = status;
-        record.status_reason = Some(EXPIRY_REASON.into());
-    }
-    IntentWithHistory { record, events }
+        .at(record.intent.recurring.is_some(), record.expires_ms, now)
 }
 
 /// An intent record with the status it shows at `now`.
 pub(crate) fn effective(mut record: IntentRecord, now: i64) -> IntentRecord {
-    let status = record
-        .status
-        .at(record.intent.recurring.is_some(), record.expires_ms, now);
+    let status = status_at(&record, now);
     if status != record.status {
         record.status = status;
         record.status_reason = Some(EXPIRY_REASON.into());
     }
     record
+}
+
+/// The status an intent shows now, and the expiry its history will have
+/// once it is recorded.
+fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) -> IntentWithHistory {
+    let stored = record.status;
+    let record = effective(record, now);
+    if record.status != stored {
+        events.push(IntentEvent {
+            id: String::new(),
+            intent_id: record.id.clone(),
+            from: Some(stored),
+            to: record.status,
+            actor: "system".into(),
+            reason: Some(EXPIRY_REASON.into()),
+            at_ms: record.expires_ms,
+        });
+    }
+    IntentWithHistory { record, events }
 }
 
 impl Intents<'_> {
@@ -154,8 +153,7 @@ impl Intents<'_> {
         // One decision at a time per agent, on this server and on every
         // server sharing the database: the usage each sees includes the one
         // before.
-        let _turn = app.inner.turns.take(&agent_id).await;
-        let _shared_turn = app.inner.store.agent_turn(&agent_id).await?;
+        let _turn = app.decision_turn(&agent_id).await?;
         let now = now_ms();
         let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
         let status = IntentStatus::from_outcome(decision.outcome);
@@ -290,7 +288,7 @@ impl Intents<'_> {
     ) -> Result<IntentRecord> {
         let record = self.stored(principal, id, permission).await?;
         let now = now_ms();
-        if effective(record.clone(), now).status == record.status {
+        if status_at(&record, now) == record.status {
             return Ok(record);
         }
         self.app

@@ -15,11 +15,12 @@ use warrant_domain::money::{Currency, Money};
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_store::{AgentEvent, AgentRecord, BaselineUpdate, IntentFilter, Page};
 
+use crate::agents::Agents;
 use crate::auth::{Permission, Principal};
 use crate::decider::calendar_starts;
 use crate::errors::{AppError, Result};
 use crate::policies::DryRun;
-use crate::{App, Remember, new_id, now_ms, time_of};
+use crate::{App, Remember, now_ms, time_of};
 
 /// The built-ins whose configuration the usage report reads.
 const RATE_LIMIT: &str = "rate-limit";
@@ -178,11 +179,7 @@ impl Oversight<'_> {
     ) -> Result<AgentRecord> {
         let tenant_id = principal.tenant_id()?;
         principal.may(id, permission)?;
-        self.app
-            .store()
-            .agent(tenant_id, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("agent", id))
+        self.app.agents().find(tenant_id, id).await
     }
 
     fn builtin_id(&self, name: &str) -> Result<String> {
@@ -368,14 +365,14 @@ impl Oversight<'_> {
             agent_id: id.to_owned(),
             baseline,
             event: AgentEvent {
-                id: new_id("aev"),
-                tenant_id: tenant_id.to_owned(),
-                agent_id: id.to_owned(),
-                kind: "baseline-set".into(),
-                actor: principal.event_actor(),
-                message: format!("baseline set from {}", set.source),
-                intent_id: None,
                 at_ms: now,
+                ..Agents::event_of(
+                    principal,
+                    tenant_id,
+                    id,
+                    "baseline-set",
+                    format!("baseline set from {}", set.source),
+                )
             },
         };
         if !app
@@ -421,19 +418,18 @@ impl Oversight<'_> {
         };
         app.store()
             .record_agent_event(&AgentEvent {
-                id: new_id("aev"),
-                tenant_id: agent.tenant_id.clone(),
-                agent_id: agent.agent.id.clone(),
-                kind: "dry-run".into(),
-                actor: principal.event_actor(),
-                message: format!(
-                    "dry run of policy `{}` version {}: {what} would be {}",
-                    policy.record.id,
-                    policy.record.version,
-                    status.as_str()
-                ),
-                intent_id: None,
                 at_ms: now,
+                ..Agents::event(
+                    principal,
+                    &agent,
+                    "dry-run",
+                    format!(
+                        "dry run of policy `{}` version {}: {what} would be {}",
+                        policy.record.id,
+                        policy.record.version,
+                        status.as_str()
+                    ),
+                )
             })
             .await?;
         Ok(DryRun {

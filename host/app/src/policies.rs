@@ -21,9 +21,10 @@ use warrant_store::{AgentRecord, Page, PolicyRecord, StoreError};
 use crate::agents::target_version;
 use crate::auth::Principal;
 use crate::catalog::CompiledPolicy;
+use crate::decider::context_of;
 use crate::errors::{AppError, Result};
 use crate::registry::check_world;
-use crate::{App, Remember, new_id, now_ms, time_of};
+use crate::{App, Remember, new_id, now_ms};
 
 /// The longest policy name accepted.
 const MAX_POLICY_NAME: usize = 200;
@@ -133,23 +134,17 @@ fn checked_name(name: &str) -> Result<String> {
 /// The context of the check made of each step when a policy is written:
 /// a plain 1.00 EUR intent.
 fn sample_context() -> EvaluationContext {
-    EvaluationContext {
-        intent: Intent {
-            id: "int_dry_run".into(),
-            amount: Some(Money::eur(100)),
-            merchant: Some("example.com".into()),
-            card: Card::Name("dry-run".into()),
-            purpose: "configuration check".into(),
-            recurring: None,
-            client_intent_id: None,
-            ttl_minutes: 60,
-        },
-        agent: Agent::default(),
-        usage: Usage::default(),
-        risk: None,
-        now: time_of(now_ms()),
-        charge: None,
-    }
+    let intent = Intent {
+        id: "int_dry_run".into(),
+        amount: Some(Money::eur(100)),
+        merchant: Some("example.com".into()),
+        card: Card::Name("dry-run".into()),
+        purpose: "configuration check".into(),
+        recurring: None,
+        client_intent_id: None,
+        ttl_minutes: 60,
+    };
+    context_of(intent, Agent::default(), Usage::default(), now_ms())
 }
 
 impl Policies<'_> {
