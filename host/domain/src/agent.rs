@@ -132,19 +132,26 @@ impl AgentUpdate {
                 "archive an agent with `DELETE /agents/{id}`",
             )));
         }
-        if wanted == suspended && current != suspended {
-            return Err(StatusRefusal::Invalid(ValidationError::new(
-                "status",
-                "suspend an agent with `POST /agents/{id}/emergency-suspend`",
-            )));
-        }
-        if wanted != suspended && current == suspended {
-            return Err(StatusRefusal::Suspended(format!(
-                "agent `{id}` is suspended: only `POST /agents/{id}/activate` ends that"
-            )));
+        if crosses_suspension(current, wanted) {
+            return Err(if current == suspended {
+                StatusRefusal::Suspended(format!(
+                    "agent `{id}` is suspended: only `POST /agents/{id}/activate` ends that"
+                ))
+            } else {
+                StatusRefusal::Invalid(ValidationError::new(
+                    "status",
+                    "suspend an agent with `POST /agents/{id}/emergency-suspend`",
+                ))
+            });
         }
         Ok(())
     }
+}
+
+/// Whether moving an agent from `from` to `to` enters or ends a
+/// suspension: only the kill switch and an activation do that.
+pub fn crosses_suspension(from: AgentStatus, to: AgentStatus) -> bool {
+    from != to && (from == AgentStatus::Suspended || to == AgentStatus::Suspended)
 }
 
 /// Why a `PATCH` may not move an agent's status.

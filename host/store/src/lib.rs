@@ -1,11 +1,12 @@
-//! Warrant's storage: one [`Store`] trait with a repository method for each
-//! thing the API reads or writes, and two implementations: [`SqliteStore`],
+//! Warrant's storage: a repository trait per aggregate (tenants, plugins,
+//! policies, agents, intents, usage, idempotency), the [`Store`] that is
+//! all of them, and two implementations: [`SqliteStore`],
 //! the embedded SQLite database, and [`PostgresStore`], for one or several
 //! servers on a PostgreSQL database.
 //!
 //! Both run the same statements (numbered `$N` parameters, `TEXT` and
-//! `BIGINT` columns, times as Unix milliseconds), written once in `sql.rs`;
-//! each has its own migrations.
+//! `BIGINT` columns, times as Unix milliseconds), written once in `sql/`,
+//! a file per aggregate; each has its own migrations.
 //!
 //! Every write that answers a request with an `Idempotency-Key` takes an
 //! [`IdempotencyRecord`] and commits it in the same transaction as the

@@ -1398,6 +1398,30 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
             }
         }
     }
+    // A settlement lands only on an intent that still lives.
+    for record in records.iter().filter(|r| r.status == Approved) {
+        let update = SettlementUpdate {
+            tenant_id: "tn_1".into(),
+            intent_id: record.id.clone(),
+            status: Approved,
+            settlement: SettlementWrite {
+                record: "{}".into(),
+                amount: None,
+                flagged: false,
+            },
+            at_ms: NOW,
+            seen_updated_ms: record.updated_ms,
+        };
+        let lives = record
+            .status
+            .at(record.intent.recurring.is_some(), record.expires_ms, NOW);
+        assert_eq!(
+            store.set_settlement(&update, None).await.unwrap(),
+            lives == Approved,
+            "{}",
+            record.id
+        );
+    }
     let page = Page {
         after: None,
         limit: 100,
@@ -1468,6 +1492,38 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
         .unwrap();
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].intent_id, due.id);
+
+    // Stopping the agent cancels exactly the intents that still live (an
+    // approved recurring one among them, its time to live long over).
+    let mut live = Vec::new();
+    for record in &records {
+        let stored = store.intent("tn_1", &record.id).await.unwrap().unwrap();
+        let shows = stored
+            .status
+            .at(record.intent.recurring.is_some(), stored.expires_ms, NOW);
+        if matches!(shows, PendingApproval | Approved) {
+            live.push(record.id.clone());
+        }
+    }
+    assert!(records.iter().any(|r| {
+        r.status == Approved
+            && r.intent.recurring.is_some()
+            && r.expires_ms < NOW
+            && live.contains(&r.id)
+    }));
+    let stopped = store
+        .stop_agent(
+            &agent_event("aev_stop", "emergency-suspend", NOW),
+            warrant_domain::context::AgentStatus::Suspended,
+            "stopped",
+            &|_| None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut cancelled = stopped.cancelled_intents;
+    cancelled.sort();
+    assert_eq!(cancelled, live);
 }
 
 fn new_id_for_test() -> String {

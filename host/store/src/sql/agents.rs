@@ -63,16 +63,16 @@ impl AgentRepository for ThisStore {
              ORDER BY a.id DESC LIMIT $3"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant_id)
-        .bind(&page.after)
-        .bind(limit_plus_one(page))
-        .bind(filter.status.as_ref().map(enum_text))
-        .bind(filter.agent_type.as_ref().map(enum_text))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(agent_row)
-        .collect()
+            .bind(tenant_id)
+            .bind(&page.after)
+            .bind(limit_plus_one(page))
+            .bind(filter.status.as_ref().map(enum_text))
+            .bind(filter.agent_type.as_ref().map(enum_text))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(agent_row)
+            .collect()
     }
 
     async fn update_agent(
@@ -82,8 +82,7 @@ impl AgentRepository for ThisStore {
         event: Option<&AgentEvent>,
     ) -> Result<bool> {
         let a = &agent.agent;
-        let suspended = AgentStatus::Suspended;
-        if from != a.status && (from == suspended || a.status == suspended) {
+        if warrant_domain::agent::crosses_suspension(from, a.status) {
             return Ok(false);
         }
         let mut tx = self.write().await?;
@@ -172,11 +171,11 @@ impl AgentRepository for ThisStore {
         .bind(agent_id)
         .bind(&page.after)
         .bind(limit_plus_one(page))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(token_row)
-            .collect()
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(token_row)
+        .collect()
     }
 
     async fn revoke_token(
@@ -393,10 +392,12 @@ impl AgentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         insert_agent_event(&mut tx, event).await?;
-        let agent = sqlx::query(sqlx::AssertSqlSafe(format!("{AGENT_SELECT} WHERE a.id = $1")))
-            .bind(agent_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let agent = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{AGENT_SELECT} WHERE a.id = $1"
+        )))
+        .bind(agent_id)
+        .fetch_one(&mut *tx)
+        .await?;
         let suspension = Suspension {
             agent: agent_row(&agent)?,
             cancelled_intents,
@@ -540,15 +541,18 @@ async fn check_plan_limit(tx: &mut Tx, tenant_id: &str) -> Result<()> {
     let Some(plan) = locked_plan(tx, tenant_id).await? else {
         return Ok(());
     };
-    let count: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'",
-    )
-    .bind(tenant_id)
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("n")?;
+    let count: i64 = sqlx::query(LIVE_AGENTS_SQL)
+        .bind(tenant_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
     Ok(plan.allows(Quota::Agents, count, 1)?)
 }
+
+/// How many agents of a tenant (`$1`) are not archived: what its plan
+/// limits.
+const LIVE_AGENTS_SQL: &str =
+    "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'";
 
 /// Records an agent's configuration as it now is as its current version.
 async fn record_agent_version(

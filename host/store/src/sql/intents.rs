@@ -153,17 +153,21 @@ impl IntentRepository for ThisStore {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
         lock_agent_of(&mut tx, &update.intent_id).await?;
-        let done = sqlx::query(
+        // Never on an intent whose time to live has ended: it is expired,
+        // recorded or not.
+        let sql = format!(
             "UPDATE intents SET updated_ms = $1
-             WHERE tenant_id = $2 AND id = $3 AND status = $4 AND updated_ms = $5",
-        )
-        .bind(update.at_ms)
-        .bind(&update.tenant_id)
-        .bind(&update.intent_id)
-        .bind(update.status.as_str())
-        .bind(update.seen_updated_ms)
-        .execute(&mut *tx)
-        .await?;
+             WHERE tenant_id = $2 AND id = $3 AND status = $4 AND updated_ms = $5
+               AND NOT ({LIVES_OUT} AND expires_ms <= $1)"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(update.at_ms)
+            .bind(&update.tenant_id)
+            .bind(&update.intent_id)
+            .bind(update.status.as_str())
+            .bind(update.seen_updated_ms)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
@@ -181,16 +185,19 @@ impl IntentRepository for ThisStore {
         new_event_id: &(dyn Fn() -> String + Sync),
         only: Option<&str>,
     ) -> Result<Vec<IntentEvent>> {
-        let due = format!(
-            "{LIVES_OUT} AND expires_ms <= $1 AND (CAST($9 AS TEXT) IS NULL OR id = $9)"
-        );
+        // Due at `$1`, and the one intent `only` (parameter `$n`) names.
+        let due = |only: &str| {
+            format!(
+                "{LIVES_OUT} AND expires_ms <= $1 AND (CAST({only} AS TEXT) IS NULL OR id = {only})"
+            )
+        };
         // Candidates from a read, so that a round with nothing due takes
         // no write lock; each is claimed and checked again in the write.
         let agents = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT agent_id FROM
                  (SELECT agent_id FROM intents WHERE {} ORDER BY expires_ms LIMIT $2) AS due
              ORDER BY agent_id",
-            due.replace("$9", "$3")
+            due("$3")
         )))
         .bind(now_ms)
         .bind(limit)
@@ -204,10 +211,13 @@ impl IntentRepository for ThisStore {
         let mut events = Vec::new();
         for row in &agents {
             let agent_id: &str = row.try_get("agent_id")?;
-            // Claim the agent: one held by another server (expiring its
-            // intents, or moving one) is left for the next round.
+            // Claim the agent: in a sweep, one held by another server
+            // (expiring its intents, or moving one) is left for the next
+            // round; the expiry of one intent, which a move of it waits on,
+            // waits for its turn.
+            let skip_locked = if only.is_some() { "" } else { SKIP_LOCKED };
             let claimed = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT id FROM agents WHERE id = $1{FOR_UPDATE}{SKIP_LOCKED}"
+                "SELECT id FROM agents WHERE id = $1{FOR_UPDATE}{skip_locked}"
             )))
             .bind(agent_id)
             .fetch_optional(&mut *tx)
@@ -218,7 +228,7 @@ impl IntentRepository for ThisStore {
             let due = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, status FROM intents WHERE agent_id = $2 AND {}
                  ORDER BY expires_ms LIMIT $3",
-                due.replace("$9", "$4")
+                due("$4")
             )))
             .bind(now_ms)
             .bind(agent_id)
@@ -335,7 +345,11 @@ impl IntentRepository for ThisStore {
 
 /// Records a settlement on an intent: its record and, when it brings one,
 /// the settled amount and who stands behind it.
-async fn write_settlement(tx: &mut Tx, intent_id: &str, settlement: &SettlementWrite) -> Result<()> {
+async fn write_settlement(
+    tx: &mut Tx,
+    intent_id: &str,
+    settlement: &SettlementWrite,
+) -> Result<()> {
     let (set_amount, minor, confirmed) = match settlement.amount {
         Some(amount) => (
             1,
@@ -447,18 +461,19 @@ async fn cancel_live_intents(
     reason: &str,
     now_ms: i64,
 ) -> Result<Vec<String>> {
-    let live = sqlx::query(
+    let sql = format!(
         "SELECT id, status FROM intents
          WHERE agent_id = $1 AND status IN ($2, $3)
-           AND (expires_ms > $4 OR (status = $3 AND recurring = 1))
-         ORDER BY id",
-    )
-    .bind(agent_id)
-    .bind(IntentStatus::PendingApproval.as_str())
-    .bind(IntentStatus::Approved.as_str())
-    .bind(now_ms)
-    .fetch_all(&mut **tx)
-    .await?;
+           AND NOT ({LIVES_OUT} AND expires_ms <= $4)
+         ORDER BY id"
+    );
+    let live = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(agent_id)
+        .bind(IntentStatus::PendingApproval.as_str())
+        .bind(IntentStatus::Approved.as_str())
+        .bind(now_ms)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut cancelled = Vec::with_capacity(live.len());
     for row in &live {
         let id: String = row.try_get("id")?;

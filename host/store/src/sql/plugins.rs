@@ -43,9 +43,7 @@ impl PluginRepository for ThisStore {
         let rows = sqlx::query("SELECT DISTINCT sha256 FROM plugins")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| Ok(row.try_get("sha256")?))
-            .collect()
+        rows.iter().map(|row| Ok(row.try_get("sha256")?)).collect()
     }
 
     async fn plugin(&self, tenant_id: &str, id: &str) -> Result<Option<PluginRecord>> {

@@ -10,17 +10,19 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
+
 use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
+use warrant_domain::settlement::Reporter;
+
+use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
+use crate::errors::{Result, StoreError};
+use crate::records::*;
 use crate::{
     AgentRepository, IdempotencyRepository, IntentRepository, PluginRepository, PolicyRepository,
     Store, TenantRepository, UsageRepository,
 };
-use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
-use crate::errors::{Result, StoreError};
-use warrant_domain::settlement::Reporter;
-use crate::records::*;
 
 #[async_trait]
 impl Store for ThisStore {
@@ -113,11 +115,12 @@ fn parse_enum<T: DeserializeOwned>(column: &'static str, text: &str) -> Result<T
 }
 
 fn status_of(column: &'static str, text: &str) -> Result<IntentStatus> {
-    text.parse()
-        .map_err(|e: warrant_domain::lifecycle::UnknownStatus| StoreError::Corrupt {
+    text.parse().map_err(
+        |e: warrant_domain::lifecycle::UnknownStatus| StoreError::Corrupt {
             column,
             detail: e.to_string(),
-        })
+        },
+    )
 }
 
 fn limit_plus_one(page: &Page) -> i64 {

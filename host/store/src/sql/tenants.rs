@@ -47,12 +47,10 @@ impl TenantRepository for ThisStore {
     }
 
     async fn live_agent_count(&self, tenant_id: &str) -> Result<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM agents WHERE tenant_id = $1 AND status <> 'archived'",
-        )
-        .bind(tenant_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(LIVE_AGENTS_SQL)
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.try_get("n")?)
     }
 

@@ -41,7 +41,8 @@ impl UsageRepository for ThisStore {
             let flagged_count: i64 = row.try_get("fc")?;
             let flagged_spend: i64 = row.try_get("fs")?;
             let usage = &mut windows[window as usize];
-            let add = |total: &mut u64, more: i64| *total = total.saturating_add(more.max(0) as u64);
+            let add =
+                |total: &mut u64, more: i64| *total = total.saturating_add(more.max(0) as u64);
             add(&mut usage.count, count);
             add(&mut usage.spend, spend);
             add(&mut usage.flagged_count, flagged_count);
@@ -74,7 +75,7 @@ impl UsageRepository for ThisStore {
 
 impl ThisStore {
     /// Records many decided intents in one transaction, counted in their
-    /// agent's usage exactly as [`Store::insert_intent`] counts them. Only
+    /// agent's usage exactly as [`IntentRepository::insert_intent`] counts them. Only
     /// for filling a store in benchmarks: it records no events and skips
     /// every check.
     #[doc(hidden)]
