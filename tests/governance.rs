@@ -366,6 +366,16 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
             json!({"amountEuros": "x", "merchant": "hetzner.com"}),
         )
         .expect_error(400, "E_VALIDATION");
+    // A charge beyond any amount Warrant records (ten trillion euros).
+    let huge = server.post(
+        &charges,
+        &s.key,
+        json!({"amountEuros": 100_000_000_000_000_u64, "merchant": "hetzner.com"}),
+    );
+    assert_eq!(
+        huge.expect_error(400, "E_VALIDATION").body["error"]["field"],
+        "amountEuros"
+    );
     server
         .post(
             &charges,

@@ -8,7 +8,7 @@ use warrant_domain::agent::{
     AgentRequest, AgentUpdate, StatusRefusal, check_list, check_metadata, check_name, check_profile,
 };
 use warrant_domain::context::{Agent, AgentStatus, AgentType};
-use warrant_domain::intent::{MAX_PURPOSE_CHARS, checked_text};
+use warrant_domain::intent::check_reason;
 use warrant_store::{
     AgentEvent, AgentFilter, AgentRecord, AgentVersion, Page, StoreError, Suspension,
 };
@@ -334,7 +334,7 @@ impl Agents<'_> {
         reason: &str,
         remember: Remember<'_, Suspension>,
     ) -> Result<Suspension> {
-        let reason = checked_text("reason", reason, MAX_PURPOSE_CHARS)?;
+        let reason = check_reason(reason)?;
         self.stop(principal, id, Stop::Suspend, reason, remember)
             .await
     }
@@ -375,9 +375,7 @@ impl Agents<'_> {
         remember: Remember<'_, AgentRecord>,
     ) -> Result<AgentRecord> {
         let tenant_id = principal.tenant()?;
-        let reason = reason
-            .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
-            .transpose()?;
+        let reason = reason.map(|r| check_reason(&r)).transpose()?;
         let refuse = |status: AgentStatus| {
             let hint = match status {
                 AgentStatus::Frozen => "; a frozen one is thawed with `POST /agents/{id}/unfreeze`",
@@ -442,9 +440,7 @@ impl Agents<'_> {
     ) -> Result<AgentRecord> {
         let tenant_id = principal.tenant()?;
         let target = target_version(target)?;
-        let reason = reason
-            .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
-            .transpose()?;
+        let reason = reason.map(|r| check_reason(&r)).transpose()?;
         let mut record = self.find(tenant_id, id).await?;
         if record.agent.status == AgentStatus::Archived {
             return Err(archived(id));

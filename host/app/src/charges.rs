@@ -4,16 +4,15 @@
 use serde::Deserialize;
 
 use warrant_domain::context::{Charge, EvaluationContext, Timestamp};
-use warrant_domain::intent::{MAX_NAME_CHARS, checked_text};
+use warrant_domain::intent::{MAX_NAME_CHARS, checked_text, recordable_amount};
 use warrant_domain::lifecycle::IntentStatus;
-use warrant_domain::money::Money;
 use warrant_domain::policy::Outcome;
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_store::{ChargeRecord, Page};
 
 use crate::auth::{Permission, Principal};
 use crate::catalog::CompiledPolicy;
-use crate::decider::{actions_of, context_of, currency_of};
+use crate::decider::{actions_of, context_of};
 use crate::errors::{AppError, Result};
 use crate::intents::{Intents, effective};
 use crate::{Remember, new_id, now_ms, time_of};
@@ -90,9 +89,8 @@ impl Intents<'_> {
                 allowed: vec![IntentStatus::Approved],
             });
         }
-        let currency = currency_of(&record.intent);
-        let amount = Money::parse(body.amount_euros.get(), currency)
-            .map_err(|e| AppError::validation("amountEuros", e))?;
+        let currency = record.intent.currency();
+        let amount = recordable_amount("amountEuros", &body.amount_euros, currency)?;
         let agent = app
             .store()
             .agent(tenant_id, &record.agent_id)

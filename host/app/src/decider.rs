@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage};
+use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage, merchant_key};
 use warrant_domain::decision::ActionKind;
 use warrant_domain::money::Currency;
 use warrant_domain::policy::{Policy, PolicyDecision, RequestedAction};
@@ -20,14 +20,6 @@ use crate::{new_id, time_of};
 
 /// Picks the chain of a compiled policy that decides a context.
 pub type Chain = for<'p> fn(&'p CompiledPolicy, &EvaluationContext) -> &'p Policy;
-
-/// The currency an intent's spend is counted in: its own, or EUR.
-pub fn currency_of(intent: &Intent) -> Currency {
-    intent
-        .amount
-        .map(|amount| amount.currency)
-        .unwrap_or(Currency::EUR)
-}
 
 /// Where the calendar day and month that hold `now_ms` begin in `zone`,
 /// in Unix milliseconds (never after `now_ms`).
@@ -92,7 +84,7 @@ impl App {
         now_ms: i64,
     ) -> Result<Usage> {
         let (day, month) = calendar_starts(&policy.zone, now_ms)?;
-        let merchant_key = merchant.map(str::to_lowercase);
+        let merchant_key = merchant.map(merchant_key);
         let mut usage = self
             .store()
             .usage(
@@ -121,7 +113,7 @@ impl App {
             .usage_of(
                 &agent.agent.id,
                 policy,
-                currency_of(&intent),
+                intent.currency(),
                 intent.merchant.as_deref(),
                 now_ms,
             )
@@ -146,7 +138,7 @@ impl App {
         now_ms: i64,
     ) -> Result<(EvaluationContext, PolicyDecision)> {
         let usage = Usage {
-            currency: currency_of(&intent),
+            currency: intent.currency(),
             timezone: policy.definition.timezone.clone(),
             ..Usage::default()
         };

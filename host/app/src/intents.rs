@@ -9,9 +9,7 @@
 use serde::Deserialize;
 
 use warrant_domain::context::{AgentStatus, Intent};
-use warrant_domain::intent::{
-    IntentRequest, MAX_PURPOSE_CHARS, SettleRequest, check_recordable, checked_text,
-};
+use warrant_domain::intent::{IntentRequest, SettleRequest, check_reason, check_recordable};
 use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_domain::settlement::{self, Reporter, SettlementRecord};
@@ -21,7 +19,7 @@ use warrant_store::{
 };
 
 use crate::auth::{Permission, Principal};
-use crate::decider::{actions_of, currency_of};
+use crate::decider::actions_of;
 use crate::errors::{AppError, Result};
 use crate::{App, Remember, new_id, now_ms, time_of};
 
@@ -336,10 +334,7 @@ impl Intents<'_> {
         let (reason, settlement) = match body {
             MoveBody::Settlement(settlement) => (None, Some(settlement)),
             MoveBody::Reason(body) => {
-                let reason = body
-                    .reason
-                    .map(|r| checked_text("reason", &r, MAX_PURPOSE_CHARS))
-                    .transpose()?;
+                let reason = body.reason.map(|r| check_reason(&r)).transpose()?;
                 if transition == Transition::Fail && reason.is_none() {
                     return Err(AppError::validation("reason", "is required"));
                 }
@@ -486,7 +481,9 @@ impl Intents<'_> {
         now: i64,
     ) -> Result<SettlementWrite> {
         let intent = &record.intent;
-        let (actual, actual_merchant) = body.check(currency_of(intent))?;
+        let (actual, actual_merchant) = body.check(intent.currency())?;
+        // A recurring intent's terms give its tolerance (see
+        // `settlement::tolerance_bps`): its policy is not needed for it.
         let policy_tolerance = match intent.recurring {
             Some(_) => 0,
             None => {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use warrant_domain::baseline::{
-    BaselineRequest, BaselineSource, MAX_BASELINE_DAYS, MAX_BASELINE_INTENTS, learn,
+    BaselineRequest, BaselineSource, MAX_BASELINE_INTENTS, check_days, learn,
 };
 use warrant_domain::context::{Baseline, Signal, Usage};
 use warrant_domain::intent::IntentRequest;
@@ -314,13 +314,7 @@ impl Oversight<'_> {
         days: Option<u32>,
     ) -> Result<(AgentRecord, u32, Vec<Anomaly>)> {
         let agent = self.agent(principal, id, Permission::Read).await?;
-        let days = days.unwrap_or(7);
-        if !(1..=MAX_BASELINE_DAYS).contains(&days) {
-            return Err(AppError::validation(
-                "days",
-                format!("must be 1 to {MAX_BASELINE_DAYS}"),
-            ));
-        }
+        let days = check_days(days.unwrap_or(7))?;
         let since = now_ms() - i64::from(days) * DAY_MS;
         let anomalies = self.recent_anomalies(&agent, since).await?;
         Ok((agent, days, anomalies))

@@ -157,12 +157,7 @@ impl Policies<'_> {
     ) -> Result<PolicyVersion> {
         let tenant_id = principal.tenant()?;
         let name = checked_name(&request.name)?;
-        if request.rules.is_empty() {
-            return Err(AppError::validation(
-                "rules",
-                "must have at least one rule: Warrant approves nothing on its own",
-            ));
-        }
+        check_enforced(request.rules.iter().map(|rule| rule.mode))?;
         let amount_tolerance_bps = request
             .amount_tolerance_percent
             .as_deref()
@@ -195,7 +190,6 @@ impl Policies<'_> {
             amount_tolerance_bps,
             review_flagged_settlements: request.review_flagged_settlements.unwrap_or(true),
         };
-        check_enforced(&definition.rules)?;
         let version = PolicyVersion {
             record: PolicyRecord {
                 id: new_id("pol"),
@@ -253,13 +247,10 @@ impl Policies<'_> {
             changed_costs("charges", update.charges.as_deref(), &definition.charges),
         )?;
         if let Some(rules) = update.rules {
-            if rules.is_empty() {
-                return Err(AppError::validation("rules", "must have at least one rule"));
-            }
+            check_enforced(rules.iter().map(|rule| rule.mode))?;
             definition.rules = self
                 .resolve_steps(tenant_id, "rules", rules, World::Policy)
                 .await?;
-            check_enforced(&definition.rules)?;
         }
         if let Some(risk) = update.risk {
             definition.risk = self

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
 use crate::ValidationError;
-use crate::context::Baseline;
+use crate::context::{Baseline, merchant_key};
 use crate::intent::{MAX_NAME_CHARS, checked_text};
 use crate::money::{Currency, Money};
 
@@ -110,13 +110,7 @@ impl BaselineRequest {
             }
             return self.given(currency, now).map(BaselineSource::Given);
         }
-        let days = self.days.unwrap_or(DEFAULT_BASELINE_DAYS);
-        if !(1..=MAX_BASELINE_DAYS).contains(&days) {
-            return Err(ValidationError::new(
-                "days",
-                format!("must be 1 to {MAX_BASELINE_DAYS}"),
-            ));
-        }
+        let days = check_days(self.days.unwrap_or(DEFAULT_BASELINE_DAYS))?;
         Ok(BaselineSource::History { days, currency })
     }
 
@@ -149,7 +143,7 @@ impl BaselineRequest {
             .enumerate()
             .map(|(i, m)| {
                 checked_text(&format!("merchants[{i}]"), m, MAX_NAME_CHARS)
-                    .map(|m| m.to_lowercase())
+                    .map(|m| merchant_key(&m))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Baseline {
@@ -164,6 +158,18 @@ impl BaselineRequest {
             set_at: now,
         })
     }
+}
+
+/// A number of days of history to learn from or look through: 1 to
+/// [`MAX_BASELINE_DAYS`].
+pub fn check_days(days: u32) -> Result<u32, ValidationError> {
+    if !(1..=MAX_BASELINE_DAYS).contains(&days) {
+        return Err(ValidationError::new(
+            "days",
+            format!("must be 1 to {MAX_BASELINE_DAYS}"),
+        ));
+    }
+    Ok(days)
 }
 
 /// A baseline learnt from an agent's intents of the last `days` days that
@@ -188,22 +194,21 @@ pub fn learn(
     let (mean, std_dev) = if amounts.is_empty() {
         (0, 0)
     } else {
+        // Saturating: amounts stored before they were capped may be near
+        // 2^64, whose squares and sums a u128 cannot always hold.
         let n = amounts.len() as u128;
-        let mean = amounts.iter().sum::<u128>() / n;
-        let variance = amounts
-            .iter()
-            .map(|&a| {
-                let d = a.abs_diff(mean);
-                d * d
-            })
-            .sum::<u128>()
-            / n;
+        let sum = |values: &mut dyn Iterator<Item = u128>| values.fold(0, u128::saturating_add);
+        let mean = sum(&mut amounts.iter().copied()) / n;
+        let variance = sum(&mut amounts.iter().map(|&a| {
+            let d = a.abs_diff(mean);
+            d.saturating_mul(d)
+        })) / n;
         (mean, variance.isqrt())
     };
     let mut hours = Vec::new();
     let mut merchants: BTreeMap<&str, usize> = BTreeMap::new();
     for entry in history {
-        hours.push((entry.created_ms.div_euclid(3_600_000) % 24) as u8);
+        hours.push(entry.created_ms.div_euclid(3_600_000).rem_euclid(24) as u8);
         if let Some(merchant) = &entry.merchant_key {
             *merchants.entry(merchant).or_default() += 1;
         }

@@ -107,6 +107,19 @@ pub struct Intent {
     pub ttl_minutes: u32,
 }
 
+impl Intent {
+    /// The currency the intent's spend is counted in: its amount's, or
+    /// EUR when it gave none.
+    pub fn currency(&self) -> Currency {
+        self.amount.map_or(Currency::EUR, |amount| amount.currency)
+    }
+}
+
+/// A merchant as usage counts and baselines compare it: lower case.
+pub fn merchant_key(merchant: &str) -> String {
+    merchant.to_lowercase()
+}
+
 /// The card an intent is paid with: its id or its name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -28,15 +28,36 @@ pub const MAX_AMOUNT_MINOR: u64 = 1_000_000_000_000_000;
 /// (a plugin may still be asked about one, by `warrant eval`).
 pub fn check_recordable(intent: &Intent) -> Result<(), ValidationError> {
     match intent.amount {
-        Some(amount) if amount.minor_units > MAX_AMOUNT_MINOR => Err(ValidationError::new(
-            "expectedAmountEuros",
+        Some(amount) => check_amount("expectedAmountEuros", amount),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an amount, given as `field`, over [`MAX_AMOUNT_MINOR`]: every
+/// amount Warrant records (declared, settled, charged) passes here.
+pub fn check_amount(field: &str, amount: Money) -> Result<(), ValidationError> {
+    if amount.minor_units > MAX_AMOUNT_MINOR {
+        return Err(ValidationError::new(
+            field,
             format!(
                 "must be at most {}",
                 Money::new(MAX_AMOUNT_MINOR, amount.currency)
             ),
-        )),
-        _ => Ok(()),
+        ));
     }
+    Ok(())
+}
+
+/// An amount given as `field` in major units of `currency`, read exactly
+/// and within what Warrant records.
+pub fn recordable_amount(
+    field: &str,
+    raw: &RawValue,
+    currency: Currency,
+) -> Result<Money, ValidationError> {
+    let amount = Money::parse(raw.get(), currency).map_err(|e| ValidationError::new(field, e))?;
+    check_amount(field, amount)?;
+    Ok(amount)
 }
 
 /// What an agent or a tenant reports of a settlement: the body of
@@ -60,15 +81,9 @@ impl SettleRequest {
     ) -> Result<(Option<Money>, Option<String>), ValidationError> {
         let actual = self
             .actual_amount_euros
-            .as_ref()
-            .map(|raw| {
-                Money::parse(raw.get(), currency)
-                    .map_err(|e| ValidationError::new("actualAmountEuros", e))
-            })
+            .as_deref()
+            .map(|raw| recordable_amount("actualAmountEuros", raw, currency))
             .transpose()?;
-        if actual.is_some_and(|a| a.minor_units > MAX_AMOUNT_MINOR) {
-            return Err(ValidationError::new("actualAmountEuros", "is too large"));
-        }
         let merchant = self
             .actual_merchant
             .as_ref()
@@ -251,6 +266,11 @@ impl RecurringRequest {
 /// too long.
 fn checked_name(field: &str, value: String) -> Result<String, ValidationError> {
     checked_text(field, &value, MAX_NAME_CHARS)
+}
+
+/// The reason given with a move of an intent or an agent, checked.
+pub fn check_reason(reason: &str) -> Result<String, ValidationError> {
+    checked_text("reason", reason, MAX_PURPOSE_CHARS)
 }
 
 /// Trims a text and checks it is neither empty nor longer than `max`

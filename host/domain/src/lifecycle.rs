@@ -107,7 +107,8 @@ impl fmt::Display for IntentStatus {
 /// A text that names no status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a status; expected one of pending_approval, approved, denied, completed, failed, expired, cancelled"
+    "`{0}` is not a status; expected one of {expected}",
+    expected = IntentStatus::ALL.map(IntentStatus::as_str).join(", ")
 )]
 pub struct UnknownStatus(pub String);
 

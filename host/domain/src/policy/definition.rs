@@ -183,15 +183,17 @@ pub fn time_zone(field: &str, name: &str) -> Result<jiff::tz::TimeZone, Validati
     })
 }
 
-/// A policy must have a rule whose verdict counts: Warrant approves
-/// nothing on its own.
-pub fn check_enforced(rules: &[Step]) -> Result<(), ValidationError> {
-    if rules.iter().any(|rule| rule.mode != Some(Mode::Monitor)) {
+/// A policy must have a rule whose verdict counts (`modes` are its rules'
+/// modes, enforced unless given): Warrant approves nothing on its own.
+pub fn check_enforced(
+    modes: impl IntoIterator<Item = Option<Mode>>,
+) -> Result<(), ValidationError> {
+    if modes.into_iter().any(|mode| mode != Some(Mode::Monitor)) {
         return Ok(());
     }
     Err(ValidationError::new(
         "rules",
-        "must have at least one rule in `enforce` mode: monitored rules alone would approve everything",
+        "must have at least one rule in `enforce` mode: Warrant approves nothing on its own",
     ))
 }
 
@@ -220,7 +222,7 @@ pub fn requested_costs<'a>(list: &str, steps: &'a [StepRequest]) -> Vec<StepCost
 }
 
 /// The costs of a list of steps as stored.
-pub fn stored_costs<'a>(list: &str, steps: &'a [Step]) -> Vec<StepCost<'a>> {
+fn stored_costs<'a>(list: &str, steps: &'a [Step]) -> Vec<StepCost<'a>> {
     steps
         .iter()
         .enumerate()

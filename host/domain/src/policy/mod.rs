@@ -90,7 +90,7 @@ pub struct Policy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
-    /// No enforced rule objected.
+    /// An enforced rule approved and no enforced rule objected.
     Approved,
     /// No enforced rule denied, and at least one asked for review.
     PendingApproval,
@@ -452,7 +452,6 @@ fn trace_action(
     }
 }
 
-/// Combines the verdicts of the entries that count.
 /// Combines the verdicts of the entries that count, failing closed: a
 /// trace in which no enforced rule decided approves nothing (denied), so
 /// an approval always stands on at least one rule's own approve.
@@ -463,16 +462,20 @@ fn combine(trace: &[TraceEntry]) -> Outcome {
             .filter(|e| e.counts())
             .filter_map(|e| e.verdict)
     };
-    let a_rule_decided = trace
-        .iter()
-        .any(|e| e.counts() && e.stage == Stage::Rule && e.verdict.is_some());
-    if !a_rule_decided || verdicts().any(|v| v == VerdictKind::Deny) {
+    if !a_rule_decided(trace) || verdicts().any(|v| v == VerdictKind::Deny) {
         Outcome::Denied
     } else if verdicts().any(|v| v == VerdictKind::Review) {
         Outcome::PendingApproval
     } else {
         Outcome::Approved
     }
+}
+
+/// Whether an enforced rule gave a verdict (its own, or its failure's).
+fn a_rule_decided(trace: &[TraceEntry]) -> bool {
+    trace
+        .iter()
+        .any(|e| e.counts() && e.stage == Stage::Rule && e.verdict.is_some())
 }
 
 /// Why a decision in which no enforced rule decided is denied.
@@ -493,12 +496,7 @@ impl PolicyDecision {
             .iter()
             .filter(|entry| entry.counts() && entry.verdict == Some(verdict))
             .find_map(|entry| entry.reason.clone());
-        decided.or_else(|| {
-            let a_rule_decided = self.trace.iter().any(|entry| {
-                entry.counts() && entry.stage == Stage::Rule && entry.verdict.is_some()
-            });
-            (!a_rule_decided).then(|| NO_RULE_DECIDED.to_owned())
-        })
+        decided.or_else(|| (!a_rule_decided(&self.trace)).then(|| NO_RULE_DECIDED.to_owned()))
     }
 }
 

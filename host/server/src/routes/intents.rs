@@ -9,7 +9,6 @@ use serde_json::value::RawValue;
 
 use warrant_app::Principal;
 use warrant_app::charges::ChargeRequest;
-use warrant_app::decider::currency_of;
 use warrant_app::intents::{Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest};
 use warrant_domain::context::{Cadence, Card};
 use warrant_domain::intent::{IntentRequest, SettleRequest};
@@ -121,7 +120,7 @@ fn intent_view<'a>(
             .map(|amount| number(amount.major_units_text()))
             .transpose()?,
         expected_merchant: intent.merchant.as_deref(),
-        currency: currency_of(intent).code(),
+        currency: intent.currency().code(),
         recurring,
         client_intent_id: intent.client_intent_id.as_deref(),
         ttl_minutes: intent.ttl_minutes,

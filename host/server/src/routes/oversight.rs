@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use warrant_app::Principal;
 use warrant_app::oversight::{Anomaly, BaselineSet, Meter};
 use warrant_app::policies::DryRun;
-use warrant_domain::baseline::BaselineRequest;
+use warrant_domain::baseline::{BaselineRequest, MAX_BASELINE_DAYS};
 use warrant_domain::context::{Usage, WindowUsage};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::lifecycle::IntentStatus;
@@ -181,8 +181,9 @@ pub(crate) async fn anomalies(
         .days
         .as_deref()
         .map(|text| {
-            text.parse::<u32>()
-                .map_err(|_| ApiError::validation("days", "must be 1 to 90"))
+            text.parse::<u32>().map_err(|_| {
+                ApiError::validation("days", format!("must be 1 to {MAX_BASELINE_DAYS}"))
+            })
         })
         .transpose()?;
     let (agent, days, anomalies) = state

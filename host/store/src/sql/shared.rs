@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
 
-use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage};
+use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage, merchant_key};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_domain::settlement::Reporter;

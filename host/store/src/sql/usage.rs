@@ -122,13 +122,10 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// intent id.
 async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
     let declared = &intent.intent;
-    let currency = declared
-        .amount
-        .map(|amount| amount.currency)
-        .unwrap_or(Currency::EUR);
+    let currency = declared.currency();
     let amount = declared.amount.map(|a| a.minor_units);
     let spend = spend_minor(intent.status, amount, None, Reporter::Agent);
-    let merchant_key = declared.merchant.as_ref().map(|m| m.to_lowercase());
+    let merchant_key = declared.merchant.as_deref().map(merchant_key);
     sqlx::query(
         "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
                               policy_version, currency, amount_minor, merchant_key,
