@@ -165,9 +165,11 @@ impl Agents<'_> {
 
     /// The caller's agent (an agent token reads its own).
     pub async fn show(&self, principal: &Principal, id: &str) -> Result<AgentRecord> {
-        let record = self.find(principal.tenant_id()?, id).await?;
+        let tenant_id = principal.tenant_id()?;
+        // Permission first: an agent's token learns nothing of other
+        // agents, not even whether they exist.
         principal.may(id, Permission::Read)?;
-        Ok(record)
+        self.find(tenant_id, id).await
     }
 
     /// Changes an agent's name, policy, type, profile, tags, metadata, and

@@ -34,8 +34,9 @@ pub struct ChargeRequest {
 }
 
 impl Intents<'_> {
-    /// Checks the caller may report charges at all, before anything else.
-    pub fn may_charge(principal: &Principal) -> Result<()> {
+    /// Checks the caller may report what settled (a charge, a
+    /// verification) at all, before anything else.
+    pub fn may_settle(principal: &Principal) -> Result<()> {
         principal.requires(Permission::Settle)
     }
 

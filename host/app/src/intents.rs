@@ -130,12 +130,7 @@ impl Intents<'_> {
     ) -> Result<Declared> {
         let app = self.app;
         let tenant_id = principal.tenant_id()?;
-        let agent_id = match (&request.agent_id, principal.own_agent()) {
-            (Some(id), _) => id.trim().to_owned(),
-            (None, Some(own)) => own.to_owned(),
-            (None, None) => return Err(AppError::validation("agentId", "is required")),
-        };
-        principal.may(&agent_id, Permission::Create)?;
+        let agent_id = Self::declaring_agent(principal, &request)?;
         let agent = app
             .store()
             .agent(tenant_id, &agent_id)
@@ -206,6 +201,20 @@ impl Intents<'_> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The agent `request` declares an intent for (named by a tenant key,
+    /// or the agent token's own), after checking the caller may: before
+    /// anything else, an idempotent replay included.
+    pub fn declaring_agent(principal: &Principal, request: &IntentRequest) -> Result<String> {
+        principal.tenant_id()?;
+        let agent_id = match (&request.agent_id, principal.own_agent()) {
+            (Some(id), _) => id.trim().to_owned(),
+            (None, Some(own)) => own.to_owned(),
+            (None, None) => return Err(AppError::validation("agentId", "is required")),
+        };
+        principal.may(&agent_id, Permission::Create)?;
+        Ok(agent_id)
     }
 
     /// The answer to a repeated client intent id: the intent as it stands,
@@ -421,7 +430,7 @@ impl Intents<'_> {
         remember: Remember<'_, IntentWithHistory>,
     ) -> Result<IntentWithHistory> {
         let app = self.app;
-        principal.requires(Permission::Settle)?;
+        Self::may_settle(principal)?;
         if body.actual_amount_euros.is_none() {
             return Err(AppError::validation("actualAmountEuros", "is required"));
         }

@@ -67,7 +67,7 @@ impl Plugins<'_> {
 
     /// The upload's name and version, checked before its body is looked
     /// at.
-    pub fn check_upload(
+    fn check_upload(
         &self,
         name: Option<String>,
         version: Option<String>,
@@ -84,20 +84,22 @@ impl Plugins<'_> {
         Ok((name, version))
     }
 
-    /// Registers a component as `name@version` of the caller's tenant,
-    /// once it has passed the sandbox's checks (refused with their code)
-    /// and the plan's quota; the same bytes again answer the registered
-    /// plugin, other bytes for a registered version are a conflict.
+    /// Registers a component as `name@version` (both required; the
+    /// version semantic) of the caller's tenant, once it has passed the
+    /// sandbox's checks (refused with their code) and the plan's quota;
+    /// the same bytes again answer the registered plugin, other bytes for
+    /// a registered version are a conflict.
     pub async fn upload(
         &self,
         principal: &Principal,
-        name: String,
-        version: String,
+        name: Option<String>,
+        version: Option<String>,
         bytes: Vec<u8>,
         remember: Remember<'_, PluginEntry>,
     ) -> Result<Uploaded> {
         let app = self.app;
         let tenant_id = principal.tenant()?;
+        let (name, version) = self.check_upload(name, version)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let same_version = async || -> Result<Option<Uploaded>> {
             let Some(existing) = app

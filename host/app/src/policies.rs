@@ -378,6 +378,12 @@ impl Policies<'_> {
     ) -> Result<DryRun> {
         let app = self.app;
         let tenant_id = principal.tenant()?;
+        if version.is_some_and(|v| v < 1) {
+            return Err(AppError::validation(
+                "version",
+                "must be a version number, 1 or more",
+            ));
+        }
         let record = app
             .store()
             .policy(tenant_id, id, version)

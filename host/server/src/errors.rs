@@ -19,9 +19,6 @@ pub struct ApiError {
     retry_after: Option<u32>,
     /// What the log says of an internal error (the answer says nothing).
     cause: Option<String>,
-    /// Another request with the same idempotency key committed first: its
-    /// answer is this one's, if it can be read.
-    race: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,7 +48,6 @@ impl ApiError {
             },
             retry_after: None,
             cause: None,
-            race: false,
         }
     }
 
@@ -89,15 +85,9 @@ impl ApiError {
         AppError::internal(cause).into()
     }
 
-    /// The error's code.
-    pub fn code(&self) -> &'static str {
-        self.body.code
-    }
-
-    /// Whether another request with the same idempotency key committed
-    /// first.
-    pub(crate) fn is_idempotency_race(&self) -> bool {
-        self.race
+    /// Whether the server failed, rather than the request.
+    pub(crate) fn is_internal(&self) -> bool {
+        self.status.is_server_error()
     }
 }
 
@@ -139,7 +129,6 @@ impl From<AppError> for ApiError {
             AppError::AgentTransition { current, .. } => api.body.status = Some(current.as_str()),
             AppError::Busy(_) => api.retry_after = Some(1),
             AppError::Internal(cause) => api.cause = Some(cause),
-            AppError::IdempotencyRace => api.race = true,
             _ => {}
         }
         api

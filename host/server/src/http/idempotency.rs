@@ -127,25 +127,30 @@ pub async fn once(
         request_sha256: submission.request_sha256.clone(),
         now_ms: now_ms(),
     };
-    let result = work(&ticket).await;
-    if result.is_err() {
-        // A refusal may rest on writes of others still being committed:
-        // answer once they are on disk (and a replay can read them).
-        state.app.sync().await?;
+    let error = match work(&ticket).await {
+        Ok(reply) => return Ok(reply),
+        Err(error) => error,
+    };
+    // A refusal may rest on writes of others still being committed:
+    // answer once they are on disk (and a replay can read them). Failing
+    // that, the refusal still stands as it is.
+    if let Err(e) = state.app.sync().await {
+        tracing::warn!("waiting for earlier writes before a refusal failed: {e}");
     }
-    match result {
-        Ok(reply) => Ok(reply),
-        // Another request with this key may have committed while this one
-        // worked (it then finds the intent moved, or the key taken): its
-        // answer is this one's.
-        Err(error) if submission.idempotency_key.is_some() => {
-            match replay(state, scope, submission).await? {
-                Some(reply) => Ok(reply),
-                None if error.is_idempotency_race() => Err(AppError::IdempotencyRace.into()),
-                None => Err(error),
-            }
+    if submission.idempotency_key.is_none() {
+        return Err(error);
+    }
+    // Another request with this key may have committed while this one
+    // worked (it then finds the intent moved, or the key taken): its
+    // answer is this one's, or its request another one's (422).
+    match replay(state, scope, submission).await {
+        Ok(Some(reply)) => Ok(reply),
+        Ok(None) => Err(error),
+        Err(replayed) if replayed.is_internal() => {
+            tracing::warn!("reading the answer of a concurrent request failed: {replayed:?}");
+            Err(error)
         }
-        Err(error) => Err(error),
+        Err(replayed) => Err(replayed),
     }
 }
 

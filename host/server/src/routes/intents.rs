@@ -162,14 +162,9 @@ pub(crate) async fn declare(
     principal: Principal,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant_id()?;
-    let request = IntentRequest::from_json(submission.text()?)?;
-    let agent_id = match (&request.agent_id, principal.own_agent()) {
-        (Some(id), _) => id.trim().to_owned(),
-        (None, Some(own)) => own.to_owned(),
-        (None, None) => return Err(ApiError::validation("agentId", "is required")),
-    };
-    principal.may(&agent_id, warrant_app::Permission::Create)?;
+    principal.requires(warrant_app::Permission::Create)?;
+    let request: IntentRequest = submission.json()?;
+    Intents::declaring_agent(&principal, &request)?;
     once(&state, &principal, &submission, async |ticket| {
         let created = |intent: &IntentWithHistory| reply_with(StatusCode::CREATED, intent);
         let declared = state
@@ -309,8 +304,8 @@ pub(crate) async fn verify(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
+    Intents::may_settle(&principal)?;
     let body: SettleRequest = submission.json()?;
-    principal.requires(warrant_app::Permission::Settle)?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |intent: &IntentWithHistory| ticket.record(&reply(intent).ok()?);
         let verified = state
@@ -371,7 +366,7 @@ pub(crate) async fn report_charge(
     submission: Submission,
 ) -> Result<Reply> {
     principal.tenant_id()?;
-    Intents::may_charge(&principal)?;
+    Intents::may_settle(&principal)?;
     let body: ChargeRequest = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |charge: &ChargeRecord| ticket.record(&charge_reply(charge).ok()?);

@@ -270,7 +270,7 @@ pub(crate) async fn dry_run(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    let request = IntentRequest::from_json(submission.text()?)?;
+    let request: IntentRequest = submission.json()?;
     let dry_run = state
         .app
         .oversight()

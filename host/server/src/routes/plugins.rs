@@ -64,16 +64,16 @@ pub(crate) async fn upload(
     // gets the answer instead of a closed connection.
     let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)
         .map_err(|rejection| ApiError::validation("query", rejection.body_text()))?;
-    let plugins = state.app.plugins();
-    let (name, version) = plugins.check_upload(query.name, query.version)?;
     once(&state, &principal, &submission, async |ticket| {
         let created =
             |entry: &PluginEntry| Reply::json(StatusCode::CREATED, &PluginView::from(entry));
-        let uploaded = plugins
+        let uploaded = state
+            .app
+            .plugins()
             .upload(
                 &principal,
-                name,
-                version,
+                query.name,
+                query.version,
                 submission.body.to_vec(),
                 &|entry| ticket.record(&created(entry).ok()?),
             )

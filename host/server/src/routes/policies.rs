@@ -177,14 +177,13 @@ pub(crate) async fn try_out(
     submission: Submission,
 ) -> Result<Reply> {
     principal.tenant()?;
-    let request = IntentRequest::from_json(submission.text()?)?;
+    let request: IntentRequest = submission.json()?;
     let version = query
         .version
         .as_deref()
         .map(|v| {
-            v.parse::<i64>().ok().filter(|v| *v >= 1).ok_or_else(|| {
-                ApiError::validation("version", "must be a version number, 1 or more")
-            })
+            v.parse::<i64>()
+                .map_err(|_| ApiError::validation("version", "must be a version number, 1 or more"))
         })
         .transpose()?;
     let dry_run = state
