@@ -400,6 +400,29 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
             .len(),
         3
     );
+
+    // With the default windows (no days before or after the due date), a
+    // charge on the day the series began is in its first window.
+    let default_windows = server
+        .post_text(
+            "/intents",
+            &s.key,
+            &format!(
+                r#"{{"agentId":"{}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                    "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly"}}}}"#,
+                s.agent
+            ),
+        )
+        .expect(201)
+        .str("id");
+    let charge = server
+        .post(
+            &format!("/intents/{default_windows}/charges"),
+            &s.key,
+            json!({"amountEuros": 20, "merchant": "hetzner.com"}),
+        )
+        .expect(201);
+    assert_eq!(charge.str("status"), "accepted", "{}", charge.text);
 }
 
 #[test]

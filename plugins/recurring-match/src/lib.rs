@@ -10,16 +10,20 @@
 //! When a charge is being checked:
 //!
 //! - an intent without recurring terms: deny (`not-recurring`).
-//! - Due dates: due(k) = the start of the series plus k periods, for
+//! - Dates are whole days in the policy's time zone (`usage.timezone`,
+//!   UTC for a 0.1.0 context): the series starts on the date it was
+//!   declared, and a charge falls on the date it was made.
+//! - Due dates: due(k) = the series' first date plus k periods, for
 //!   k = 0, 1, 2, …: k days (daily), 7k days (weekly), k months on the same
-//!   day of the month (monthly), k years (yearly), at the series' time of
-//!   day, in UTC. A day past the end of a month is clamped to its last day:
-//!   a series started on 31 January is due on 28 (or 29) February and on
-//!   31 March; one started on 29 February is due on 28 February in common
-//!   years.
+//!   day of the month (monthly), k years (yearly). A day past the end of a
+//!   month is clamped to its last day: a series started on 31 January is
+//!   due on 28 (or 29) February and on 31 March; one started on 29
+//!   February is due on 28 February in common years.
 //! - The window of due(k) runs from `windowStartDaysBefore` days before it
-//!   to `windowEndDaysAfter` days after it, both ends included. A charge in
-//!   several windows belongs to the one whose due date is nearest.
+//!   to `windowEndDaysAfter` days after it, both days included: with both
+//!   at 0 (the default), a charge at any time of the due date is in it. A
+//!   charge in several windows belongs to the one whose due date is
+//!   nearest.
 //! - The calendar ends with the year 9999: a series has no due dates after
 //!   it.
 //!
@@ -44,7 +48,7 @@
 #![cfg_attr(target_arch = "wasm32", no_std)]
 
 use jiff::civil::DateTime;
-use jiff::tz::Offset;
+use jiff::tz::{Offset, TimeZone, TimeZoneDatabase};
 use jiff::{Span, Timestamp as Instant};
 use warrant_sdk::prelude::*;
 
@@ -71,10 +75,12 @@ pub fn evaluate(cx: &Context, _config: Config) -> Result<Decision, PluginError> 
         );
     };
 
-    let series = Series::new(terms.cadence, nanos(charge.series_start));
+    let zone = time_zone(&cx.usage.timezone)?;
+    let day = |t: Timestamp| day_of(nanos(t), &zone);
+    let series = Series::new(terms.cadence, day(charge.series_start));
     let before = i128::from(terms.window_start_days_before) * DAY;
     let after = i128::from(terms.window_end_days_after) * DAY;
-    let at = nanos(charge.at);
+    let at = day(charge.at);
 
     let mut codes: Vec<&str> = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
@@ -98,12 +104,12 @@ pub fn evaluate(cx: &Context, _config: Config) -> Result<Decision, PluginError> 
             if let Some(&earlier) = charge
                 .previous
                 .iter()
-                .find(|&&p| (from..=to).contains(&nanos(p)))
+                .find(|&&p| (from..=to).contains(&day(p)))
             {
                 codes.push("duplicate-charge");
                 reasons.push(format!(
                     "a charge on {} was already accepted for the payment due {} (period {k})",
-                    date(nanos(earlier)),
+                    date(day(earlier)),
                     date(due)
                 ));
             }
@@ -187,7 +193,36 @@ pub fn evaluate(cx: &Context, _config: Config) -> Result<Decision, PluginError> 
     Ok(decision)
 }
 
-/// The due dates of a series, as nanoseconds since 1970 (UTC).
+/// The policy's time zone; an empty name (a 0.1.0 context) is UTC.
+fn time_zone(name: &str) -> Result<TimeZone, PluginError> {
+    if name.is_empty() || name == "UTC" {
+        return Ok(TimeZone::UTC);
+    }
+    match TimeZoneDatabase::bundled().get(name) {
+        // `Etc/Unknown` is jiff's name for a zone nobody knows.
+        Ok(zone) if !zone.is_unknown() => Ok(zone),
+        _ => Err(PluginError::new(
+            "invalid-timezone",
+            format!("the policy's time zone `{name}` is not a known IANA time zone"),
+        )),
+    }
+}
+
+/// The date `nanos` falls on in `zone`, as its midnight in UTC (so that
+/// dates compare and add as instants do); instants beyond the calendar
+/// stay as they are.
+fn day_of(nanos: i128, zone: &TimeZone) -> i128 {
+    let Ok(t) = Instant::from_nanosecond(nanos) else {
+        return nanos;
+    };
+    let date = zone.to_datetime(t).date();
+    Offset::UTC
+        .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+        .map_or(nanos, Instant::as_nanosecond)
+}
+
+/// The due dates of a series, as nanoseconds since 1970 of each date's
+/// midnight in UTC.
 struct Series {
     cadence: Cadence,
     /// due(0).
@@ -510,16 +545,95 @@ mod tests {
     fn the_window_includes_both_ends() {
         let t = || terms(Cadence::Monthly, 3, 5);
         let due = accepted(2, "2026-03-15");
-        assert_eq!(period(t(), MONTHLY_START, "2026-03-12T10:00:00Z"), due);
+        // Whole days: from the first instant of the 12th to the last of
+        // the 20th, whatever the series' time of day.
+        assert_eq!(period(t(), MONTHLY_START, "2026-03-12T00:00:00Z"), due);
         assert_eq!(
-            period(t(), MONTHLY_START, "2026-03-12T09:59:59.999999999Z"),
+            period(t(), MONTHLY_START, "2026-03-11T23:59:59.999999999Z"),
             None
         );
-        assert_eq!(period(t(), MONTHLY_START, "2026-03-20T10:00:00Z"), due);
         assert_eq!(
-            period(t(), MONTHLY_START, "2026-03-20T10:00:00.000000001Z"),
-            None
+            period(t(), MONTHLY_START, "2026-03-20T23:59:59.999999999Z"),
+            due
         );
+        assert_eq!(period(t(), MONTHLY_START, "2026-03-21T00:00:00Z"), None);
+    }
+
+    /// The charge at `at` of a monthly series without windows, declared at
+    /// `start`, with the policy in `zone`.
+    fn in_zone(zone: &str, start: &str, at: &str) -> Decision {
+        let mut cx = context(terms(Cadence::Monthly, 0, 0), start, at);
+        cx.usage.timezone = zone.into();
+        decide(&cx)
+    }
+
+    #[test]
+    fn a_charge_any_time_on_the_due_date_is_in_a_window_of_no_days() {
+        // Declared on 5 December 2026 at 10:00 in Berlin (09:00 UTC).
+        let start = "2026-12-05T09:00:00Z";
+        // Seconds later, the same day: period 0.
+        let decision = in_zone("Europe/Berlin", start, "2026-12-05T09:00:05Z");
+        assert!(decision.is_approve(), "{:?}", decision.reason());
+        assert_eq!(decision.annotation("dueDate"), Some("2026-12-05"));
+        // 00:00, 12:00 and 23:59 in Berlin on the due date, 5 January.
+        for at in [
+            "2027-01-04T23:00:00Z",
+            "2027-01-05T11:00:00Z",
+            "2027-01-05T22:59:00Z",
+        ] {
+            let decision = in_zone("Europe/Berlin", start, at);
+            assert!(decision.is_approve(), "{at}: {:?}", decision.reason());
+            assert_eq!(decision.annotation("period"), Some("1"), "{at}");
+            assert_eq!(decision.annotation("dueDate"), Some("2027-01-05"), "{at}");
+        }
+        // A minute before and after the day, in Berlin.
+        for at in ["2027-01-04T22:59:00Z", "2027-01-05T23:00:00Z"] {
+            let decision = in_zone("Europe/Berlin", start, at);
+            assert_eq!(decision.codes, ["outside-window"], "{at}");
+        }
+        // 23:00 on 4 January in New York is the 5th in UTC: not the due
+        // date in New York.
+        let decision = in_zone("America/New_York", start, "2027-01-05T04:00:00Z");
+        assert_eq!(decision.codes, ["outside-window"]);
+        assert_eq!(
+            decision.reason(),
+            Some(
+                "the charge on 2027-01-04 falls in no window of the monthly series; the \
+                 nearest due date is 2027-01-05, and a charge may come from 0 days before to \
+                 0 days after a due date"
+            )
+        );
+    }
+
+    #[test]
+    fn due_dates_are_dates_in_the_policys_time_zone() {
+        // Declared at 20:00 on 4 December in New York (01:00 UTC on the 5th):
+        // due on the 4th of every month there.
+        let start = "2026-12-05T01:00:00Z";
+        for at in [
+            "2027-01-04T05:00:00Z",
+            "2027-01-04T17:00:00Z",
+            "2027-01-05T04:59:00Z",
+        ] {
+            let decision = in_zone("America/New_York", start, at);
+            assert!(decision.is_approve(), "{at}: {:?}", decision.reason());
+            assert_eq!(decision.annotation("dueDate"), Some("2027-01-04"), "{at}");
+        }
+        assert_eq!(
+            in_zone("America/New_York", start, "2027-01-05T05:00:00Z").codes,
+            ["outside-window"]
+        );
+        // The same instants in UTC: due on the 5th.
+        let decision = in_zone("UTC", start, "2027-01-05T04:59:00Z");
+        assert_eq!(decision.annotation("dueDate"), Some("2027-01-05"));
+        // A 0.1.0 context names no time zone: UTC.
+        let decision = in_zone("", start, "2027-01-05T23:59:00Z");
+        assert_eq!(decision.annotation("dueDate"), Some("2027-01-05"));
+        // An unknown zone fails closed.
+        let mut cx = context(terms(Cadence::Monthly, 0, 0), start, start);
+        cx.usage.timezone = "Mars/Olympus".into();
+        let error = testing::evaluate(evaluate, &cx, "{}").unwrap_err();
+        assert_eq!(error.code, "invalid-timezone");
     }
 
     #[test]
@@ -557,10 +671,10 @@ mod tests {
     fn a_charge_before_the_first_window_is_outside() {
         let t = || terms(Cadence::Monthly, 3, 5);
         assert_eq!(
-            period(t(), MONTHLY_START, "2026-01-12T10:00:00Z"),
+            period(t(), MONTHLY_START, "2026-01-12T00:00:00Z"),
             accepted(0, "2026-01-15")
         );
-        assert_eq!(period(t(), MONTHLY_START, "2026-01-12T09:59:59Z"), None);
+        assert_eq!(period(t(), MONTHLY_START, "2026-01-11T23:59:59Z"), None);
         let decision = decide(&context(t(), MONTHLY_START, "2025-06-01T00:00:00Z"));
         assert_eq!(decision.codes, ["outside-window"]);
         assert!(
@@ -571,7 +685,12 @@ mod tests {
         );
         // Without a window before the due date, nothing before the start.
         let t = || terms(Cadence::Daily, 0, 0);
-        assert_eq!(period(t(), MONTHLY_START, "2026-01-15T09:59:59Z"), None);
+        assert_eq!(period(t(), MONTHLY_START, "2026-01-14T23:59:59Z"), None);
+        // But the whole first day.
+        assert_eq!(
+            period(t(), MONTHLY_START, "2026-01-15T00:00:00Z"),
+            accepted(0, "2026-01-15")
+        );
     }
 
     #[test]
@@ -600,8 +719,12 @@ mod tests {
             period(t(), start, "2028-02-29T10:00:00Z"),
             accepted(25, "2028-02-29")
         );
-        // The time of day counts too.
-        assert_eq!(period(t(), start, "2026-02-28T10:00:01Z"), None);
+        // Any time of the due date; not the day after.
+        assert_eq!(
+            period(t(), start, "2026-02-28T23:59:59Z"),
+            accepted(1, "2026-02-28")
+        );
+        assert_eq!(period(t(), start, "2026-03-01T00:00:00Z"), None);
     }
 
     #[test]
@@ -637,12 +760,16 @@ mod tests {
             period(daily(), start, "2026-01-11T00:00:00Z"),
             accepted(10, "2026-01-11")
         );
-        assert_eq!(period(daily(), start, "2026-01-11T03:00:00Z"), None);
-        let late = || terms(Cadence::Daily, 0, 1);
-        // In the window of the 11th, which ends at midnight on the 12th.
         assert_eq!(
-            period(late(), start, "2026-01-11T03:00:00Z"),
+            period(daily(), start, "2026-01-11T23:00:00Z"),
             accepted(10, "2026-01-11")
+        );
+        let late = || terms(Cadence::Daily, 0, 1);
+        // On the 12th: in the windows of the 11th and the 12th, nearest
+        // the 12th.
+        assert_eq!(
+            period(late(), start, "2026-01-12T03:00:00Z"),
+            accepted(11, "2026-01-12")
         );
         let weekly = || terms(Cadence::Weekly, 1, 1);
         assert_eq!(
@@ -673,16 +800,16 @@ mod tests {
             period(t(), start, "2026-01-05T00:00:00Z"),
             accepted(1, "2026-01-08")
         );
-        // Halfway: the earlier one.
+        // Any time of the 4th is its day: 3 days after due(0).
         assert_eq!(
-            period(t(), start, "2026-01-04T12:00:00Z"),
+            period(t(), start, "2026-01-04T23:00:00Z"),
             accepted(0, "2026-01-01")
         );
-        // Windows much longer than the period.
+        // Windows much longer than the period: the due date is the day.
         let t = || terms(Cadence::Daily, 400, 400);
         assert_eq!(
             period(t(), start, "2026-01-04T13:00:00Z"),
-            accepted(4, "2026-01-05")
+            accepted(3, "2026-01-04")
         );
         assert_eq!(
             period(t(), start, "2025-01-01T00:00:00Z"),
@@ -746,8 +873,8 @@ mod tests {
         // those just outside this one.
         cx.charge.as_mut().unwrap().previous = vec![
             ts("2026-02-15T10:00:00Z"),
-            ts("2026-03-12T09:59:59Z"),
-            ts("2026-03-20T10:00:01Z"),
+            ts("2026-03-11T23:59:59Z"),
+            ts("2026-03-21T00:00:00Z"),
         ];
         assert!(decide(&cx).is_approve());
         // The same instant is a duplicate.
