@@ -593,7 +593,7 @@ fn today(server: &Server, t: &Tenant) -> (f64, u64) {
         .expect(200);
     let day = &usage.body["windows"]["calendarDay"];
     (
-        day["spend"].as_f64().unwrap(),
+        day["spendEuros"].as_f64().unwrap(),
         day["flaggedCount"].as_u64().unwrap(),
     )
 }
@@ -662,6 +662,34 @@ fn an_agents_verification_never_lowers_its_spend() {
     let lowered = settle(&server, &t.token, &id, "verify", "0");
     assert_eq!(lowered["settlement"]["flagged"], true);
     assert_eq!(today(&server, &t), (90.0, 1));
+    // A clean report after it does not clear the flag, and replaces
+    // nothing: every settlement is in the history, the latest is shown.
+    let again = settle(&server, &t.token, &id, "verify", "90");
+    assert_eq!(again["settlement"]["flagged"], false);
+    assert_eq!(today(&server, &t), (90.0, 1));
+    let settlements: Vec<(String, String, Value)> = again["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event.get("settlement").is_some())
+        .map(|event| {
+            (
+                event["from"].as_str().unwrap().to_owned(),
+                event["to"].as_str().unwrap().to_owned(),
+                event["settlement"]["flagged"].clone(),
+            )
+        })
+        .collect();
+    let entry =
+        |from: &str, to: &str, flagged: bool| (from.to_owned(), to.to_owned(), json!(flagged));
+    assert_eq!(
+        settlements,
+        [
+            entry("approved", "completed", false),
+            entry("completed", "completed", true),
+            entry("completed", "completed", false),
+        ]
+    );
     let held = server.intent(&t.token, &t.agent, "5").expect(201);
     assert_eq!(held.str("status"), "pending_approval");
     server

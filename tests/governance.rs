@@ -208,7 +208,13 @@ fn risk_thresholds_follow_the_agent_type_and_anomalies_are_scored_against_the_ba
                    "activeHours": (0..24).collect::<Vec<_>>(), "merchants": ["Usual.example"]}),
         )
         .expect(200);
-    assert_eq!(baseline.body["baseline"]["amountMean"], 1000);
+    assert!(
+        baseline
+            .text
+            .contains(r#""amountMeanEuros":10.00,"amountStdDevEuros":2.00"#),
+        "{}",
+        baseline.text
+    );
     assert_eq!(
         baseline.body["baseline"]["merchants"],
         json!(["usual.example"])
@@ -446,7 +452,12 @@ fn dry_runs_decide_without_storing_anything_or_moving_counters() {
     assert_eq!(dry.body["dryRun"], true);
     assert_eq!(dry.str("status"), "denied");
     assert_eq!(dry.body["decision"]["actions"][0]["kind"], "suspend-agent");
-    assert_eq!(dry.body["usage"]["calendarDay"]["spend"], 3000);
+    assert!(
+        dry.text
+            .contains(r#""calendarDay":{"count":1,"spendEuros":30.00,"#),
+        "{}",
+        dry.text
+    );
     // Nothing happened: the agent is active, one intent, 30 EUR spent.
     let agent = server
         .get(&format!("/agents/{}", s.agent), &s.key)
@@ -462,7 +473,7 @@ fn dry_runs_decide_without_storing_anything_or_moving_counters() {
         .post(&format!("/policies/{}/evaluate", s.policy), &s.key, body)
         .expect(200);
     assert_eq!(alone.str("status"), "approved");
-    assert_eq!(alone.body["usage"]["calendarDay"]["spend"], 0);
+    assert_eq!(alone.body["usage"]["calendarDay"]["spendEuros"], 0.0);
     server
         .post(
             &format!("/policies/{}/evaluate", s.policy),
@@ -470,4 +481,95 @@ fn dry_runs_decide_without_storing_anything_or_moving_counters() {
             json!({"purpose": "x"}),
         )
         .expect_error(400, "E_VALIDATION");
+}
+
+/// Every amount the API writes is a decimal in major units named `…Euros`
+/// beside its `currency`, with the currency's decimals: the usage report,
+/// the dry run's usage, the baseline and the intent agree.
+#[test]
+fn amounts_are_written_in_one_unit_and_one_format_everywhere() {
+    let server = Server::start();
+    let s = setup(
+        &server,
+        json!({"name": "budgeted",
+               "rules": [{"plugin": "budget", "config": {"maxDailyEuros": 1000}}]}),
+        "supervised",
+    );
+    let ten = intent(&server, &s, "10", "a.example").expect(201);
+    assert!(
+        ten.text.contains(r#""expectedAmountEuros":10.00,"#),
+        "{}",
+        ten.text
+    );
+    let half = intent(&server, &s, "10.5", "a.example").expect(201);
+    assert!(
+        half.text.contains(r#""expectedAmountEuros":10.50,"#),
+        "{}",
+        half.text
+    );
+
+    let usage = server
+        .get(&format!("/agents/{}/usage", s.agent), &s.key)
+        .expect(200);
+    for expected in [
+        r#""currency":"EUR""#,
+        r#""daily":{"limitEuros":1000.00,"currentEuros":20.50,"remainingEuros":979.50}"#,
+        r#""calendarDay":{"count":2,"spendEuros":20.50,"flaggedCount":0,"flaggedSpendEuros":0.00}"#,
+    ] {
+        assert!(
+            usage.text.contains(expected),
+            "{expected} in {}",
+            usage.text
+        );
+    }
+    let dry = server
+        .post(
+            &format!("/agents/{}/evaluate", s.agent),
+            &s.key,
+            json!({"cardName": "main", "purpose": "try", "expectedAmountEuros": 1}),
+        )
+        .expect(200);
+    assert!(
+        dry.text
+            .contains(r#""calendarDay":{"count":2,"spendEuros":20.50,"#),
+        "{}",
+        dry.text
+    );
+    assert!(dry.text.contains(r#""currency":"EUR""#), "{}", dry.text);
+
+    let baseline = server
+        .post(
+            &format!("/agents/{}/set-baselines", s.agent),
+            &s.key,
+            json!({"amountMeanEuros": 40, "amountStdDevEuros": 10.5, "intentsPerDay": 20}),
+        )
+        .expect(200);
+    let shown = server
+        .get(&format!("/agents/{}", s.agent), &s.key)
+        .expect(200);
+    for answer in [&baseline, &shown] {
+        assert!(
+            answer.text.contains(
+                r#""baseline":{"currency":"EUR","amountMeanEuros":40.00,"amountStdDevEuros":10.50,"#
+            ),
+            "{}",
+            answer.text
+        );
+    }
+
+    // A currency without decimals is written without them.
+    let yen = server
+        .post(
+            "/intents",
+            &s.key,
+            json!({"agentId": s.agent, "cardName": "main", "purpose": "buy",
+                   "expectedAmountEuros": 5000, "currency": "JPY"}),
+        )
+        .expect(201);
+    assert!(
+        yen.text
+            .contains(r#""expectedAmountEuros":5000,"currency":"JPY""#),
+        "{}",
+        yen.text
+    );
 }

@@ -33,7 +33,8 @@ pub struct EvalArgs {
     #[arg(long)]
     agent: Option<String>,
     /// The agent's usage snapshot as JSON (`{"lastDay": {"count": 3,
-    /// "spend": 1500}, …}`); zeros when absent.
+    /// "spendMinor": 1500}, …}`: amounts in minor units, as plugins see
+    /// them); zeros when absent.
     #[arg(long)]
     usage: Option<String>,
     /// The time of the decision, RFC 3339; the current time when absent.

@@ -111,6 +111,7 @@ fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) ->
             actor: "system".into(),
             reason: Some(EXPIRY_REASON.into()),
             at_ms: record.expires_ms,
+            settlement: None,
         });
     }
     IntentWithHistory { record, events }
@@ -176,6 +177,7 @@ impl Intents<'_> {
             actor: "policy".into(),
             reason,
             at_ms: now,
+            settlement: None,
         };
         let created = IntentWithHistory {
             record,
@@ -379,6 +381,7 @@ impl Intents<'_> {
                 actor: principal.actor(),
                 reason: reason.clone(),
                 at_ms: now,
+                settlement: settlement.as_ref().map(|s| s.record.clone()),
             };
             let mut events = app.store().intent_events(&record.id).await?;
             events.push(event.clone());
@@ -447,7 +450,18 @@ impl Intents<'_> {
             }
             let now = now_ms().max(record.updated_ms + 1);
             let settlement = self.settle(&record, &body, principal, false, now).await?;
-            let events = app.store().intent_events(&record.id).await?;
+            let event = IntentEvent {
+                id: new_id("ev"),
+                intent_id: record.id.clone(),
+                from: Some(record.status),
+                to: record.status,
+                actor: principal.actor(),
+                reason: None,
+                at_ms: now,
+                settlement: Some(settlement.record.clone()),
+            };
+            let mut events = app.store().intent_events(&record.id).await?;
+            events.push(event.clone());
             let verified = IntentWithHistory {
                 record: IntentRecord {
                     settlement: Some(settlement.record.clone()),
@@ -461,6 +475,8 @@ impl Intents<'_> {
                 intent_id: id.to_owned(),
                 status: record.status,
                 settlement,
+                event_id: event.id,
+                actor: event.actor,
                 at_ms: now,
                 seen_updated_ms: record.updated_ms,
             };

@@ -63,9 +63,11 @@ pub struct Timestamp(#[serde(with = "time::serde::rfc3339")] pub OffsetDateTime)
 pub struct Baseline {
     /// The currency of the amounts.
     pub currency: Currency,
-    /// The mean amount, in minor units.
+    /// The mean amount, in minor units (stored before as `amountMean`).
+    #[serde(rename = "amountMeanMinor", alias = "amountMean")]
     pub amount_mean: u64,
     /// The standard deviation of the amounts, in minor units.
+    #[serde(rename = "amountStdDevMinor", alias = "amountStdDev")]
     pub amount_std_dev: u64,
     /// Intents declared on a usual day.
     pub intents_per_day: u32,
@@ -275,12 +277,14 @@ pub struct WindowUsage {
     /// Intents declared, whatever their currency.
     pub count: u64,
     /// Their spend in minor units of [`Usage::currency`].
+    #[serde(rename = "spendMinor", alias = "spend")]
     pub spend: u64,
     /// Those of them whose settlement, as the agent reported it, was
     /// flagged and not confirmed by the tenant since.
     pub flagged_count: u64,
     /// What the flagged ones declared, in minor units of
     /// [`Usage::currency`].
+    #[serde(rename = "flaggedSpendMinor", alias = "flaggedSpend")]
     pub flagged_spend: u64,
 }
 

@@ -146,6 +146,9 @@ pub struct IntentEvent {
     pub reason: Option<String>,
     /// When.
     pub at_ms: i64,
+    /// The settlement recorded with it, as JSON text: a completion's, or a
+    /// verification's (whose `from` and `to` are the same status).
+    pub settlement: Option<String>,
 }
 
 /// A status change to apply to an intent that is still in `from`.
@@ -174,8 +177,10 @@ pub struct SettlementWrite {
     /// A new settled amount and who reported it; none keeps the amount
     /// there is (an agent's verification never changes it).
     pub amount: Option<SettledAmount>,
-    /// Whether the settlement counts as flagged in the usage: flagged, and
-    /// not reported by the tenant.
+    /// Whether the settlement raises the intent's flag in the usage:
+    /// flagged, and not reported by the tenant. An agent's report raises a
+    /// flag and never clears one; the tenant's (its amount by
+    /// [`Reporter::Tenant`]) sets it, clearing any.
     pub flagged: bool,
 }
 
@@ -200,6 +205,10 @@ pub struct SettlementUpdate {
     pub status: IntentStatus,
     /// The settlement.
     pub settlement: SettlementWrite,
+    /// The id of the history entry that records it (`ev_…`).
+    pub event_id: String,
+    /// Who reported it: `tenant`, `agent:ag_…`.
+    pub actor: String,
     /// When.
     pub at_ms: i64,
     /// The intent's `updated_ms` when the update was decided on.

@@ -157,6 +157,7 @@ fn created(record: &IntentRecord) -> IntentEvent {
         actor: "policy".into(),
         reason: None,
         at_ms: record.created_ms,
+        settlement: None,
     }
 }
 
@@ -266,6 +267,7 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
             actor: "tenant".into(),
             reason: None,
             at_ms: NOW + 1,
+            settlement: None,
         },
         settlement: None,
         seen_updated_ms: Some(NOW),
@@ -416,6 +418,8 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
         intent_id: record.id.clone(),
         status: IntentStatus::Approved,
         settlement,
+        event_id: format!("ev_settled_{at_ms}"),
+        actor: "tenant".into(),
         at_ms,
         seen_updated_ms: seen,
     };
@@ -437,6 +441,7 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             actor: "agent:ag_1".into(),
             reason: None,
             at_ms: NOW - 400,
+            settlement: None,
         },
         settlement: Some(settlement(Some(minor), by, flagged)),
         seen_updated_ms: None,
@@ -481,6 +486,42 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
     assert!(store.set_settlement(&verified, None).await.unwrap());
     assert_eq!(spend().await, 2_500);
     assert_eq!(flagged().await, (1, 10_000));
+    // A later clean report of the agent's does not clear the flag.
+    let clean = SettlementUpdate {
+        status: IntentStatus::Completed,
+        settlement: SettlementWrite {
+            record: r#"{"flagged":false}"#.into(),
+            amount: None,
+            flagged: false,
+        },
+        ..update(
+            settlement(None, Reporter::Agent, false),
+            NOW - 100,
+            NOW - 200,
+        )
+    };
+    assert!(store.set_settlement(&clean, None).await.unwrap());
+    assert_eq!(flagged().await, (1, 10_000));
+    // Every settlement is in the history, the verifications from and to
+    // the status the intent stayed in; the intent shows the latest.
+    let history = store.intent_events(&record.id).await.unwrap();
+    let settled: Vec<(Option<IntentStatus>, IntentStatus, Option<&str>)> = history
+        .iter()
+        .filter(|event| event.settlement.is_some())
+        .map(|event| (event.from, event.to, event.settlement.as_deref()))
+        .collect();
+    let (approved, completed) = (IntentStatus::Approved, IntentStatus::Completed);
+    assert_eq!(
+        settled,
+        [
+            (Some(approved), approved, Some("{}")),
+            (Some(completed), completed, Some("{}")),
+            (Some(completed), completed, Some("{}")),
+            (Some(completed), completed, Some(r#"{"flagged":false}"#)),
+        ]
+    );
+    let shown = store.intent("tn_1", &record.id).await.unwrap().unwrap();
+    assert_eq!(shown.settlement.as_deref(), Some(r#"{"flagged":false}"#));
 }
 
 async fn the_counters_agree_with_the_intents_through_every_change(backend: Backend) {
@@ -539,6 +580,7 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
                 actor: "tenant".into(),
                 reason: None,
                 at_ms: NOW,
+                settlement: None,
             },
             settlement,
             seen_updated_ms: None,
@@ -657,6 +699,7 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
             actor: "tenant".into(),
             reason: None,
             at_ms: NOW + 1,
+            settlement: None,
         },
         settlement: None,
         seen_updated_ms: Some(NOW),
@@ -1404,6 +1447,8 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
             tenant_id: "tn_1".into(),
             intent_id: record.id.clone(),
             status: Approved,
+            event_id: format!("ev_settled_{}", record.id),
+            actor: "tenant".into(),
             settlement: SettlementWrite {
                 record: "{}".into(),
                 amount: None,

@@ -12,36 +12,52 @@ use warrant_app::Principal;
 use warrant_app::agents::{AgentQuery, Hold};
 use warrant_app::tokens::{IssuedToken, TokenRequest};
 use warrant_domain::agent::{AgentRequest, AgentUpdate};
-use warrant_domain::context::{Agent, AgentProfile, AgentStatus, AgentType};
+use warrant_domain::context::{AgentProfile, AgentStatus, AgentType};
 use warrant_store::{AgentEvent, AgentRecord, AgentVersion, Suspension, TokenRecord};
 
 use crate::AppState;
 use crate::errors::Result;
 use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
+use crate::routes::oversight::BaselineView;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AgentView<'a> {
-    #[serde(flatten)]
-    agent: &'a Agent,
+    id: &'a str,
+    name: &'a str,
+    status: AgentStatus,
+    agent_type: AgentType,
+    profile: &'a AgentProfile,
+    tags: &'a [String],
+    metadata: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<BaselineView<'a>>,
     policy_id: &'a str,
     version: i64,
     created_at: String,
     updated_at: String,
 }
 
-fn view(record: &AgentRecord) -> AgentView<'_> {
-    AgentView {
-        agent: &record.agent,
+fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
+    let agent = &record.agent;
+    Ok(AgentView {
+        id: &agent.id,
+        name: &agent.name,
+        status: agent.status,
+        agent_type: agent.agent_type,
+        profile: &agent.profile,
+        tags: &agent.tags,
+        metadata: &agent.metadata,
+        baseline: BaselineView::of_option(agent.baseline.as_ref())?,
         policy_id: &record.policy_id,
         version: record.version,
         created_at: rfc3339(record.created_ms),
         updated_at: rfc3339(record.updated_ms),
-    }
+    })
 }
 
 fn reply(record: &AgentRecord) -> Result<Reply> {
-    Reply::ok(&view(record))
+    Reply::ok(&view(record)?)
 }
 
 /// `POST /agents`: 201, active, version 1.
@@ -53,7 +69,7 @@ pub(crate) async fn create(
     principal.tenant()?;
     let request: AgentRequest = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
-        let render = |record: &AgentRecord| Reply::json(StatusCode::CREATED, &view(record));
+        let render = |record: &AgentRecord| Reply::json(StatusCode::CREATED, &view(record)?);
         let record = state
             .app
             .agents()
@@ -89,7 +105,7 @@ pub(crate) async fn list(
     };
     let records = state.app.agents().list(&principal, filter, &page).await?;
     let listing = Listing::new(records, &page, |r| r.agent.id.clone());
-    listing.reply(|record| Ok(view(record)))
+    listing.reply(view)
 }
 
 /// `GET /agents/:id`; an agent token reads its own.
@@ -254,7 +270,7 @@ struct SuspensionView<'a> {
 
 fn suspension_reply(suspension: &Suspension) -> Result<Reply> {
     Reply::ok(&SuspensionView {
-        agent: view(&suspension.agent),
+        agent: view(&suspension.agent)?,
         cancelled_intents: &suspension.cancelled_intents,
         revoked_tokens: suspension.revoked_tokens,
     })

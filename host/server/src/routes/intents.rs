@@ -78,6 +78,8 @@ struct EventView<'a> {
     actor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settlement: Option<&'a RawValue>,
     at: String,
 }
 
@@ -132,18 +134,23 @@ fn intent_view<'a>(
         decision: raw(&record.decision)?,
         status_reason: record.status_reason.as_deref(),
         settlement: record.settlement.as_deref().map(raw).transpose()?,
-        history: events.map(|events| {
-            events
-                .iter()
-                .map(|event| EventView {
-                    from: event.from,
-                    to: event.to,
-                    actor: &event.actor,
-                    reason: event.reason.as_deref(),
-                    at: rfc3339(event.at_ms),
-                })
-                .collect()
-        }),
+        history: events
+            .map(|events| {
+                events
+                    .iter()
+                    .map(|event| {
+                        Ok(EventView {
+                            from: event.from,
+                            to: event.to,
+                            actor: &event.actor,
+                            reason: event.reason.as_deref(),
+                            settlement: event.settlement.as_deref().map(raw).transpose()?,
+                            at: rfc3339(event.at_ms),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?,
     })
 }
 

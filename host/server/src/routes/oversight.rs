@@ -13,7 +13,7 @@ use warrant_app::Principal;
 use warrant_app::oversight::{Anomaly, BaselineSet, Meter};
 use warrant_app::policies::DryRun;
 use warrant_domain::baseline::{BaselineRequest, MAX_BASELINE_DAYS};
-use warrant_domain::context::{Usage, WindowUsage};
+use warrant_domain::context::{Baseline, Usage, WindowUsage};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
@@ -23,8 +23,10 @@ use crate::AppState;
 use crate::errors::{ApiError, Result};
 use crate::http::{ApiPath, ApiQuery, Reply, Submission, number, once, rfc3339};
 
-fn euros(minor: u64) -> Result<Box<RawValue>> {
-    number(Money::new(minor, Currency::EUR).major_units_text())
+/// `minor` units of `currency` as a decimal in major units, written with
+/// the currency's decimals (`10.00`, `10.50`, `5000` JPY).
+fn amount(minor: u64, currency: Currency) -> Result<Box<RawValue>> {
+    number(Money::new(minor, currency).major_units_text())
 }
 
 #[derive(Serialize)]
@@ -54,37 +56,48 @@ struct MoneyMeterView {
 }
 
 impl MoneyMeterView {
-    fn of(meter: &Meter) -> Result<Self> {
+    fn of(meter: &Meter, currency: Currency) -> Result<Self> {
         Ok(MoneyMeterView {
-            limit_euros: euros(meter.limit)?,
-            current_euros: euros(meter.current)?,
-            remaining_euros: euros(meter.remaining)?,
+            limit_euros: amount(meter.limit, currency)?,
+            current_euros: amount(meter.current, currency)?,
+            remaining_euros: amount(meter.remaining, currency)?,
         })
     }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct BudgetView {
+    daily: Option<MoneyMeterView>,
+    monthly: Option<MoneyMeterView>,
+    alert_threshold_percent: Option<u8>,
+    auto_suspend_on_exceeded: bool,
+    alert_sent: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct WindowView {
     count: u64,
-    spend: Box<RawValue>,
+    spend_euros: Box<RawValue>,
     flagged_count: u64,
-    flagged_spend: Box<RawValue>,
+    flagged_spend_euros: Box<RawValue>,
 }
 
 fn window(usage: &WindowUsage, currency: Currency) -> Result<WindowView> {
-    let amount = |minor| number(Money::new(minor, currency).major_units_text());
     Ok(WindowView {
         count: usage.count,
-        spend: amount(usage.spend)?,
+        spend_euros: amount(usage.spend, currency)?,
         flagged_count: usage.flagged_count,
-        flagged_spend: amount(usage.flagged_spend)?,
+        flagged_spend_euros: amount(usage.flagged_spend, currency)?,
     })
 }
 
-fn windows(usage: &Usage) -> Result<BTreeMap<&'static str, WindowView>> {
+/// Every window of `usage`; the one of the intent's merchant when
+/// `merchant` (a dry run's).
+fn windows(usage: &Usage, merchant: bool) -> Result<BTreeMap<&'static str, WindowView>> {
     let c = usage.currency;
-    Ok(BTreeMap::from([
+    let mut windows = BTreeMap::from([
         ("lastMinute", window(&usage.last_minute, c)?),
         ("lastHour", window(&usage.last_hour, c)?),
         ("lastDay", window(&usage.last_day, c)?),
@@ -92,7 +105,34 @@ fn windows(usage: &Usage) -> Result<BTreeMap<&'static str, WindowView>> {
         ("lastMonth", window(&usage.last_month, c)?),
         ("calendarDay", window(&usage.calendar_day, c)?),
         ("calendarMonth", window(&usage.calendar_month, c)?),
-    ]))
+    ]);
+    if merchant {
+        windows.insert("merchantLastMonth", window(&usage.merchant_last_month, c)?);
+    }
+    Ok(windows)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnomalyDetectionView {
+    enabled: bool,
+    baseline_set: bool,
+    count24h: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageView<'a> {
+    agent_id: &'a str,
+    policy_id: &'a str,
+    policy_version: i64,
+    timezone: &'a str,
+    currency: &'static str,
+    rate_limits: Option<BTreeMap<&'static str, MeterView>>,
+    budget: Option<BudgetView>,
+    anomaly_detection: AnomalyDetectionView,
+    windows: BTreeMap<&'static str, WindowView>,
+    at: String,
 }
 
 /// `GET /agents/:id/usage`: limit, current and remaining of the policy's
@@ -103,6 +143,8 @@ pub(crate) async fn usage(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Reply> {
     let report = state.app.oversight().usage(&principal, &id).await?;
+    let usage = &report.usage;
+    let currency = usage.currency;
     let rate_limits = report.rate_limits.as_ref().map(|limits| {
         [
             ("perMinute", &limits.per_minute),
@@ -113,33 +155,74 @@ pub(crate) async fn usage(
         .filter_map(|(name, meter)| Some((name, MeterView::from(meter.as_ref()?))))
         .collect::<BTreeMap<_, _>>()
     });
+    let meter = |meter: &Option<Meter>| {
+        meter
+            .as_ref()
+            .map(|m| MoneyMeterView::of(m, currency))
+            .transpose()
+    };
     let budget = match &report.budget {
         None => None,
-        Some(budget) => Some(serde_json::json!({
-            "daily": budget.daily.as_ref().map(MoneyMeterView::of).transpose()?,
-            "monthly": budget.monthly.as_ref().map(MoneyMeterView::of).transpose()?,
-            "alertThresholdPercent": budget.alert_threshold_percent,
-            "autoSuspendOnExceeded": budget.auto_suspend_on_exceeded,
-            "alertSent": budget.alert_sent,
-        })),
+        Some(budget) => Some(BudgetView {
+            daily: meter(&budget.daily)?,
+            monthly: meter(&budget.monthly)?,
+            alert_threshold_percent: budget.alert_threshold_percent,
+            auto_suspend_on_exceeded: budget.auto_suspend_on_exceeded,
+            alert_sent: budget.alert_sent,
+        }),
     };
-    let usage = &report.usage;
-    Reply::ok(&serde_json::json!({
-        "agentId": report.agent_id,
-        "policyId": report.policy_id,
-        "policyVersion": report.policy_version,
-        "timezone": usage.timezone,
-        "currency": usage.currency.code(),
-        "rateLimits": rate_limits,
-        "budget": budget,
-        "anomalyDetection": {
-            "enabled": report.anomaly_detection,
-            "baselineSet": report.baseline_set,
-            "count24h": report.anomalies_24h,
+    Reply::ok(&UsageView {
+        agent_id: &report.agent_id,
+        policy_id: &report.policy_id,
+        policy_version: report.policy_version,
+        timezone: &usage.timezone,
+        currency: currency.code(),
+        rate_limits,
+        budget,
+        anomaly_detection: AnomalyDetectionView {
+            enabled: report.anomaly_detection,
+            baseline_set: report.baseline_set,
+            count24h: report.anomalies_24h,
         },
-        "windows": windows(usage)?,
-        "at": rfc3339(report.at_ms),
-    }))
+        windows: windows(usage, false)?,
+        at: rfc3339(report.at_ms),
+    })
+}
+
+/// An agent's baseline as the API shows it: amounts as decimals in major
+/// units of its currency, as `set-baselines` takes them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BaselineView<'a> {
+    currency: &'static str,
+    amount_mean_euros: Box<RawValue>,
+    amount_std_dev_euros: Box<RawValue>,
+    intents_per_day: u32,
+    active_hours: &'a [u8],
+    merchants: &'a [String],
+    set_at: String,
+}
+
+impl<'a> BaselineView<'a> {
+    pub(crate) fn of(baseline: &'a Baseline) -> Result<Self> {
+        let currency = baseline.currency;
+        Ok(BaselineView {
+            currency: currency.code(),
+            amount_mean_euros: amount(baseline.amount_mean, currency)?,
+            amount_std_dev_euros: amount(baseline.amount_std_dev, currency)?,
+            intents_per_day: baseline.intents_per_day,
+            active_hours: &baseline.active_hours,
+            merchants: &baseline.merchants,
+            set_at: baseline
+                .set_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(ApiError::internal)?,
+        })
+    }
+
+    pub(crate) fn of_option(baseline: Option<&'a Baseline>) -> Result<Option<Self>> {
+        baseline.map(BaselineView::of).transpose()
+    }
 }
 
 #[derive(Serialize)]
@@ -191,21 +274,35 @@ pub(crate) async fn anomalies(
         .oversight()
         .anomalies(&principal, &id, days)
         .await?;
-    let data: Vec<AnomalyView<'_>> = anomalies.iter().map(anomaly_view).collect();
-    Reply::ok(&serde_json::json!({
-        "agentId": id,
-        "baseline": agent.agent.baseline,
-        "days": days,
-        "data": data,
-    }))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AnomaliesView<'a> {
+        agent_id: &'a str,
+        baseline: Option<BaselineView<'a>>,
+        days: u32,
+        data: Vec<AnomalyView<'a>>,
+    }
+    Reply::ok(&AnomaliesView {
+        agent_id: &id,
+        baseline: BaselineView::of_option(agent.agent.baseline.as_ref())?,
+        days,
+        data: anomalies.iter().map(anomaly_view).collect(),
+    })
 }
 
 fn baseline_reply(set: &BaselineSet) -> Result<Reply> {
-    Reply::ok(&serde_json::json!({
-        "agentId": set.agent_id,
-        "baseline": set.baseline,
-        "source": set.source,
-    }))
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct BaselineSetView<'a> {
+        agent_id: &'a str,
+        baseline: BaselineView<'a>,
+        source: &'a str,
+    }
+    Reply::ok(&BaselineSetView {
+        agent_id: &set.agent_id,
+        baseline: BaselineView::of(&set.baseline)?,
+        source: &set.source,
+    })
 }
 
 /// `POST /agents/:id/set-baselines`: learnt from history, or as given.
@@ -243,12 +340,23 @@ struct DryRunView<'a> {
     /// What the intent's status would be.
     status: IntentStatus,
     decision: DecisionRecord,
-    usage: &'a Usage,
+    usage: DryRunUsageView<'a>,
+}
+
+/// The usage a dry run's plugins saw, as `/agents/:id/usage` shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DryRunUsageView<'a> {
+    currency: &'static str,
+    timezone: &'a str,
+    #[serde(flatten)]
+    windows: BTreeMap<&'static str, WindowView>,
 }
 
 /// A dry run's answer: the decision, its trace and the usage it saw.
 pub(crate) fn dry_run_reply(dry_run: &DryRun) -> Result<Reply> {
     let agent = dry_run.agent.as_ref();
+    let usage = &dry_run.context.usage;
     Reply::ok(&DryRunView {
         dry_run: true,
         policy_id: &dry_run.policy.id,
@@ -257,7 +365,11 @@ pub(crate) fn dry_run_reply(dry_run: &DryRun) -> Result<Reply> {
         agent_status: agent.map(|a| a.agent.status.as_str()),
         status: IntentStatus::from_outcome(dry_run.decision.outcome),
         decision: DecisionRecord::of(&dry_run.decision),
-        usage: &dry_run.context.usage,
+        usage: DryRunUsageView {
+            currency: usage.currency.code(),
+            timezone: &usage.timezone,
+            windows: windows(usage, true)?,
+        },
     })
 }
 

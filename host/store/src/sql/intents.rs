@@ -138,7 +138,7 @@ impl IntentRepository for ThisStore {
         resync_spend(
             &mut tx,
             &event.intent_id,
-            change.settlement.as_ref().map(|s| s.flagged),
+            change.settlement.as_ref().and_then(flag_left_by),
         )
         .await?;
         tx.commit().await?;
@@ -172,7 +172,20 @@ impl IntentRepository for ThisStore {
             return Ok(false);
         }
         write_settlement(&mut tx, &update.intent_id, &update.settlement).await?;
-        resync_spend(&mut tx, &update.intent_id, Some(update.settlement.flagged)).await?;
+        // A verification is a history entry of its own, from and to the
+        // status the intent stays in.
+        let event = IntentEvent {
+            id: update.event_id.clone(),
+            intent_id: update.intent_id.clone(),
+            from: Some(update.status),
+            to: update.status,
+            actor: update.actor.clone(),
+            reason: None,
+            at_ms: update.at_ms,
+            settlement: Some(update.settlement.record.clone()),
+        };
+        insert_event(&mut tx, &event).await?;
+        resync_spend(&mut tx, &update.intent_id, flag_left_by(&update.settlement)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -258,6 +271,7 @@ impl IntentRepository for ThisStore {
                     actor: "system".to_owned(),
                     reason: Some(reason.to_owned()),
                     at_ms: now_ms,
+                    settlement: None,
                 };
                 insert_event(&mut tx, &event).await?;
                 events.push(event);
@@ -343,6 +357,16 @@ impl IntentRepository for ThisStore {
     }
 }
 
+/// The flag `settlement` leaves on its intent (none: as it was): the
+/// tenant's word sets it, an agent's report can raise it but never clear
+/// it.
+fn flag_left_by(settlement: &SettlementWrite) -> Option<bool> {
+    let by_tenant = settlement
+        .amount
+        .is_some_and(|amount| amount.by == Reporter::Tenant);
+    (by_tenant || settlement.flagged).then_some(settlement.flagged)
+}
+
 /// Records a settlement on an intent: its record and, when it brings one,
 /// the settled amount and who stands behind it.
 async fn write_settlement(
@@ -414,6 +438,7 @@ fn event_row(row: &DbRow) -> Result<IntentEvent> {
         actor: row.try_get("actor")?,
         reason: row.try_get("reason")?,
         at_ms: row.try_get("at_ms")?,
+        settlement: row.try_get("settlement")?,
     })
 }
 
@@ -435,8 +460,9 @@ fn charge_row(row: &DbRow) -> Result<ChargeRecord> {
 
 async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO intent_events (id, intent_id, from_status, to_status, actor, reason, at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO intent_events
+             (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&event.id)
     .bind(&event.intent_id)
@@ -445,6 +471,7 @@ async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
     .bind(&event.actor)
     .bind(&event.reason)
     .bind(event.at_ms)
+    .bind(&event.settlement)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -502,6 +529,7 @@ async fn cancel_live_intents(
             actor: actor.to_owned(),
             reason: Some(reason.to_owned()),
             at_ms: now_ms,
+            settlement: None,
         };
         insert_event(tx, &event).await?;
         cancelled.push(id);
