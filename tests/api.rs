@@ -866,23 +866,26 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
             )
         })
         .collect();
+    // The tenant's uploads, newest first, then the built-ins.
     assert_eq!(
         names,
-        [
-            "anomaly",
-            "budget",
-            "merchant-rules",
-            "rate-limit",
-            "recurring-match",
-            "risk-threshold",
-            "settlement-review",
-            "spend-limit",
-            "time-window"
-        ]
-        .map(|name| (name.to_owned(), true))
-        .into_iter()
-        .chain([("nosy".to_owned(), false)])
-        .collect::<Vec<_>>()
+        [("nosy".to_owned(), false)]
+            .into_iter()
+            .chain(
+                [
+                    "anomaly",
+                    "budget",
+                    "merchant-rules",
+                    "rate-limit",
+                    "recurring-match",
+                    "risk-threshold",
+                    "settlement-review",
+                    "spend-limit",
+                    "time-window"
+                ]
+                .map(|name| (name.to_owned(), true))
+            )
+            .collect::<Vec<_>>()
     );
     server.get(&format!("/plugins/{id}"), &t.key).expect(200);
     let builtin = server
@@ -968,7 +971,7 @@ fn a_policy_change_makes_a_new_version_used_by_new_intents() {
         .iter()
         .map(|v| v["rules"].as_array().unwrap().len())
         .collect();
-    assert_eq!(rules, [2, 1]);
+    assert_eq!(rules, [1, 2]);
 
     let after = server.intent(&t.key, &t.agent, "86.40").expect(201);
     assert_eq!(after.str("status"), "approved");

@@ -510,7 +510,8 @@ fn every_list_is_paged() {
         .iter()
         .map(|v| v["version"].as_i64().unwrap())
         .collect();
-    assert_eq!(numbers, [1, 2, 3, 4]);
+    // Every listing is newest first.
+    assert_eq!(numbers, [4, 3, 2, 1]);
     let (versions, _) = all_pages(
         &server,
         &t.key,
@@ -521,9 +522,14 @@ fn every_list_is_paged() {
         .iter()
         .map(|v| v["version"].as_i64().unwrap())
         .collect();
-    assert_eq!(numbers, [1, 2, 3, 4]);
+    assert_eq!(numbers, [4, 3, 2, 1]);
     let (tokens, pages) = all_pages(&server, &t.key, &format!("/agents/{}/tokens?", t.agent), 3);
     assert_eq!((tokens.len(), pages), (4, 2));
+    let created: Vec<&str> = tokens
+        .iter()
+        .map(|token| token["createdAt"].as_str().unwrap())
+        .collect();
+    assert!(created.is_sorted_by(|a, b| a >= b), "{created:?}");
 
     let recurring = server
         .post_text(
@@ -551,7 +557,7 @@ fn every_list_is_paged() {
         .iter()
         .map(|c| c["amountEuros"].as_f64().unwrap())
         .collect();
-    assert_eq!((amounts, pages), (vec![20.0, 21.0, 22.0], 2));
+    assert_eq!((amounts, pages), (vec![22.0, 21.0, 20.0], 2));
 
     server
         .get(

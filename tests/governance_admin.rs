@@ -247,9 +247,32 @@ fn every_agent_change_is_a_version_and_a_rollback_makes_a_new_one() {
         )
         .expect(200);
     assert_eq!(frozen.body["version"], 3);
+    // A move of status alone is an event, not a version; nor is a PATCH
+    // that changes nothing.
+    for status in ["active", "frozen"] {
+        let moved = server
+            .patch(&path, &t.key, json!({"status": status}))
+            .expect(200);
+        assert_eq!(moved.body["version"], 3, "{status}");
+    }
+    let same = server
+        .patch(&path, &t.key, json!({"name": "renamed"}))
+        .expect(200);
+    assert_eq!(same.body["version"], 3);
+    let kinds: Vec<Value> = events(&server, &t.key, &t.agent)
+        .iter()
+        .map(|event| event["kind"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("frozen"), json!("unfrozen"), json!("frozen")]);
 
     let versions = server.get(&format!("{path}/versions"), &t.key).expect(200);
-    let data = versions.body["data"].as_array().unwrap();
+    // Newest first; oldest first below.
+    let data: Vec<&Value> = versions.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .collect();
     assert_eq!(data.len(), 3);
     let actor = data[0]["actor"].as_str().unwrap();
     assert!(actor.starts_with("tenant:tn_"), "{actor}");
@@ -289,7 +312,7 @@ fn every_agent_change_is_a_version_and_a_rollback_makes_a_new_one() {
     let read = server.get(&path, &t.key).expect(200);
     assert_eq!(read.text, rolled.text);
     let versions = server.get(&format!("{path}/versions"), &t.key).expect(200);
-    let last = &versions.body["data"][3];
+    let last = &versions.body["data"][0];
     assert_eq!(
         (last["version"].clone(), last["name"].clone()),
         (json!(4), json!("acme agent"))

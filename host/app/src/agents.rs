@@ -4,10 +4,11 @@
 //! an agent's status, and every token issued or revoked, is one of its
 //! events.
 
+use serde_json::{Map, Value};
 use warrant_domain::agent::{
     AgentRequest, AgentUpdate, StatusRefusal, check_list, check_metadata, check_name, check_profile,
 };
-use warrant_domain::context::{Agent, AgentStatus, AgentType};
+use warrant_domain::context::{Agent, AgentProfile, AgentStatus, AgentType};
 use warrant_domain::intent::check_reason;
 use warrant_store::{
     AgentEvent, AgentFilter, AgentRecord, AgentVersion, Page, StoreError, Suspension,
@@ -182,6 +183,7 @@ impl Agents<'_> {
     ) -> Result<AgentRecord> {
         let tenant_id = principal.tenant()?;
         let mut record = self.find(tenant_id, id).await?;
+        let before = record.clone();
         if let Some(name) = &update.name {
             record.agent.name = check_name(name)?;
         }
@@ -212,6 +214,29 @@ impl Agents<'_> {
             })?;
         record.updated_ms = now_ms();
         let from = record.agent.status;
+        // A version is a change of configuration; a move of status alone
+        // is an event.
+        fn configured(
+            r: &AgentRecord,
+        ) -> (
+            &str,
+            &str,
+            AgentType,
+            &AgentProfile,
+            &[String],
+            &Map<String, Value>,
+        ) {
+            let a = &r.agent;
+            (
+                &a.name,
+                &r.policy_id,
+                a.agent_type,
+                &a.profile,
+                &a.tags,
+                &a.metadata,
+            )
+        }
+        let new_version = configured(&record) != configured(&before);
         let event = match update.status {
             Some(to) if to != from => {
                 record.agent.status = to;
@@ -227,7 +252,7 @@ impl Agents<'_> {
         if !self
             .app
             .store()
-            .update_agent(&record, from, event.as_ref())
+            .update_agent(&record, from, new_version, event.as_ref())
             .await?
         {
             let now = self.find(tenant_id, id).await?;
@@ -447,9 +472,10 @@ impl Agents<'_> {
         if record.agent.status == AgentStatus::Archived {
             return Err(archived(id));
         }
-        // The one version after the one before the target.
+        // The one version before the one after the target (versions are
+        // listed newest first).
         let just_target = Page {
-            after: Some((target - 1).to_string()),
+            after: Some(target.saturating_add(1).to_string()),
             limit: 1,
         };
         let snapshot = self

@@ -167,27 +167,31 @@ impl Plugins<'_> {
         Ok(Uploaded::Created(entry))
     }
 
-    /// A page of the built-ins, then the tenant's uploads, oldest first. A
-    /// cursor naming a built-in continues among the built-ins.
+    /// A page of the tenant's uploads, newest first, then the built-ins
+    /// (which came with the binary, before any upload). A cursor naming a
+    /// built-in continues among the built-ins. Gives one entry more than
+    /// the page when there is a next one.
     pub async fn list(&self, principal: &Principal, page: &Page) -> Result<Vec<PluginEntry>> {
         let tenant_id = principal.tenant()?;
         let builtins = self.app.registry().builtins();
-        let (first_builtin, uploads_after) = match &page.after {
-            None => (0, None),
-            Some(cursor) => match builtins.iter().position(|entry| &entry.id == cursor) {
-                Some(at) => (at + 1, None),
-                None => (builtins.len(), Some(cursor.clone())),
-            },
-        };
-        let mut entries: Vec<PluginEntry> = builtins[first_builtin..].to_vec();
         let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let cursor_builtin = page
+            .after
+            .as_ref()
+            .and_then(|cursor| builtins.iter().position(|entry| &entry.id == cursor));
+        let (mut entries, first_builtin) = match cursor_builtin {
+            Some(at) => (Vec::new(), at + 1),
+            None => {
+                let uploaded = self.app.store().plugins(tenant_id, None, page).await?;
+                let entries: Vec<PluginEntry> =
+                    uploaded.iter().map(PluginEntry::from_record).collect();
+                (entries, 0)
+            }
+        };
+        // The store gives one more than the page when there are more
+        // uploads; otherwise the built-ins follow.
         if entries.len() <= wanted {
-            let rest = Page {
-                after: uploads_after,
-                limit: i64::try_from(wanted - entries.len()).unwrap_or(i64::MAX),
-            };
-            let uploaded = self.app.store().plugins(tenant_id, None, &rest).await?;
-            entries.extend(uploaded.iter().map(PluginEntry::from_record));
+            entries.extend(builtins[first_builtin..].iter().cloned());
         }
         Ok(entries)
     }

@@ -165,8 +165,10 @@ pub trait AgentRepository: Send + Sync {
 
     /// Replaces an agent's name, policy, type, profile, tags, metadata and
     /// status with `agent`'s if its status is still `from`, records the
-    /// result as its next version (actor `tenant:<tenant>`) and `event`
-    /// (the change of status, when there is one), in one transaction.
+    /// result as its next version (actor `tenant:<tenant>`) when
+    /// `new_version` (its configuration changed; a move of status alone is
+    /// no version) and `event` (the change of status, when there is one),
+    /// in one transaction.
     /// False when its status is no longer `from`, when it is archived (or
     /// does not exist), and when the change would move it into or out of
     /// `suspended`: that takes an emergency suspension or an activation.
@@ -174,6 +176,7 @@ pub trait AgentRepository: Send + Sync {
         &self,
         agent: &AgentRecord,
         from: AgentStatus,
+        new_version: bool,
         event: Option<&AgentEvent>,
     ) -> Result<bool>;
 

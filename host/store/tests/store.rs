@@ -849,7 +849,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     agent.updated_ms = NOW;
     assert!(
         store
-            .update_agent(&agent, AgentStatus::Active, None)
+            .update_agent(&agent, AgentStatus::Active, true, None)
             .await
             .unwrap()
     );
@@ -858,7 +858,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     suspending.agent.status = AgentStatus::Suspended;
     assert!(
         !store
-            .update_agent(&suspending, AgentStatus::Active, None)
+            .update_agent(&suspending, AgentStatus::Active, true, None)
             .await
             .unwrap()
     );
@@ -868,7 +868,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     let frozen = agent_event("aev_0", "frozen", NOW);
     assert!(
         !store
-            .update_agent(&freezing, AgentStatus::Frozen, Some(&frozen))
+            .update_agent(&freezing, AgentStatus::Frozen, false, Some(&frozen))
             .await
             .unwrap()
     );
@@ -892,6 +892,26 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
             (1, "local agent", "tenant:tn_1"),
             (2, "second", "tenant:tn_1")
         ]
+    );
+    // A move of status alone is an event, not a version.
+    assert!(
+        store
+            .update_agent(&freezing, AgentStatus::Active, false, Some(&frozen))
+            .await
+            .unwrap()
+    );
+    let frozen_agent = store.agent("tn_1", "ag_1").await.unwrap().unwrap();
+    assert_eq!(
+        (frozen_agent.agent.status, frozen_agent.version),
+        (AgentStatus::Frozen, 2)
+    );
+    assert_eq!(
+        store
+            .agent_versions("tn_1", "ag_1", &whole_page())
+            .await
+            .unwrap()
+            .len(),
+        2
     );
     assert!(
         store

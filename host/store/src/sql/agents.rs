@@ -79,6 +79,7 @@ impl AgentRepository for ThisStore {
         &self,
         agent: &AgentRecord,
         from: AgentStatus,
+        new_version: bool,
         event: Option<&AgentEvent>,
     ) -> Result<bool> {
         let a = &agent.agent;
@@ -89,7 +90,7 @@ impl AgentRepository for ThisStore {
         let done = sqlx::query(
             "UPDATE agents SET name = $1, policy_id = $2, agent_type = $3, profile = $4,
                                tags = $5, metadata = $6, updated_ms = $7,
-                               status = $10, version = version + 1
+                               status = $10, version = version + $12
              WHERE tenant_id = $8 AND id = $9 AND status <> 'archived' AND status = $11",
         )
         .bind(&a.name)
@@ -103,13 +104,16 @@ impl AgentRepository for ThisStore {
         .bind(&a.id)
         .bind(enum_text(&a.status))
         .bind(enum_text(&from))
+        .bind(i64::from(new_version))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
         }
-        let actor = format!("tenant:{}", agent.tenant_id);
-        record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        if new_version {
+            let actor = format!("tenant:{}", agent.tenant_id);
+            record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        }
         if let Some(event) = event {
             insert_agent_event(&mut tx, event).await?;
         }
@@ -164,8 +168,8 @@ impl AgentRepository for ThisStore {
     ) -> Result<Vec<TokenRecord>> {
         sqlx::query(
             "SELECT * FROM agent_tokens
-             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id > $3)
-             ORDER BY id LIMIT $4",
+             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(tenant_id)
         .bind(agent_id)
@@ -282,8 +286,8 @@ impl AgentRepository for ThisStore {
     ) -> Result<Vec<AgentVersion>> {
         sqlx::query(
             "SELECT v.* FROM agent_versions v JOIN agents a ON a.id = v.agent_id
-             WHERE a.tenant_id = $1 AND v.agent_id = $2 AND v.version > $3
-             ORDER BY v.version LIMIT $4",
+             WHERE a.tenant_id = $1 AND v.agent_id = $2 AND v.version < $3
+             ORDER BY v.version DESC LIMIT $4",
         )
         .bind(tenant_id)
         .bind(agent_id)

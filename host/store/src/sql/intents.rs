@@ -336,14 +336,15 @@ impl IntentRepository for ThisStore {
         intent_id: &str,
         page: &Page,
     ) -> Result<Vec<ChargeRecord>> {
-        // Ordered by the time charged; the cursor is the last charge seen.
+        // By the time charged, the latest first; the cursor is the last
+        // charge seen.
         sqlx::query(
             "SELECT * FROM charges c
              WHERE c.tenant_id = $1 AND c.intent_id = $2
                AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
                     SELECT 1 FROM charges p WHERE p.id = $3 AND p.intent_id = c.intent_id
-                      AND (c.at_ms > p.at_ms OR (c.at_ms = p.at_ms AND c.id > p.id))))
-             ORDER BY c.at_ms, c.id LIMIT $4",
+                      AND (c.at_ms < p.at_ms OR (c.at_ms = p.at_ms AND c.id < p.id))))
+             ORDER BY c.at_ms DESC, c.id DESC LIMIT $4",
         )
         .bind(tenant_id)
         .bind(intent_id)

@@ -87,8 +87,8 @@ impl PluginRepository for ThisStore {
         let sql = format!(
             "SELECT {PLUGIN_COLUMNS} FROM plugins
              WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2)
-               AND (CAST($3 AS TEXT) IS NULL OR id > $3)
-             ORDER BY id LIMIT $4"
+               AND (CAST($3 AS TEXT) IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)

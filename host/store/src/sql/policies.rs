@@ -81,8 +81,8 @@ impl PolicyRepository for ThisStore {
         sqlx::query(
             "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
              FROM policies p JOIN policy_versions v ON v.policy_id = p.id
-             WHERE p.tenant_id = $1 AND p.id = $2 AND v.version > $3
-             ORDER BY v.version LIMIT $4",
+             WHERE p.tenant_id = $1 AND p.id = $2 AND v.version < $3
+             ORDER BY v.version DESC LIMIT $4",
         )
         .bind(tenant_id)
         .bind(id)

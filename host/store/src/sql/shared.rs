@@ -127,13 +127,13 @@ fn limit_plus_one(page: &Page) -> i64 {
     page.limit.saturating_add(1)
 }
 
-/// The version a page of versions starts after: its cursor, a version
-/// number (checked by the caller), or 0.
+/// The version a page of versions, newest first, starts below: its
+/// cursor, a version number (checked by the caller), or none.
 fn version_cursor(page: &Page) -> i64 {
     page.after
         .as_deref()
         .and_then(|after| after.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(i64::MAX)
 }
 
 fn minor_i64(minor_units: u64) -> Option<i64> {
