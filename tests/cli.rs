@@ -352,3 +352,123 @@ fn the_rust_reference_policy_passes_the_conformance_suite() {
         "{stdout}"
     );
 }
+
+/// `warrant serve` on `data` with `admin_key` as `WARRANT_ADMIN_KEY` (none:
+/// unset): the process, its base URL and the lines it printed before
+/// listening.
+fn serve_with_admin_key(
+    data: &Path,
+    admin_key: Option<&str>,
+) -> (std::process::Child, String, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--cache-dir")
+        .arg(support::shared_cache())
+        .env_remove("DATABASE_URL")
+        .env_remove("WARRANT_ADMIN_KEY")
+        .stdout(std::process::Stdio::piped());
+    if let Some(key) = admin_key {
+        command.env("WARRANT_ADMIN_KEY", key);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let base = loop {
+        let line = lines.next().expect("the server starts").unwrap();
+        if let Some(address) = line.strip_prefix("listening on ") {
+            break address.to_owned();
+        }
+        printed.push(line);
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base, printed)
+}
+
+/// Whether `key` is the admin key of the server at `base`: it may read
+/// tenants (an unknown one is 404), or it is not valid (401).
+fn is_admin_key(base: &str, key: &str) -> bool {
+    let http = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent();
+    let status = http
+        .get(format!("{base}/tenants/tn_nobody"))
+        .header("Authorization", format!("Bearer {key}"))
+        .call()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert!(status == 404 || status == 401, "{status}");
+    status == 404
+}
+
+fn stop(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// There is one admin key. `WARRANT_ADMIN_KEY` replaces it, says so, and
+/// stays after a restart without the variable; `warrant admin rotate-key`
+/// prints a new one and the one before stops working.
+#[test]
+fn there_is_one_admin_key_and_setting_one_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let shown = |lines: &[String]| -> String {
+        let line = lines
+            .iter()
+            .find(|line| line.starts_with("admin key (shown once"))
+            .unwrap_or_else(|| panic!("no key shown in {lines:?}"));
+        line.rsplit(' ').next().unwrap().to_owned()
+    };
+
+    let (server, base, printed) = serve_with_admin_key(&data, None);
+    let generated = shown(&printed);
+    assert!(generated.starts_with("wak_"), "{generated}");
+    assert!(is_admin_key(&base, &generated));
+    stop(server);
+
+    let chosen = "a-chosen-admin-key-of-some-length";
+    let (server, base, printed) = serve_with_admin_key(&data, Some(chosen));
+    assert_eq!(
+        printed,
+        ["admin key: WARRANT_ADMIN_KEY replaced the stored admin key, which no longer works"]
+    );
+    assert!(is_admin_key(&base, chosen));
+    assert!(!is_admin_key(&base, &generated));
+    stop(server);
+
+    // Without the variable, the chosen key stays; nothing new is made.
+    let (server, base, printed) = serve_with_admin_key(&data, None);
+    assert!(printed.is_empty(), "{printed:?}");
+    assert!(is_admin_key(&base, chosen));
+    assert!(!is_admin_key(&base, &generated));
+    stop(server);
+    // The same key again replaces nothing.
+    let (server, _, printed) = serve_with_admin_key(&data, Some(chosen));
+    assert_eq!(printed, ["admin key: WARRANT_ADMIN_KEY"]);
+    stop(server);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(["admin", "rotate-key", "--data-dir"])
+        .arg(&data)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let rotated = shown(&printed);
+    let (server, base, printed) = serve_with_admin_key(&data, None);
+    assert!(printed.is_empty(), "{printed:?}");
+    assert!(is_admin_key(&base, &rotated));
+    assert!(!is_admin_key(&base, chosen));
+    stop(server);
+}

@@ -97,11 +97,42 @@ fn a_budget_alerts_at_its_threshold_and_suspends_the_agent_when_exceeded() {
     assert_eq!(agent.str("status"), "suspended");
     intent(&server, &s, "1", "shop.example").expect_error(409, "E_AGENT_NOT_ACTIVE");
 
-    // The denied intent spends nothing.
+    // Suspended, the agent has nothing left to pay, as after the kill
+    // switch: its approved intents are cancelled, saying why.
+    for approved in [&first, &crossing] {
+        let read = server
+            .get(&format!("/intents/{}", approved.str("id")), &s.key)
+            .expect(200);
+        assert_eq!(read.str("status"), "cancelled");
+        let reason = read.str("statusReason");
+        assert!(
+            reason.starts_with("agent suspended by policy:budget: "),
+            "{reason}"
+        );
+        let last = read.body["history"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                last["from"].clone(),
+                last["to"].clone(),
+                last["actor"].clone()
+            ),
+            (
+                json!("approved"),
+                json!("cancelled"),
+                json!("policy:budget")
+            )
+        );
+    }
+    // Neither the cancelled intents nor the denied one spend anything.
     let usage = server
         .get(&format!("/agents/{}/usage", s.agent), &s.key)
         .expect(200);
-    assert_eq!(usage.body["budget"]["daily"]["currentEuros"], json!(60.00));
+    assert_eq!(usage.body["budget"]["daily"]["currentEuros"], json!(0.00));
 }
 
 #[test]

@@ -36,6 +36,17 @@ enum Command {
     /// Works with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Manages the server's admin key.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Replaces the admin key with a new one and prints it (shown once);
+    /// the one before stops working at once, on every server of the
+    /// database.
+    RotateKey(serve::RotateKeyArgs),
 }
 
 #[derive(Subcommand)]
@@ -114,6 +125,7 @@ fn main() -> ExitCode {
         Command::Test(args) => conformance::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
+        Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

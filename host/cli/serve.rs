@@ -8,7 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use tokio::sync::watch;
 
 use warrant_app::App;
-use warrant_app::tenants::{AdminKey, admin_key, create_tenant};
+use warrant_app::tenants::{AdminKey, admin_key, create_tenant, rotate_admin_key};
 use warrant_runtime::{Runtime, RuntimeConfig};
 use warrant_store::{PostgresStore, SqliteStore, Store};
 
@@ -131,6 +131,29 @@ pub fn tenant_create(args: TenantCreateArgs) -> Result<(), Failure> {
     })
 }
 
+/// The arguments of `warrant admin rotate-key`.
+#[derive(clap::Args)]
+pub struct RotateKeyArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+}
+
+/// `warrant admin rotate-key`: stores a new admin key and prints it, once;
+/// the one before stops working at once, on every server of the database.
+pub fn rotate_key(args: RotateKeyArgs) -> Result<(), Failure> {
+    tokio_runtime()?.block_on(async {
+        let store = args.storage.open().await?;
+        let rotated = rotate_admin_key(store.as_ref())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        store.close().await;
+        if let AdminKey::Generated { key, .. } = rotated {
+            println!("admin key (shown once; only its hash is stored): {key}");
+        }
+        Ok(())
+    })
+}
+
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
     tokio_runtime()?.block_on(serve(args))?;
     Ok(())
@@ -152,7 +175,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(runtime_config)?;
-    let app = App::new(store.clone(), runtime, admin.sha256().to_owned())
+    let app = App::new(store.clone(), runtime)
         .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
     let removed = app
         .remove_unused_compiled()
@@ -168,8 +191,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let stop = shutdown_signal()?;
 
-    if let AdminKey::Generated { key, .. } = &admin {
-        println!("admin key (shown once; only its hash is stored): {key}");
+    match &admin {
+        AdminKey::Generated { key, .. } => {
+            println!("admin key (shown once; only its hash is stored): {key}");
+        }
+        AdminKey::Configured { replaced: true, .. } => {
+            println!(
+                "admin key: WARRANT_ADMIN_KEY replaced the stored admin key, which no longer works"
+            );
+        }
+        AdminKey::Configured {
+            replaced: false, ..
+        } => {
+            println!("admin key: WARRANT_ADMIN_KEY");
+        }
+        AdminKey::Stored { .. } => {}
     }
     println!("listening on http://{address}");
     tracing::info!(%address, "serving");

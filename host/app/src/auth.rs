@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use warrant_store::TenantRecord;
 
 use crate::errors::{AppError, Result};
+use crate::tenants::ADMIN_KEY_SETTING;
 use crate::{App, secret_hash};
 
 /// What an agent token may do with its agent's intents.
@@ -110,7 +111,8 @@ impl App {
                 permissions,
             });
         }
-        if hash == self.inner.admin_key_sha256 {
+        let admin = self.store().setting(ADMIN_KEY_SETTING).await?;
+        if admin.is_some_and(|admin| admin == hash) {
             return Ok(Principal::Admin);
         }
         Err(invalid())

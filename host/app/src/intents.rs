@@ -14,8 +14,8 @@ use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_domain::settlement::{self, Reporter, SettlementRecord};
 use warrant_store::{
-    IntentEvent, IntentFilter, IntentRecord, Page, SettledAmount, SettlementUpdate,
-    SettlementWrite, StatusChange, StoreError,
+    DecisionActions, IntentEvent, IntentFilter, IntentRecord, Page, SettledAmount,
+    SettlementUpdate, SettlementWrite, StatusChange, StoreError, cancellation_event_id,
 };
 
 use crate::auth::{Permission, Principal};
@@ -179,14 +179,44 @@ impl Intents<'_> {
             at_ms: now,
             settlement: None,
         };
-        let created = IntentWithHistory {
+        // Recorded as decided; answered as it then stands.
+        let record_as_decided = record.clone();
+        let mut created = IntentWithHistory {
             record,
             events: vec![event],
         };
+        // A decision that suspends the agent leaves it nothing to pay: the
+        // store cancels its live intents, this one with them.
+        if let Some(suspension) = &actions.suspend
+            && matches!(
+                status,
+                IntentStatus::PendingApproval | IntentStatus::Approved
+            )
+        {
+            let reason = DecisionActions::suspension_reason(suspension);
+            created.events.push(IntentEvent {
+                id: cancellation_event_id(&created.record.id),
+                intent_id: created.record.id.clone(),
+                from: Some(status),
+                to: IntentStatus::Cancelled,
+                actor: suspension.actor.clone(),
+                reason: Some(reason.clone()),
+                at_ms: now + 1,
+                settlement: None,
+            });
+            created.record.status = IntentStatus::Cancelled;
+            created.record.status_reason = Some(reason);
+            created.record.updated_ms = now + 1;
+        }
         let idem = remember(&created);
         match app
             .store()
-            .insert_intent(&created.record, &created.events[0], &actions, idem.as_ref())
+            .insert_intent(
+                &record_as_decided,
+                &created.events[0],
+                &actions,
+                idem.as_ref(),
+            )
             .await
         {
             Ok(()) => Ok(Declared::Created(created)),

@@ -81,7 +81,6 @@ struct Inner {
     store_calls: std::sync::atomic::AtomicU64,
     registry: Registry,
     catalog: PolicyCatalog,
-    admin_key_sha256: String,
     /// Intents of one agent are decided one at a time, so that each sees
     /// the usage of the one before (a budget cannot be overrun by sending
     /// intents in parallel); each agent has a turn of its own.
@@ -94,19 +93,14 @@ struct Inner {
 
 impl App {
     /// Loads the built-in plugins into `runtime` and builds the services.
-    /// `admin_key_sha256` is the hash of the admin key.
-    pub fn new(
-        store: Arc<dyn Store>,
-        runtime: Runtime,
-        admin_key_sha256: String,
-    ) -> Result<Self, LoadError> {
+    /// The admin key is the one stored ([`tenants::admin_key`]).
+    pub fn new(store: Arc<dyn Store>, runtime: Runtime) -> Result<Self, LoadError> {
         Ok(App {
             inner: Arc::new(Inner {
                 store,
                 store_calls: std::sync::atomic::AtomicU64::new(0),
                 registry: Registry::new(runtime)?,
                 catalog: PolicyCatalog::default(),
-                admin_key_sha256,
                 turns: AgentTurns::default(),
                 evaluations: FairPool::new("evaluations", PoolSize::evaluations()),
                 compilations: FairPool::new("plugin compilations", PoolSize::compilations()),

@@ -146,15 +146,19 @@ fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord)> {
     Ok((created, record))
 }
 
-/// The setting that holds the admin key's hash.
-const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
+/// The setting that holds the admin key's hash: the one admin key there
+/// is, read on every request that presents one, so that a new key takes
+/// effect at once on every server.
+pub(crate) const ADMIN_KEY_SETTING: &str = "admin_key_sha256";
 
 /// Where the admin key comes from.
 pub enum AdminKey {
-    /// `WARRANT_ADMIN_KEY`.
+    /// `WARRANT_ADMIN_KEY`, now the stored key.
     Configured {
         /// Its hash.
         sha256: String,
+        /// Whether it replaced another key, which no longer works.
+        replaced: bool,
     },
     /// Generated at an earlier start; only its hash is kept.
     Stored {
@@ -174,15 +178,17 @@ impl AdminKey {
     /// The hash requests are checked against.
     pub fn sha256(&self) -> &str {
         match self {
-            AdminKey::Configured { sha256 }
+            AdminKey::Configured { sha256, .. }
             | AdminKey::Stored { sha256 }
             | AdminKey::Generated { sha256, .. } => sha256,
         }
     }
 }
 
-/// The admin key: `configured` when given, else the one generated at the
-/// first start, else a new one.
+/// The admin key. There is one, stored as its hash: `configured`
+/// (`WARRANT_ADMIN_KEY`) replaces it and stays after a restart without the
+/// variable; without it, the stored key stays; with none stored, a new one
+/// is generated (and shown once by the caller).
 pub async fn admin_key(store: &dyn Store, configured: Option<&str>) -> Result<AdminKey> {
     if let Some(key) = configured {
         let key = key.trim();
@@ -202,13 +208,25 @@ pub async fn admin_key(store: &dyn Store, configured: Option<&str>) -> Result<Ad
                 ),
             ));
         }
+        let sha256 = secret_hash(key);
+        let stored = store.setting(ADMIN_KEY_SETTING).await?;
+        if stored.as_deref() != Some(sha256.as_str()) {
+            store.set_setting(ADMIN_KEY_SETTING, &sha256).await?;
+        }
         return Ok(AdminKey::Configured {
-            sha256: secret_hash(key),
+            replaced: stored.is_some_and(|stored| stored != sha256),
+            sha256,
         });
     }
     if let Some(sha256) = store.setting(ADMIN_KEY_SETTING).await? {
         return Ok(AdminKey::Stored { sha256 });
     }
+    rotate_admin_key(store).await
+}
+
+/// Replaces the admin key with a new one (`warrant admin rotate-key`):
+/// the one before stops working at once, on every server.
+pub async fn rotate_admin_key(store: &dyn Store) -> Result<AdminKey> {
     let key = new_secret("wak")?;
     let sha256 = secret_hash(&key);
     store.set_setting(ADMIN_KEY_SETTING, &sha256).await?;

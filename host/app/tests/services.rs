@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use warrant_app::intents::Declared;
 use warrant_app::tenants::TenantRequest;
-use warrant_app::{App, Principal, forget, secret_hash};
+use warrant_app::{App, Principal, forget};
 use warrant_domain::intent::IntentRequest;
 use warrant_runtime::{Runtime, RuntimeConfig};
 use warrant_store::SqliteStore;
@@ -28,7 +28,10 @@ async fn app_and_store() -> (tempfile::TempDir, Arc<SqliteStore>, App) {
             .unwrap(),
     );
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
-    let app = App::new(store.clone(), runtime, secret_hash(ADMIN_KEY)).unwrap();
+    warrant_app::tenants::admin_key(store.as_ref(), Some(ADMIN_KEY))
+        .await
+        .unwrap();
+    let app = App::new(store.clone(), runtime).unwrap();
     (dir, store, app)
 }
 

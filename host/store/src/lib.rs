@@ -27,7 +27,7 @@ pub use records::{
     AgentEvent, AgentFilter, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord,
     DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord,
     Page, Plan, PluginRecord, PolicyRecord, Quota, SettledAmount, SettlementUpdate,
-    SettlementWrite, StatusChange, Suspension, TenantRecord, TokenRecord,
+    SettlementWrite, StatusChange, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
     AgentRepository, IdempotencyRepository, IntentRepository, PluginRepository, PolicyRepository,

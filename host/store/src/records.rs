@@ -287,10 +287,31 @@ pub struct AgentEvent {
 /// What a decision asks the store to do with the intent it records.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecisionActions {
-    /// Suspend the agent (if it is active) and record this event.
+    /// Suspend the agent (if it is active), cancelling its pending and
+    /// approved intents as every suspension does (the intent being
+    /// recorded too, when it is one), and record this event.
     pub suspend: Option<AgentEvent>,
     /// Record these alert events.
     pub alerts: Vec<AgentEvent>,
+}
+
+impl DecisionActions {
+    /// Why a suspension these actions carry out cancels an intent.
+    pub fn suspension_reason(suspension: &AgentEvent) -> String {
+        format!(
+            "agent suspended by {}: {}",
+            suspension.actor, suspension.message
+        )
+    }
+}
+
+/// The id of the event that cancels an intent in a suspension or an
+/// archive: an intent is cancelled at most once.
+pub fn cancellation_event_id(intent_id: &str) -> String {
+    format!(
+        "ev_{}_cancelled",
+        intent_id.strip_prefix("int_").unwrap_or(intent_id)
+    )
 }
 
 /// A charge reported against a recurring intent.

@@ -499,7 +499,7 @@ fn agent_event_row(row: &DbRow) -> Result<AgentEvent> {
 /// suspends the agent if it is active, and records the events.
 async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -> Result<()> {
     if let Some(suspension) = &actions.suspend {
-        sqlx::query(
+        let suspended = sqlx::query(
             "UPDATE agents SET status = 'suspended', updated_ms = $1
              WHERE id = $2 AND status = 'active'",
         )
@@ -508,6 +508,18 @@ async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -
         .execute(&mut **tx)
         .await?;
         insert_agent_event(tx, suspension).await?;
+        // A suspended agent has nothing left to pay, whoever suspended it;
+        // a millisecond after the decision, which comes first in history.
+        if suspended.rows_affected() == 1 {
+            cancel_live_intents(
+                tx,
+                agent_id,
+                &suspension.actor,
+                &DecisionActions::suspension_reason(suspension),
+                suspension.at_ms + 1,
+            )
+            .await?;
+        }
     }
     for alert in &actions.alerts {
         insert_agent_event(tx, alert).await?;

@@ -522,8 +522,7 @@ async fn cancel_live_intents(
         }
         resync_spend(tx, &id, None).await?;
         let event = IntentEvent {
-            // An intent is cancelled at most once: its id makes the event's.
-            id: format!("ev_{}_cancelled", id.strip_prefix("int_").unwrap_or(&id)),
+            id: cancellation_event_id(&id),
             intent_id: id.clone(),
             from: Some(from),
             to: IntentStatus::Cancelled,
