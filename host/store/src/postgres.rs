@@ -35,7 +35,7 @@ include!("sql/usage.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (
         1,
         "schema",
@@ -45,6 +45,11 @@ const MIGRATIONS: [(i64, &str, &str); 2] = [
         2,
         "settlements",
         include_str!("../migrations/postgres/0002_settlements.sql"),
+    ),
+    (
+        3,
+        "settlement history",
+        include_str!("../migrations/postgres/0003_settlement_history.sql"),
     ),
 ];
 

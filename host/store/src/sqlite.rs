@@ -42,7 +42,7 @@ include!("sql/usage.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "lifecycle",
@@ -57,6 +57,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "settlements",
         include_str!("../migrations/0003_settlements.sql"),
+    ),
+    (
+        4,
+        "settlement history",
+        include_str!("../migrations/0004_settlement_history.sql"),
     ),
 ];
 

@@ -888,9 +888,10 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
             .iter()
             .map(|v| (v.version, v.name.as_str(), v.actor.as_str()))
             .collect::<Vec<_>>(),
+        // Newest first.
         [
-            (1, "local agent", "tenant:tn_1"),
-            (2, "second", "tenant:tn_1")
+            (2, "second", "tenant:tn_1"),
+            (1, "local agent", "tenant:tn_1")
         ]
     );
     // A move of status alone is an event, not a version.
@@ -990,7 +991,7 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
         .unwrap();
     assert_eq!(versions.len(), 3);
     assert_eq!(
-        (versions[2].name.as_str(), versions[2].reason.as_deref()),
+        (versions[0].name.as_str(), versions[0].reason.as_deref()),
         ("local agent", Some("back"))
     );
     let page = Page {
