@@ -319,6 +319,8 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
         ("/intents", "{".into(), ""),
         ("/intents", "[]".into(), ""),
         ("/intents", "".into(), ""),
+        ("/intents", r#"{"cardName":"c",,}"#.into(), ""),
+        ("/intents", r#"{"cardName": }"#.into(), ""),
         ("/intents", format!(r#"{{"agentId":"{agent}","purpose":"x"}}"#), "cardName"),
         (
             "/intents",
@@ -447,7 +449,14 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
         assert_eq!(answer.status, 400, "{path} {body}: {}", answer.text);
         assert_eq!(answer.code(), "E_VALIDATION", "{path} {body}");
         assert!(!answer.body["error"]["message"].as_str().unwrap().is_empty());
-        if !field.is_empty() {
+        if field.is_empty() {
+            // A mistake with no field to name names none.
+            assert!(
+                answer.body["error"].get("field").is_none(),
+                "{path} {body}: {}",
+                answer.text
+            );
+        } else {
             assert_eq!(
                 answer.body["error"]["field"], *field,
                 "{path} {body}: {}",

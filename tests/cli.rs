@@ -244,6 +244,7 @@ fn plugin_inspect_describes_a_component() {
         &["plugin", "inspect", warrant_fixtures::guest("nosy").path],
         cache.path(),
     );
+    assert!(output.status.success());
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(
         out["imports"]
@@ -251,6 +252,26 @@ fn plugin_inspect_describes_a_component() {
             .unwrap()
             .iter()
             .any(|i| i.as_str().unwrap().starts_with("wasi:cli/"))
+    );
+    assert!(out.get("refused").is_none(), "{out}");
+
+    // A component the server would refuse is described, with why, and
+    // exits 1.
+    let output = warrant(
+        &[
+            "plugin",
+            "inspect",
+            warrant_fixtures::guest("foreign-import").path,
+        ],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(out["refused"]["code"], "E_PLUGIN_IMPORT", "{out}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the server would refuse") && stderr.contains("E_PLUGIN_IMPORT"),
+        "{stderr}"
     );
 }
 

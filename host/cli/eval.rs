@@ -158,12 +158,19 @@ pub fn run(args: EvalArgs) -> Result<(), Failure> {
 
 pub fn inspect(plugin: &str) -> Result<(), Failure> {
     #[derive(Serialize)]
+    struct Refused {
+        code: &'static str,
+        message: String,
+    }
+    #[derive(Serialize)]
     struct InspectOutput {
         world: Option<World>,
         sha256: String,
         size: usize,
         imports: Vec<String>,
         exports: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refused: Option<Refused>,
     }
 
     let source = PluginSource::resolve(plugin)?;
@@ -171,13 +178,22 @@ pub fn inspect(plugin: &str) -> Result<(), Failure> {
     let info = runtime
         .inspect(&source.bytes)
         .map_err(|e| anyhow!("`{plugin}` is refused ({}): {e}", e.code()))?;
+    let refused = info.refusal.as_ref().map(|e| Refused {
+        code: e.code(),
+        message: e.to_string(),
+    });
     print_json(&InspectOutput {
         world: info.world,
         sha256: info.sha256,
         size: info.size,
         imports: info.imports,
         exports: info.exports,
-    })
+        refused,
+    })?;
+    match info.refusal {
+        None => Ok(()),
+        Some(e) => Err(anyhow!("the server would refuse `{plugin}` ({}): {e}", e.code()).into()),
+    }
 }
 
 /// Loads a plugin named on the command line: a `.wasm` file or a built-in.

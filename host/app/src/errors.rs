@@ -109,8 +109,8 @@ fn plan_limit_message(limit: &PlanLimit) -> String {
     let (allowance, way_out) = match quota {
         Quota::Agents => (
             format!(
-                "{limit} {} that are not archived",
-                plural("agent", "agents")
+                "{limit} {} not archived",
+                plural("agent that is", "agents that are")
             ),
             "archive one",
         ),

@@ -24,7 +24,14 @@ impl ValidationError {
     /// Turns a JSON error with its path into a validation error. A missing
     /// field is reported at its own path, not its parent's.
     pub fn from_json_path(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
-        let path = error.path().to_string();
+        // A syntax error's path ends where the parser lost track of it
+        // (`?`): the field is what comes before, or unknown.
+        let full = error.path().to_string();
+        let mut path = full.as_str();
+        while let Some(known) = path.strip_suffix(".?").or_else(|| path.strip_suffix("?")) {
+            path = known;
+        }
+        let path = if path.is_empty() { "." } else { path }.to_owned();
         let inner = error.into_inner();
         let message = inner.to_string();
         let missing = message

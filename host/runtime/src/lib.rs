@@ -114,6 +114,9 @@ pub struct ComponentInfo {
     pub imports: Vec<String>,
     /// The names of its exports.
     pub exports: Vec<String>,
+    /// Why it cannot be a plugin (what an upload would be refused with),
+    /// when it cannot.
+    pub refusal: Option<LoadError>,
 }
 
 /// The Wasmtime engine, its linker and its code cache; cheap to clone and
@@ -195,13 +198,38 @@ impl Runtime {
     ) -> Result<(LoadedPlugin, LoadReport), LoadError> {
         let start = Instant::now();
         let outline = Outline::read(bytes, self.inner.config.max_component_bytes)?;
-        let world = outline.world()?;
+        outline.world()?;
         outline.check_imports()?;
         let (component, sha256, source) = self.compile(bytes)?;
+        let pre = self.prepare(&outline, &component)?;
+        let meta = PluginMeta {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            sha256,
+            world: outline.world()?,
+        };
+        let plugin = LoadedPlugin::new(
+            meta,
+            pre,
+            self.inner.engine.clone(),
+            self.inner.ticker.clone(),
+        );
+        let report = LoadReport {
+            source,
+            duration: start.elapsed(),
+        };
+        Ok((plugin, report))
+    }
+
+    /// Links a compiled component against the host and binds its exports
+    /// to the contract version it imports (or, importing none, the newest
+    /// it exports).
+    fn prepare(&self, outline: &Outline, component: &Component) -> Result<Pre, LoadError> {
+        let world = outline.world()?;
         let instance_pre =
             self.inner
                 .linker
-                .instantiate_pre(&component)
+                .instantiate_pre(component)
                 .map_err(|e| LoadError::Import {
                     import: "an interface".into(),
                     detail: format!(": {e:#}"),
@@ -233,7 +261,7 @@ impl Runtime {
                 )),
             }
         };
-        let pre = match outline.imported_version() {
+        match outline.imported_version() {
             Some(version) => prepare(version),
             None => {
                 let mut versions = outline::CONTRACT_VERSIONS.iter().rev();
@@ -243,24 +271,7 @@ impl Runtime {
                 })
             }
         }
-        .map_err(exports_error)?;
-        let meta = PluginMeta {
-            name: name.to_owned(),
-            version: version.to_owned(),
-            sha256,
-            world,
-        };
-        let plugin = LoadedPlugin::new(
-            meta,
-            pre,
-            self.inner.engine.clone(),
-            self.inner.ticker.clone(),
-        );
-        let report = LoadReport {
-            source,
-            duration: start.elapsed(),
-        };
-        Ok((plugin, report))
+        .map_err(exports_error)
     }
 
     /// The largest component accepted, in bytes.
@@ -292,13 +303,20 @@ impl Runtime {
     /// Describes a component without requiring it to target a world.
     pub fn inspect(&self, bytes: &[u8]) -> Result<ComponentInfo, LoadError> {
         let outline = Outline::read(bytes, self.inner.config.max_component_bytes)?;
-        let (_, sha256, _) = self.compile(bytes)?;
+        let (component, sha256, _) = self.compile(bytes)?;
+        // What `check` would refuse it for, in the same order.
+        let refusal = outline
+            .world()
+            .and_then(|_| outline.check_imports())
+            .and_then(|()| self.prepare(&outline, &component))
+            .err();
         Ok(ComponentInfo {
             world: outline.world().ok(),
             sha256,
             size: bytes.len(),
             imports: outline.imports,
             exports: outline.exports,
+            refusal,
         })
     }
 

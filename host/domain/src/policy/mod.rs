@@ -157,8 +157,8 @@ pub struct TraceEntry {
     pub reason: Option<String>,
     /// The plugin's first reason code, or the failure's error code.
     pub code: Option<String>,
-    /// All reason codes the plugin gave.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// All reason codes the plugin gave; always written, empty for none.
+    #[serde(default)]
     pub codes: Vec<String>,
     /// The plugin's annotations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
