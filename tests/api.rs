@@ -320,7 +320,7 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
         ("/intents", "[]".into(), ""),
         ("/intents", "".into(), ""),
         ("/intents", r#"{"cardName":"c",,}"#.into(), ""),
-        ("/intents", r#"{"cardName": }"#.into(), ""),
+        ("/intents", r#"{"cardName": }"#.into(), "cardName"),
         ("/intents", format!(r#"{{"agentId":"{agent}","purpose":"x"}}"#), "cardName"),
         (
             "/intents",

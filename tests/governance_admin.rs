@@ -267,7 +267,7 @@ fn every_agent_change_is_a_version_and_a_rollback_makes_a_new_one() {
         .map(|event| &event["kind"])
         .collect();
     assert_eq!(
-        kinds,
+        kinds[..3],
         [&json!("frozen"), &json!("unfrozen"), &json!("frozen")]
     );
 

@@ -50,6 +50,14 @@ impl Language {
         }
     }
 
+    /// The WIT the language's SDK targets, as the template has it.
+    fn contract(self) -> &'static str {
+        match self {
+            Language::Rust => "wit/0.3.0/warrant.wit",
+            _ => "wit/warrant.wit",
+        }
+    }
+
     /// The language's SDK, copied to the same path in the template. Zig's
     /// helpers live beside its example.
     fn sdk(self) -> Option<&'static str> {
@@ -264,7 +272,8 @@ fn readme(lang: Language, name: &str) -> String {
     let (source, prerequisites) = match lang {
         Language::Rust => (
             "`src/lib.rs`, with the SDK in `sdk/rust`",
-            "rustup; `build.sh` adds the `wasm32-wasip2` target when it is missing.",
+            "rustup with Rust 1.95 or newer (`rust-toolchain.toml`); `build.sh` adds the \
+             `wasm32-wasip2` target when it is missing.",
         ),
         Language::Python => (
             "`reference_policy.py`, with the SDK in `sdk/python`",
@@ -299,18 +308,23 @@ fn readme(lang: Language, name: &str) -> String {
         "# {name}\n\n\
          A Warrant policy plugin in {language}. It starts as Warrant's reference policy \
          (a spend limit with a review threshold and an allow-list of merchants); change \
-         {source} to make it yours. The contract it implements is `wit/warrant.wit`.\n\n\
+         {source} to make it yours. The contract it implements is `{contract}`.\n\n\
          **Prerequisites**: {prerequisites}\n\n\
-         **Build** (prints the component's path as its last line):\n\n\
-         ```sh\n./build.sh\n```\n\n\
+         **Build**, in this folder (`build.sh` prints the component's path as its last \
+         line):\n\n\
+         ```sh\nCOMPONENT=\"$(./build.sh | tail -n 1)\"\n```\n\n\
          **Test** against the cases in `cases.json` (the reference policy's conformance \
          suite; write your own cases in the same shape as your policy changes):\n\n\
-         ```sh\nwarrant test \"$(./build.sh | tail -n 1)\" --cases cases.json\n```\n\n\
-         **Upload** it to a Warrant server as a tenant:\n\n\
-         ```sh\ncurl -X POST \"$WARRANT_URL/plugins?name={name}&version=0.1.0&world=policy\" \\\n  \
-         -H \"Authorization: Bearer $TENANT_KEY\" \\\n  \
-         --data-binary @\"$(./build.sh | tail -n 1)\"\n```\n",
+         ```sh\nwarrant test \"$COMPONENT\" --cases cases.json\n```\n\n\
+         **Upload** it to the Warrant server of the quick start (`warrant serve` on \
+         `localhost:8080`), with the tenant's API key `$KEY`:\n\n\
+         ```sh\ncurl -s -X POST \"localhost:8080/plugins?name={name}&version=0.1.0\" \\\n  \
+         -H \"Authorization: Bearer $KEY\" -H 'Content-Type: application/wasm' \\\n  \
+         --data-binary @\"$COMPONENT\"\n```\n\n\
+         It answers 201 with the plugin's `id`; a policy names it by `{name}`, \
+         `{name}@0.1.0` or that id.\n",
         language = lang.display(),
+        contract = lang.contract(),
     )
 }
 
