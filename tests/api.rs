@@ -25,6 +25,10 @@ fn the_quickstart_gives_approved_pending_and_denied_intents_and_approves_one() {
         approved.body["decision"]["rules"].as_array().unwrap().len(),
         2
     );
+    // Every trace entry has its codes, an approval's none.
+    for rule in approved.body["decision"]["rules"].as_array().unwrap() {
+        assert_eq!(rule["codes"], serde_json::json!([]), "{rule}");
+    }
 
     let pending = server.intent(&t.token, &t.agent, "86.40").expect(201);
     assert_eq!(pending.str("status"), "pending_approval");
