@@ -17,6 +17,45 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines (on stderr) are written: `text`, or `json`, one object
+    /// per line.
+    #[arg(
+        long,
+        global = true,
+        env = "WARRANT_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+    /// What is logged: a level (`warn`, `info`: one line per request, …)
+    /// or a filter such as `warn,warrant::request=info`
+    /// [default: RUST_LOG, else WARRANT_LOG, else `warn`].
+    #[arg(long, global = true, env = "WARRANT_LOG_LEVEL")]
+    log_level: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr as `cli` asks.
+fn init_logging(cli: &Cli) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match &cli.log_level {
+        Some(level) => EnvFilter::try_new(level).map_err(|e| format!("`--log-level`: {e}"))?,
+        None => EnvFilter::try_from_default_env()
+            .or_else(|_| EnvFilter::try_from_env("WARRANT_LOG"))
+            .unwrap_or_else(|_| EnvFilter::new("warn")),
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -109,15 +148,11 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WARRANT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
     let cli = Cli::parse();
+    if let Err(message) = init_logging(&cli) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Tenant(TenantCommand::Create(args)) => serve::tenant_create(args),

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use warrant_app::App;
 use warrant_app::tenants::{AdminKey, admin_key, create_tenant, rotate_admin_key};
 use warrant_runtime::{Runtime, RuntimeConfig};
+use warrant_server::http::operate::Serving;
 use warrant_store::{PostgresStore, SqliteStore, Store};
 
 use crate::Failure;
@@ -42,6 +43,12 @@ pub struct ServeArgs {
     /// milliseconds.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     sweep_interval_ms: u64,
+    /// How long a request may take, from its first byte to its answer (a
+    /// client that stalls sending its body included), in milliseconds;
+    /// past it the answer is 408 `E_TIMEOUT`.
+    #[arg(long, env = "WARRANT_REQUEST_TIMEOUT_MS", default_value_t = 120_000,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    request_timeout_ms: u64,
 }
 
 #[derive(clap::Args)]
@@ -216,7 +223,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let stop = stopped(stop.clone());
         async move { app.sweep(interval, stop).await }
     });
-    axum::serve(listener, warrant_server::router(app))
+    let serving = Serving {
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+    };
+    axum::serve(listener, warrant_server::router(app, serving))
         .with_graceful_shutdown(stopped(stop))
         .await
         .context("the server failed")?;

@@ -18,6 +18,8 @@ pub struct Server {
     data_dir: PathBuf,
     extra: Vec<String>,
     http: ureq::Agent,
+    /// What it logged on stderr, when started with `--log-format`.
+    logs: Option<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -28,6 +30,8 @@ pub struct Answer {
     pub body: Value,
     pub text: String,
     pub replayed: bool,
+    /// The `Request-Id` header.
+    pub request_id: Option<String>,
 }
 
 impl Answer {
@@ -143,6 +147,9 @@ impl Server {
         if !extra.iter().any(|arg| arg == "--cache-dir") {
             command.arg("--cache-dir").arg(shared_cache());
         }
+        // Logs are kept for the test that asks for a format; else they
+        // go to the test's stderr.
+        let keep_logs = extra.iter().any(|arg| arg == "--log-format");
         let mut child = command
             .args(&extra)
             .env("WARRANT_ADMIN_KEY", ADMIN_KEY)
@@ -150,9 +157,23 @@ impl Server {
             .env_remove("WARRANT_LISTEN")
             .env_remove("WARRANT_DATA_DIR")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if keep_logs {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("the server starts");
+        let logs = child.stderr.take().map(|stderr| {
+            let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = kept.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(|line| line.ok()) {
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            kept
+        });
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let base = loop {
@@ -178,8 +199,19 @@ impl Server {
             data_dir,
             extra,
             http,
+            logs,
             _tmp: None,
         }
+    }
+
+    /// The lines the server logged so far (started with `--log-format`).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.logs
+            .as_ref()
+            .expect("started with --log-format")
+            .lock()
+            .unwrap()
+            .clone()
     }
 
     /// The server's process id.
@@ -288,6 +320,11 @@ impl Server {
         let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = response.status().as_u16();
         let replayed = response.headers().contains_key("idempotent-replayed");
+        let request_id = response
+            .headers()
+            .get("request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let text = response
             .body_mut()
             .with_config()
@@ -300,6 +337,7 @@ impl Server {
             body,
             text,
             replayed,
+            request_id,
         }
     }
 
@@ -320,6 +358,7 @@ impl Server {
             body,
             text,
             replayed: false,
+            request_id: None,
         })
     }
 

@@ -81,6 +81,14 @@ pub enum Principal {
 }
 
 impl App {
+    /// Whether the server can serve requests: its database answers, with
+    /// its schema (the admin key's setting is read from it). The built-in
+    /// plugins are loaded before an `App` exists.
+    pub async fn ready(&self) -> Result<()> {
+        self.store().setting(ADMIN_KEY_SETTING).await?;
+        Ok(())
+    }
+
     /// The caller a bearer credential stands for: the admin key, a
     /// tenant's API key or an agent token; 401 otherwise.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {

@@ -225,3 +225,12 @@ async fn a_read_never_writes_and_a_move_records_the_expiry() {
     let events = store.intent_events("int_lapsed").await.unwrap();
     assert_eq!(events.last().unwrap().actor, "system");
 }
+
+/// Readiness is the database answering: a closed store is not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_is_ready_while_its_database_answers() {
+    let (_dir, store, app) = app_and_store().await;
+    app.ready().await.unwrap();
+    warrant_store::Store::close(store.as_ref()).await;
+    assert!(app.ready().await.is_err());
+}

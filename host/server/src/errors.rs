@@ -75,6 +75,23 @@ impl ApiError {
         )
     }
 
+    /// 408 `E_TIMEOUT`: the request took longer than it may.
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "E_TIMEOUT",
+            format!(
+                "the request took longer than {} s; if it was a write, retry it with the same Idempotency-Key",
+                limit.as_secs_f64()
+            ),
+        )
+    }
+
+    /// 503 `E_NOT_READY`: the server cannot serve requests now.
+    pub fn not_ready(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "E_NOT_READY", message)
+    }
+
     /// 413 `E_TOO_LARGE`.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "E_TOO_LARGE", message)

@@ -32,12 +32,14 @@ pub struct AppState {
     pub app: App,
 }
 
-/// The whole API.
-pub fn router(app: App) -> Router {
-    use routes::{agents, intents, oversight, plugins, policies, tenants};
+/// The whole API, served as `serving` says.
+pub fn router(app: App, serving: http::operate::Serving) -> Router {
+    use routes::{agents, health, intents, oversight, plugins, policies, tenants};
     let plugin_limit = app.max_plugin_bytes();
-    Router::new()
-        .route("/healthz", get(async || "ok"))
+    let routes = Router::new()
+        .route("/livez", get(health::live))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
         .route("/tenants", post(tenants::create))
         .route("/tenants/{id}", get(tenants::show).patch(tenants::update))
         .route(
@@ -98,5 +100,6 @@ pub fn router(app: App) -> Router {
         )
         .fallback(async || ApiError::no_such_endpoint())
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
-        .with_state(AppState { app })
+        .with_state(AppState { app });
+    http::operate::layers(routes, serving)
 }

@@ -15,6 +15,7 @@ use warrant_domain::ValidationError;
 use warrant_store::Page;
 
 use crate::errors::{ApiError, Result};
+use crate::http::operate::Caller;
 use crate::{AppState, MAX_JSON_BYTES};
 
 /// The longest `Idempotency-Key` accepted.
@@ -227,15 +228,21 @@ impl FromRequestParts<AppState> for Principal {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthorized("send `Authorization: Bearer <API key or agent token>`")
         })?;
+        // The scheme is case-insensitive (RFC 9110).
         let secret = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|value| value.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, secret)| secret.trim())
             .filter(|secret| !secret.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
             })?;
-        Ok(state.app.authenticate(secret).await?)
+        let principal = state.app.authenticate(secret).await?;
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            caller.set(principal.tenant_id().unwrap_or("admin"));
+        }
+        Ok(principal)
     }
 }

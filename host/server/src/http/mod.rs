@@ -2,6 +2,7 @@
 
 mod extract;
 mod idempotency;
+pub mod operate;
 mod reply;
 
 pub use extract::{ApiPath, ApiQuery, BodyLimit, PageQuery, Submission, parse_json};

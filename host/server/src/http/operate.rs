@@ -1,0 +1,183 @@
+//! What every request goes through, for the people who run Warrant: a
+//! request id (`Request-Id`, taken from the client when it sends a
+//! usable one), a deadline, one log line when it is answered, and a panic
+//! answered as a 500 like any internal error instead of a dropped
+//! connection.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::errors::ApiError;
+
+/// The header that carries a request's id, both ways.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+/// How requests are served.
+#[derive(Clone, Copy, Debug)]
+pub struct Serving {
+    /// How long a request may take, from its first byte to its answer
+    /// (a client that stalls sending its body included).
+    pub request_timeout: Duration,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A request's id, in its extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Who made a request, filled in once it is authenticated: the tenant's
+/// id, or `admin`. In the request's extensions, for its log line.
+#[derive(Clone, Debug, Default)]
+pub struct Caller(Arc<OnceLock<String>>);
+
+impl Caller {
+    /// Records who the caller is; the first record stays.
+    pub fn set(&self, who: &str) {
+        let _ = self.0.set(who.to_owned());
+    }
+}
+
+/// Wraps every route of `router` in what [`Serving`] asks for.
+pub fn layers(router: Router, serving: Serving) -> Router {
+    router
+        // Innermost: a handler's panic becomes an answer the outer layers
+        // see (and log) like any other.
+        .layer(CatchPanicLayer::custom(|_panic| {
+            ApiError::internal("a request handler panicked").into_response()
+        }))
+        .layer(axum::middleware::from_fn_with_state(serving, observe))
+}
+
+/// An id a client may choose: 1 to 128 visible ASCII characters.
+fn usable(id: &str) -> bool {
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+async fn observe(State(serving): State<Serving>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| usable(id))
+        .map(str::to_owned)
+        .unwrap_or_else(|| warrant_app::new_id("req"));
+    let caller = Caller::default();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(none)".to_owned(), |path| path.as_str().to_owned());
+    request.extensions_mut().insert(RequestId(id.clone()));
+    request.extensions_mut().insert(caller.clone());
+
+    let mut response = match tokio::time::timeout(serving.request_timeout, next.run(request)).await
+    {
+        Ok(response) => response,
+        Err(_) => ApiError::timeout(serving.request_timeout).into_response(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = response.status().as_u16();
+    tracing::info!(
+        target: "warrant::request",
+        method = %method,
+        route,
+        status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %id,
+        tenant_id = caller.0.get().map_or("", String::as_str),
+        "answered"
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn app(serving: Serving) -> Router {
+        let router = Router::new()
+            .route("/panics", get(async || -> &'static str { panic!("a bug") }))
+            .route(
+                "/slow",
+                get(async || {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/fine", get(async || "fine"));
+        layers(router, serving)
+    }
+
+    async fn call(router: Router, path: &str, id: Option<&str>) -> (StatusCode, String, String) {
+        let mut request = Request::get(path);
+        if let Some(id) = id {
+            request = request.header("request-id", id);
+        }
+        let response = router
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let id = response.headers()["request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, id, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_with_the_error_shape_and_the_request_id() {
+        let (status, id, body) = call(app(Serving::default()), "/panics", None).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(id.starts_with("req_"), "{id}");
+        assert_eq!(
+            body,
+            r#"{"error":{"code":"E_INTERNAL","message":"internal error; nothing was changed"}}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_is_answered_408() {
+        let serving = Serving {
+            request_timeout: Duration::from_millis(50),
+        };
+        let (status, _, body) = call(app(serving), "/slow", Some("mine-1")).await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        assert!(body.contains(r#""code":"E_TIMEOUT""#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_usable_request_id_is_kept_and_any_other_replaced() {
+        let (_, id, body) = call(app(Serving::default()), "/fine", Some("trace-42")).await;
+        assert_eq!((id.as_str(), body.as_str()), ("trace-42", "fine"));
+        let long = "x".repeat(129);
+        for unusable in ["with space", long.as_str()] {
+            let (_, id, _) = call(app(Serving::default()), "/fine", Some(unusable)).await;
+            assert!(id.starts_with("req_"), "{unusable}: {id}");
+        }
+    }
+}

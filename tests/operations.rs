@@ -1,0 +1,164 @@
+//! What an operator expects of a running server: liveness and readiness
+//! without credentials, a request id on every answer, a deadline per
+//! request, one JSON log line per request with no secret in it, and the
+//! bearer scheme in any letter case.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{ADMIN_KEY, Server, Tenant};
+
+#[test]
+fn liveness_and_readiness_need_no_credentials() {
+    let server = Server::start();
+    for path in ["/livez", "/healthz"] {
+        let live = server.send("GET", path, None, &[], None);
+        assert_eq!((live.status, live.text.as_str()), (200, "ok"), "{path}");
+    }
+    let ready = server.send("GET", "/readyz", None, &[], None);
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert_eq!(ready.body["status"], "ready");
+}
+
+#[test]
+fn every_answer_has_a_request_id_and_a_usable_one_is_kept() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    let mine = server.send(
+        "GET",
+        &format!("/agents/{}", t.agent),
+        Some(&t.key),
+        &[("Request-Id", "trace-7f3a")],
+        None,
+    );
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.request_id.as_deref(), Some("trace-7f3a"));
+    // A refusal and an unknown route have one too, made by the server.
+    for answer in [
+        server.send("GET", "/agents", None, &[], None),
+        server.send("GET", "/nowhere", Some(&t.key), &[], None),
+    ] {
+        let id = answer.request_id.expect("a request id");
+        assert!(id.starts_with("req_"), "{id}");
+    }
+}
+
+#[test]
+fn the_bearer_scheme_is_read_in_any_letter_case() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "acme");
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let header = format!("{scheme} {}", t.key);
+        let answer = server.send(
+            "GET",
+            &format!("/agents/{}", t.agent),
+            None,
+            &[("Authorization", header.as_str())],
+            None,
+        );
+        assert_eq!(answer.status, 200, "{scheme}: {}", answer.text);
+    }
+    let answer = server.send(
+        "GET",
+        "/agents",
+        None,
+        &[("Authorization", &format!("Basic {}", t.key))],
+        None,
+    );
+    assert_eq!(answer.code(), "E_UNAUTHORIZED");
+}
+
+/// A client that stops sending its body mid-way is answered 408 once the
+/// request's time is up, instead of holding a connection (and a graceful
+/// shutdown) forever.
+#[test]
+fn a_stalled_request_is_answered_408_at_its_deadline() {
+    let server = Server::start_with(&["--request-timeout-ms", "500"]);
+    let t = Tenant::new(&server, "acme");
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let started = Instant::now();
+    write!(
+        stream,
+        "POST /intents HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"purpose\":",
+        t.key
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("E_TIMEOUT") {
+        let n = stream.read(&mut chunk).expect("an answer before 30 s");
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+}
+
+#[test]
+fn json_logs_have_one_line_per_request_and_no_secret() {
+    let server = Server::start_with(&[
+        "--log-format",
+        "json",
+        "--log-level",
+        "warn,warrant::request=info",
+    ]);
+    let tenant = server
+        .post("/tenants", ADMIN_KEY, serde_json::json!({"name": "acme"}))
+        .expect(201);
+    let (tenant_id, key) = (tenant.str("id"), tenant.str("apiKey"));
+    let policy = server.policy(&key);
+    let agent = server.agent(&key, &policy, "logged");
+    let token = server.token(&key, &agent);
+    server.get(&format!("/agents/{agent}"), &key).expect(200);
+    let declared = server.intent(&token, &agent, "4.51").expect(201);
+    let request_id = declared.request_id.clone().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let lines = server.log_lines();
+        let found = lines
+            .iter()
+            .find(|line| line.contains(&request_id))
+            .cloned();
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line for {request_id}: {lines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let logged: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(logged["target"], "warrant::request", "{line}");
+    assert_eq!(logged["method"], "POST");
+    assert_eq!(logged["route"], "/intents");
+    assert_eq!(logged["status"], 201);
+    assert_eq!(logged["tenant_id"], tenant_id.as_str());
+    assert!(logged["duration_ms"].as_f64().unwrap() > 0.0, "{line}");
+
+    let lines = server.log_lines();
+    for line in &lines {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "not JSON: {line}");
+        for secret in [ADMIN_KEY, key.as_str(), token.as_str()] {
+            assert!(!line.contains(secret), "a secret in the log: {line}");
+        }
+    }
+    // The tenant, the policy, the agent, its token, a read, the intent.
+    let requests = lines
+        .iter()
+        .filter(|line| line.contains(r#""target":"warrant::request""#))
+        .count();
+    assert!(requests >= 6, "{lines:?}");
+}
