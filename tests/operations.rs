@@ -1,11 +1,14 @@
 //! What an operator expects of a running server: liveness and readiness
 //! without credentials, a request id on every answer, a deadline per
-//! request, one JSON log line per request with no secret in it, and the
-//! bearer scheme in any letter case.
+//! request, one JSON log line per request with no secret in it, the
+//! bearer scheme in any letter case, and Prometheus metrics that move with
+//! traffic.
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -161,4 +164,108 @@ fn json_logs_have_one_line_per_request_and_no_secret() {
         .filter(|line| line.contains(r#""target":"warrant::request""#))
         .count();
     assert!(requests >= 6, "{lines:?}");
+}
+
+/// Every sample of a `/metrics` answer, as Prometheus' own Python client
+/// parses it: `name{label="value",…}` (labels sorted) → value.
+fn scrape(server: &Server, token: &str) -> BTreeMap<String, f64> {
+    let answer = server.get("/metrics", token).expect(200);
+    let lib = Command::new("bash")
+        .args(["-c", ". examples/tools.sh && tools_prometheus_client"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(lib.status.success(), "cannot install prometheus_client");
+    let lib = String::from_utf8(lib.stdout).unwrap().trim().to_owned();
+    let parse = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
+        samples[f"{s.name}{{{labels}}}"] = s.value
+print(json.dumps(samples))
+"#;
+    let mut python = Command::new("python3")
+        .args(["-c", parse])
+        .env("PYTHONPATH", lib)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.text.as_bytes())
+        .unwrap();
+    let output = python.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "not Prometheus text: {}",
+        answer.text
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn metrics_are_prometheus_text_for_their_token_and_move_with_traffic() {
+    let token = "metrics-token-0123456789";
+    let server = Server::start_with(&["--metrics-token", token]);
+    let t = Tenant::new(&server, "acme");
+    // Only the metrics token reads them; without one they are off.
+    for key in [t.key.as_str(), ADMIN_KEY, "metrics-token-wrong"] {
+        server
+            .get("/metrics", key)
+            .expect_error(401, "E_UNAUTHORIZED");
+    }
+    Server::start()
+        .get("/metrics", token)
+        .expect_error(404, "E_NOT_FOUND");
+
+    let before = scrape(&server, token);
+    for amount in ["4.51", "5.00", "6.00"] {
+        server.intent(&t.token, &t.agent, amount).expect(201);
+    }
+    server.intent(&t.token, &t.agent, "86.40").expect(201);
+    let after = scrape(&server, token);
+    let moved = |sample: &str| {
+        after
+            .get(sample)
+            .copied()
+            .unwrap_or_else(|| panic!("no {sample} in {after:?}"))
+            - before.get(sample).copied().unwrap_or(0.0)
+    };
+    assert_eq!(
+        moved(r#"warrant_http_requests_total{method="POST",route="/intents",status="201"}"#),
+        4.0
+    );
+    assert_eq!(moved(r#"warrant_decisions_total{outcome="approved"}"#), 3.0);
+    assert_eq!(
+        moved(r#"warrant_decisions_total{outcome="pending_approval"}"#),
+        1.0
+    );
+    assert_eq!(
+        moved(r#"warrant_intent_transitions_total{from="none",to="approved"}"#),
+        3.0
+    );
+    assert_eq!(
+        moved(r#"warrant_plugin_evaluation_seconds_count{plugin="spend-limit"}"#),
+        4.0
+    );
+    assert_eq!(
+        moved(r#"warrant_plugin_fuel_count{plugin="spend-limit"}"#),
+        4.0
+    );
+    assert_eq!(
+        moved(r#"warrant_http_request_duration_seconds_count{method="POST",route="/intents"}"#),
+        4.0
+    );
+    assert!(after.contains_key(r#"warrant_pool_busy_slots{pool="evaluations"}"#));
+    if server.database_url().is_none() {
+        assert!(moved("warrant_store_commit_seconds_count{}") >= 1.0);
+    }
 }

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use warrant_app::App;
 use warrant_app::tenants::{AdminKey, admin_key, create_tenant, rotate_admin_key};
 use warrant_runtime::{Runtime, RuntimeConfig};
-use warrant_server::http::operate::Serving;
+use warrant_server::http::operate::{MetricsEndpoint, Serving};
 use warrant_store::{PostgresStore, SqliteStore, Store};
 
 use crate::Failure;
@@ -49,6 +49,10 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_REQUEST_TIMEOUT_MS", default_value_t = 120_000,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     request_timeout_ms: u64,
+    /// Serves `GET /metrics` (Prometheus text) to the bearer of this token;
+    /// metrics are off without one. At least 16 characters.
+    #[arg(long, env = "WARRANT_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -225,6 +229,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
     let serving = Serving {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
+        metrics: args
+            .metrics_token
+            .as_deref()
+            .map(metrics_endpoint)
+            .transpose()?,
     };
     axum::serve(listener, warrant_server::router(app, serving))
         .with_graceful_shutdown(stopped(stop))
@@ -234,6 +243,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     store.close().await;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Installs the process's metrics recorder and gives the `/metrics`
+/// endpoint for `token`. Times are in seconds, fuel in instructions.
+fn metrics_endpoint(token: &str) -> anyhow::Result<MetricsEndpoint> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    let token = token.trim();
+    if token.len() < 16 {
+        bail!("the metrics token must be at least 16 characters");
+    }
+    let seconds = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+        0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    let fuel = [1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
+    let sizes = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+    let handle = PrometheusBuilder::new()
+        .set_buckets(&seconds)?
+        .set_buckets_for_metric(Matcher::Suffix("_fuel".into()), &fuel)?
+        .set_buckets_for_metric(Matcher::Suffix("_group_size".into()), &sizes)?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    // Histograms are drained into their buckets by upkeep, also when
+    // nobody scrapes.
+    tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                ticks.tick().await;
+                handle.run_upkeep();
+            }
+        }
+    });
+    Ok(MetricsEndpoint {
+        token_sha256: warrant_app::secret_hash(token),
+        render: Arc::new(move || handle.render()),
+    })
 }
 
 /// A flag that turns true on SIGTERM or Ctrl-C. The handlers are installed

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage, merchant_key};
 use warrant_domain::decision::ActionKind;
+use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Currency;
 use warrant_domain::policy::{Policy, PolicyDecision, RequestedAction};
 use warrant_store::{AgentEvent, AgentRecord, AgentTurn, DecisionActions};
@@ -166,10 +167,43 @@ impl App {
             .evaluations
             .run(tenant_id, move |cancel| {
                 let decision = chain(&policy, &context).evaluate(&context, cancel);
+                count(&decision);
                 (context, decision)
             })
             .await
     }
+}
+
+/// Counts a decision for `/metrics`: by outcome, and per plugin its time,
+/// its fuel and its failures.
+fn count(decision: &PolicyDecision) {
+    let outcome = IntentStatus::from_outcome(decision.outcome).as_str();
+    metrics::counter!("warrant_decisions_total", "outcome" => outcome).increment(1);
+    for entry in &decision.trace {
+        let plugin = entry.plugin.clone();
+        metrics::histogram!("warrant_plugin_evaluation_seconds", "plugin" => plugin.clone())
+            .record(entry.duration_us as f64 / 1e6);
+        metrics::histogram!("warrant_plugin_fuel", "plugin" => plugin.clone())
+            .record(entry.fuel_used as f64);
+        if let Some(error) = &entry.error {
+            metrics::counter!(
+                "warrant_plugin_failures_total",
+                "plugin" => plugin,
+                "code" => error.code.clone()
+            )
+            .increment(1);
+        }
+    }
+}
+
+/// Counts a move of an intent for `/metrics`; `from` is none for a new one.
+pub(crate) fn count_transition(from: Option<IntentStatus>, to: IntentStatus) {
+    metrics::counter!(
+        "warrant_intent_transitions_total",
+        "from" => from.map_or("none", IntentStatus::as_str),
+        "to" => to.as_str()
+    )
+    .increment(1);
 }
 
 /// What the store is to carry out with a decision: one suspension (the

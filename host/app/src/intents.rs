@@ -19,7 +19,7 @@ use warrant_store::{
 };
 
 use crate::auth::{Permission, Principal};
-use crate::decider::actions_of;
+use crate::decider::{actions_of, count_transition};
 use crate::errors::{AppError, Result};
 use crate::{App, Remember, new_id, now_ms, time_of};
 
@@ -219,7 +219,14 @@ impl Intents<'_> {
             )
             .await
         {
-            Ok(()) => Ok(Declared::Created(created)),
+            Ok(()) => {
+                let mut from = None;
+                for event in &created.events {
+                    count_transition(from, event.to);
+                    from = Some(event.to);
+                }
+                Ok(Declared::Created(created))
+            }
             // The agent declared this client intent id before.
             Err(StoreError::Duplicate) => {
                 let declared = &created.record.intent;
@@ -441,6 +448,7 @@ impl Intents<'_> {
                 .change_status(&change, remember(&moved).as_ref())
                 .await?
             {
+                count_transition(Some(record.status), moved.record.status);
                 return Ok(moved);
             }
             // The intent changed, expired or lost its agent meanwhile: read
@@ -584,6 +592,9 @@ impl Intents<'_> {
                 .expire_due(now_ms(), SWEEP_BATCH, EXPIRY_REASON, &|| new_id("ev"), None)
                 .await?;
             expired += events.len() as u64;
+            for event in &events {
+                count_transition(event.from, event.to);
+            }
             if (events.len() as i64) < SWEEP_BATCH {
                 return Ok(expired);
             }

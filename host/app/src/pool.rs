@@ -93,6 +93,7 @@ impl FairPool {
     ) -> Result<T> {
         let lane = self.lane(tenant_id);
         let queued = Queued::join(lane.value().clone(), &self.size).ok_or_else(|| {
+            metrics::counter!("warrant_pool_refusals_total", "pool" => self.what).increment(1);
             AppError::Busy(format!(
                 "this tenant has {} {} running or waiting; retry shortly",
                 self.size.per_tenant + self.size.queue_per_tenant,
@@ -102,14 +103,23 @@ impl FairPool {
         let tenant_slot =
             (lane.value().slots.clone().acquire_owned().await).map_err(AppError::internal)?;
         let slot = (self.slots.clone().acquire_owned().await).map_err(AppError::internal)?;
+        self.count_busy();
         let cancel = Cancel::new();
         let _stop = CancelOnDrop(cancel.clone());
-        tokio::task::spawn_blocking(move || {
+        let done = tokio::task::spawn_blocking(move || {
             let _held = (queued, tenant_slot, slot);
             job(&cancel)
         })
         .await
-        .map_err(AppError::internal)
+        .map_err(AppError::internal);
+        self.count_busy();
+        done
+    }
+
+    /// Shows on `/metrics` how many of the pool's slots are taken.
+    fn count_busy(&self) {
+        let busy = self.size.slots.max(1) - self.slots.available_permits();
+        metrics::gauge!("warrant_pool_busy_slots", "pool" => self.what).set(busy as f64);
     }
 
     /// The tenant's lane, made with its slots on first use.

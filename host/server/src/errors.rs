@@ -66,6 +66,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "E_NOT_FOUND", "no such endpoint")
     }
 
+    /// 404 `E_NOT_FOUND`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "E_NOT_FOUND", message)
+    }
+
     /// 405 `E_METHOD_NOT_ALLOWED`.
     pub fn method_not_allowed() -> Self {
         Self::new(

@@ -30,13 +30,17 @@ pub const MAX_JSON_BYTES: usize = 1 << 20;
 pub struct AppState {
     /// The services.
     pub app: App,
+    /// `/metrics`, when it is on.
+    pub metrics: Option<http::operate::MetricsEndpoint>,
 }
 
 /// The whole API, served as `serving` says.
 pub fn router(app: App, serving: http::operate::Serving) -> Router {
     use routes::{agents, health, intents, oversight, plugins, policies, tenants};
     let plugin_limit = app.max_plugin_bytes();
+    let metrics = serving.metrics.clone();
     let routes = Router::new()
+        .route("/metrics", get(health::metrics))
         .route("/livez", get(health::live))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -100,6 +104,6 @@ pub fn router(app: App, serving: http::operate::Serving) -> Router {
         )
         .fallback(async || ApiError::no_such_endpoint())
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
-        .with_state(AppState { app });
+        .with_state(AppState { app, metrics });
     http::operate::layers(routes, serving)
 }

@@ -114,6 +114,7 @@ impl SqliteStore {
             batch: 0,
             abandoned: false,
             failed: BTreeSet::new(),
+            writes: 0,
         };
         Ok(SqliteStore {
             pool,
@@ -130,6 +131,7 @@ impl SqliteStore {
             writer.open = true;
         }
         writer.conn.execute("SAVEPOINT write").await?;
+        writer.writes += 1;
         Ok(WriteTx {
             writer: Some(writer),
             store: self.writer.clone(),
@@ -171,6 +173,8 @@ struct Writer {
     abandoned: bool,
     /// Recent groups whose commit failed.
     failed: BTreeSet<u64>,
+    /// Writes in the open group.
+    writes: u64,
 }
 
 impl Writer {
@@ -191,6 +195,7 @@ impl Writer {
     async fn fail_group(&mut self) {
         let _ = self.conn.execute("ROLLBACK").await;
         self.open = false;
+        self.writes = 0;
         self.failed.insert(self.batch);
         self.batch += 1;
         while self.failed.len() > 64 {
@@ -203,9 +208,15 @@ impl Writer {
     async fn flush(&mut self, batch: u64) -> Result<()> {
         self.settle().await;
         if self.open && self.batch == batch {
+            let started = std::time::Instant::now();
             match self.conn.execute("COMMIT").await {
                 Ok(_) => {
+                    metrics::histogram!("warrant_store_commit_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("warrant_store_commit_group_size")
+                        .record(self.writes as f64);
                     self.open = false;
+                    self.writes = 0;
                     self.batch += 1;
                 }
                 Err(e) => {

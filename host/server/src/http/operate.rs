@@ -20,18 +20,37 @@ use crate::errors::ApiError;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 
 /// How requests are served.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct Serving {
     /// How long a request may take, from its first byte to its answer
     /// (a client that stalls sending its body included).
     pub request_timeout: Duration,
+    /// `/metrics`, when it is on.
+    pub metrics: Option<MetricsEndpoint>,
 }
 
 impl Default for Serving {
     fn default() -> Self {
         Serving {
             request_timeout: Duration::from_secs(120),
+            metrics: None,
         }
+    }
+}
+
+/// `GET /metrics`: what the process has counted, in Prometheus' text
+/// format, for the bearer of its own token.
+#[derive(Clone)]
+pub struct MetricsEndpoint {
+    /// The sha256 of the token a scraper sends as `Bearer`.
+    pub token_sha256: String,
+    /// Writes the metrics as Prometheus text.
+    pub render: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+impl std::fmt::Debug for MetricsEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsEndpoint")
     }
 }
 
@@ -94,12 +113,21 @@ async fn observe(State(serving): State<Serving>, mut request: Request, next: Nex
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.clone()),
+        ("status", status.to_string()),
+    ];
+    metrics::counter!("warrant_http_requests_total", &labels).increment(1);
+    metrics::histogram!("warrant_http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         target: "warrant::request",
         method = %method,
         route,
         status,
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
         request_id = %id,
         tenant_id = caller.0.get().map_or("", String::as_str),
         "answered"
@@ -164,6 +192,7 @@ mod tests {
     async fn a_request_past_its_deadline_is_answered_408() {
         let serving = Serving {
             request_timeout: Duration::from_millis(50),
+            metrics: None,
         };
         let (status, _, body) = call(app(serving), "/slow", Some("mine-1")).await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);

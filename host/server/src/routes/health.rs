@@ -1,8 +1,12 @@
 //! `/livez` (and its older name `/healthz`): the process answers;
-//! `/readyz`: it can serve requests. No credentials.
+//! `/readyz`: it can serve requests; neither needs credentials.
+//! `/metrics`: what the process counted, for the metrics token.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use warrant_app::secret_hash;
 
 use crate::AppState;
 use crate::errors::{ApiError, Result};
@@ -22,4 +26,28 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<Reply> {
             Err(ApiError::not_ready("the database cannot be reached"))
         }
     }
+}
+
+/// `GET /metrics` for the bearer of the metrics token; 404 when metrics
+/// are off (no token configured), 401 for any other credential.
+pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let endpoint = state.metrics.as_ref().ok_or_else(|| {
+        ApiError::not_found("metrics are off: start the server with a metrics token")
+    })?;
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| secret_hash(token.trim()));
+    if presented.as_deref() != Some(endpoint.token_sha256.as_str()) {
+        return Err(ApiError::unauthorized(
+            "send `Authorization: Bearer <metrics token>`",
+        ));
+    }
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        (endpoint.render)(),
+    )
+        .into_response())
 }
