@@ -493,3 +493,43 @@ fn there_is_one_admin_key_and_setting_one_replaces_it() {
     assert!(!is_admin_key(&base, chosen));
     stop(server);
 }
+
+/// `warrant serve --help` names every setting with its environment
+/// variable, secrets included (their values never shown), and
+/// `warrant completions` writes a script the shell accepts.
+#[test]
+fn serve_help_names_every_setting_and_completions_are_shell_scripts() {
+    let cache = tempfile::tempdir().unwrap();
+    let help = warrant(&["serve", "--help"], cache.path());
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    for setting in [
+        "WARRANT_LISTEN",
+        "WARRANT_DATA_DIR",
+        "DATABASE_URL",
+        "WARRANT_CACHE_DIR",
+        "WARRANT_ADMIN_KEY",
+        "WARRANT_METRICS_TOKEN",
+        "WARRANT_REQUEST_TIMEOUT_MS",
+        "WARRANT_LOG_FORMAT",
+        "WARRANT_LOG_LEVEL",
+    ] {
+        assert!(help.contains(setting), "{setting} missing from:\n{help}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let output = warrant(&["completions", shell], cache.path());
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            script.contains("rotate-key") && script.contains("serve"),
+            "{shell}"
+        );
+        if shell == "bash" {
+            let checked = std::process::Command::new("bash")
+                .args(["-n", "-c", &script])
+                .status()
+                .unwrap();
+            assert!(checked.success(), "the bash completions do not parse");
+        }
+    }
+}

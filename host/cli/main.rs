@@ -78,6 +78,12 @@ enum Command {
     /// Manages the server's admin key.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Prints a completion script for a shell, e.g.
+    /// `warrant completions bash > /etc/bash_completion.d/warrant`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand)]
@@ -161,6 +167,16 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
         Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "warrant",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

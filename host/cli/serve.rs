@@ -49,6 +49,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_REQUEST_TIMEOUT_MS", default_value_t = 120_000,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     request_timeout_ms: u64,
+    /// The admin key, which creates tenants and changes their plans (at
+    /// least 16 characters): it replaces the stored one, and stays after a
+    /// restart without it. Prefer the environment variable: other users of
+    /// the machine can see a flag.
+    #[arg(long, env = "WARRANT_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
     /// Serves `GET /metrics` (Prometheus text) to the bearer of this token;
     /// metrics are off without one. At least 16 characters.
     #[arg(long, env = "WARRANT_METRICS_TOKEN", hide_env_values = true)]
@@ -172,8 +178,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = args.storage.open().await?;
-    let configured = std::env::var("WARRANT_ADMIN_KEY").ok();
-    let admin = admin_key(store.as_ref(), configured.as_deref())
+    let admin = admin_key(store.as_ref(), args.admin_key.as_deref())
         .await
         .map_err(|e| anyhow!("{e}"))?;
 
