@@ -221,24 +221,32 @@ impl PageQuery {
     }
 }
 
+/// The credential of an `Authorization: Bearer …` header; the scheme is
+/// case-insensitive (RFC 9110).
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim_start()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, secret)| secret.trim())
+        .filter(|secret| !secret.is_empty())
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-            ApiError::unauthorized("send `Authorization: Bearer <API key or agent token>`")
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Err(ApiError::unauthorized(
+                "send `Authorization: Bearer <API key or agent token>`",
+            ));
+        }
+        let secret = bearer(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
         })?;
-        // The scheme is case-insensitive (RFC 9110).
-        let secret = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.trim_start().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, secret)| secret.trim())
-            .filter(|secret| !secret.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the `Authorization` header must be `Bearer <key>`")
-            })?;
         let principal = state.app.authenticate(secret).await?;
         if let Some(caller) = parts.extensions.get::<Caller>() {
             caller.set(principal.tenant_id().unwrap_or("admin"));

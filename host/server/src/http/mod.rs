@@ -5,6 +5,6 @@ mod idempotency;
 pub mod operate;
 mod reply;
 
-pub use extract::{ApiPath, ApiQuery, BodyLimit, PageQuery, Submission, parse_json};
+pub use extract::{ApiPath, ApiQuery, BodyLimit, PageQuery, Submission, bearer, parse_json};
 pub use idempotency::{Ticket, once};
 pub use reply::{Listing, Reply, number, rfc3339};

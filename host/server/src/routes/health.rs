@@ -3,14 +3,14 @@
 //! `/metrics`: what the process counted, for the metrics token.
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use warrant_app::secret_hash;
 
 use crate::AppState;
 use crate::errors::{ApiError, Result};
-use crate::http::Reply;
+use crate::http::{Reply, bearer};
 
 /// `GET /livez`, `GET /healthz`.
 pub(crate) async fn live() -> &'static str {
@@ -34,12 +34,7 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
     let endpoint = state.metrics.as_ref().ok_or_else(|| {
         ApiError::not_found("metrics are off: start the server with a metrics token")
     })?;
-    let presented = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim_start().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| secret_hash(token.trim()));
+    let presented = bearer(&headers).map(secret_hash);
     if presented.as_deref() != Some(endpoint.token_sha256.as_str()) {
         return Err(ApiError::unauthorized(
             "send `Authorization: Bearer <metrics token>`",
