@@ -374,27 +374,35 @@ fn the_rust_reference_policy_passes_the_conformance_suite() {
     );
 }
 
-/// `warrant serve` on `data` with `admin_key` as `WARRANT_ADMIN_KEY` (none:
-/// unset): the process, its base URL and the lines it printed before
-/// listening.
-fn serve_with_admin_key(
-    data: &Path,
-    admin_key: Option<&str>,
+/// `warrant serve` with `args` and the environment `env` (besides the
+/// shared plugin cache, and nothing of the test's own Warrant settings):
+/// the process, its base URL and the lines it printed before listening.
+fn serve_process(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
 ) -> (std::process::Child, String, Vec<String>) {
     use std::io::{BufRead, BufReader};
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"));
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
+        .arg("serve")
+        .args(args)
         .arg("--cache-dir")
-        .arg(support::shared_cache())
-        .env_remove("DATABASE_URL")
-        .env_remove("WARRANT_ADMIN_KEY")
-        .stdout(std::process::Stdio::piped());
-    if let Some(key) = admin_key {
-        command.env("WARRANT_ADMIN_KEY", key);
+        .arg(support::shared_cache());
+    for name in [
+        "DATABASE_URL",
+        "WARRANT_ADMIN_KEY",
+        "WARRANT_LISTEN",
+        "WARRANT_DATA_DIR",
+        "WARRANT_CONFIG",
+        "WARRANT_METRICS_TOKEN",
+    ] {
+        command.env_remove(name);
     }
-    let mut child = command.spawn().unwrap();
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let base = loop {
@@ -406,6 +414,27 @@ fn serve_with_admin_key(
     };
     std::thread::spawn(move || for _ in lines {});
     (child, base, printed)
+}
+
+/// `warrant serve` on `data` with `admin_key` as `WARRANT_ADMIN_KEY` (none:
+/// unset).
+fn serve_with_admin_key(
+    data: &Path,
+    admin_key: Option<&str>,
+) -> (std::process::Child, String, Vec<String>) {
+    let env: Vec<(&str, &str)> = admin_key
+        .map(|key| ("WARRANT_ADMIN_KEY", key))
+        .into_iter()
+        .collect();
+    serve_process(
+        &[
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ],
+        &env,
+    )
 }
 
 /// Whether `key` is the admin key of the server at `base`: it may read
@@ -457,7 +486,7 @@ fn there_is_one_admin_key_and_setting_one_replaces_it() {
     let (server, base, printed) = serve_with_admin_key(&data, Some(chosen));
     assert_eq!(
         printed,
-        ["admin key: WARRANT_ADMIN_KEY replaced the stored admin key, which no longer works"]
+        ["admin key: the configured one replaced the stored admin key, which no longer works"]
     );
     assert!(is_admin_key(&base, chosen));
     assert!(!is_admin_key(&base, &generated));
@@ -471,7 +500,7 @@ fn there_is_one_admin_key_and_setting_one_replaces_it() {
     stop(server);
     // The same key again replaces nothing.
     let (server, _, printed) = serve_with_admin_key(&data, Some(chosen));
-    assert_eq!(printed, ["admin key: WARRANT_ADMIN_KEY"]);
+    assert_eq!(printed, ["admin key: the configured one"]);
     stop(server);
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
@@ -532,4 +561,83 @@ fn serve_help_names_every_setting_and_completions_are_shell_scripts() {
             assert!(checked.success(), "the bash completions do not parse");
         }
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `--config FILE` gives every setting of the command; the environment
+/// wins over it, and the command line over both. A key that is no setting
+/// is refused.
+#[test]
+fn settings_come_from_the_command_line_then_the_environment_then_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let config = dir.path().join("warrant.toml");
+    let token = "from-the-config-file-0123";
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nmetrics-token = \"{token}\"\n\
+             request-timeout-ms = 5000\nlog-format = \"json\"\n"
+        ),
+    )
+    .unwrap();
+    let with_config = [
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ];
+
+    let (server, base, _) = serve_process(&with_config, &[]);
+    assert_eq!(base, format!("http://127.0.0.1:{port}"));
+    let http = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent();
+    let status = http
+        .get(format!("{base}/metrics"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    stop(server);
+
+    let (server, base, _) = serve_process(&with_config, &[("WARRANT_LISTEN", "127.0.0.1:0")]);
+    assert_ne!(base, format!("http://127.0.0.1:{port}"));
+    stop(server);
+    let mut flagged = with_config.to_vec();
+    flagged.extend([
+        std::ffi::OsStr::new("--listen"),
+        std::ffi::OsStr::new("127.0.0.1:0"),
+    ]);
+    let (server, base, _) = serve_process(
+        &flagged,
+        &[("WARRANT_LISTEN", &format!("127.0.0.1:{port}"))],
+    );
+    assert_ne!(base, format!("http://127.0.0.1:{port}"));
+    stop(server);
+
+    std::fs::write(&config, "listne = \"127.0.0.1:0\"\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("WARRANT_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`listne`") && stderr.contains("listen"),
+        "{stderr}"
+    );
 }

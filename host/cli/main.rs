@@ -1,6 +1,7 @@
 //! `warrant`: authorizes what AI agents do with money. Every decision is
 //! made by a sandboxed WebAssembly plugin.
 
+mod config;
 mod conformance;
 mod eval;
 mod plugin_source;
@@ -154,7 +155,15 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::CommandFactory;
+    let args = match config::with_config_file(&Cli::command(), std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     if let Err(message) = init_logging(&cli) {
         eprintln!("error: {message}");
         return ExitCode::from(2);
@@ -168,7 +177,6 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
         Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
             clap_complete::generate(
                 shell,
                 &mut Cli::command(),

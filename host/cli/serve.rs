@@ -49,6 +49,11 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_REQUEST_TIMEOUT_MS", default_value_t = 120_000,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     request_timeout_ms: u64,
+    /// A TOML file of settings, one key per flag (`listen = "0.0.0.0:8080"`,
+    /// `request-timeout-ms = 60000`, `log-format = "json"`); the command
+    /// line and then the environment win over it.
+    #[arg(long, env = "WARRANT_CONFIG")]
+    config: Option<PathBuf>,
     /// The admin key, which creates tenants and changes their plans (at
     /// least 16 characters): it replaces the stored one, and stays after a
     /// restart without it. Prefer the environment variable: other users of
@@ -213,13 +218,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         AdminKey::Configured { replaced: true, .. } => {
             println!(
-                "admin key: WARRANT_ADMIN_KEY replaced the stored admin key, which no longer works"
+                "admin key: the configured one replaced the stored admin key, which no longer works"
             );
         }
         AdminKey::Configured {
             replaced: false, ..
         } => {
-            println!("admin key: WARRANT_ADMIN_KEY");
+            println!("admin key: the configured one");
         }
         AdminKey::Stored { .. } => {}
     }
