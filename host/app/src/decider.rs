@@ -186,6 +186,14 @@ fn count(decision: &PolicyDecision) {
         metrics::histogram!("warrant_plugin_fuel", "plugin" => plugin.clone())
             .record(entry.fuel_used as f64);
         if let Some(error) = &entry.error {
+            tracing::warn!(
+                plugin = %entry.plugin,
+                version = %entry.version,
+                sha256 = %entry.sha256,
+                code = %error.code,
+                message = %error.message,
+                "a plugin failed; its rule counts as its on-error verdict"
+            );
             metrics::counter!(
                 "warrant_plugin_failures_total",
                 "plugin" => plugin,

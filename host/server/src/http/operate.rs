@@ -13,6 +13,8 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 
 use crate::errors::ApiError;
 
@@ -78,6 +80,11 @@ pub fn layers(router: Router, serving: Serving) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::internal("a request handler panicked").into_response()
         }))
+        // Answers of a few kilobytes and more (pages of a listing, traces)
+        // are gzipped for a client that asks; components are not.
+        .layer(CompressionLayer::new().gzip(true).compress_when(
+            SizeAbove::new(4096).and(NotForContentType::const_new("application/wasm")),
+        ))
         .layer(axum::middleware::from_fn_with_state(serving, observe))
 }
 
@@ -155,7 +162,8 @@ mod tests {
                     "late"
                 }),
             )
-            .route("/fine", get(async || "fine"));
+            .route("/fine", get(async || "fine"))
+            .route("/long", get(async || "x".repeat(10_000)));
         layers(router, serving)
     }
 
@@ -197,6 +205,30 @@ mod tests {
         let (status, _, body) = call(app(serving), "/slow", Some("mine-1")).await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
         assert!(body.contains(r#""code":"E_TIMEOUT""#), "{body}");
+    }
+
+    #[tokio::test]
+    async fn large_answers_are_gzipped_for_a_client_that_asks() {
+        let encoding = async |path: &str, accept: Option<&str>| {
+            let mut request = Request::get(path);
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            let response = app(Serving::default())
+                .oneshot(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|value| value.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            encoding("/long", Some("gzip")).await.as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(encoding("/long", None).await, None);
+        assert_eq!(encoding("/fine", Some("gzip")).await, None);
     }
 
     #[tokio::test]
