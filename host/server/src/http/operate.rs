@@ -77,9 +77,16 @@ pub fn layers(router: Router, serving: Serving) -> Router {
     router
         // Innermost: a handler's panic becomes an answer the outer layers
         // see (and log) like any other.
-        .layer(CatchPanicLayer::custom(|_panic| {
-            ApiError::internal("a request handler panicked").into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |panic: Box<dyn std::any::Any + Send>| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                ApiError::internal(format!("a request handler panicked: {message}")).into_response()
+            },
+        ))
         // Answers of a few kilobytes and more (pages of a listing, traces)
         // are gzipped for a client that asks; components are not.
         .layer(CompressionLayer::new().gzip(true).compress_when(
