@@ -95,6 +95,32 @@ pub fn layers(router: Router, serving: Serving) -> Router {
         .layer(axum::middleware::from_fn_with_state(serving, observe))
 }
 
+/// Bodies up to this size are read before the request is handled.
+const SMALL_BODY: u64 = 64 << 10;
+
+/// Reads a body of at most [`SMALL_BODY`] bytes (by its `Content-Length`)
+/// before the request is handled, so that a request refused before its
+/// body is looked at (a wrong key, say) still has its body read: a
+/// connection closed with unread data is reset, and the reset can destroy
+/// the answer before the client reads it. Larger bodies (plugin uploads)
+/// are read by their handlers, as they are checked.
+async fn read_small_body(request: Request) -> Result<Request, ApiError> {
+    let small = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .is_some_and(|length| length > 0 && length <= SMALL_BODY);
+    if !small {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, SMALL_BODY as usize)
+        .await
+        .map_err(|e| ApiError::validation("body", format!("cannot be read: {e}")))?;
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
 /// An id a client may choose: 1 to 128 visible ASCII characters.
 fn usable(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
@@ -118,8 +144,13 @@ async fn observe(State(serving): State<Serving>, mut request: Request, next: Nex
     request.extensions_mut().insert(RequestId(id.clone()));
     request.extensions_mut().insert(caller.clone());
 
-    let mut response = match tokio::time::timeout(serving.request_timeout, next.run(request)).await
-    {
+    let answer = async move {
+        match read_small_body(request).await {
+            Ok(request) => next.run(request).await,
+            Err(refusal) => refusal.into_response(),
+        }
+    };
+    let mut response = match tokio::time::timeout(serving.request_timeout, answer).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout(serving.request_timeout).into_response(),
     };
