@@ -563,14 +563,6 @@ fn serve_help_names_every_setting_and_completions_are_shell_scripts() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `--config FILE` gives every setting of the command; the environment
 /// wins over it, and the command line over both. A key that is no setting
 /// is refused.
@@ -578,7 +570,7 @@ fn free_port() -> u16 {
 fn settings_come_from_the_command_line_then_the_environment_then_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = free_port();
+    let port = support::free_port();
     let config = dir.path().join("warrant.toml");
     let token = "from-the-config-file-0123";
     std::fs::write(

@@ -207,14 +207,6 @@ impl Drop for Shell {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn every_console_example_of_the_readme_runs_as_written() {
     for tool in ["curl", "jq"] {
@@ -237,7 +229,7 @@ fn every_console_example_of_the_readme_runs_as_written() {
         dir.path().join("examples"),
     )
     .unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let here = |text: &str| text.replace(":8080", &format!(":{port}"));
     let mut shell = Shell::start(dir.path(), port);
     for step in &steps {

@@ -469,6 +469,15 @@ impl Drop for Server {
     }
 }
 
+/// A loopback port free now (taken back at once, so a server can bind it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Sends a signal with `kill`.
 pub fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")

@@ -97,6 +97,12 @@ pub fn number(text: String) -> Result<Box<serde_json::value::RawValue>> {
     serde_json::value::RawValue::from_string(text).map_err(ApiError::internal)
 }
 
+/// An amount as the API writes it: a decimal in major units with the
+/// currency's decimals (`10.00`, `10.50`, `5000` JPY), never through a float.
+pub fn amount(money: warrant_domain::money::Money) -> Result<Box<serde_json::value::RawValue>> {
+    number(money.major_units_text())
+}
+
 /// A time in Unix milliseconds as RFC 3339 text.
 pub fn rfc3339(ms: i64) -> String {
     time_of(ms)

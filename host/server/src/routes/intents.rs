@@ -20,7 +20,7 @@ use warrant_store::{ChargeRecord, IntentEvent, IntentRecord};
 use crate::AppState;
 use crate::errors::{ApiError, Result};
 use crate::http::{
-    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, number, once, rfc3339,
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, amount, number, once, rfc3339,
 };
 
 /// An intent as the API shows it: the request's fields, its status and
@@ -117,10 +117,7 @@ fn intent_view<'a>(
         card_id,
         card_name,
         purpose: &intent.purpose,
-        expected_amount_euros: intent
-            .amount
-            .map(|amount| number(amount.major_units_text()))
-            .transpose()?,
+        expected_amount_euros: intent.amount.map(amount).transpose()?,
         expected_merchant: intent.merchant.as_deref(),
         currency: intent.currency().code(),
         recurring,
@@ -345,7 +342,7 @@ fn charge_view(charge: &ChargeRecord) -> Result<ChargeView<'_>> {
     Ok(ChargeView {
         id: &charge.id,
         intent_id: &charge.intent_id,
-        amount_euros: number(charge.amount.major_units_text())?,
+        amount_euros: amount(charge.amount)?,
         currency: charge.amount.currency.code(),
         merchant: &charge.merchant,
         at: rfc3339(charge.at_ms),

@@ -21,12 +21,11 @@ use warrant_domain::policy::record::DecisionRecord;
 
 use crate::AppState;
 use crate::errors::{ApiError, Result};
-use crate::http::{ApiPath, ApiQuery, Reply, Submission, number, once, rfc3339};
+use crate::http::{self, ApiPath, ApiQuery, Reply, Submission, once, rfc3339};
 
-/// `minor` units of `currency` as a decimal in major units, written with
-/// the currency's decimals (`10.00`, `10.50`, `5000` JPY).
+/// `minor` units of `currency` as the API writes an amount.
 fn amount(minor: u64, currency: Currency) -> Result<Box<RawValue>> {
-    number(Money::new(minor, currency).major_units_text())
+    http::amount(Money::new(minor, currency))
 }
 
 #[derive(Serialize)]
