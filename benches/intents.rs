@@ -336,6 +336,7 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
                 policy_version: 1,
                 status_reason: None,
                 settlement: None,
+                approvals_required: 1,
                 created_ms: at,
                 updated_ms: at,
                 expires_ms: at + 60 * 60_000,

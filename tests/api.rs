@@ -68,7 +68,9 @@ fn the_quickstart_gives_approved_pending_and_denied_intents_and_approves_one() {
     assert_eq!(history.len(), 2);
     assert_eq!(history[1]["from"], "pending_approval");
     assert_eq!(history[1]["to"], "approved");
-    assert_eq!(history[1]["actor"], "tenant");
+    // The acting key, by id and by name: the tenant's first key.
+    assert!(history[1]["actor"].as_str().unwrap().starts_with("key:ak_"));
+    assert_eq!(history[1]["actorName"], "admin");
 }
 
 #[test]

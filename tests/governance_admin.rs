@@ -281,7 +281,7 @@ fn every_agent_change_is_a_version_and_a_rollback_makes_a_new_one() {
         .collect();
     assert_eq!(data.len(), 3);
     let actor = data[0]["actor"].as_str().unwrap();
-    assert!(actor.starts_with("tenant:tn_"), "{actor}");
+    assert!(actor.starts_with("key:ak_"), "{actor}");
     assert_eq!(
         data.iter()
             .map(|v| v["version"].as_i64().unwrap())
@@ -522,7 +522,7 @@ fn an_emergency_suspension_stops_the_agent_its_intents_and_its_tokens_at_once() 
             .clone();
         assert_eq!(last["to"], "cancelled");
         let actor = last["actor"].as_str().unwrap();
-        assert!(actor.starts_with("tenant:tn_"), "{actor}");
+        assert!(actor.starts_with("key:ak_"), "{actor}");
         assert_eq!(
             last["reason"],
             "emergency suspension: card number leaked in a prompt"
@@ -551,7 +551,7 @@ fn an_emergency_suspension_stops_the_agent_its_intents_and_its_tokens_at_once() 
     assert_eq!(logged[0]["kind"], "emergency-suspend");
     assert_eq!(logged[0]["message"], "card number leaked in a prompt");
     let actor = logged[0]["actor"].as_str().unwrap();
-    assert!(actor.starts_with("tenant:tn_"), "{actor}");
+    assert!(actor.starts_with("key:ak_"), "{actor}");
     assert!(logged[0].get("intentId").is_none());
     assert!(logged[0]["at"].is_string());
 
@@ -903,7 +903,7 @@ fn archiving_an_agent_cancels_what_it_could_still_pay() {
             .unwrap()
             .clone();
         assert!(
-            last["actor"].as_str().unwrap().starts_with("tenant:tn_"),
+            last["actor"].as_str().unwrap().starts_with("key:ak_"),
             "{last}"
         );
         assert_eq!(last["reason"], "its agent was archived");
@@ -984,7 +984,7 @@ fn tokens_and_status_changes_are_agent_events() {
     );
     for event in events.body["data"].as_array().unwrap() {
         assert!(
-            event["actor"].as_str().unwrap().starts_with("tenant:tn_"),
+            event["actor"].as_str().unwrap().starts_with("key:ak_"),
             "{event}"
         );
     }

@@ -8,6 +8,7 @@ use anyhow::{Context as _, anyhow, bail};
 use tokio::sync::watch;
 
 use warrant_app::App;
+use warrant_app::limits::RateLimit;
 use warrant_app::tenants::{AdminKey, admin_key, create_tenant, rotate_admin_key};
 use warrant_runtime::{Runtime, RuntimeConfig};
 use warrant_server::http::operate::{MetricsEndpoint, Serving};
@@ -49,6 +50,15 @@ pub struct ServeArgs {
     #[arg(long, env = "WARRANT_REQUEST_TIMEOUT_MS", default_value_t = 120_000,
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     request_timeout_ms: u64,
+    /// Requests each API key, agent token or the admin key may make per
+    /// second, on average, on this server; more are answered 429
+    /// `E_RATE_LIMITED` with `Retry-After`. 0: no limit.
+    #[arg(long, env = "WARRANT_RATE_LIMIT", default_value_t = 100)]
+    rate_limit: u32,
+    /// Requests each credential may make at once after a quiet while (at
+    /// least `--rate-limit`).
+    #[arg(long, env = "WARRANT_RATE_LIMIT_BURST", default_value_t = 500)]
+    rate_limit_burst: u32,
     /// A TOML file of settings, one key per flag (`listen = "0.0.0.0:8080"`,
     /// `request-timeout-ms = 60000`, `log-format = "json"`); the command
     /// line and then the environment win over it.
@@ -197,7 +207,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let runtime = Runtime::new(runtime_config)?;
     let app = App::new(store.clone(), runtime)
-        .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
+        .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?
+        .with_rate_limit(RateLimit::new(args.rate_limit, args.rate_limit_burst));
     let removed = app
         .remove_unused_compiled()
         .await

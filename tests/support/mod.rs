@@ -32,6 +32,8 @@ pub struct Answer {
     pub replayed: bool,
     /// The `Request-Id` header.
     pub request_id: Option<String>,
+    /// The `Retry-After` header.
+    pub retry_after: Option<String>,
 }
 
 impl Answer {
@@ -132,6 +134,16 @@ impl Server {
         let mut server = Server::spawn(tmp.path().join("data"), extra);
         server._tmp = Some(tmp);
         server
+    }
+
+    /// Another server on this one's database, as a second node: the same
+    /// PostgreSQL database, or the same SQLite file.
+    pub fn sibling(&self) -> Self {
+        let extra: Vec<String> = match self.database_url() {
+            Some(url) => vec!["--database-url".to_owned(), url.to_owned()],
+            None => Vec::new(),
+        };
+        Server::spawn(self.data_dir.clone(), extra)
     }
 
     fn spawn(data_dir: PathBuf, mut extra: Vec<String>) -> Self {
@@ -325,6 +337,11 @@ impl Server {
             .get("request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let text = response
             .body_mut()
             .with_config()
@@ -338,6 +355,7 @@ impl Server {
             text,
             replayed,
             request_id,
+            retry_after,
         }
     }
 
@@ -359,6 +377,7 @@ impl Server {
             text,
             replayed: false,
             request_id: None,
+            retry_after: None,
         })
     }
 

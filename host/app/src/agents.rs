@@ -88,12 +88,14 @@ impl Agents<'_> {
         kind: &str,
         message: String,
     ) -> AgentEvent {
+        let actor = principal.actor();
         AgentEvent {
             id: new_id("aev"),
             tenant_id: tenant_id.to_owned(),
             agent_id: agent_id.to_owned(),
             kind: kind.to_owned(),
-            actor: principal.event_actor(),
+            actor: actor.id,
+            actor_name: actor.name,
             message,
             intent_id: None,
             at_ms: now_ms(),
@@ -117,7 +119,7 @@ impl Agents<'_> {
         request: AgentRequest,
         remember: Remember<'_, AgentRecord>,
     ) -> Result<AgentRecord> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let name = check_name(&request.name)?;
         let profile = check_profile(request.profile)?;
         let tags = check_list("tags", request.tags)?;
@@ -144,7 +146,7 @@ impl Agents<'_> {
         };
         self.app
             .store()
-            .insert_agent(&record, remember(&record).as_ref())
+            .insert_agent(&record, &principal.actor(), remember(&record).as_ref())
             .await?;
         Ok(record)
     }
@@ -156,7 +158,7 @@ impl Agents<'_> {
         query: AgentQuery,
         page: &Page,
     ) -> Result<Vec<AgentRecord>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         let filter = AgentFilter {
             status: query.status,
             agent_type: query.agent_type,
@@ -181,7 +183,7 @@ impl Agents<'_> {
         id: &str,
         update: AgentUpdate,
     ) -> Result<AgentRecord> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let mut record = self.find(tenant_id, id).await?;
         let before = record.clone();
         if let Some(name) = &update.name {
@@ -252,7 +254,13 @@ impl Agents<'_> {
         if !self
             .app
             .store()
-            .update_agent(&record, from, new_version, event.as_ref())
+            .update_agent(
+                &record,
+                from,
+                new_version,
+                &principal.actor(),
+                event.as_ref(),
+            )
             .await?
         {
             let now = self.find(tenant_id, id).await?;
@@ -285,7 +293,7 @@ impl Agents<'_> {
             Hold::Freeze => (AgentStatus::Active, AgentStatus::Frozen, "frozen"),
             Hold::Unfreeze => (AgentStatus::Frozen, AgentStatus::Active, "unfrozen"),
         };
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let mut record = self.find(tenant_id, id).await?;
         if record.agent.status == to {
             return Ok(record);
@@ -325,7 +333,7 @@ impl Agents<'_> {
         reason: String,
         remember: Remember<'_, Suspension>,
     ) -> Result<Suspension> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let (kind, to, intent_reason) = match stop {
             Stop::Suspend => (
                 "emergency-suspend",
@@ -370,7 +378,7 @@ impl Agents<'_> {
     /// afterwards (its live intents cancelled, its tokens revoked), and it
     /// never comes back. An archived agent answers as it is.
     pub async fn archive(&self, principal: &Principal, id: &str) -> Result<AgentRecord> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let record = self.find(tenant_id, id).await?;
         if record.agent.status == AgentStatus::Archived {
             return Ok(record);
@@ -401,7 +409,7 @@ impl Agents<'_> {
         reason: Option<String>,
         remember: Remember<'_, AgentRecord>,
     ) -> Result<AgentRecord> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let reason = reason.map(|r| check_reason(&r)).transpose()?;
         let refuse = |status: AgentStatus| {
             let hint = match status {
@@ -451,7 +459,7 @@ impl Agents<'_> {
         id: &str,
         page: &Page,
     ) -> Result<Vec<AgentVersion>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         self.find(tenant_id, id).await?;
         Ok(self.app.store().agent_versions(tenant_id, id, page).await?)
     }
@@ -465,7 +473,7 @@ impl Agents<'_> {
         reason: Option<String>,
         remember: Remember<'_, AgentRecord>,
     ) -> Result<AgentRecord> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let target = target_version(target)?;
         let reason = reason.map(|r| check_reason(&r)).transpose()?;
         let mut record = self.find(tenant_id, id).await?;
@@ -520,7 +528,7 @@ impl Agents<'_> {
             .store()
             .add_agent_version(
                 &record,
-                &event.actor,
+                &event.actor(),
                 Some(&message),
                 &event,
                 remember(&record).as_ref(),
@@ -543,7 +551,7 @@ impl Agents<'_> {
         id: &str,
         page: &Page,
     ) -> Result<Vec<AgentEvent>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         self.find(tenant_id, id).await?;
         Ok(self.app.store().agent_events(tenant_id, id, page).await?)
     }

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use warrant_store::TenantRecord;
+use warrant_store::{Actor, TenantRecord};
 
 use crate::errors::{AppError, Result};
 use crate::tenants::ADMIN_KEY_SETTING;
-use crate::{App, secret_hash};
+use crate::{App, now_ms, secret_hash};
 
 /// What an agent token may do with its agent's intents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,6 +50,16 @@ impl Permission {
         Permission::Settle,
     ];
 
+    /// What a tenant's key needs to do what this permission lets a token
+    /// do.
+    pub fn needs(self) -> Needs {
+        match self {
+            Permission::Read => Needs::Read,
+            Permission::Cancel => Needs::Cancel,
+            Permission::Create | Permission::Settle | Permission::Evaluate => Needs::Configure,
+        }
+    }
+
     /// The permission as the API writes it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -62,23 +72,105 @@ impl Permission {
     }
 }
 
+/// What a tenant's API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything of the tenant, its keys included.
+    Admin,
+    /// Plugins, policies, agents, tokens, dry runs and settlement reports;
+    /// not approving or denying intents, nor keys.
+    Developer,
+    /// Reads everything; approves, denies and cancels intents.
+    Approver,
+    /// Reads everything.
+    Viewer,
+}
+
+impl Role {
+    /// Every role, in the order the API lists them.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Developer, Role::Approver, Role::Viewer];
+
+    /// The role as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+            Role::Approver => "approver",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The role written as `text`.
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// What a kind of request needs of a tenant's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// Reading: any role.
+    Read,
+    /// Configuring: plugins, policies, agents, tokens, dry runs,
+    /// declaring intents and reporting their settlement.
+    Configure,
+    /// Approving or denying intents.
+    Approve,
+    /// Cancelling intents: anyone who configures or approves.
+    Cancel,
+    /// Managing the tenant's API keys.
+    ManageKeys,
+}
+
+impl Needs {
+    /// The roles that may.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Needs::Read => &Role::ALL,
+            Needs::Configure => &[Role::Admin, Role::Developer],
+            Needs::Approve => &[Role::Admin, Role::Approver],
+            Needs::Cancel => &[Role::Admin, Role::Developer, Role::Approver],
+            Needs::ManageKeys => &[Role::Admin],
+        }
+    }
+}
+
+/// A tenant's API key, as a request presents it.
+#[derive(Clone, Debug)]
+pub struct TenantKey {
+    /// The tenant.
+    pub tenant: TenantRecord,
+    /// `ak_…`.
+    pub key_id: String,
+    /// The key's name.
+    pub key_name: String,
+    /// What it may do.
+    pub role: Role,
+}
+
 /// The caller, as every surface authenticates it.
 #[derive(Clone, Debug)]
 pub enum Principal {
     /// The server's admin key: manages tenants.
     Admin,
-    /// A tenant's API key: everything of that tenant.
-    Tenant(TenantRecord),
+    /// A tenant's API key: what its role allows of that tenant.
+    Tenant(Box<TenantKey>),
     /// An agent token: its own agent's intents.
     Agent {
         /// The agent's tenant.
         tenant_id: String,
         /// The agent.
         agent_id: String,
+        /// The token: `at_…`'s id.
+        token_id: String,
         /// What the token may do.
         permissions: Vec<Permission>,
     },
 }
+
+/// How often a key's `lastUsedAt` is written, at most.
+const LAST_USED_EVERY_MS: i64 = 60_000;
 
 impl App {
     /// Whether the server can serve requests: its database answers, with
@@ -90,17 +182,46 @@ impl App {
     }
 
     /// The caller a bearer credential stands for: the admin key, a
-    /// tenant's API key or an agent token; 401 otherwise.
+    /// tenant's API key or an agent token; 401 otherwise, and 429 when the
+    /// credential has made more requests than the rate limit allows.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal> {
+        let principal = self.identify(secret).await?;
+        self.admit(&principal)?;
+        Ok(principal)
+    }
+
+    async fn identify(&self, secret: &str) -> Result<Principal> {
         let hash = secret_hash(secret);
         let invalid = || AppError::Unauthorized("the key or token is not valid".into());
         if secret.starts_with("sk_") {
-            let tenant = self
+            let now = now_ms();
+            let (tenant, key) = self
                 .store()
-                .tenant_by_key(&hash)
+                .api_key_by_hash(&hash, now)
                 .await?
                 .ok_or_else(invalid)?;
-            return Ok(Principal::Tenant(tenant));
+            if key
+                .last_used_ms
+                .is_none_or(|at| at + LAST_USED_EVERY_MS <= now)
+            {
+                // Beside the request, uncounted: a lost note of use costs
+                // nothing but a stale `lastUsedAt`.
+                let store = self.inner.store.clone();
+                let id = key.id.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.touch_api_key(&id, now).await {
+                        tracing::warn!("noting the use of key {id} failed: {e}");
+                    }
+                });
+            }
+            let role = Role::parse(&key.role)
+                .ok_or_else(|| AppError::internal(format!("key {} has an unknown role", key.id)))?;
+            return Ok(Principal::Tenant(Box::new(TenantKey {
+                tenant,
+                key_id: key.id,
+                key_name: key.name,
+                role,
+            })));
         }
         if secret.starts_with("at_") {
             let token = self
@@ -116,6 +237,7 @@ impl App {
             return Ok(Principal::Agent {
                 tenant_id: token.tenant_id,
                 agent_id: token.agent_id,
+                token_id: token.id,
                 permissions,
             });
         }
@@ -134,20 +256,41 @@ impl Principal {
             Principal::Admin => Err(AppError::Forbidden(
                 "the admin key manages tenants; use a tenant's API key (`sk_…`)".into(),
             )),
-            Principal::Tenant(tenant) => Ok(&tenant.id),
+            Principal::Tenant(key) => Ok(&key.tenant.id),
             Principal::Agent { tenant_id, .. } => Ok(tenant_id),
         }
     }
 
-    /// Requires a tenant's API key.
-    pub fn tenant(&self) -> Result<&str> {
+    /// Requires a tenant's API key whose role allows `needs`: the tenant.
+    pub fn needs(&self, needs: Needs) -> Result<&str> {
         match self {
-            Principal::Tenant(tenant) => Ok(&tenant.id),
+            Principal::Tenant(key) if needs.roles().contains(&key.role) => Ok(&key.tenant.id),
+            Principal::Tenant(key) => Err(AppError::Forbidden(format!(
+                "this needs a key with the role {}; the key `{}` is a `{}` key",
+                needs
+                    .roles()
+                    .iter()
+                    .map(|role| format!("`{}`", role.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                key.key_name,
+                key.role.as_str()
+            ))),
             Principal::Agent { .. } => Err(AppError::Forbidden(
                 "this needs the tenant's API key (`sk_…`), not an agent token".into(),
             )),
             Principal::Admin => self.tenant_id(),
         }
+    }
+
+    /// Requires a tenant's API key of any role: reading.
+    pub fn reads(&self) -> Result<&str> {
+        self.needs(Needs::Read)
+    }
+
+    /// Requires a key that configures: `admin` or `developer`.
+    pub fn configures(&self) -> Result<&str> {
+        self.needs(Needs::Configure)
     }
 
     /// Requires the admin key.
@@ -159,8 +302,9 @@ impl Principal {
     }
 
     /// Checks that the caller may act on `agent_id`'s data with
-    /// `permission`: a tenant key always may, an agent token only on its
-    /// own agent and only with the permission.
+    /// `permission`: an agent token only on its
+    /// own agent and only with the permission; a tenant key as its role
+    /// allows.
     pub fn may(&self, agent_id: &str, permission: Permission) -> Result<()> {
         if let Principal::Agent { agent_id: own, .. } = self
             && own != agent_id
@@ -171,7 +315,8 @@ impl Principal {
     }
 
     /// Checks that the caller holds `permission` at all, whatever it acts
-    /// on: a tenant key holds every one. Checked before anything else, an
+    /// on: a tenant key holds those its role allows ([`Permission::needs`]).
+    /// Checked before anything else, an
     /// idempotent replay included (an agent's tokens share their keys).
     pub fn requires(&self, permission: Permission) -> Result<()> {
         match self {
@@ -182,7 +327,7 @@ impl Principal {
                 )))
             }
             Principal::Agent { .. } => Ok(()),
-            _ => self.tenant_id().map(drop),
+            _ => self.needs(permission.needs()).map(drop),
         }
     }
 
@@ -200,7 +345,7 @@ impl Principal {
     pub fn idempotency_scope(&self) -> String {
         match self {
             Principal::Admin => "admin".into(),
-            Principal::Tenant(tenant) => tenant.id.clone(),
+            Principal::Tenant(key) => format!("{}/{}", key.tenant.id, key.key_id),
             Principal::Agent {
                 tenant_id,
                 agent_id,
@@ -209,22 +354,25 @@ impl Principal {
         }
     }
 
-    /// Who did something, as an agent's events and versions record it:
-    /// `tenant:tn_…`, `admin` or `agent:ag_…`.
-    pub fn event_actor(&self) -> String {
+    /// Who acts, as history records it: `key:ak_…` with the key's name,
+    /// `admin` or `agent:ag_…`.
+    pub fn actor(&self) -> Actor {
         match self {
-            Principal::Admin => "admin".into(),
-            Principal::Tenant(tenant) => format!("tenant:{}", tenant.id),
-            Principal::Agent { agent_id, .. } => format!("agent:{agent_id}"),
+            Principal::Admin => Actor::named_by_id("admin"),
+            Principal::Tenant(key) => Actor {
+                id: format!("key:{}", key.key_id),
+                name: Some(key.key_name.clone()),
+            },
+            Principal::Agent { agent_id, .. } => Actor::named_by_id(format!("agent:{agent_id}")),
         }
     }
 
-    /// Who made a change, for an intent's history.
-    pub fn actor(&self) -> String {
+    /// What the rate limit counts requests by: the key's or token's id.
+    pub fn credential_id(&self) -> &str {
         match self {
-            Principal::Admin => "admin".into(),
-            Principal::Tenant(_) => "tenant".into(),
-            Principal::Agent { agent_id, .. } => format!("agent:{agent_id}"),
+            Principal::Admin => "admin",
+            Principal::Tenant(key) => &key.key_id,
+            Principal::Agent { token_id, .. } => token_id,
         }
     }
 }

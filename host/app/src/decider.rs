@@ -229,6 +229,7 @@ pub(crate) fn actions_of(
         agent_id: agent.agent.id.clone(),
         kind: kind.to_owned(),
         actor: format!("policy:{}", action.plugin),
+        actor_name: None,
         message: action.message.clone(),
         intent_id: Some(intent_id.to_owned()),
         at_ms: now_ms,

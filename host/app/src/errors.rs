@@ -80,6 +80,10 @@ pub enum AppError {
     /// The tenant has as much work running and waiting as it may.
     #[error("{0}")]
     Busy(String),
+    /// The key or token made more requests than it may; it may retry
+    /// after this many seconds.
+    #[error("this key or token made more requests than it may; retry in {0} s")]
+    RateLimited(u32),
     /// An idempotency key used with another request.
     #[error(
         "this `Idempotency-Key` was used with a different request; use a new key for a new request"
@@ -173,6 +177,7 @@ impl AppError {
             AppError::AgentNotActive(_) => "E_AGENT_NOT_ACTIVE",
             AppError::Plugin(error) => error.code(),
             AppError::Busy(_) => "E_BUSY",
+            AppError::RateLimited(_) => "E_RATE_LIMITED",
             AppError::IdempotencyMismatch => "E_IDEMPOTENCY_MISMATCH",
             AppError::IdempotencyRace => "E_IDEMPOTENCY_RACE",
             AppError::Internal(_) => "E_INTERNAL",

@@ -9,16 +9,18 @@
 use serde::Deserialize;
 
 use warrant_domain::context::{AgentStatus, Intent};
-use warrant_domain::intent::{IntentRequest, SettleRequest, check_reason, check_recordable};
+use warrant_domain::intent::{
+    IntentRequest, SettleRequest, check_reason, check_recordable, checked_text,
+};
 use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_domain::settlement::{self, Reporter, SettlementRecord};
 use warrant_store::{
-    DecisionActions, IntentEvent, IntentFilter, IntentRecord, Page, SettledAmount,
+    Actor, DecisionActions, IntentEvent, IntentFilter, IntentRecord, Page, SettledAmount,
     SettlementUpdate, SettlementWrite, StatusChange, StoreError, cancellation_event_id,
 };
 
-use crate::auth::{Permission, Principal};
+use crate::auth::{Needs, Permission, Principal};
 use crate::decider::{actions_of, count_transition};
 use crate::errors::{AppError, Result};
 use crate::{App, Remember, new_id, now_ms, time_of};
@@ -61,13 +63,17 @@ pub enum Declared {
     Existing(IntentWithHistory),
 }
 
-/// A reason given with a move (`/deny`, `/cancel`, `/fail`).
+/// A reason given with a move (`/deny`, `/cancel`, `/fail`), and what an
+/// approver notes with an approval or denial.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     /// Why.
     #[serde(default)]
     pub reason: Option<String>,
+    /// An approver's note (`/approve`, `/deny`), kept in the history.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// What a move brings besides its transition.
@@ -97,6 +103,40 @@ pub(crate) fn effective(mut record: IntentRecord, now: i64) -> IntentRecord {
     record
 }
 
+/// The longest note an approver may give.
+const MAX_NOTE_CHARS: usize = 1_000;
+
+/// The approvals an intent pending approval has had so far: the entries
+/// of its history that leave it pending approval.
+pub fn approvals_given(events: &[IntentEvent]) -> impl Iterator<Item = &IntentEvent> {
+    events.iter().filter(|event| {
+        event.from == Some(IntentStatus::PendingApproval)
+            && event.to == IntentStatus::PendingApproval
+    })
+}
+
+/// Where an approval by `actor` takes an intent: approved once it has as
+/// many approvals from different keys as it needs, pending approval
+/// before; a key that approved it already is refused.
+fn approval_target(
+    record: &IntentRecord,
+    events: &[IntentEvent],
+    actor: &Actor,
+) -> Result<IntentStatus> {
+    let given = approvals_given(events).count() as i64;
+    if approvals_given(events).any(|event| event.actor == actor.id) {
+        return Err(AppError::Conflict(format!(
+            "this key approved intent `{}` already; it needs {} approvals from different keys, and has {given}",
+            record.id, record.approvals_required
+        )));
+    }
+    Ok(if given + 1 >= record.approvals_required {
+        IntentStatus::Approved
+    } else {
+        IntentStatus::PendingApproval
+    })
+}
+
 /// The status an intent shows now, and the expiry its history will have
 /// once it is recorded.
 fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) -> IntentWithHistory {
@@ -109,7 +149,9 @@ fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) ->
             from: Some(stored),
             to: record.status,
             actor: "system".into(),
+            actor_name: None,
             reason: Some(EXPIRY_REASON.into()),
+            note: None,
             at_ms: record.expires_ms,
             settlement: None,
         });
@@ -154,6 +196,13 @@ impl Intents<'_> {
         let reason = decision.reason();
         let actions = actions_of(&decision, &agent, &context.intent.id, now);
         let ttl_ms = i64::from(context.intent.ttl_minutes) * 60_000;
+        let approvals_required = policy
+            .definition
+            .approvals_required
+            .as_ref()
+            .map_or(1, |approvals| {
+                approvals.required_for(&context.intent).into()
+            });
         let record = IntentRecord {
             id: context.intent.id.clone(),
             tenant_id: tenant_id.to_owned(),
@@ -165,6 +214,7 @@ impl Intents<'_> {
             policy_version: policy.record.version,
             status_reason: reason.clone(),
             settlement: None,
+            approvals_required,
             created_ms: now,
             updated_ms: now,
             expires_ms: now + ttl_ms,
@@ -175,7 +225,9 @@ impl Intents<'_> {
             from: None,
             to: status,
             actor: "policy".into(),
+            actor_name: None,
             reason,
+            note: None,
             at_ms: now,
             settlement: None,
         };
@@ -200,7 +252,9 @@ impl Intents<'_> {
                 from: Some(status),
                 to: IntentStatus::Cancelled,
                 actor: suspension.actor.clone(),
+                actor_name: None,
                 reason: Some(reason.clone()),
+                note: None,
                 at_ms: now + 1,
                 settlement: None,
             });
@@ -349,7 +403,7 @@ impl Intents<'_> {
     fn permission(principal: &Principal, transition: Transition) -> Result<Permission> {
         Ok(match transition {
             Transition::Approve | Transition::Deny => {
-                principal.tenant()?;
+                principal.needs(Needs::Approve)?;
                 Permission::Read
             }
             Transition::Cancel => Permission::Cancel,
@@ -379,16 +433,27 @@ impl Intents<'_> {
         let app = self.app;
         let permission = Self::permission(principal, transition)?;
         principal.requires(permission)?;
-        let (reason, settlement) = match body {
-            MoveBody::Settlement(settlement) => (None, Some(settlement)),
+        let (reason, note, settlement) = match body {
+            MoveBody::Settlement(settlement) => (None, None, Some(settlement)),
             MoveBody::Reason(body) => {
                 let reason = body.reason.map(|r| check_reason(&r)).transpose()?;
                 if transition == Transition::Fail && reason.is_none() {
                     return Err(AppError::validation("reason", "is required"));
                 }
-                (reason, None)
+                let note = body
+                    .note
+                    .map(|note| checked_text("note", &note, MAX_NOTE_CHARS))
+                    .transpose()?;
+                if note.is_some() && !matches!(transition, Transition::Approve | Transition::Deny) {
+                    return Err(AppError::validation(
+                        "note",
+                        "is an approver's note, given with an approval or a denial",
+                    ));
+                }
+                (reason, note, None)
             }
         };
+        let actor = principal.actor();
         let tenant_id = principal.tenant_id()?;
         for _ in 0..ATTEMPTS {
             let record = self.current(principal, id, permission).await?;
@@ -410,17 +475,23 @@ impl Intents<'_> {
                 Some(body) => Some(self.settle(&record, body, principal, true, now).await?),
                 None => None,
             };
+            let mut events = app.store().intent_events(&record.id).await?;
+            let to = match transition {
+                Transition::Approve => approval_target(&record, &events, &actor)?,
+                _ => transition.target(),
+            };
             let event = IntentEvent {
                 id: new_id("ev"),
                 intent_id: record.id.clone(),
                 from: Some(record.status),
-                to: transition.target(),
-                actor: principal.actor(),
+                to,
+                actor: actor.id.clone(),
+                actor_name: actor.name.clone(),
                 reason: reason.clone(),
+                note: note.clone(),
                 at_ms: now,
                 settlement: settlement.as_ref().map(|s| s.record.clone()),
             };
-            let mut events = app.store().intent_events(&record.id).await?;
             events.push(event.clone());
             let moved = IntentWithHistory {
                 record: IntentRecord {
@@ -448,7 +519,9 @@ impl Intents<'_> {
                 .change_status(&change, remember(&moved).as_ref())
                 .await?
             {
-                count_transition(Some(record.status), moved.record.status);
+                if record.status != moved.record.status {
+                    count_transition(Some(record.status), moved.record.status);
+                }
                 return Ok(moved);
             }
             // The intent changed, expired or lost its agent meanwhile: read
@@ -477,6 +550,7 @@ impl Intents<'_> {
         }
         let tenant_id = principal.tenant_id()?;
         let verifiable = [IntentStatus::Approved, IntentStatus::Completed];
+        let actor = principal.actor();
         for _ in 0..ATTEMPTS {
             let record = self.current(principal, id, Permission::Settle).await?;
             if !verifiable.contains(&record.status) {
@@ -493,8 +567,10 @@ impl Intents<'_> {
                 intent_id: record.id.clone(),
                 from: Some(record.status),
                 to: record.status,
-                actor: principal.actor(),
+                actor: actor.id.clone(),
+                actor_name: actor.name.clone(),
                 reason: None,
+                note: None,
                 at_ms: now,
                 settlement: Some(settlement.record.clone()),
             };
@@ -515,6 +591,7 @@ impl Intents<'_> {
                 settlement,
                 event_id: event.id,
                 actor: event.actor,
+                actor_name: event.actor_name,
                 at_ms: now,
                 seen_updated_ms: record.updated_ms,
             };
@@ -566,7 +643,7 @@ impl Intents<'_> {
             actual,
             actual_merchant,
             settlement::tolerance_bps(intent, policy_tolerance),
-            principal.actor(),
+            principal.actor().id,
             time_of(now),
         );
         Ok(SettlementWrite {

@@ -31,6 +31,8 @@ mod errors;
 mod ids;
 pub mod intents;
 mod keyed;
+pub mod keys;
+pub mod limits;
 pub mod oversight;
 pub mod plugins;
 pub mod policies;
@@ -45,7 +47,7 @@ use std::time::Duration;
 use warrant_runtime::{LoadError, Runtime};
 use warrant_store::{IdempotencyRecord, Store};
 
-pub use auth::{Permission, Principal};
+pub use auth::{Needs, Permission, Principal, Role, TenantKey};
 pub use clock::{now_ms, time_of};
 pub use errors::{AppError, Result};
 pub use ids::{new_id, new_secret, secret_hash};
@@ -89,6 +91,8 @@ struct Inner {
     evaluations: FairPool,
     /// Where uploaded plugins are compiled, one at a time.
     compilations: FairPool,
+    /// Requests per credential, when they are limited.
+    limiter: Option<limits::Limiter>,
 }
 
 impl App {
@@ -104,8 +108,18 @@ impl App {
                 turns: AgentTurns::default(),
                 evaluations: FairPool::new("evaluations", PoolSize::evaluations()),
                 compilations: FairPool::new("plugin compilations", PoolSize::compilations()),
+                limiter: None,
             }),
         })
+    }
+
+    /// Limits the requests of each credential to `limit` (none: no
+    /// limit), before the app is shared.
+    pub fn with_rate_limit(mut self, limit: Option<limits::RateLimit>) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("the rate limit is set before the app is shared")
+            .limiter = limit.map(limits::Limiter::new);
+        self
     }
 
     /// The store; every call through here is counted.

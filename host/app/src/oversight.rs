@@ -330,7 +330,7 @@ impl Oversight<'_> {
         remember: Remember<'_, BaselineSet>,
     ) -> Result<BaselineSet> {
         let app = self.app;
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let now = now_ms();
         let source = request.source(time_of(now))?;
         let agent = self.agent(principal, id, Permission::Read).await?;

@@ -98,7 +98,7 @@ impl Plugins<'_> {
         remember: Remember<'_, PluginEntry>,
     ) -> Result<Uploaded> {
         let app = self.app;
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let (name, version) = self.check_upload(name, version)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let same_version = async || -> Result<Option<Uploaded>> {
@@ -124,9 +124,9 @@ impl Plugins<'_> {
         // Refused before it is compiled when the plan has no room (the
         // insert checks again, in its transaction).
         if let Principal::Tenant(tenant) = principal {
-            let (count, total) = app.store().plugin_totals(&tenant.id).await?;
+            let (count, total) = app.store().plugin_totals(&tenant.tenant.id).await?;
             let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
-            tenant.plan.allows_plugin(count, total, size)?;
+            tenant.tenant.plan.allows_plugin(count, total, size)?;
         }
         let bytes = Arc::new(bytes);
         let runtime = app.registry().runtime().clone();
@@ -172,7 +172,7 @@ impl Plugins<'_> {
     /// built-in continues among the built-ins. Gives one entry more than
     /// the page when there is a next one.
     pub async fn list(&self, principal: &Principal, page: &Page) -> Result<Vec<PluginEntry>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         let builtins = self.app.registry().builtins();
         let wanted = usize::try_from(page.limit).unwrap_or(usize::MAX);
         let cursor_builtin = page
@@ -198,7 +198,7 @@ impl Plugins<'_> {
 
     /// A built-in or one of the tenant's plugins.
     pub async fn show(&self, principal: &Principal, id: &str) -> Result<PluginEntry> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         if let Some(entry) = self.app.registry().builtin_by_id(id) {
             return Ok(entry.clone());
         }
@@ -213,7 +213,7 @@ impl Plugins<'_> {
 
     /// Deletes one of the tenant's plugins that no policy version uses.
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<()> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         if self.app.registry().builtin_by_id(id).is_some() {
             return Err(AppError::Conflict(
                 "a built-in plugin cannot be deleted".into(),

@@ -13,8 +13,8 @@ use warrant_domain::money::{self, Money};
 use warrant_domain::plugin::{Limits, Plugin, PluginFailure, World};
 use warrant_domain::policy::PolicyDecision;
 use warrant_domain::policy::definition::{
-    DEFAULT_TIMEZONE, PolicyDefinition, Step, StepRequest, changed_costs, check_costs, check_count,
-    check_enforced, requested_costs, time_zone,
+    ApprovalsRequest, DEFAULT_TIMEZONE, PolicyDefinition, Step, StepRequest, changed_costs,
+    check_costs, check_count, check_enforced, requested_costs, time_zone,
 };
 use warrant_store::{AgentRecord, Page, PolicyRecord, StoreError};
 
@@ -64,6 +64,10 @@ pub struct PolicyRequest {
     /// Whether `settlement-review` runs after the rules (default true).
     #[serde(default)]
     pub review_flagged_settlements: Option<bool>,
+    /// Four eyes: how many approvals from different keys an intent that
+    /// goes to a human needs (above an amount, or always).
+    #[serde(default)]
+    pub approvals_required: Option<ApprovalsRequest>,
 }
 
 /// The body of `PATCH /policies/:id`: what changes.
@@ -91,6 +95,10 @@ pub struct PolicyUpdate {
     /// Turns the settlement review on or off.
     #[serde(default)]
     pub review_flagged_settlements: Option<bool>,
+    /// Four eyes: how many approvals from different keys an intent that
+    /// goes to a human needs (above an amount, or always).
+    #[serde(default)]
+    pub approvals_required: Option<ApprovalsRequest>,
 }
 
 /// One version of a policy, with its definition.
@@ -155,8 +163,12 @@ impl Policies<'_> {
         request: PolicyRequest,
         remember: Remember<'_, PolicyVersion>,
     ) -> Result<PolicyVersion> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let name = checked_name(&request.name)?;
+        let approvals = match &request.approvals_required {
+            Some(request) => request.check()?,
+            None => None,
+        };
         check_enforced(request.rules.iter().map(|rule| rule.mode))?;
         let amount_tolerance_bps = request
             .amount_tolerance_percent
@@ -189,6 +201,7 @@ impl Policies<'_> {
             timezone,
             amount_tolerance_bps,
             review_flagged_settlements: request.review_flagged_settlements.unwrap_or(true),
+            approvals_required: approvals,
         };
         let version = PolicyVersion {
             record: PolicyRecord {
@@ -228,7 +241,7 @@ impl Policies<'_> {
         id: &str,
         update: PolicyUpdate,
     ) -> Result<PolicyVersion> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let current = self.current(tenant_id, id).await?;
         let PolicyVersion {
             record: current,
@@ -268,6 +281,9 @@ impl Policies<'_> {
         }
         if let Some(review) = update.review_flagged_settlements {
             definition.review_flagged_settlements = review;
+        }
+        if let Some(approvals) = &update.approvals_required {
+            definition.approvals_required = approvals.check()?;
         }
         let version = PolicyVersion {
             record: PolicyRecord {
@@ -314,7 +330,7 @@ impl Policies<'_> {
         target: i64,
         remember: Remember<'_, PolicyVersion>,
     ) -> Result<PolicyVersion> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let target = target_version(target)?;
         let current = self.current(tenant_id, id).await?;
         let old = self
@@ -340,12 +356,12 @@ impl Policies<'_> {
 
     /// The tenant's policy's current version.
     pub async fn show(&self, principal: &Principal, id: &str) -> Result<PolicyVersion> {
-        PolicyVersion::of(self.current(principal.tenant()?, id).await?)
+        PolicyVersion::of(self.current(principal.reads()?, id).await?)
     }
 
     /// A page of the tenant's policies' current versions, newest first.
     pub async fn list(&self, principal: &Principal, page: &Page) -> Result<Vec<PolicyVersion>> {
-        let records = self.app.store().policies(principal.tenant()?, page).await?;
+        let records = self.app.store().policies(principal.reads()?, page).await?;
         records.into_iter().map(PolicyVersion::of).collect()
     }
 
@@ -356,7 +372,7 @@ impl Policies<'_> {
         id: &str,
         page: &Page,
     ) -> Result<Vec<PolicyVersion>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         self.current(tenant_id, id).await?;
         let records = self
             .app
@@ -377,7 +393,7 @@ impl Policies<'_> {
         request: IntentRequest,
     ) -> Result<DryRun> {
         let app = self.app;
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         if version.is_some_and(|v| v < 1) {
             return Err(AppError::validation(
                 "version",

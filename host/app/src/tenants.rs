@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use warrant_domain::intent::checked_text;
 use warrant_domain::plan::Plan;
-use warrant_store::{Store, TenantRecord};
+use warrant_store::{ApiKeyRecord, Store, TenantRecord};
 
-use crate::auth::Principal;
+use crate::auth::{Principal, Role};
 use crate::errors::{AppError, Result};
+use crate::keys::key_record;
 use crate::{App, Remember, new_id, new_secret, now_ms, secret_hash};
 
 /// The longest tenant name accepted.
@@ -55,11 +56,12 @@ impl Tenants<'_> {
         remember: Remember<'_, CreatedTenant>,
     ) -> Result<CreatedTenant> {
         principal.admin()?;
-        let (created, record) = new_tenant(&request.name, request.plan.unwrap_or_default())?;
+        let (created, record, key) = new_tenant(&request.name, request.plan.unwrap_or_default())?;
         self.app
             .store()
             .create_tenant(
                 &record,
+                &key,
                 &secret_hash(&created.api_key),
                 remember(&created).as_ref(),
             )
@@ -70,7 +72,7 @@ impl Tenants<'_> {
     /// A tenant: the admin key sees any, a tenant's key only its own
     /// (another's is not found, as if it did not exist).
     pub async fn show(&self, principal: &Principal, id: &str) -> Result<TenantSummary> {
-        if !matches!(principal, Principal::Admin) && principal.tenant()? != id {
+        if !matches!(principal, Principal::Admin) && principal.reads()? != id {
             return Err(AppError::not_found("tenant", id));
         }
         self.summary(id).await
@@ -123,14 +125,15 @@ pub struct CreatedTenant {
 
 /// Creates a tenant named `name` on the `enterprise` plan, and its API key.
 pub async fn create_tenant(store: &dyn Store, name: &str) -> Result<CreatedTenant> {
-    let (created, record) = new_tenant(name, Plan::Enterprise)?;
+    let (created, record, key) = new_tenant(name, Plan::Enterprise)?;
     store
-        .create_tenant(&record, &secret_hash(&created.api_key), None)
+        .create_tenant(&record, &key, &secret_hash(&created.api_key), None)
         .await?;
     Ok(created)
 }
 
-fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord)> {
+/// A new tenant, and its first API key: an `admin` key named `admin`.
+fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord, ApiKeyRecord)> {
     let created = CreatedTenant {
         id: new_id("tn"),
         name: checked_text("name", name, MAX_TENANT_NAME)?,
@@ -143,7 +146,8 @@ fn new_tenant(name: &str, plan: Plan) -> Result<(CreatedTenant, TenantRecord)> {
         plan,
         created_ms: now_ms(),
     };
-    Ok((created, record))
+    let key = key_record(&record.id, "admin", Role::Admin, &created.api_key, None);
+    Ok((created, record, key))
 }
 
 /// The setting that holds the admin key's hash: the one admin key there

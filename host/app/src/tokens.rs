@@ -39,7 +39,7 @@ impl Agents<'_> {
         request: TokenRequest,
         remember: Remember<'_, IssuedToken>,
     ) -> Result<IssuedToken> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let mut permissions = request
             .permissions
             .unwrap_or_else(|| Permission::DEFAULT.to_vec());
@@ -96,7 +96,7 @@ impl Agents<'_> {
         id: &str,
         page: &Page,
     ) -> Result<Vec<TokenRecord>> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.reads()?;
         self.find(tenant_id, id).await?;
         Ok(self.app.store().tokens(tenant_id, id, page).await?)
     }
@@ -108,7 +108,7 @@ impl Agents<'_> {
         id: &str,
         token_id: &str,
     ) -> Result<()> {
-        let tenant_id = principal.tenant()?;
+        let tenant_id = principal.configures()?;
         let agent = self.find(tenant_id, id).await?;
         let event = Self::event(
             principal,

@@ -138,7 +138,7 @@ impl From<AppError> for ApiError {
             | AppError::AgentNotActive(_)
             | AppError::IdempotencyRace => StatusCode::CONFLICT,
             AppError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy(_) | AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &error {
@@ -150,6 +150,7 @@ impl From<AppError> for ApiError {
             AppError::InvalidTransition { current, .. } => api.body.status = Some(current.as_str()),
             AppError::AgentTransition { current, .. } => api.body.status = Some(current.as_str()),
             AppError::Busy(_) => api.retry_after = Some(1),
+            AppError::RateLimited(seconds) => api.retry_after = Some(seconds),
             AppError::Internal(cause) => api.cause = Some(cause),
             _ => {}
         }

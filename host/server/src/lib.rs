@@ -36,7 +36,7 @@ pub struct AppState {
 
 /// The whole API, served as `serving` says.
 pub fn router(app: App, serving: http::operate::Serving) -> Router {
-    use routes::{agents, health, intents, oversight, plugins, policies, tenants};
+    use routes::{agents, health, intents, keys, oversight, plugins, policies, tenants};
     let plugin_limit = app.max_plugin_bytes();
     let metrics = serving.metrics.clone();
     let routes = Router::new()
@@ -46,6 +46,9 @@ pub fn router(app: App, serving: http::operate::Serving) -> Router {
         .route("/readyz", get(health::ready))
         .route("/tenants", post(tenants::create))
         .route("/tenants/{id}", get(tenants::show).patch(tenants::update))
+        .route("/api-keys", post(keys::create).get(keys::list))
+        .route("/api-keys/{id}", get(keys::show).delete(keys::revoke))
+        .route("/api-keys/{id}/roll", post(keys::roll))
         .route(
             "/plugins",
             post(plugins::upload)

@@ -47,6 +47,7 @@ fn intent(n: u64) -> IntentRecord {
         policy_version: 1,
         status_reason: None,
         settlement: None,
+        approvals_required: 1,
         created_ms: at,
         updated_ms: at,
         expires_ms: at + 3_600_000,
@@ -72,7 +73,10 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
         plan: warrant_store::Plan::Enterprise,
         created_ms: 0,
     };
-    store.create_tenant(&tenant, "hash", None).await.unwrap();
+    store
+        .create_tenant(&tenant, &first_key(), "hash", None)
+        .await
+        .unwrap();
     let policy = PolicyRecord {
         id: "pol_1".into(),
         tenant_id: "tn_1".into(),
@@ -94,7 +98,14 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
         updated_ms: 0,
         version: 1,
     };
-    store.insert_agent(&agent, None).await.unwrap();
+    store
+        .insert_agent(
+            &agent,
+            &warrant_store::Actor::named_by_id("tenant:tn_1"),
+            None,
+        )
+        .await
+        .unwrap();
     let total = count();
     let start = Instant::now();
     let mut n = 0;
@@ -146,4 +157,20 @@ fn main() {
         })
     });
     criterion.final_summary();
+}
+
+/// The first key of the tenant `tn_1`, whose secret hashes to `hash`.
+fn first_key() -> warrant_store::ApiKeyRecord {
+    warrant_store::ApiKeyRecord {
+        id: "ak_1".into(),
+        tenant_id: "tn_1".into(),
+        name: "admin".into(),
+        role: "admin".into(),
+        prefix: "sk_".into(),
+        created_ms: 0,
+        expires_ms: None,
+        last_used_ms: None,
+        previous_until_ms: None,
+        revoked_ms: None,
+    }
 }

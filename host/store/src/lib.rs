@@ -24,14 +24,14 @@ pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
 pub use errors::{Result, StoreError};
 pub use postgres::PostgresStore;
 pub use records::{
-    AgentEvent, AgentFilter, AgentRecord, AgentVersion, BaselineUpdate, ChargeRecord,
-    DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord,
-    Page, Plan, PluginRecord, PolicyRecord, Quota, SettledAmount, SettlementUpdate,
+    Actor, AgentEvent, AgentFilter, AgentRecord, AgentVersion, ApiKeyRecord, BaselineUpdate,
+    ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter,
+    IntentRecord, Page, Plan, PluginRecord, PolicyRecord, Quota, SettledAmount, SettlementUpdate,
     SettlementWrite, StatusChange, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
-    AgentRepository, IdempotencyRepository, IntentRepository, PluginRepository, PolicyRepository,
-    TenantRepository, UsageRepository,
+    AgentRepository, ApiKeyRepository, IdempotencyRepository, IntentRepository, PluginRepository,
+    PolicyRepository, TenantRepository, UsageRepository,
 };
 pub use sqlite::SqliteStore;
 
@@ -42,6 +42,7 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Store:
     TenantRepository
+    + ApiKeyRepository
     + PluginRepository
     + PolicyRepository
     + AgentRepository

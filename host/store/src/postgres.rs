@@ -27,6 +27,7 @@ const SKIP_LOCKED: &str = " SKIP LOCKED";
 include!("sql/shared.rs");
 include!("sql/idempotency.rs");
 include!("sql/tenants.rs");
+include!("sql/keys.rs");
 include!("sql/plugins.rs");
 include!("sql/policies.rs");
 include!("sql/agents.rs");
@@ -35,7 +36,7 @@ include!("sql/usage.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (
         1,
         "schema",
@@ -50,6 +51,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "settlement history",
         include_str!("../migrations/postgres/0003_settlement_history.sql"),
+    ),
+    (
+        4,
+        "api keys",
+        include_str!("../migrations/postgres/0004_api_keys.sql"),
     ),
 ];
 

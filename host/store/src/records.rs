@@ -8,6 +8,51 @@ pub use warrant_domain::plan::{Plan, Quota};
 use warrant_domain::plugin::World;
 use warrant_domain::settlement::Reporter;
 
+/// Who did something, as history records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// `key:ak_…`, `agent:ag_…`, `admin`, `policy:<plugin>`, `system`.
+    pub id: String,
+    /// The acting key's name, when a key acted.
+    pub name: Option<String>,
+}
+
+impl Actor {
+    /// An actor without a name: `admin`, `system`, `policy:…`.
+    pub fn named_by_id(id: impl Into<String>) -> Self {
+        Actor {
+            id: id.into(),
+            name: None,
+        }
+    }
+}
+
+/// A tenant's API key; the secret itself is kept only as a hash, beside
+/// the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// `ak_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Its name, unique among the tenant's live keys.
+    pub name: String,
+    /// `admin`, `developer`, `approver` or `viewer`.
+    pub role: String,
+    /// The secret's first characters, to recognise it by.
+    pub prefix: String,
+    /// When it was created.
+    pub created_ms: i64,
+    /// When it stops working, if it does.
+    pub expires_ms: Option<i64>,
+    /// When it was last used (to the minute).
+    pub last_used_ms: Option<i64>,
+    /// Until when the secret it was rolled from still works.
+    pub previous_until_ms: Option<i64>,
+    /// When it was revoked.
+    pub revoked_ms: Option<i64>,
+}
+
 /// A tenant. Its API key is kept only as a hash, beside the record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantRecord {
@@ -121,6 +166,8 @@ pub struct IntentRecord {
     pub status_reason: Option<String>,
     /// What settlement and verification reported, as JSON text.
     pub settlement: Option<String>,
+    /// How many approvals from different keys it needs while pending.
+    pub approvals_required: i64,
     /// When it was declared.
     pub created_ms: i64,
     /// When it last changed.
@@ -140,14 +187,21 @@ pub struct IntentEvent {
     pub from: Option<IntentStatus>,
     /// The status after.
     pub to: IntentStatus,
-    /// Who made the change: `policy`, `tenant`, `agent:ag_…`, `system`.
+    /// Who made the change: `policy`, `key:ak_…`, `agent:ag_…`, `admin`,
+    /// `system`.
     pub actor: String,
+    /// The acting key's name, when a key acted.
+    pub actor_name: Option<String>,
     /// Why, when someone said.
     pub reason: Option<String>,
+    /// What an approver said with an approval or denial.
+    pub note: Option<String>,
     /// When.
     pub at_ms: i64,
     /// The settlement recorded with it, as JSON text: a completion's, or a
-    /// verification's (whose `from` and `to` are the same status).
+    /// verification's (whose `from` and `to` are the same status). An
+    /// approval that the intent's `approvals_required` does not yet
+    /// complete goes from and to `pending_approval`.
     pub settlement: Option<String>,
 }
 
@@ -207,8 +261,10 @@ pub struct SettlementUpdate {
     pub settlement: SettlementWrite,
     /// The id of the history entry that records it (`ev_…`).
     pub event_id: String,
-    /// Who reported it: `tenant`, `agent:ag_…`.
+    /// Who reported it: `key:ak_…`, `agent:ag_…`.
     pub actor: String,
+    /// The acting key's name, when a key acted.
+    pub actor_name: Option<String>,
     /// When.
     pub at_ms: i64,
     /// The intent's `updated_ms` when the update was decided on.
@@ -274,14 +330,26 @@ pub struct AgentEvent {
     /// What happened: `suspended`, `activated`, `alert`, `emergency-suspend`,
     /// `baseline-set`, `rollback`, ….
     pub kind: String,
-    /// Who did it: `tenant:tn_…`, `admin`, `policy:<plugin>`, `system`.
+    /// Who did it: `key:ak_…`, `admin`, `policy:<plugin>`, `system`.
     pub actor: String,
+    /// The acting key's name, when a key acted.
+    pub actor_name: Option<String>,
     /// Why, or what the alert says.
     pub message: String,
     /// The intent whose decision did it, when one did.
     pub intent_id: Option<String>,
     /// When.
     pub at_ms: i64,
+}
+
+impl AgentEvent {
+    /// Who did it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.actor.clone(),
+            name: self.actor_name.clone(),
+        }
+    }
 }
 
 /// What a decision asks the store to do with the intent it records.
@@ -371,8 +439,10 @@ pub struct AgentVersion {
     pub tags: Vec<String>,
     /// Its metadata, a JSON object.
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// Who made it: `tenant:tn_…`, `admin`, ….
+    /// Who made it: `key:ak_…`, `admin`, ….
     pub actor: String,
+    /// The acting key's name, when a key acted.
+    pub actor_name: Option<String>,
     /// Why, when someone said.
     pub reason: Option<String>,
     /// When it was made.

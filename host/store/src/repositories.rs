@@ -28,16 +28,15 @@ pub trait IdempotencyRepository: Send + Sync {
 /// Tenants and their plans.
 #[async_trait]
 pub trait TenantRepository: Send + Sync {
-    /// Creates a tenant whose API key has the hash `api_key_sha256`.
+    /// Creates a tenant and its first API key, `key`, whose secret has
+    /// the hash `key_sha256`.
     async fn create_tenant(
         &self,
         tenant: &TenantRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
+        key_sha256: &str,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
-
-    /// The tenant whose API key has this hash.
-    async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>>;
 
     /// A tenant.
     async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>>;
@@ -48,6 +47,63 @@ pub trait TenantRepository: Send + Sync {
     /// Puts a tenant on `plan`; false when there is no such tenant. Agents
     /// past the new plan's limit are kept; only new ones are refused.
     async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool>;
+}
+
+/// API keys: each a tenant's, with a role.
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    /// The tenant and its API key whose secret has this hash at `now_ms`:
+    /// the key's secret, or the one it was rolled from until its grace
+    /// period ends; none when the key is revoked or expired.
+    async fn api_key_by_hash(
+        &self,
+        sha256: &str,
+        now_ms: i64,
+    ) -> Result<Option<(TenantRecord, ApiKeyRecord)>>;
+
+    /// Adds an API key to its tenant.
+    /// [`StoreError::Duplicate`](crate::StoreError::Duplicate) when a
+    /// live key of the tenant has its name.
+    async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        sha256: &str,
+        idem: Option<&IdempotencyRecord>,
+    ) -> Result<()>;
+
+    /// A page of a tenant's API keys, revoked ones included, newest first.
+    async fn api_keys(&self, tenant_id: &str, page: &Page) -> Result<Vec<ApiKeyRecord>>;
+
+    /// A tenant's API key.
+    async fn api_key(&self, tenant_id: &str, id: &str) -> Result<Option<ApiKeyRecord>>;
+
+    /// Gives a live key the secret whose hash is `sha256` (and whose first
+    /// characters are `prefix`); its current secret keeps working until
+    /// `previous_until_ms` (and one rolled before stops at once). The key
+    /// as it is now; none when the tenant has no such live key.
+    async fn roll_api_key(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        sha256: &str,
+        prefix: &str,
+        previous_until_ms: i64,
+        idem: &(dyn for<'s> Fn(&'s ApiKeyRecord) -> Option<IdempotencyRecord> + Sync),
+    ) -> Result<Option<ApiKeyRecord>>;
+
+    /// Revokes a live key at `at_ms`: neither its secret nor the one it
+    /// was rolled from works any more. None when the tenant has no such
+    /// live key.
+    async fn revoke_api_key(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at_ms: i64,
+        idem: &(dyn for<'s> Fn(&'s ApiKeyRecord) -> Option<IdempotencyRecord> + Sync),
+    ) -> Result<Option<ApiKeyRecord>>;
+
+    /// Notes that a key was used at `at_ms`.
+    async fn touch_api_key(&self, id: &str, at_ms: i64) -> Result<()>;
 }
 
 /// Tenants' uploaded plugins, their bytes beside them.
@@ -143,12 +199,13 @@ pub trait PolicyRepository: Send + Sync {
 /// Agents, their versions, status, events, baselines and tokens.
 #[async_trait]
 pub trait AgentRepository: Send + Sync {
-    /// Creates an agent with its first version (actor `tenant:<tenant>`).
+    /// Creates an agent with its first version, made by `actor`.
     /// [`StoreError::PlanLimit`](crate::StoreError::PlanLimit) when the tenant's plan allows no more
     /// agents that are not archived, counted in the same transaction.
     async fn insert_agent(
         &self,
         agent: &AgentRecord,
+        actor: &Actor,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
 
@@ -165,7 +222,7 @@ pub trait AgentRepository: Send + Sync {
 
     /// Replaces an agent's name, policy, type, profile, tags, metadata and
     /// status with `agent`'s if its status is still `from`, records the
-    /// result as its next version (actor `tenant:<tenant>`) when
+    /// result as its next version (made by `actor`) when
     /// `new_version` (its configuration changed; a move of status alone is
     /// no version) and `event` (the change of status, when there is one),
     /// in one transaction.
@@ -177,6 +234,7 @@ pub trait AgentRepository: Send + Sync {
         agent: &AgentRecord,
         from: AgentStatus,
         new_version: bool,
+        actor: &Actor,
         event: Option<&AgentEvent>,
     ) -> Result<bool>;
 
@@ -254,7 +312,7 @@ pub trait AgentRepository: Send + Sync {
     async fn add_agent_version(
         &self,
         agent: &AgentRecord,
-        actor: &str,
+        actor: &Actor,
         reason: Option<&str>,
         event: &AgentEvent,
         idem: Option<&IdempotencyRecord>,

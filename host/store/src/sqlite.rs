@@ -34,6 +34,7 @@ const SKIP_LOCKED: &str = "";
 include!("sql/shared.rs");
 include!("sql/idempotency.rs");
 include!("sql/tenants.rs");
+include!("sql/keys.rs");
 include!("sql/plugins.rs");
 include!("sql/policies.rs");
 include!("sql/agents.rs");
@@ -42,7 +43,7 @@ include!("sql/usage.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "lifecycle",
@@ -62,6 +63,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         4,
         "settlement history",
         include_str!("../migrations/0004_settlement_history.sql"),
+    ),
+    (
+        5,
+        "api keys",
+        include_str!("../migrations/0005_api_keys.sql"),
     ),
 ];
 

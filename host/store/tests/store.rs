@@ -95,7 +95,10 @@ async fn store_with_agent_at(
         plan: Plan::Enterprise,
         created_ms: 0,
     };
-    store.create_tenant(&tenant, "hash", None).await.unwrap();
+    store
+        .create_tenant(&tenant, &first_key(), "hash", None)
+        .await
+        .unwrap();
     let policy = PolicyRecord {
         id: "pol_1".into(),
         tenant_id: "tn_1".into(),
@@ -117,7 +120,14 @@ async fn store_with_agent_at(
         created_ms: 0,
         updated_ms: 0,
     };
-    store.insert_agent(&agent, None).await.unwrap();
+    store
+        .insert_agent(
+            &agent,
+            &warrant_store::Actor::named_by_id("tenant:tn_1"),
+            None,
+        )
+        .await
+        .unwrap();
     Some((dir, store, location))
 }
 
@@ -142,6 +152,7 @@ fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &st
         policy_version: 1,
         status_reason: None,
         settlement: None,
+        approvals_required: 1,
         created_ms: at_ms,
         updated_ms: at_ms,
         expires_ms: at_ms + 60 * MINUTE,
@@ -155,7 +166,9 @@ fn created(record: &IntentRecord) -> IntentEvent {
         from: None,
         to: record.status,
         actor: "policy".into(),
+        actor_name: None,
         reason: None,
+        note: None,
         at_ms: record.created_ms,
         settlement: None,
     }
@@ -265,7 +278,9 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
             from: Some(from),
             to,
             actor: "tenant".into(),
+            actor_name: None,
             reason: None,
+            note: None,
             at_ms: NOW + 1,
             settlement: None,
         },
@@ -420,6 +435,7 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
         settlement,
         event_id: format!("ev_settled_{at_ms}"),
         actor: "tenant".into(),
+        actor_name: None,
         at_ms,
         seen_updated_ms: seen,
     };
@@ -439,7 +455,9 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             from: Some(IntentStatus::Approved),
             to: IntentStatus::Completed,
             actor: "agent:ag_1".into(),
+            actor_name: None,
             reason: None,
+            note: None,
             at_ms: NOW - 400,
             settlement: None,
         },
@@ -578,7 +596,9 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
                 from: Some(record.status),
                 to,
                 actor: "tenant".into(),
+                actor_name: None,
                 reason: None,
+                note: None,
                 at_ms: NOW,
                 settlement: None,
             },
@@ -697,7 +717,9 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
             from: Some(PendingApproval),
             to: Approved,
             actor: "tenant".into(),
+            actor_name: None,
             reason: None,
+            note: None,
             at_ms: NOW + 1,
             settlement: None,
         },
@@ -755,6 +777,7 @@ fn agent_event(id: &str, kind: &str, at_ms: i64) -> AgentEvent {
         agent_id: "ag_1".into(),
         kind: kind.into(),
         actor: "tenant:tn_1".into(),
+        actor_name: None,
         message: format!("{kind} now"),
         intent_id: None,
         at_ms,
@@ -773,10 +796,22 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
     assert!(!store.set_tenant_plan("tn_2", Plan::Free).await.unwrap());
     assert_eq!(
-        store.tenant_by_key("hash").await.unwrap().unwrap().plan,
+        store
+            .api_key_by_hash("hash", 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .plan,
         Plan::Free
     );
-    let refused = store.insert_agent(&agent_record("ag_2"), None).await;
+    let refused = store
+        .insert_agent(
+            &agent_record("ag_2"),
+            &warrant_store::Actor::named_by_id("tenant:tn_1"),
+            None,
+        )
+        .await;
     assert!(
         matches!(
             refused,
@@ -802,7 +837,11 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
         .is_some();
     assert!(archived);
     store
-        .insert_agent(&agent_record("ag_2"), None)
+        .insert_agent(
+            &agent_record("ag_2"),
+            &warrant_store::Actor::named_by_id("tenant:tn_1"),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 1);
@@ -814,7 +853,11 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
             let store = store.clone();
             tokio::spawn(async move {
                 store
-                    .insert_agent(&agent_record(&format!("ag_x{n}")), None)
+                    .insert_agent(
+                        &agent_record(&format!("ag_x{n}")),
+                        &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                        None,
+                    )
                     .await
             })
         })
@@ -849,7 +892,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     agent.updated_ms = NOW;
     assert!(
         store
-            .update_agent(&agent, AgentStatus::Active, true, None)
+            .update_agent(
+                &agent,
+                AgentStatus::Active,
+                true,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None
+            )
             .await
             .unwrap()
     );
@@ -858,7 +907,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     suspending.agent.status = AgentStatus::Suspended;
     assert!(
         !store
-            .update_agent(&suspending, AgentStatus::Active, true, None)
+            .update_agent(
+                &suspending,
+                AgentStatus::Active,
+                true,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None
+            )
             .await
             .unwrap()
     );
@@ -868,7 +923,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     let frozen = agent_event("aev_0", "frozen", NOW);
     assert!(
         !store
-            .update_agent(&freezing, AgentStatus::Frozen, false, Some(&frozen))
+            .update_agent(
+                &freezing,
+                AgentStatus::Frozen,
+                false,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                Some(&frozen)
+            )
             .await
             .unwrap()
     );
@@ -897,7 +958,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     // A move of status alone is an event, not a version.
     assert!(
         store
-            .update_agent(&freezing, AgentStatus::Active, false, Some(&frozen))
+            .update_agent(
+                &freezing,
+                AgentStatus::Active,
+                false,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                Some(&frozen)
+            )
             .await
             .unwrap()
     );
@@ -930,7 +997,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     let event = agent_event("aev_1", "rollback", NOW + 1);
     assert!(
         store
-            .add_agent_version(&rolled, "tenant:tn_1", Some("back"), &event, None)
+            .add_agent_version(
+                &rolled,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                Some("back"),
+                &event,
+                None
+            )
             .await
             .unwrap()
     );
@@ -938,7 +1011,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     let again = agent_event("aev_2", "rollback", NOW + 2);
     assert!(
         !store
-            .add_agent_version(&rolled, "tenant:tn_1", None, &again, None)
+            .add_agent_version(
+                &rolled,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None,
+                &again,
+                None
+            )
             .await
             .unwrap()
     );
@@ -949,7 +1028,15 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
         plan: Plan::Free,
         created_ms: 0,
     };
-    store.create_tenant(&other, "hash2", None).await.unwrap();
+    let other_key = warrant_store::ApiKeyRecord {
+        id: "ak_2".into(),
+        tenant_id: other.id.clone(),
+        ..first_key()
+    };
+    store
+        .create_tenant(&other, &other_key, "hash2", None)
+        .await
+        .unwrap();
     let foreign = PolicyRecord {
         id: "pol_2".into(),
         tenant_id: "tn_2".into(),
@@ -964,7 +1051,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     next.policy_id = "pol_2".into();
     assert!(
         !store
-            .add_agent_version(&next, "tenant:tn_1", None, &again, None)
+            .add_agent_version(
+                &next,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None,
+                &again,
+                None
+            )
             .await
             .unwrap()
     );
@@ -980,7 +1073,13 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
     next.policy_id = "pol_1".into();
     assert!(
         !store
-            .add_agent_version(&next, "tenant:tn_1", None, &again, None)
+            .add_agent_version(
+                &next,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None,
+                &again,
+                None
+            )
             .await
             .unwrap()
     );
@@ -1271,7 +1370,11 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
     let second = open_at(backend, &location).await;
     for agent in ["ag_2", "ag_3"] {
         first
-            .insert_agent(&agent_record(agent), None)
+            .insert_agent(
+                &agent_record(agent),
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None,
+            )
             .await
             .unwrap();
     }
@@ -1470,6 +1573,7 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
             status: Approved,
             event_id: format!("ev_settled_{}", record.id),
             actor: "tenant".into(),
+            actor_name: None,
             settlement: SettlementWrite {
                 record: "{}".into(),
                 amount: None,
@@ -1642,5 +1746,21 @@ fn whole_page() -> Page {
     Page {
         after: None,
         limit: 100,
+    }
+}
+
+/// The first key of the tenant `tn_1`, whose secret hashes to `hash`.
+fn first_key() -> warrant_store::ApiKeyRecord {
+    warrant_store::ApiKeyRecord {
+        id: "ak_1".into(),
+        tenant_id: "tn_1".into(),
+        name: "admin".into(),
+        role: "admin".into(),
+        prefix: "sk_".into(),
+        created_ms: 0,
+        expires_ms: None,
+        last_used_ms: None,
+        previous_until_ms: None,
+        revoked_ms: None,
     }
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::ValidationError;
+use crate::context::Intent;
+use crate::money::{Currency, Money};
 use crate::plugin::{Limits, World};
 use crate::policy::{Mode, OnError};
 
@@ -23,6 +25,8 @@ pub const MAX_DECISION_TIMEOUT_MS: u64 = 2_000;
 pub const MAX_DECISION_MEMORY_BYTES: u64 = 256 << 20;
 /// The most rules, risk steps or charge rules in one policy.
 pub const MAX_STEPS: usize = 64;
+/// The most approvals from different keys an intent may need.
+pub const MAX_APPROVALS: u32 = 5;
 /// The time zone of the calendar windows of a policy that names none.
 pub const DEFAULT_TIMEZONE: &str = "UTC";
 
@@ -121,6 +125,90 @@ pub struct PolicyDefinition {
     /// confirmed, its intents go to a human. On unless turned off.
     #[serde(default = "on")]
     pub review_flagged_settlements: bool,
+    /// Four eyes: how many approvals from different keys an intent that
+    /// goes to a human needs; one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals_required: Option<Approvals>,
+}
+
+/// How many approvals from different keys an intent pending approval
+/// needs before it is approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approvals {
+    /// How many: 2 to [`MAX_APPROVALS`].
+    pub count: u32,
+    /// Only intents above this amount need them; every intent when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<Money>,
+}
+
+impl Approvals {
+    /// The approvals `intent` needs: `count` unless it is shown to be at
+    /// most `above` (an intent without an amount, or in another currency,
+    /// is not).
+    pub fn required_for(&self, intent: &Intent) -> u32 {
+        match (&self.above, &intent.amount) {
+            (Some(above), Some(amount))
+                if amount.currency == above.currency && amount.minor_units <= above.minor_units =>
+            {
+                1
+            }
+            _ => self.count,
+        }
+    }
+}
+
+/// `approvalsRequired` as a tenant writes it:
+/// `{"count": 2, "aboveEuros": 1000.00, "currency": "EUR"}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApprovalsRequest {
+    /// How many approvals, from 1 (the default: one approval) to
+    /// [`MAX_APPROVALS`].
+    pub count: u32,
+    /// Only intents above this amount need them.
+    #[serde(default)]
+    pub above_euros: Option<Box<RawValue>>,
+    /// The currency of `aboveEuros`; EUR when absent.
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+impl ApprovalsRequest {
+    /// The setting as stored: none for a count of 1.
+    pub fn check(&self) -> Result<Option<Approvals>, ValidationError> {
+        if !(1..=MAX_APPROVALS).contains(&self.count) {
+            return Err(ValidationError::new(
+                "approvalsRequired.count",
+                format!("must be from 1 to {MAX_APPROVALS}"),
+            ));
+        }
+        let currency = match &self.currency {
+            Some(code) => Currency::from_code(code)
+                .map_err(|e| ValidationError::new("approvalsRequired.currency", e))?,
+            None => Currency::EUR,
+        };
+        if self.above_euros.is_none() && self.currency.is_some() {
+            return Err(ValidationError::new(
+                "approvalsRequired.currency",
+                "is the currency of `aboveEuros`, which is missing",
+            ));
+        }
+        let above = self
+            .above_euros
+            .as_ref()
+            .map(|raw| {
+                Money::parse(raw.get(), currency)
+                    .map_err(|e| ValidationError::new("approvalsRequired.aboveEuros", e))
+            })
+            .transpose()?;
+        Ok((self.count > 1).then_some(Approvals {
+            count: self.count,
+            above,
+        }))
+    }
 }
 
 fn default_timezone() -> String {
@@ -331,6 +419,64 @@ mod tests {
                 timeout_ms,
                 ..Limits::DEFAULT
             }),
+        }
+    }
+
+    fn approvals(text: &str) -> Result<Option<Approvals>, ValidationError> {
+        serde_json::from_str::<ApprovalsRequest>(text)
+            .unwrap()
+            .check()
+    }
+
+    fn intent(amount: Option<Money>) -> Intent {
+        Intent {
+            id: String::new(),
+            amount,
+            merchant: None,
+            card: crate::context::Card::Name("c".into()),
+            purpose: "p".into(),
+            recurring: None,
+            client_intent_id: None,
+            ttl_minutes: 60,
+        }
+    }
+
+    #[test]
+    fn four_eyes_apply_above_their_amount_and_wherever_it_cannot_be_compared() {
+        let above = approvals(r#"{"count":2,"aboveEuros":80.00}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(above.required_for(&intent(Some(Money::eur(8000)))), 1);
+        assert_eq!(above.required_for(&intent(Some(Money::eur(8001)))), 2);
+        assert_eq!(above.required_for(&intent(None)), 2);
+        let yen = Money::new(1, Currency::from_code("JPY").unwrap());
+        assert_eq!(above.required_for(&intent(Some(yen))), 2);
+        let always = approvals(r#"{"count":3}"#).unwrap().unwrap();
+        assert_eq!(always.required_for(&intent(Some(Money::eur(1)))), 3);
+        // One approval is no setting at all.
+        assert_eq!(approvals(r#"{"count":1}"#).unwrap(), None);
+        for (text, field) in [
+            (r#"{"count":0}"#, "approvalsRequired.count"),
+            (r#"{"count":6}"#, "approvalsRequired.count"),
+            (
+                r#"{"count":2,"aboveEuros":"80"}"#,
+                "approvalsRequired.aboveEuros",
+            ),
+            (
+                r#"{"count":2,"aboveEuros":1.234}"#,
+                "approvalsRequired.aboveEuros",
+            ),
+            (
+                r#"{"count":2,"currency":"EUR"}"#,
+                "approvalsRequired.currency",
+            ),
+            (
+                r#"{"count":2,"aboveEuros":1,"currency":"EURO"}"#,
+                "approvalsRequired.currency",
+            ),
+        ] {
+            let error = approvals(text).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some(field), "{text}");
         }
     }
 

@@ -66,7 +66,7 @@ pub(crate) async fn create(
     principal: Principal,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let request: AgentRequest = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let render = |record: &AgentRecord| Reply::json(StatusCode::CREATED, &view(record)?);
@@ -97,7 +97,7 @@ pub(crate) async fn list(
     principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = PageQuery::new(query.limit, query.cursor).page()?;
     let filter = AgentQuery {
         status: query.status,
@@ -125,7 +125,7 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let update: AgentUpdate = submission.json()?;
     reply(&state.app.agents().update(&principal, &id, update).await?)
 }
@@ -157,7 +157,7 @@ async fn hold(
     submission: Submission,
     hold: Hold,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
         reply(
@@ -192,6 +192,8 @@ struct VersionView<'a> {
     tags: &'a [String],
     metadata: &'a Map<String, Value>,
     actor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<&'a str>,
     reason: Option<&'a str>,
     created_at: String,
 }
@@ -206,6 +208,7 @@ fn version_view(version: &AgentVersion) -> VersionView<'_> {
         tags: &version.tags,
         metadata: &version.metadata,
         actor: &version.actor,
+        actor_name: version.actor_name.as_deref(),
         reason: version.reason.as_deref(),
         created_at: rfc3339(version.created_ms),
     }
@@ -218,7 +221,7 @@ pub(crate) async fn versions(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.version_page()?;
     let versions = state.app.agents().versions(&principal, &id, &page).await?;
     let listing = Listing::new(versions, &page, |v| v.version.to_string());
@@ -240,7 +243,7 @@ pub(crate) async fn rollback(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let body: RollbackAgent = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
@@ -283,7 +286,7 @@ pub(crate) async fn emergency_suspend(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let body: EmergencySuspend = submission.json_or_empty()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |s: &Suspension| ticket.record(&suspension_reply(s).ok()?);
@@ -311,7 +314,7 @@ pub(crate) async fn activate(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let body: Activate = submission.json_or_empty()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |record: &AgentRecord| ticket.record(&reply(record).ok()?);
@@ -331,6 +334,8 @@ struct EventView<'a> {
     id: &'a str,
     kind: &'a str,
     actor: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<&'a str>,
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     intent_id: Option<&'a str>,
@@ -344,7 +349,7 @@ pub(crate) async fn events(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.page()?;
     let events = state.app.agents().events(&principal, &id, &page).await?;
     let listing = Listing::new(events, &page, |e| e.id.clone());
@@ -353,6 +358,7 @@ pub(crate) async fn events(
             id: &event.id,
             kind: &event.kind,
             actor: &event.actor,
+            actor_name: event.actor_name.as_deref(),
             message: &event.message,
             intent_id: event.intent_id.as_deref(),
             at: rfc3339(event.at_ms),
@@ -406,7 +412,7 @@ pub(crate) async fn issue_token(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let request: TokenRequest = submission.json_or_empty()?;
     once(&state, &principal, &submission, async |ticket| {
         let remember = |issued: &IssuedToken| ticket.record(&issued_reply(issued).ok()?);
@@ -427,7 +433,7 @@ pub(crate) async fn tokens(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.page()?;
     let tokens = state.app.agents().tokens(&principal, &id, &page).await?;
     let listing = Listing::new(tokens, &page, |t| t.id.clone());

@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 
 use warrant_app::Principal;
 use warrant_app::charges::ChargeRequest;
-use warrant_app::intents::{Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest};
+use warrant_app::intents::{
+    Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest, approvals_given,
+};
 use warrant_domain::context::{Cadence, Card};
 use warrant_domain::intent::{IntentRequest, SettleRequest};
 use warrant_domain::lifecycle::{IntentStatus, Transition};
@@ -56,8 +58,21 @@ struct IntentView<'a> {
     status_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     settlement: Option<&'a RawValue>,
+    /// Four eyes: the approvals it needs and has, when it needs more
+    /// than one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approvals: Option<ApprovalsView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<EventView<'a>>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalsView {
+    required: i64,
+    /// Shown with the history it is counted from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -77,7 +92,11 @@ struct EventView<'a> {
     to: IntentStatus,
     actor: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     settlement: Option<&'a RawValue>,
     at: String,
@@ -131,6 +150,10 @@ fn intent_view<'a>(
         decision: raw(&record.decision)?,
         status_reason: record.status_reason.as_deref(),
         settlement: record.settlement.as_deref().map(raw).transpose()?,
+        approvals: (record.approvals_required > 1).then(|| ApprovalsView {
+            required: record.approvals_required,
+            given: events.map(|events| approvals_given(events).count()),
+        }),
         history: events
             .map(|events| {
                 events
@@ -140,7 +163,9 @@ fn intent_view<'a>(
                             from: event.from,
                             to: event.to,
                             actor: &event.actor,
+                            actor_name: event.actor_name.as_deref(),
                             reason: event.reason.as_deref(),
+                            note: event.note.as_deref(),
                             settlement: event.settlement.as_deref().map(raw).transpose()?,
                             at: rfc3339(event.at_ms),
                         })

@@ -4,6 +4,7 @@
 pub(crate) mod agents;
 pub(crate) mod health;
 pub(crate) mod intents;
+pub(crate) mod keys;
 pub(crate) mod oversight;
 pub(crate) mod plugins;
 pub(crate) mod policies;

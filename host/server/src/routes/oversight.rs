@@ -311,7 +311,7 @@ pub(crate) async fn set_baselines(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let request: BaselineRequest = submission.json_or_empty()?;
     once(&state, &principal, &submission, async |ticket| {
         let set = state

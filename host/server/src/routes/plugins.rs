@@ -59,7 +59,7 @@ pub(crate) async fn upload(
     uri: Uri,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     // Read after the body, so that a client still sending a large upload
     // gets the answer instead of a closed connection.
     let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)
@@ -92,7 +92,7 @@ pub(crate) async fn list(
     principal: Principal,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.page()?;
     let entries = state.app.plugins().list(&principal, &page).await?;
     let listing = Listing::new(entries, &page, |entry| entry.id.clone());

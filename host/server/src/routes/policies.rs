@@ -16,7 +16,7 @@ use warrant_domain::policy::definition::Step;
 use crate::AppState;
 use crate::errors::{ApiError, Result};
 use crate::http::{
-    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, number, once, rfc3339,
+    ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, amount, number, once, rfc3339,
 };
 use crate::routes::oversight::dry_run_reply;
 
@@ -32,7 +32,19 @@ struct PolicyView<'a> {
     timezone: &'a str,
     amount_tolerance_percent: Box<RawValue>,
     review_flagged_settlements: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approvals_required: Option<ApprovalsView>,
     created_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalsView {
+    count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    above_euros: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    currency: Option<&'static str>,
 }
 
 fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
@@ -49,6 +61,17 @@ fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
             definition.amount_tolerance_bps,
         ))?,
         review_flagged_settlements: definition.review_flagged_settlements,
+        approvals_required: definition
+            .approvals_required
+            .as_ref()
+            .map(|approvals| -> Result<ApprovalsView> {
+                Ok(ApprovalsView {
+                    count: approvals.count,
+                    above_euros: approvals.above.map(amount).transpose()?,
+                    currency: approvals.above.map(|above| above.currency.code()),
+                })
+            })
+            .transpose()?,
         created_at: rfc3339(record.created_ms),
     })
 }
@@ -59,7 +82,7 @@ pub(crate) async fn create(
     principal: Principal,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let request: PolicyRequest = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let render = |version: &PolicyVersion| Reply::json(StatusCode::CREATED, &view(version)?);
@@ -82,7 +105,7 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let update: PolicyUpdate = submission.json()?;
     let version = state.app.policies().update(&principal, &id, update).await?;
     Reply::ok(&view(&version)?)
@@ -104,7 +127,7 @@ pub(crate) async fn list(
     principal: Principal,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.page()?;
     let versions = state.app.policies().list(&principal, &page).await?;
     let listing = Listing::new(versions, &page, |v| v.record.id.clone());
@@ -118,7 +141,7 @@ pub(crate) async fn versions(
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.reads()?;
     let page = query.version_page()?;
     let versions = state
         .app
@@ -143,7 +166,7 @@ pub(crate) async fn rollback(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let body: RollbackPolicy = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let render = |version: &PolicyVersion| Reply::ok(&view(version)?);
@@ -176,7 +199,7 @@ pub(crate) async fn try_out(
     ApiQuery(query): ApiQuery<VersionQuery>,
     submission: Submission,
 ) -> Result<Reply> {
-    principal.tenant()?;
+    principal.configures()?;
     let request: IntentRequest = submission.json()?;
     let version = query
         .version

@@ -6,6 +6,7 @@ impl AgentRepository for ThisStore {
     async fn insert_agent(
         &self,
         agent: &AgentRecord,
+        actor: &Actor,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
@@ -31,8 +32,7 @@ impl AgentRepository for ThisStore {
         .bind(agent.version)
         .execute(&mut *tx)
         .await?;
-        let actor = format!("tenant:{}", agent.tenant_id);
-        record_agent_version(&mut tx, &a.id, &actor, None).await?;
+        record_agent_version(&mut tx, &a.id, actor, None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -80,6 +80,7 @@ impl AgentRepository for ThisStore {
         agent: &AgentRecord,
         from: AgentStatus,
         new_version: bool,
+        actor: &Actor,
         event: Option<&AgentEvent>,
     ) -> Result<bool> {
         let a = &agent.agent;
@@ -111,8 +112,7 @@ impl AgentRepository for ThisStore {
             return Ok(false);
         }
         if new_version {
-            let actor = format!("tenant:{}", agent.tenant_id);
-            record_agent_version(&mut tx, &a.id, &actor, None).await?;
+            record_agent_version(&mut tx, &a.id, actor, None).await?;
         }
         if let Some(event) = event {
             insert_agent_event(&mut tx, event).await?;
@@ -303,7 +303,7 @@ impl AgentRepository for ThisStore {
     async fn add_agent_version(
         &self,
         agent: &AgentRecord,
-        actor: &str,
+        actor: &Actor,
         reason: Option<&str>,
         event: &AgentEvent,
         idem: Option<&IdempotencyRecord>,
@@ -387,7 +387,7 @@ impl AgentRepository for ThisStore {
             .execute(&mut *tx)
             .await?;
         let cancelled_intents =
-            cancel_live_intents(&mut tx, agent_id, &event.actor, intent_reason, now).await?;
+            cancel_live_intents(&mut tx, agent_id, &event.actor(), intent_reason, now).await?;
         let revoked = sqlx::query(
             "UPDATE agent_tokens SET revoked_ms = $1 WHERE agent_id = $2 AND revoked_ms IS NULL",
         )
@@ -489,6 +489,7 @@ fn agent_event_row(row: &DbRow) -> Result<AgentEvent> {
         agent_id: row.try_get("agent_id")?,
         kind: row.try_get("kind")?,
         actor: row.try_get("actor")?,
+        actor_name: row.try_get("actor_name")?,
         message: row.try_get("message")?,
         intent_id: row.try_get("intent_id")?,
         at_ms: row.try_get("at_ms")?,
@@ -514,7 +515,7 @@ async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -
             cancel_live_intents(
                 tx,
                 agent_id,
-                &suspension.actor,
+                &suspension.actor(),
                 &DecisionActions::suspension_reason(suspension),
                 suspension.at_ms + 1,
             )
@@ -530,8 +531,9 @@ async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -
 /// Records an agent event in a write's transaction.
 async fn insert_agent_event(tx: &mut Tx, event: &AgentEvent) -> Result<()> {
     sqlx::query(
-        "INSERT INTO agent_events (id, tenant_id, agent_id, kind, actor, message, intent_id, at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO agent_events (id, tenant_id, agent_id, kind, actor, message, intent_id, at_ms,
+                                   actor_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&event.id)
     .bind(&event.tenant_id)
@@ -541,6 +543,7 @@ async fn insert_agent_event(tx: &mut Tx, event: &AgentEvent) -> Result<()> {
     .bind(&event.message)
     .bind(&event.intent_id)
     .bind(event.at_ms)
+    .bind(&event.actor_name)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -574,19 +577,20 @@ const LIVE_AGENTS_SQL: &str =
 async fn record_agent_version(
     tx: &mut Tx,
     agent_id: &str,
-    actor: &str,
+    actor: &Actor,
     reason: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO agent_versions (agent_id, version, name, policy_id, agent_type, profile,
-                                     tags, metadata, actor, reason, created_ms)
+                                     tags, metadata, actor, reason, created_ms, actor_name)
          SELECT id, version, name, policy_id, agent_type, profile, tags, metadata, $2, $3,
-                updated_ms
+                updated_ms, $4
          FROM agents WHERE id = $1",
     )
     .bind(agent_id)
-    .bind(actor)
+    .bind(&actor.id)
     .bind(reason)
+    .bind(&actor.name)
     .execute(&mut **tx)
     .await
     .map_err(|e| unique_as(e, StoreError::Duplicate))?;
@@ -604,6 +608,7 @@ fn agent_version_row(row: &DbRow) -> Result<AgentVersion> {
         tags: parse_json("agent_versions.tags", row.try_get("tags")?)?,
         metadata: parse_json("agent_versions.metadata", row.try_get("metadata")?)?,
         actor: row.try_get("actor")?,
+        actor_name: row.try_get("actor_name")?,
         reason: row.try_get("reason")?,
         created_ms: row.try_get("created_ms")?,
     })

@@ -180,7 +180,9 @@ impl IntentRepository for ThisStore {
             from: Some(update.status),
             to: update.status,
             actor: update.actor.clone(),
+            actor_name: update.actor_name.clone(),
             reason: None,
+            note: None,
             at_ms: update.at_ms,
             settlement: Some(update.settlement.record.clone()),
         };
@@ -269,7 +271,9 @@ impl IntentRepository for ThisStore {
                     from: Some(from),
                     to: IntentStatus::Expired,
                     actor: "system".to_owned(),
+                    actor_name: None,
                     reason: Some(reason.to_owned()),
+                    note: None,
                     at_ms: now_ms,
                     settlement: None,
                 };
@@ -407,7 +411,8 @@ async fn write_settlement(
 const LIVES_OUT: &str = "(status = 'pending_approval' OR (status = 'approved' AND recurring = 0))";
 
 const INTENT_COLUMNS: &str = "id, tenant_id, agent_id, status, intent, decision, policy_id, \
-     policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms";
+     policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms, \
+     approvals_required";
 
 fn intent_row(row: &DbRow) -> Result<IntentRecord> {
     Ok(IntentRecord {
@@ -421,6 +426,7 @@ fn intent_row(row: &DbRow) -> Result<IntentRecord> {
         policy_version: row.try_get("policy_version")?,
         status_reason: row.try_get("status_reason")?,
         settlement: row.try_get("settlement")?,
+        approvals_required: row.try_get("approvals_required")?,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
         expires_ms: row.try_get("expires_ms")?,
@@ -437,7 +443,9 @@ fn event_row(row: &DbRow) -> Result<IntentEvent> {
             .transpose()?,
         to: status_of("intent_events.to_status", row.try_get("to_status")?)?,
         actor: row.try_get("actor")?,
+        actor_name: row.try_get("actor_name")?,
         reason: row.try_get("reason")?,
+        note: row.try_get("note")?,
         at_ms: row.try_get("at_ms")?,
         settlement: row.try_get("settlement")?,
     })
@@ -462,8 +470,9 @@ fn charge_row(row: &DbRow) -> Result<ChargeRecord> {
 async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
     sqlx::query(
         "INSERT INTO intent_events
-             (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
+              actor_name, note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&event.id)
     .bind(&event.intent_id)
@@ -473,6 +482,8 @@ async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
     .bind(&event.reason)
     .bind(event.at_ms)
     .bind(&event.settlement)
+    .bind(&event.actor_name)
+    .bind(&event.note)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -485,7 +496,7 @@ async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
 async fn cancel_live_intents(
     tx: &mut Tx,
     agent_id: &str,
-    actor: &str,
+    actor: &Actor,
     reason: &str,
     now_ms: i64,
 ) -> Result<Vec<String>> {
@@ -526,8 +537,10 @@ async fn cancel_live_intents(
             intent_id: id.clone(),
             from: Some(from),
             to: IntentStatus::Cancelled,
-            actor: actor.to_owned(),
+            actor: actor.id.clone(),
+            actor_name: actor.name.clone(),
             reason: Some(reason.to_owned()),
+            note: None,
             at_ms: now_ms,
             settlement: None,
         };

@@ -20,8 +20,8 @@ use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges
 use crate::errors::{Result, StoreError};
 use crate::records::*;
 use crate::{
-    AgentRepository, IdempotencyRepository, IntentRepository, PluginRepository, PolicyRepository,
-    Store, TenantRepository, UsageRepository,
+    AgentRepository, ApiKeyRepository, IdempotencyRepository, IntentRepository, PluginRepository,
+    PolicyRepository, Store, TenantRepository, UsageRepository,
 };
 
 #[async_trait]

@@ -5,7 +5,8 @@ impl TenantRepository for ThisStore {
     async fn create_tenant(
         &self,
         tenant: &TenantRecord,
-        api_key_sha256: &str,
+        key: &ApiKeyRecord,
+        key_sha256: &str,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
@@ -16,23 +17,14 @@ impl TenantRepository for ThisStore {
         )
         .bind(&tenant.id)
         .bind(&tenant.name)
-        .bind(api_key_sha256)
+        .bind(key_sha256)
         .bind(tenant.plan.as_str())
         .bind(tenant.created_ms)
         .execute(&mut *tx)
         .await?;
+        insert_key(&mut tx, key, key_sha256).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    async fn tenant_by_key(&self, api_key_sha256: &str) -> Result<Option<TenantRecord>> {
-        sqlx::query("SELECT id, name, plan, created_ms FROM tenants WHERE api_key_sha256 = $1")
-            .bind(api_key_sha256)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(tenant_row)
-            .transpose()
     }
 
     // Governance: plans, agent versions, agent events, emergency suspension.

@@ -130,9 +130,10 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
         "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
                               policy_version, currency, amount_minor, merchant_key,
                               client_intent_id, status_reason, settlement, created_ms,
-                              updated_ms, expires_ms, spend_minor, recurring)
+                              updated_ms, expires_ms, spend_minor, recurring,
+                              approvals_required)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19)",
+                 $18, $19, $20)",
     )
     .bind(&intent.id)
     .bind(&intent.tenant_id)
@@ -153,6 +154,7 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
     .bind(intent.expires_ms)
     .bind(spend)
     .bind(i64::from(declared.recurring.is_some()))
+    .bind(intent.approvals_required)
     .execute(&mut **tx)
     .await
     .map_err(|e| unique_as(e, StoreError::Duplicate))?;
