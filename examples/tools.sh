@@ -28,8 +28,12 @@ TOOLS_ADAPTER=48.0.8
 TOOLS_ADAPTER_SHA256=d3a1674fffec103c1d4367d4417a3bd5423cde3cfd56ff3b326b5fc72c0a8ebd
 TOOLS_JSMN=1.1.0-2
 TOOLS_JSMN_SHA256=4117ce4e363f31e1b21d7ab89d6350b5d78374965d4c9fef00a572f6e487c874
-# For the tests: Prometheus' own Python client parses `/metrics`.
+# For the tests: Prometheus' own Python client parses `/metrics`; the
+# OpenAPI document is checked by `openapi-spec-validator` and the API
+# fuzzed from it by `schemathesis`.
 TOOLS_PROMETHEUS_CLIENT=0.26.0
+TOOLS_OPENAPI_SPEC_VALIDATOR=0.9.0
+TOOLS_SCHEMATHESIS=4.32.5
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -93,6 +97,17 @@ tools_wasm_tools() {
 tools_prometheus_client() {
     tools_pip_package "prometheus-client-$TOOLS_PROMETHEUS_CLIENT" \
         "prometheus-client==$TOOLS_PROMETHEUS_CLIENT"
+}
+
+# `openapi-spec-validator`, from PyPI: the directory to put on `PYTHONPATH`.
+tools_openapi_spec_validator() {
+    tools_pip_package "openapi-spec-validator-$TOOLS_OPENAPI_SPEC_VALIDATOR" \
+        "openapi-spec-validator==$TOOLS_OPENAPI_SPEC_VALIDATOR"
+}
+
+# `schemathesis`, from PyPI: the directory to put on `PYTHONPATH`.
+tools_schemathesis() {
+    tools_pip_package "schemathesis-$TOOLS_SCHEMATHESIS" "schemathesis==$TOOLS_SCHEMATHESIS"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

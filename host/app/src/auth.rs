@@ -10,7 +10,7 @@ use crate::tenants::ADMIN_KEY_SETTING;
 use crate::{App, now_ms, secret_hash};
 
 /// What an agent token may do with its agent's intents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Permission {
     /// Submit intents for its agent.
     #[serde(rename = "intents:create")]
@@ -73,7 +73,7 @@ impl Permission {
 }
 
 /// What a tenant's API key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything of the tenant, its keys included.

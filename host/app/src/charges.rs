@@ -21,10 +21,11 @@ use crate::{Remember, new_id, now_ms, time_of};
 const MAX_CHARGE_CLOCK_SKEW_MS: i64 = 5 * 60_000;
 
 /// A charge of a recurring intent, as reported.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChargeRequest {
     /// The amount charged, in major units of the intent's currency.
+    #[schema(value_type = f64)]
     pub amount_euros: Box<serde_json::value::RawValue>,
     /// The merchant that charged.
     pub merchant: String,

@@ -65,7 +65,7 @@ pub enum Declared {
 
 /// A reason given with a move (`/deny`, `/cancel`, `/fail`), and what an
 /// approver notes with an approval or denial.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     /// Why.

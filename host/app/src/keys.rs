@@ -24,7 +24,7 @@ const MAX_KEY_NAME: usize = 100;
 const PREFIX_CHARS: usize = 11;
 
 /// The body of `POST /api-keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiKeyRequest {
     /// Its name, unique among the tenant's live keys.
@@ -37,7 +37,7 @@ pub struct ApiKeyRequest {
 }
 
 /// The body of `POST /api-keys/:id/roll`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollRequest {
     /// How long the old secret keeps working, in seconds: 0 (stops at

@@ -42,7 +42,7 @@ impl App {
 }
 
 /// The body of `POST /policies`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyRequest {
     /// Its name.
@@ -60,6 +60,7 @@ pub struct PolicyRequest {
     pub timezone: Option<String>,
     /// How far a settled amount may deviate, in percent.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub amount_tolerance_percent: Option<Box<RawValue>>,
     /// Whether `settlement-review` runs after the rules (default true).
     #[serde(default)]
@@ -71,7 +72,7 @@ pub struct PolicyRequest {
 }
 
 /// The body of `PATCH /policies/:id`: what changes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyUpdate {
     /// A new name.
@@ -91,6 +92,7 @@ pub struct PolicyUpdate {
     pub timezone: Option<String>,
     /// Another tolerance.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub amount_tolerance_percent: Option<Box<RawValue>>,
     /// Turns the settlement review on or off.
     #[serde(default)]

@@ -16,7 +16,7 @@ use crate::{App, Remember, new_id, new_secret, now_ms, secret_hash};
 const MAX_TENANT_NAME: usize = 200;
 
 /// The body of `POST /tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TenantRequest {
     /// Its name.
@@ -110,7 +110,7 @@ impl Tenants<'_> {
 }
 
 /// A new tenant with its API key, which is shown only here.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedTenant {
     /// `tn_…`.

@@ -12,7 +12,7 @@ use crate::errors::{AppError, Result};
 use crate::{Remember, new_id, new_secret, now_ms, secret_hash};
 
 /// The body of `POST /agents/:id/tokens`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// What the token may do; [`Permission::DEFAULT`] when absent.

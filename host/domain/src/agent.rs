@@ -18,7 +18,7 @@ pub const MAX_TAG_CHARS: usize = 100;
 pub const MAX_METADATA_BYTES: usize = 16 << 10;
 
 /// The body of `POST /agents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentRequest {
     /// Its name.
@@ -35,11 +35,12 @@ pub struct AgentRequest {
     pub tags: Vec<String>,
     /// Free JSON.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub metadata: Map<String, Value>,
 }
 
 /// The body of `PATCH /agents/:id`: what changes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentUpdate {
     /// A new name.
@@ -59,6 +60,7 @@ pub struct AgentUpdate {
     pub tags: Option<Vec<String>>,
     /// New metadata.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
     /// `active` or `frozen`.
     #[serde(default)]

@@ -34,7 +34,7 @@ pub struct HistoryEntry {
 
 /// What a tenant asks for: a baseline learnt from the last `days` of
 /// history, or the values it gives.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BaselineRequest {
     /// Learn from this many days of history (the default: 30).
@@ -45,9 +45,11 @@ pub struct BaselineRequest {
     pub currency: Option<String>,
     /// The mean amount, in major units.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub amount_mean_euros: Option<Box<RawValue>>,
     /// The standard deviation of the amounts, in major units.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub amount_std_dev_euros: Option<Box<RawValue>>,
     /// Intents per day.
     #[serde(default)]

@@ -133,7 +133,7 @@ pub enum Card {
 }
 
 /// How often a recurring intent charges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Cadence {
     /// Every day.
@@ -163,7 +163,7 @@ pub struct RecurringTerms {
 }
 
 /// Whether an agent may act.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// May submit intents.
@@ -190,7 +190,7 @@ impl AgentStatus {
 }
 
 /// How much human oversight an agent runs under.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentType {
     /// Acts on its own.
@@ -205,7 +205,7 @@ pub enum AgentType {
 }
 
 /// What an agent is for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentProfile {
     /// What the agent does.
@@ -332,7 +332,7 @@ impl Default for Usage {
 }
 
 /// One factor behind a risk score.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Signal {
     /// A short stable name, e.g. `new-merchant`.

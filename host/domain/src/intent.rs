@@ -62,11 +62,12 @@ pub fn recordable_amount(
 
 /// What an agent or a tenant reports of a settlement: the body of
 /// `/complete` and `/verify`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SettleRequest {
     /// The amount actually paid, in major units of the intent's currency.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub actual_amount_euros: Option<Box<RawValue>>,
     /// The merchant actually paid.
     #[serde(default)]
@@ -95,7 +96,7 @@ impl SettleRequest {
 
 /// The body of `POST /intents` (and of `warrant eval --intent`), as the
 /// agent sends it. Amounts stay raw JSON text until they are parsed exactly.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntentRequest {
     /// The agent the intent is for (required by the REST API).
@@ -111,6 +112,7 @@ pub struct IntentRequest {
     pub purpose: String,
     /// The expected amount in major units of `currency`, e.g. `4.51`.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub expected_amount_euros: Option<Box<RawValue>>,
     /// The expected merchant, e.g. `hetzner.com`.
     #[serde(default)]
@@ -130,7 +132,7 @@ pub struct IntentRequest {
 }
 
 /// The `recurring` object of an intent request.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecurringRequest {
     /// `daily`, `weekly`, `monthly` or `yearly`.
@@ -144,6 +146,7 @@ pub struct RecurringRequest {
     /// Allowed deviation of a charge's amount in percent, up to two
     /// decimals (`10`, `2.5`); 0 when absent.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub amount_tolerance_percent: Option<Box<RawValue>>,
     /// Whether each charge must come from the intent's merchant; true when
     /// absent.

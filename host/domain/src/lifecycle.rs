@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::Outcome;
 
 /// Where an intent stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IntentStatus {
     /// A human must look before it may be paid.

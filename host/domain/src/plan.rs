@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// A tenant's plan, which caps its agents that are not archived and its
 /// uploaded plugins.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Plan {
     /// 1 agent.

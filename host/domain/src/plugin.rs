@@ -12,7 +12,7 @@ use crate::context::EvaluationContext;
 use crate::decision::{Assessment, Decision};
 
 /// Which world of Warrant's WIT package a plugin targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum World {
     /// Exports `evaluate`: approve, deny or review.
@@ -52,7 +52,7 @@ pub struct PluginMeta {
 
 /// What one plugin call may use. Every field can be overridden per rule,
 /// within [`Limits::MAX`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct Limits {
     /// Instruction budget (wasmtime fuel; roughly one unit per wasm

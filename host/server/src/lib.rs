@@ -13,10 +13,10 @@
 
 mod errors;
 pub mod http;
+mod openapi;
 mod routes;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
 
 use warrant_app::App;
 
@@ -36,77 +36,78 @@ pub struct AppState {
 
 /// The whole API, served as `serving` says.
 pub fn router(app: App, serving: http::operate::Serving) -> Router {
-    use routes::{agents, health, intents, keys, oversight, plugins, policies, tenants};
-    let plugin_limit = app.max_plugin_bytes();
     let metrics = serving.metrics.clone();
-    let routes = Router::new()
-        .route("/metrics", get(health::metrics))
-        .route("/livez", get(health::live))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .route("/tenants", post(tenants::create))
-        .route("/tenants/{id}", get(tenants::show).patch(tenants::update))
-        .route("/api-keys", post(keys::create).get(keys::list))
-        .route("/api-keys/{id}", get(keys::show).delete(keys::revoke))
-        .route("/api-keys/{id}/roll", post(keys::roll))
-        .route(
-            "/plugins",
-            post(plugins::upload)
-                .layer(axum::Extension(http::BodyLimit(plugin_limit)))
-                .get(plugins::list),
-        )
-        .route("/plugins/{id}", get(plugins::show).delete(plugins::remove))
-        .route("/policies", post(policies::create).get(policies::list))
-        .route(
-            "/policies/{id}",
-            get(policies::show).patch(policies::update),
-        )
-        .route("/policies/{id}/versions", get(policies::versions))
-        .route("/policies/{id}/rollback", post(policies::rollback))
-        .route("/policies/{id}/evaluate", post(policies::try_out))
-        .route("/agents", post(agents::create).get(agents::list))
-        .route(
-            "/agents/{id}",
-            get(agents::show)
-                .patch(agents::update)
-                .delete(agents::archive),
-        )
-        .route("/agents/{id}/freeze", post(agents::freeze))
-        .route("/agents/{id}/unfreeze", post(agents::unfreeze))
-        .route("/agents/{id}/versions", get(agents::versions))
-        .route("/agents/{id}/rollback", post(agents::rollback))
-        .route(
-            "/agents/{id}/emergency-suspend",
-            post(agents::emergency_suspend),
-        )
-        .route("/agents/{id}/activate", post(agents::activate))
-        .route("/agents/{id}/events", get(agents::events))
-        .route(
-            "/agents/{id}/tokens",
-            post(agents::issue_token).get(agents::tokens),
-        )
-        .route(
-            "/agents/{id}/tokens/{token_id}",
-            delete(agents::revoke_token),
-        )
-        .route("/agents/{id}/usage", get(oversight::usage))
-        .route("/agents/{id}/set-baselines", post(oversight::set_baselines))
-        .route("/agents/{id}/anomalies", get(oversight::anomalies))
-        .route("/agents/{id}/evaluate", post(oversight::dry_run))
-        .route("/intents", post(intents::declare).get(intents::list))
-        .route("/intents/{id}", get(intents::show))
-        .route("/intents/{id}/approve", post(intents::approve))
-        .route("/intents/{id}/deny", post(intents::deny))
-        .route("/intents/{id}/cancel", post(intents::cancel))
-        .route("/intents/{id}/complete", post(intents::complete))
-        .route("/intents/{id}/fail", post(intents::fail))
-        .route("/intents/{id}/verify", post(intents::verify))
-        .route(
-            "/intents/{id}/charges",
-            post(intents::report_charge).get(intents::charges),
-        )
+    let (routes, _) = routes_and_document(app.max_plugin_bytes());
+    let routes = routes
         .fallback(async || ApiError::no_such_endpoint())
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
         .with_state(AppState { app, metrics });
     http::operate::layers(routes, serving)
+}
+
+/// The OpenAPI document of the API, as `GET /openapi.json` serves it.
+pub fn openapi_json() -> &'static str {
+    openapi::document()
+}
+
+/// Every route, each from its handler's `#[utoipa::path]`, and the
+/// document they make: a route is in the router only if it is in the
+/// document. Uploads take bodies of up to `plugin_limit` bytes.
+fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use routes::{agents, health, intents, keys, oversight, plugins, policies, tenants};
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    // Uploads take bodies up to the largest component.
+    let (schemas, paths, upload) = routes!(plugins::upload);
+    let upload = upload.layer(axum::Extension(http::BodyLimit(plugin_limit)));
+    let (routes, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::live))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::ready))
+        .routes(routes!(health::metrics))
+        .routes(routes!(openapi::serve_document))
+        .routes(routes!(openapi::docs_page))
+        .routes(routes!(openapi::docs_asset))
+        .routes(routes!(tenants::create))
+        .routes(routes!(tenants::show, tenants::update))
+        .routes(routes!(keys::create, keys::list))
+        .routes(routes!(keys::show, keys::revoke))
+        .routes(routes!(keys::roll))
+        .routes((schemas, paths, upload))
+        .routes(routes!(plugins::list))
+        .routes(routes!(plugins::show, plugins::remove))
+        .routes(routes!(policies::create, policies::list))
+        .routes(routes!(policies::show, policies::update))
+        .routes(routes!(policies::versions))
+        .routes(routes!(policies::rollback))
+        .routes(routes!(policies::try_out))
+        .routes(routes!(agents::create, agents::list))
+        .routes(routes!(agents::show, agents::update, agents::archive))
+        .routes(routes!(agents::freeze))
+        .routes(routes!(agents::unfreeze))
+        .routes(routes!(agents::versions))
+        .routes(routes!(agents::rollback))
+        .routes(routes!(agents::emergency_suspend))
+        .routes(routes!(agents::activate))
+        .routes(routes!(agents::events))
+        .routes(routes!(agents::issue_token, agents::tokens))
+        .routes(routes!(agents::revoke_token))
+        .routes(routes!(oversight::usage))
+        .routes(routes!(oversight::set_baselines))
+        .routes(routes!(oversight::anomalies))
+        .routes(routes!(oversight::dry_run))
+        .routes(routes!(intents::declare, intents::list))
+        .routes(routes!(intents::show))
+        .routes(routes!(intents::approve))
+        .routes(routes!(intents::deny))
+        .routes(routes!(intents::cancel))
+        .routes(routes!(intents::complete))
+        .routes(routes!(intents::fail))
+        .routes(routes!(intents::verify))
+        .routes(routes!(intents::report_charge, intents::charges))
+        .split_for_parts();
+    // What every operation shares, once every operation is in.
+    utoipa::Modify::modify(&openapi::Conventions, &mut document);
+    (routes, document)
 }

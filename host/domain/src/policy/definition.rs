@@ -32,7 +32,7 @@ pub const DEFAULT_TIMEZONE: &str = "UTC";
 
 /// A rule or risk step as a tenant writes it: a plugin by name, id or
 /// `name@version`, and how to run it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StepRequest {
     /// The plugin: a built-in's name, `name@1.2.0`, `plg_…`, or a name
@@ -40,6 +40,7 @@ pub struct StepRequest {
     pub plugin: String,
     /// Its configuration; `{}` when absent.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<Box<RawValue>>,
     /// What its failure counts as.
     #[serde(default)]
@@ -81,7 +82,7 @@ impl StepRequest {
 
 /// A rule or risk step as stored: the plugin resolved to one exact
 /// component.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     /// The plugin's name.
@@ -93,6 +94,7 @@ pub struct Step {
     /// The sha256 of its component.
     pub sha256: String,
     /// Its configuration, as JSON.
+    #[schema(value_type = Object)]
     pub config: Box<RawValue>,
     /// What its failure counts as.
     pub on_error: OnError,
@@ -162,7 +164,7 @@ impl Approvals {
 
 /// `approvalsRequired` as a tenant writes it:
 /// `{"count": 2, "aboveEuros": 1000.00, "currency": "EUR"}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApprovalsRequest {
     /// How many approvals, from 1 (the default: one approval) to
@@ -170,6 +172,7 @@ pub struct ApprovalsRequest {
     pub count: u32,
     /// Only intents above this amount need them.
     #[serde(default)]
+    #[schema(value_type = Option<f64>)]
     pub above_euros: Option<Box<RawValue>>,
     /// The currency of `aboveEuros`; EUR when absent.
     #[serde(default)]

@@ -18,7 +18,7 @@ use crate::plugin::{
 };
 
 /// What a rule's failure counts as. A failure is never an approval.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnError {
     /// The failure denies the intent.
@@ -38,7 +38,7 @@ impl OnError {
 }
 
 /// Whether a rule's verdict counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// The verdict counts.

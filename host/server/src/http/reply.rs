@@ -12,6 +12,16 @@ use warrant_store::Page;
 
 use crate::errors::{ApiError, Result};
 
+/// A page of a listing as the API writes it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListingPage<'c, U> {
+    /// The items, in the listing's order.
+    data: Vec<U>,
+    /// The cursor of the next page (`?cursor=`); null on the last page.
+    next_cursor: &'c Option<String>,
+}
+
 /// One page of a listing: `{"data": […], "nextCursor": "…" | null}`.
 pub struct Listing<T> {
     data: Vec<T>,
@@ -37,13 +47,7 @@ impl<T> Listing<T> {
 
     /// Answers 200 with the page, each item turned into its view by `f`.
     pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Page<'c, U> {
-            data: Vec<U>,
-            next_cursor: &'c Option<String>,
-        }
-        Reply::ok(&Page {
+        Reply::ok(&ListingPage {
             data: self.data.iter().map(f).collect::<Result<Vec<U>>>()?,
             next_cursor: &self.next_cursor,
         })

@@ -20,7 +20,7 @@ use crate::errors::Result;
 use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
 use crate::routes::oversight::BaselineView;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AgentView<'a> {
     id: &'a str,
@@ -61,6 +61,14 @@ fn reply(record: &AgentRecord) -> Result<Reply> {
 }
 
 /// `POST /agents`: 201, active, version 1.
+#[utoipa::path(
+    post,
+    operation_id = "agents_create",
+    path = "/agents",
+    tag = "agents",
+    request_body = AgentRequest,
+    responses((status = 201, description = "The agent, active, version 1.", body = AgentView<'static>))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -82,16 +90,28 @@ pub(crate) async fn create(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ListQuery {
+    /// At most this many (1 to 200; 50 when absent).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The previous page's `nextCursor`.
     cursor: Option<String>,
     status: Option<AgentStatus>,
     agent_type: Option<AgentType>,
 }
 
 /// `GET /agents?status=&agentType=`: newest first, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "agents_list",
+    path = "/agents",
+    tag = "agents",
+    params(ListQuery),
+    responses((status = 200, description = "A page of agents, newest first.", body = crate::http::ListingPage<'static, AgentView<'static>>))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -109,6 +129,14 @@ pub(crate) async fn list(
 }
 
 /// `GET /agents/:id`; an agent token reads its own.
+#[utoipa::path(
+    get,
+    operation_id = "agents_show",
+    path = "/agents/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The agent.", body = AgentView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -119,6 +147,14 @@ pub(crate) async fn show(
 
 /// `PATCH /agents/:id`: a new version; `status` between active and
 /// frozen only.
+#[utoipa::path(
+    patch,
+    operation_id = "agents_update",
+    path = "/agents/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = AgentUpdate,
+    responses((status = 200, description = "The agent, a new version when its configuration changed.", body = AgentView<'static>))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -131,6 +167,14 @@ pub(crate) async fn update(
 }
 
 /// `POST /agents/:id/freeze`.
+#[utoipa::path(
+    post,
+    operation_id = "agents_freeze",
+    path = "/agents/{id}/freeze",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The agent, frozen.", body = AgentView<'static>))
+)]
 pub(crate) async fn freeze(
     state: State<AppState>,
     principal: Principal,
@@ -141,6 +185,14 @@ pub(crate) async fn freeze(
 }
 
 /// `POST /agents/:id/unfreeze`.
+#[utoipa::path(
+    post,
+    operation_id = "agents_unfreeze",
+    path = "/agents/{id}/unfreeze",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The agent, active.", body = AgentView<'static>))
+)]
 pub(crate) async fn unfreeze(
     state: State<AppState>,
     principal: Principal,
@@ -173,6 +225,14 @@ async fn hold(
 
 /// `DELETE /agents/:id`: archives the agent, cancels its live intents and
 /// revokes its tokens.
+#[utoipa::path(
+    delete,
+    operation_id = "agents_archive",
+    path = "/agents/{id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The agent, archived; its live intents cancelled, its tokens revoked.", body = AgentView<'static>))
+)]
 pub(crate) async fn archive(
     State(state): State<AppState>,
     principal: Principal,
@@ -181,7 +241,7 @@ pub(crate) async fn archive(
     reply(&state.app.agents().archive(&principal, &id).await?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VersionView<'a> {
     version: i64,
@@ -215,6 +275,14 @@ fn version_view(version: &AgentVersion) -> VersionView<'_> {
 }
 
 /// `GET /agents/:id/versions`: oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "agents_versions",
+    path = "/agents/{id}/versions",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id."), PageQuery),
+    responses((status = 200, description = "A page of the agent's versions, newest first.", body = crate::http::ListingPage<'static, VersionView<'static>>))
+)]
 pub(crate) async fn versions(
     State(state): State<AppState>,
     principal: Principal,
@@ -228,7 +296,7 @@ pub(crate) async fn versions(
     listing.reply(|version| Ok(version_view(version)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RollbackAgent {
     target_version: i64,
@@ -237,6 +305,14 @@ pub(crate) struct RollbackAgent {
 }
 
 /// `POST /agents/:id/rollback {"targetVersion","reason"?}`.
+#[utoipa::path(
+    post,
+    operation_id = "agents_rollback",
+    path = "/agents/{id}/rollback",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = RollbackAgent,
+    responses((status = 200, description = "The agent with a new version, the target's configuration.", body = AgentView<'static>))
+)]
 pub(crate) async fn rollback(
     State(state): State<AppState>,
     principal: Principal,
@@ -257,13 +333,13 @@ pub(crate) async fn rollback(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EmergencySuspend {
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SuspensionView<'a> {
     agent: AgentView<'a>,
@@ -280,6 +356,14 @@ fn suspension_reply(suspension: &Suspension) -> Result<Reply> {
 }
 
 /// `POST /agents/:id/emergency-suspend {"reason"}`: the kill switch.
+#[utoipa::path(
+    post,
+    operation_id = "agents_emergency_suspend",
+    path = "/agents/{id}/emergency-suspend",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = EmergencySuspend,
+    responses((status = 200, description = "The agent, suspended, and what the suspension cancelled and revoked.", body = SuspensionView<'static>))
+)]
 pub(crate) async fn emergency_suspend(
     State(state): State<AppState>,
     principal: Principal,
@@ -300,7 +384,7 @@ pub(crate) async fn emergency_suspend(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Activate {
     #[serde(default)]
@@ -308,6 +392,14 @@ pub(crate) struct Activate {
 }
 
 /// `POST /agents/:id/activate {"reason"?}`: suspended → active.
+#[utoipa::path(
+    post,
+    operation_id = "agents_activate",
+    path = "/agents/{id}/activate",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = Activate,
+    responses((status = 200, description = "The agent, active.", body = AgentView<'static>))
+)]
 pub(crate) async fn activate(
     State(state): State<AppState>,
     principal: Principal,
@@ -328,8 +420,9 @@ pub(crate) async fn activate(
     .await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AgentEventView)]
 struct EventView<'a> {
     id: &'a str,
     kind: &'a str,
@@ -343,6 +436,14 @@ struct EventView<'a> {
 }
 
 /// `GET /agents/:id/events`: newest first, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "agents_events",
+    path = "/agents/{id}/events",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id."), PageQuery),
+    responses((status = 200, description = "A page of the agent's events, newest first.", body = crate::http::ListingPage<'static, EventView<'static>>))
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     principal: Principal,
@@ -366,7 +467,7 @@ pub(crate) async fn events(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TokenView<'a> {
     id: &'a str,
@@ -387,7 +488,7 @@ fn token_view(token: &TokenRecord) -> TokenView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct IssuedView<'a> {
     #[serde(flatten)]
     view: TokenView<'a>,
@@ -406,6 +507,14 @@ fn issued_reply(issued: &IssuedToken) -> Result<Reply> {
 
 /// `POST /agents/:id/tokens {"permissions"?}`: 201 with the token, shown
 /// once.
+#[utoipa::path(
+    post,
+    operation_id = "agents_issue_token",
+    path = "/agents/{id}/tokens",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = TokenRequest,
+    responses((status = 201, description = "The token, its secret shown once.", body = IssuedView<'static>))
+)]
 pub(crate) async fn issue_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -427,6 +536,14 @@ pub(crate) async fn issue_token(
 }
 
 /// `GET /agents/:id/tokens`: revoked ones included, oldest first.
+#[utoipa::path(
+    get,
+    operation_id = "agents_tokens",
+    path = "/agents/{id}/tokens",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id."), PageQuery),
+    responses((status = 200, description = "A page of the agent's tokens, revoked ones included.", body = crate::http::ListingPage<'static, TokenView<'static>>))
+)]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     principal: Principal,
@@ -441,6 +558,14 @@ pub(crate) async fn tokens(
 }
 
 /// `DELETE /agents/:id/tokens/:token_id`: 204.
+#[utoipa::path(
+    delete,
+    operation_id = "agents_revoke_token",
+    path = "/agents/{id}/tokens/{token_id}",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id."), ("token_id" = String, Path, description = "The token's id.")),
+    responses((status = 204, description = "Revoked."))
+)]
 pub(crate) async fn revoke_token(
     State(state): State<AppState>,
     principal: Principal,

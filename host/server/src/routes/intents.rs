@@ -27,7 +27,7 @@ use crate::http::{
 
 /// An intent as the API shows it: the request's fields, its status and
 /// its decision.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IntentView<'a> {
     id: &'a str,
@@ -39,6 +39,7 @@ struct IntentView<'a> {
     card_name: Option<&'a str>,
     purpose: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     expected_amount_euros: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected_merchant: Option<&'a str>,
@@ -53,10 +54,12 @@ struct IntentView<'a> {
     updated_at: String,
     policy_id: &'a str,
     policy_version: i64,
+    #[schema(value_type = Object)]
     decision: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     settlement: Option<&'a RawValue>,
     /// Four eyes: the approvals it needs and has, when it needs more
     /// than one.
@@ -66,8 +69,9 @@ struct IntentView<'a> {
     history: Option<Vec<EventView<'a>>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = IntentApprovals)]
 struct ApprovalsView {
     required: i64,
     /// Shown with the history it is counted from.
@@ -75,18 +79,20 @@ struct ApprovalsView {
     given: Option<usize>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RecurringView {
     cadence: Cadence,
     window_start_days_before: u32,
     window_end_days_after: u32,
+    #[schema(value_type = f64)]
     amount_tolerance_percent: Box<RawValue>,
     merchant_match: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = IntentHistoryEntry)]
 struct EventView<'a> {
     from: Option<IntentStatus>,
     to: IntentStatus,
@@ -98,6 +104,7 @@ struct EventView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     settlement: Option<&'a RawValue>,
     at: String,
 }
@@ -186,6 +193,14 @@ fn reply(intent: &IntentWithHistory) -> Result<Reply> {
 
 /// `POST /intents`: 201 with the decided intent; a repeated client intent
 /// id of the agent answers 200 with the existing one.
+#[utoipa::path(
+    post,
+    operation_id = "intents_declare",
+    path = "/intents",
+    tag = "intents",
+    request_body = IntentRequest,
+    responses((status = 201, description = "The intent, decided.", body = IntentView<'static>), (status = 200, description = "The intent declared before with this clientIntentId.", body = IntentView<'static>))
+)]
 pub(crate) async fn declare(
     State(state): State<AppState>,
     principal: Principal,
@@ -212,6 +227,14 @@ pub(crate) async fn declare(
 }
 
 /// `GET /intents/:id`: the intent as it stands, with its history.
+#[utoipa::path(
+    get,
+    operation_id = "intents_show",
+    path = "/intents/{id}",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The intent as it stands, with its history.", body = IntentView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -220,16 +243,30 @@ pub(crate) async fn show(
     reply(&state.app.intents().show(&principal, &id).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ListQuery {
     agent_id: Option<String>,
+    /// Only intents in this status.
+    #[param(value_type = Option<IntentStatus>)]
     status: Option<String>,
+    /// At most this many (1 to 200; 50 when absent).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// The previous page's `nextCursor`.
     cursor: Option<String>,
 }
 
 /// `GET /intents?agentId=&status=`: newest first, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "intents_list",
+    path = "/intents",
+    tag = "intents",
+    params(ListQuery),
+    responses((status = 200, description = "A page of intents, newest first.", body = crate::http::ListingPage<'static, IntentView<'static>>))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -277,6 +314,14 @@ async fn move_intent(
 }
 
 /// `POST /intents/:id/approve` (the tenant's key).
+#[utoipa::path(
+    post,
+    operation_id = "intents_approve",
+    path = "/intents/{id}/approve",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = ReasonRequest,
+    responses((status = 200, description = "The intent, approved (or still pending approval when it needs more approvals).", body = IntentView<'static>))
+)]
 pub(crate) async fn approve(
     State(state): State<AppState>,
     principal: Principal,
@@ -287,6 +332,14 @@ pub(crate) async fn approve(
 }
 
 /// `POST /intents/:id/deny {"reason"?}` (the tenant's key).
+#[utoipa::path(
+    post,
+    operation_id = "intents_deny",
+    path = "/intents/{id}/deny",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = ReasonRequest,
+    responses((status = 200, description = "The intent, denied.", body = IntentView<'static>))
+)]
 pub(crate) async fn deny(
     State(state): State<AppState>,
     principal: Principal,
@@ -297,6 +350,14 @@ pub(crate) async fn deny(
 }
 
 /// `POST /intents/:id/cancel {"reason"?}`.
+#[utoipa::path(
+    post,
+    operation_id = "intents_cancel",
+    path = "/intents/{id}/cancel",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = ReasonRequest,
+    responses((status = 200, description = "The intent, cancelled.", body = IntentView<'static>))
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     principal: Principal,
@@ -307,6 +368,14 @@ pub(crate) async fn cancel(
 }
 
 /// `POST /intents/:id/complete {"actualAmountEuros"?,"actualMerchant"?}`.
+#[utoipa::path(
+    post,
+    operation_id = "intents_complete",
+    path = "/intents/{id}/complete",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = SettleRequest,
+    responses((status = 200, description = "The intent, completed, with its settlement.", body = IntentView<'static>))
+)]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     principal: Principal,
@@ -317,6 +386,14 @@ pub(crate) async fn complete(
 }
 
 /// `POST /intents/:id/fail {"reason"}`.
+#[utoipa::path(
+    post,
+    operation_id = "intents_fail",
+    path = "/intents/{id}/fail",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = ReasonRequest,
+    responses((status = 200, description = "The intent, failed.", body = IntentView<'static>))
+)]
 pub(crate) async fn fail(
     State(state): State<AppState>,
     principal: Principal,
@@ -327,6 +404,14 @@ pub(crate) async fn fail(
 }
 
 /// `POST /intents/:id/verify {"actualAmountEuros","actualMerchant"?}`.
+#[utoipa::path(
+    post,
+    operation_id = "intents_verify",
+    path = "/intents/{id}/verify",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = SettleRequest,
+    responses((status = 200, description = "The intent with the settlement recorded.", body = IntentView<'static>))
+)]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     principal: Principal,
@@ -347,17 +432,19 @@ pub(crate) async fn verify(
     .await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ChargeView<'a> {
     id: &'a str,
     intent_id: &'a str,
+    #[schema(value_type = f64)]
     amount_euros: Box<RawValue>,
     currency: &'static str,
     merchant: &'a str,
     at: String,
     status: &'static str,
     codes: Vec<String>,
+    #[schema(value_type = Object)]
     decision: &'a RawValue,
     created_at: String,
 }
@@ -388,6 +475,14 @@ fn charge_reply(charge: &ChargeRecord) -> Result<Reply> {
 
 /// `POST /intents/:id/charges {"amountEuros","merchant","at"?}`: 201,
 /// accepted or flagged by the policy's charge rules.
+#[utoipa::path(
+    post,
+    operation_id = "intents_report_charge",
+    path = "/intents/{id}/charges",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id.")), request_body = ChargeRequest,
+    responses((status = 201, description = "The charge, accepted or flagged.", body = ChargeView<'static>))
+)]
 pub(crate) async fn report_charge(
     State(state): State<AppState>,
     principal: Principal,
@@ -410,6 +505,14 @@ pub(crate) async fn report_charge(
 }
 
 /// `GET /intents/:id/charges`: by the time charged, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "intents_charges",
+    path = "/intents/{id}/charges",
+    tag = "intents",
+    params(("id" = String, Path, description = "The object's id."), PageQuery),
+    responses((status = 200, description = "A page of the intent's charges, latest first.", body = crate::http::ListingPage<'static, ChargeView<'static>>))
+)]
 pub(crate) async fn charges(
     State(state): State<AppState>,
     principal: Principal,

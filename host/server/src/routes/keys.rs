@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::errors::Result;
 use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct KeyView<'a> {
     id: &'a str,
@@ -51,7 +51,7 @@ fn view(key: &ApiKeyRecord) -> KeyView<'_> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct WithSecret<'a> {
     #[serde(flatten)]
     view: KeyView<'a>,
@@ -71,6 +71,14 @@ fn with_secret(status: StatusCode, made: &KeyWithSecret) -> Result<Reply> {
 
 /// `POST /api-keys {"name","role","expiresAt"?}`: 201 with the key's
 /// secret, shown once.
+#[utoipa::path(
+    post,
+    operation_id = "keys_create",
+    path = "/api-keys",
+    tag = "keys",
+    request_body = ApiKeyRequest,
+    responses((status = 201, description = "The key, its secret shown once.", body = WithSecret<'static>))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -93,6 +101,14 @@ pub(crate) async fn create(
 }
 
 /// `GET /api-keys`: newest first, revoked ones included; no secrets.
+#[utoipa::path(
+    get,
+    operation_id = "keys_list",
+    path = "/api-keys",
+    tag = "keys",
+    params(PageQuery),
+    responses((status = 200, description = "A page of the tenant's keys, newest first; no secrets.", body = crate::http::ListingPage<'static, KeyView<'static>>))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -105,6 +121,14 @@ pub(crate) async fn list(
 }
 
 /// `GET /api-keys/:id`.
+#[utoipa::path(
+    get,
+    operation_id = "keys_show",
+    path = "/api-keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The key; no secret.", body = KeyView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -115,6 +139,14 @@ pub(crate) async fn show(
 
 /// `POST /api-keys/:id/roll {"graceSeconds"?}`: 200 with the new secret,
 /// shown once; the old one works for the grace period (24 h by default).
+#[utoipa::path(
+    post,
+    operation_id = "keys_roll",
+    path = "/api-keys/{id}/roll",
+    tag = "keys",
+    params(("id" = String, Path, description = "The object's id.")), request_body = RollRequest,
+    responses((status = 200, description = "The key with its new secret, shown once.", body = WithSecret<'static>))
+)]
 pub(crate) async fn roll(
     State(state): State<AppState>,
     principal: Principal,
@@ -139,6 +171,14 @@ pub(crate) async fn roll(
 
 /// `DELETE /api-keys/:id`: 200 with the key, revoked at once on every
 /// server (a revoked key answers as it is).
+#[utoipa::path(
+    delete,
+    operation_id = "keys_revoke",
+    path = "/api-keys/{id}",
+    tag = "keys",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The key, revoked.", body = KeyView<'static>))
+)]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     principal: Principal,

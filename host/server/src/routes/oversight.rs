@@ -28,7 +28,7 @@ fn amount(minor: u64, currency: Currency) -> Result<Box<RawValue>> {
     http::amount(Money::new(minor, currency))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MeterView {
     limit: u64,
@@ -46,11 +46,14 @@ impl From<&Meter> for MeterView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct MoneyMeterView {
+    #[schema(value_type = f64)]
     limit_euros: Box<RawValue>,
+    #[schema(value_type = f64)]
     current_euros: Box<RawValue>,
+    #[schema(value_type = f64)]
     remaining_euros: Box<RawValue>,
 }
 
@@ -64,7 +67,7 @@ impl MoneyMeterView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct BudgetView {
     daily: Option<MoneyMeterView>,
@@ -74,12 +77,14 @@ struct BudgetView {
     alert_sent: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct WindowView {
     count: u64,
+    #[schema(value_type = f64)]
     spend_euros: Box<RawValue>,
     flagged_count: u64,
+    #[schema(value_type = f64)]
     flagged_spend_euros: Box<RawValue>,
 }
 
@@ -111,7 +116,7 @@ fn windows(usage: &Usage, merchant: bool) -> Result<BTreeMap<&'static str, Windo
     Ok(windows)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AnomalyDetectionView {
     enabled: bool,
@@ -119,7 +124,7 @@ struct AnomalyDetectionView {
     count24h: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UsageView<'a> {
     agent_id: &'a str,
@@ -136,6 +141,14 @@ struct UsageView<'a> {
 
 /// `GET /agents/:id/usage`: limit, current and remaining of the policy's
 /// rate limits and budgets, anomaly detection, every window.
+#[utoipa::path(
+    get,
+    operation_id = "oversight_usage",
+    path = "/agents/{id}/usage",
+    tag = "oversight",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The agent's usage against its policy's limits, and every usage window.", body = UsageView<'static>))
+)]
 pub(crate) async fn usage(
     State(state): State<AppState>,
     principal: Principal,
@@ -190,11 +203,13 @@ pub(crate) async fn usage(
 
 /// An agent's baseline as the API shows it: amounts as decimals in major
 /// units of its currency, as `set-baselines` takes them.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct BaselineView<'a> {
     currency: &'static str,
+    #[schema(value_type = f64)]
     amount_mean_euros: Box<RawValue>,
+    #[schema(value_type = f64)]
     amount_std_dev_euros: Box<RawValue>,
     intents_per_day: u32,
     active_hours: &'a [u8],
@@ -224,7 +239,7 @@ impl<'a> BaselineView<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AnomalyView<'a> {
     intent_id: &'a str,
@@ -244,15 +259,26 @@ fn anomaly_view(anomaly: &Anomaly) -> AnomalyView<'_> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct AnomalyQuery {
+    /// How many days back to look.
     #[serde(default)]
+    #[param(value_type = Option<u32>)]
     days: Option<String>,
 }
 
 /// `GET /agents/:id/anomalies?days=`: the agent's baseline and its recent
 /// intents with `anomaly` signals, newest first.
+#[utoipa::path(
+    get,
+    operation_id = "oversight_anomalies",
+    path = "/agents/{id}/anomalies",
+    tag = "oversight",
+    params(("id" = String, Path, description = "The object's id."), AnomalyQuery),
+    responses((status = 200, description = "The agent's baseline and its recent intents with anomaly signals.", body = AnomaliesView<'static>))
+)]
 pub(crate) async fn anomalies(
     State(state): State<AppState>,
     principal: Principal,
@@ -273,14 +299,6 @@ pub(crate) async fn anomalies(
         .oversight()
         .anomalies(&principal, &id, days)
         .await?;
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct AnomaliesView<'a> {
-        agent_id: &'a str,
-        baseline: Option<BaselineView<'a>>,
-        days: u32,
-        data: Vec<AnomalyView<'a>>,
-    }
     Reply::ok(&AnomaliesView {
         agent_id: &id,
         baseline: BaselineView::of_option(agent.agent.baseline.as_ref())?,
@@ -289,14 +307,24 @@ pub(crate) async fn anomalies(
     })
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AnomaliesView<'a> {
+    agent_id: &'a str,
+    baseline: Option<BaselineView<'a>>,
+    days: u32,
+    data: Vec<AnomalyView<'a>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BaselineSetView<'a> {
+    agent_id: &'a str,
+    baseline: BaselineView<'a>,
+    source: &'a str,
+}
+
 fn baseline_reply(set: &BaselineSet) -> Result<Reply> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct BaselineSetView<'a> {
-        agent_id: &'a str,
-        baseline: BaselineView<'a>,
-        source: &'a str,
-    }
     Reply::ok(&BaselineSetView {
         agent_id: &set.agent_id,
         baseline: BaselineView::of(&set.baseline)?,
@@ -305,6 +333,14 @@ fn baseline_reply(set: &BaselineSet) -> Result<Reply> {
 }
 
 /// `POST /agents/:id/set-baselines`: learnt from history, or as given.
+#[utoipa::path(
+    post,
+    operation_id = "oversight_set_baselines",
+    path = "/agents/{id}/set-baselines",
+    tag = "oversight",
+    params(("id" = String, Path, description = "The object's id.")), request_body = BaselineRequest,
+    responses((status = 200, description = "The baseline set, learnt from history or as given.", body = BaselineSetView<'static>))
+)]
 pub(crate) async fn set_baselines(
     State(state): State<AppState>,
     principal: Principal,
@@ -326,9 +362,9 @@ pub(crate) async fn set_baselines(
     .await
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DryRunView<'a> {
+pub(crate) struct DryRunView<'a> {
     dry_run: bool,
     policy_id: &'a str,
     policy_version: i64,
@@ -338,12 +374,13 @@ struct DryRunView<'a> {
     agent_status: Option<&'static str>,
     /// What the intent's status would be.
     status: IntentStatus,
+    #[schema(value_type = Object)]
     decision: DecisionRecord,
     usage: DryRunUsageView<'a>,
 }
 
 /// The usage a dry run's plugins saw, as `/agents/:id/usage` shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DryRunUsageView<'a> {
     currency: &'static str,
@@ -375,6 +412,14 @@ pub(crate) fn dry_run_reply(dry_run: &DryRun) -> Result<Reply> {
 /// `POST /agents/:id/evaluate`: the agent's policy decides an intent body
 /// with the agent's real usage; no intent is stored, the dry run is
 /// recorded among the agent's events.
+#[utoipa::path(
+    post,
+    operation_id = "oversight_dry_run",
+    path = "/agents/{id}/evaluate",
+    tag = "oversight",
+    params(("id" = String, Path, description = "The object's id.")), request_body = IntentRequest,
+    responses((status = 200, description = "What the agent's policy would decide; nothing is stored.", body = DryRunView<'static>))
+)]
 pub(crate) async fn dry_run(
     State(state): State<AppState>,
     principal: Principal,

@@ -15,7 +15,8 @@ use crate::AppState;
 use crate::errors::{ApiError, Result};
 use crate::http::{ApiPath, ApiQuery, Listing, PageQuery, Reply, Submission, once, rfc3339};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UploadQuery {
     name: Option<String>,
@@ -23,7 +24,7 @@ pub(crate) struct UploadQuery {
 }
 
 /// A plugin as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PluginView<'a> {
     id: &'a str,
@@ -53,6 +54,14 @@ impl<'a> From<&'a PluginEntry> for PluginView<'a> {
 }
 
 /// `POST /plugins?name=N&version=SEMVER`, the component as the body.
+#[utoipa::path(
+    post,
+    operation_id = "plugins_upload",
+    path = "/plugins",
+    tag = "plugins",
+    params(UploadQuery), request_body(description = "The component (any of these content types).", content((Vec<u8> = "application/wasm"), (Vec<u8> = "application/octet-stream"))),
+    responses((status = 201, description = "The plugin, registered.", body = PluginView<'static>), (status = 200, description = "The same component, registered before.", body = PluginView<'static>))
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     principal: Principal,
@@ -87,6 +96,14 @@ pub(crate) async fn upload(
 }
 
 /// `GET /plugins`: the built-ins, then the tenant's, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "plugins_list",
+    path = "/plugins",
+    tag = "plugins",
+    params(PageQuery),
+    responses((status = 200, description = "A page of the tenant's plugins, then the built-ins.", body = crate::http::ListingPage<'static, PluginView<'static>>))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -100,6 +117,14 @@ pub(crate) async fn list(
 }
 
 /// `GET /plugins/:id`.
+#[utoipa::path(
+    get,
+    operation_id = "plugins_show",
+    path = "/plugins/{id}",
+    tag = "plugins",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The plugin.", body = PluginView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -110,6 +135,14 @@ pub(crate) async fn show(
 }
 
 /// `DELETE /plugins/:id`: 204; a plugin a policy version uses is a 409.
+#[utoipa::path(
+    delete,
+    operation_id = "plugins_remove",
+    path = "/plugins/{id}",
+    tag = "plugins",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 204, description = "Deleted."))
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     principal: Principal,

@@ -20,7 +20,7 @@ use crate::http::{
 };
 use crate::routes::oversight::dry_run_reply;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PolicyView<'a> {
     id: &'a str,
@@ -30,6 +30,7 @@ struct PolicyView<'a> {
     risk: &'a [Step],
     charges: &'a [Step],
     timezone: &'a str,
+    #[schema(value_type = f64)]
     amount_tolerance_percent: Box<RawValue>,
     review_flagged_settlements: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,11 +38,13 @@ struct PolicyView<'a> {
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ApprovalsRequired)]
 struct ApprovalsView {
     count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     above_euros: Option<Box<RawValue>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     currency: Option<&'static str>,
@@ -77,6 +80,14 @@ fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
 }
 
 /// `POST /policies`: 201 with version 1.
+#[utoipa::path(
+    post,
+    operation_id = "policies_create",
+    path = "/policies",
+    tag = "policies",
+    request_body = PolicyRequest,
+    responses((status = 201, description = "The policy's version 1.", body = PolicyView<'static>))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,6 +110,14 @@ pub(crate) async fn create(
 }
 
 /// `PATCH /policies/:id`: a new version.
+#[utoipa::path(
+    patch,
+    operation_id = "policies_update",
+    path = "/policies/{id}",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id.")), request_body = PolicyUpdate,
+    responses((status = 200, description = "The policy's new version.", body = PolicyView<'static>))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -112,6 +131,14 @@ pub(crate) async fn update(
 }
 
 /// `GET /policies/:id`: the current version.
+#[utoipa::path(
+    get,
+    operation_id = "policies_show",
+    path = "/policies/{id}",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The policy's current version.", body = PolicyView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -122,6 +149,14 @@ pub(crate) async fn show(
 }
 
 /// `GET /policies`: the current version of each, newest first.
+#[utoipa::path(
+    get,
+    operation_id = "policies_list",
+    path = "/policies",
+    tag = "policies",
+    params(PageQuery),
+    responses((status = 200, description = "A page of policies.", body = crate::http::ListingPage<'static, PolicyView<'static>>))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -135,6 +170,14 @@ pub(crate) async fn list(
 }
 
 /// `GET /policies/:id/versions`: oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "policies_versions",
+    path = "/policies/{id}/versions",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id."), PageQuery),
+    responses((status = 200, description = "A page of the policy's versions, newest first.", body = crate::http::ListingPage<'static, PolicyView<'static>>))
+)]
 pub(crate) async fn versions(
     State(state): State<AppState>,
     principal: Principal,
@@ -152,7 +195,7 @@ pub(crate) async fn versions(
     listing.reply(view)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RollbackPolicy {
     target_version: i64,
@@ -160,6 +203,14 @@ pub(crate) struct RollbackPolicy {
 
 /// `POST /policies/:id/rollback {"targetVersion"}`: a new version, made
 /// current, whose rules, risk steps and tolerance are the target's.
+#[utoipa::path(
+    post,
+    operation_id = "policies_rollback",
+    path = "/policies/{id}/rollback",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id.")), request_body = RollbackPolicy,
+    responses((status = 200, description = "A new version with the target's rules.", body = PolicyView<'static>))
+)]
 pub(crate) async fn rollback(
     State(state): State<AppState>,
     principal: Principal,
@@ -182,16 +233,27 @@ pub(crate) async fn rollback(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct VersionQuery {
+    /// The version to try; the current one when absent.
     #[serde(default)]
+    #[param(value_type = Option<u32>)]
     version: Option<String>,
 }
 
 /// `POST /policies/:id/evaluate?version=`: the policy (its current
 /// version, or the one asked for) decides an intent; with `agentId`, as
 /// that agent with its usage. Nothing is stored.
+#[utoipa::path(
+    post,
+    operation_id = "policies_try_out",
+    path = "/policies/{id}/evaluate",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id."), VersionQuery), request_body = IntentRequest,
+    responses((status = 200, description = "What the policy would decide; nothing is stored.", body = crate::routes::oversight::DryRunView<'static>))
+)]
 pub(crate) async fn try_out(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::errors::Result;
 use crate::http::{ApiPath, Reply, Submission, once, rfc3339};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TenantView<'a> {
     id: &'a str,
@@ -38,6 +38,14 @@ fn view(summary: &TenantSummary) -> Result<Reply> {
 
 /// `POST /tenants {"name","plan"?}`, with the admin key: 201 with the
 /// tenant's API key, shown once.
+#[utoipa::path(
+    post,
+    operation_id = "tenants_create",
+    path = "/tenants",
+    tag = "tenants",
+    request_body = TenantRequest,
+    responses((status = 201, description = "The tenant, its API key shown once.", body = warrant_app::tenants::CreatedTenant))
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -61,6 +69,14 @@ pub(crate) async fn create(
 
 /// `GET /tenants/:id`: the admin key sees any tenant, a tenant's key only
 /// its own.
+#[utoipa::path(
+    get,
+    operation_id = "tenants_show",
+    path = "/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "The tenant.", body = TenantView<'static>))
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -69,13 +85,21 @@ pub(crate) async fn show(
     view(&state.app.tenants().show(&principal, &id).await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateTenant {
     plan: Plan,
 }
 
 /// `PATCH /tenants/:id {"plan"}`, with the admin key.
+#[utoipa::path(
+    patch,
+    operation_id = "tenants_update",
+    path = "/tenants/{id}",
+    tag = "tenants",
+    params(("id" = String, Path, description = "The object's id.")), request_body = UpdateTenant,
+    responses((status = 200, description = "The tenant on its new plan.", body = TenantView<'static>))
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
