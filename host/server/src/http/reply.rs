@@ -5,7 +5,6 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 
 use warrant_app::time_of;
 use warrant_store::Page;
@@ -107,9 +106,35 @@ pub fn amount(money: warrant_domain::money::Money) -> Result<Box<serde_json::val
     number(money.major_units_text())
 }
 
+/// How every time is written: RFC 3339 in UTC with exactly three decimals
+/// (`2026-12-05T13:27:53.480Z`), so that times sort as text as they do in
+/// time.
+const TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
 /// A time in Unix milliseconds as RFC 3339 text.
 pub fn rfc3339(ms: i64) -> String {
     time_of(ms)
-        .format(&Rfc3339)
+        .format(TIME_FORMAT)
         .unwrap_or_else(|_| ms.to_string())
+}
+
+/// A time as [`rfc3339`] writes it.
+pub fn rfc3339_of(at: time::OffsetDateTime) -> String {
+    rfc3339((at.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn times_have_three_decimals_and_sort_as_text() {
+        assert_eq!(rfc3339(1_796_477_273_480), "2026-12-05T13:27:53.480Z");
+        assert_eq!(rfc3339(1_796_477_273_000), "2026-12-05T13:27:53.000Z");
+        // Trimmed decimals (`53.48Z`) would sort after `53.487Z`.
+        assert!(rfc3339(1_796_477_273_480) > rfc3339(1_796_477_273_479));
+        assert!(rfc3339(1_796_477_273_480) < rfc3339(1_796_477_273_487));
+    }
 }

@@ -227,10 +227,7 @@ impl<'a> BaselineView<'a> {
             intents_per_day: baseline.intents_per_day,
             active_hours: &baseline.active_hours,
             merchants: &baseline.merchants,
-            set_at: baseline
-                .set_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .map_err(ApiError::internal)?,
+            set_at: http::rfc3339_of(baseline.set_at),
         })
     }
 
