@@ -371,6 +371,9 @@ fn four_eyes_need_approvals_from_different_keys() {
         policy.body["approvalsRequired"],
         json!({"count": 2, "aboveEuros": 80.00, "currency": "EUR"})
     );
+    // Each version of a policy names the key that made it.
+    assert!(policy.str("actor").starts_with("key:ak_"));
+    assert_eq!(policy.body["actorName"], "admin");
     let policy = policy.str("id");
     let agent = server.agent(&admin, &policy, "buyer");
 
@@ -475,6 +478,8 @@ fn four_eyes_need_approvals_from_different_keys() {
         )
         .expect(200);
     assert!(off.body.get("approvalsRequired").is_none(), "{}", off.text);
+    assert_eq!(off.body["version"], 2);
+    assert_eq!(off.body["actorName"], "admin");
     let now_one = server.intent(&admin, &agent, "90").expect(201).str("id");
     let approved = server
         .post(&format!("/intents/{now_one}/approve"), &first, json!({}))

@@ -166,6 +166,7 @@ impl Policies<'_> {
         remember: Remember<'_, PolicyVersion>,
     ) -> Result<PolicyVersion> {
         let tenant_id = principal.configures()?;
+        let actor = principal.actor();
         let name = checked_name(&request.name)?;
         let approvals = match &request.approvals_required {
             Some(request) => request.check()?,
@@ -213,6 +214,8 @@ impl Policies<'_> {
                 version: 1,
                 body: definition.to_json(),
                 created_ms: now_ms(),
+                actor: Some(actor.id),
+                actor_name: actor.name,
             },
             definition,
         };
@@ -244,6 +247,7 @@ impl Policies<'_> {
         update: PolicyUpdate,
     ) -> Result<PolicyVersion> {
         let tenant_id = principal.configures()?;
+        let actor = principal.actor();
         let current = self.current(tenant_id, id).await?;
         let PolicyVersion {
             record: current,
@@ -293,6 +297,8 @@ impl Policies<'_> {
                 name,
                 body: definition.to_json(),
                 created_ms: now_ms(),
+                actor: Some(actor.id),
+                actor_name: actor.name,
                 ..current
             },
             definition,
@@ -333,6 +339,7 @@ impl Policies<'_> {
         remember: Remember<'_, PolicyVersion>,
     ) -> Result<PolicyVersion> {
         let tenant_id = principal.configures()?;
+        let actor = principal.actor();
         let target = target_version(target)?;
         let current = self.current(tenant_id, id).await?;
         let old = self
@@ -349,6 +356,8 @@ impl Policies<'_> {
             version: current.version + 1,
             body: old.body,
             created_ms: now_ms(),
+            actor: Some(actor.id),
+            actor_name: actor.name,
             ..current
         })?;
         self.add_version(&version, remember(&version).as_ref(), "this rollback")

@@ -84,6 +84,8 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
         version: 1,
         body: "{}".into(),
         created_ms: 0,
+        actor: None,
+        actor_name: None,
     };
     store.insert_policy(&policy, &[], None).await.unwrap();
     let agent = AgentRecord {

@@ -36,7 +36,7 @@ include!("sql/usage.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (
         1,
         "schema",
@@ -56,6 +56,11 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         4,
         "api keys",
         include_str!("../migrations/postgres/0004_api_keys.sql"),
+    ),
+    (
+        5,
+        "policy actors",
+        include_str!("../migrations/postgres/0005_policy_actors.sql"),
     ),
 ];
 

@@ -102,6 +102,10 @@ pub struct PolicyRecord {
     pub body: String,
     /// When this version was made.
     pub created_ms: i64,
+    /// Who made it (`key:ak_…`), for versions made since keys had names.
+    pub actor: Option<String>,
+    /// The acting key's name.
+    pub actor_name: Option<String>,
 }
 
 /// An agent.

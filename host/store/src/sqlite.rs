@@ -43,7 +43,7 @@ include!("sql/usage.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "lifecycle",
@@ -68,6 +68,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "api keys",
         include_str!("../migrations/0005_api_keys.sql"),
+    ),
+    (
+        6,
+        "policy actors",
+        include_str!("../migrations/0006_policy_actors.sql"),
     ),
 ];
 

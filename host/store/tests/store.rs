@@ -106,6 +106,8 @@ async fn store_with_agent_at(
         version: 1,
         body: "{}".into(),
         created_ms: 0,
+        actor: None,
+        actor_name: None,
     };
     store.insert_policy(&policy, &[], None).await.unwrap();
     let agent = AgentRecord {
@@ -1044,6 +1046,8 @@ async fn every_change_of_an_agent_is_a_version_and_a_stale_one_applies_nothing(b
         version: 1,
         body: "{}".into(),
         created_ms: 0,
+        actor: None,
+        actor_name: None,
     };
     store.insert_policy(&foreign, &[], None).await.unwrap();
     let mut next = rolled.clone();

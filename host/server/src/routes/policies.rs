@@ -36,6 +36,11 @@ struct PolicyView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     approvals_required: Option<ApprovalsView>,
     created_at: String,
+    /// Who made this version: `key:ak_…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor_name: Option<&'a str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -76,6 +81,8 @@ fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
             })
             .transpose()?,
         created_at: rfc3339(record.created_ms),
+        actor: record.actor.as_deref(),
+        actor_name: record.actor_name.as_deref(),
     })
 }
 

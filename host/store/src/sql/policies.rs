@@ -57,7 +57,7 @@ impl PolicyRepository for ThisStore {
         version: Option<i64>,
     ) -> Result<Option<PolicyRecord>> {
         sqlx::query(
-            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms, v.actor, v.actor_name
              FROM policies p JOIN policy_versions v ON v.policy_id = p.id
              WHERE p.tenant_id = $1 AND p.id = $2
                AND v.version = COALESCE($3, p.current_version)",
@@ -79,7 +79,7 @@ impl PolicyRepository for ThisStore {
         page: &Page,
     ) -> Result<Vec<PolicyRecord>> {
         sqlx::query(
-            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms, v.actor, v.actor_name
              FROM policies p JOIN policy_versions v ON v.policy_id = p.id
              WHERE p.tenant_id = $1 AND p.id = $2 AND v.version < $3
              ORDER BY v.version DESC LIMIT $4",
@@ -97,7 +97,7 @@ impl PolicyRepository for ThisStore {
 
     async fn policies(&self, tenant_id: &str, page: &Page) -> Result<Vec<PolicyRecord>> {
         sqlx::query(
-            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms
+            "SELECT p.id, p.tenant_id, v.name, v.version, v.body, v.created_ms, v.actor, v.actor_name
              FROM policies p JOIN policy_versions v
                ON v.policy_id = p.id AND v.version = p.current_version
              WHERE p.tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR p.id < $2)
@@ -122,6 +122,8 @@ fn policy_row(row: &DbRow) -> Result<PolicyRecord> {
         version: row.try_get("version")?,
         body: row.try_get("body")?,
         created_ms: row.try_get("created_ms")?,
+        actor: row.try_get("actor")?,
+        actor_name: row.try_get("actor_name")?,
     })
 }
 
@@ -152,14 +154,16 @@ async fn insert_policy_version(
     plugin_ids: &[String],
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO policy_versions (policy_id, version, name, body, created_ms)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO policy_versions (policy_id, version, name, body, created_ms, actor, actor_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&policy.id)
     .bind(policy.version)
     .bind(&policy.name)
     .bind(&policy.body)
     .bind(policy.created_ms)
+    .bind(&policy.actor)
+    .bind(&policy.actor_name)
     .execute(&mut **tx)
     .await
     .map_err(|e| unique_as(e, StoreError::Duplicate))?;
