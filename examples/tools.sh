@@ -34,6 +34,8 @@ TOOLS_JSMN_SHA256=4117ce4e363f31e1b21d7ab89d6350b5d78374965d4c9fef00a572f6e487c8
 TOOLS_PROMETHEUS_CLIENT=0.26.0
 TOOLS_OPENAPI_SPEC_VALIDATOR=0.9.0
 TOOLS_SCHEMATHESIS=4.32.5
+# …and OpenTelemetry's own protobuf messages read the traces sent over OTLP.
+TOOLS_OPENTELEMETRY_PROTO=1.45.2
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -108,6 +110,12 @@ tools_openapi_spec_validator() {
 # `schemathesis`, from PyPI: the directory to put on `PYTHONPATH`.
 tools_schemathesis() {
     tools_pip_package "schemathesis-$TOOLS_SCHEMATHESIS" "schemathesis==$TOOLS_SCHEMATHESIS"
+}
+
+# `opentelemetry-proto`, from PyPI: the directory to put on `PYTHONPATH`.
+tools_opentelemetry_proto() {
+    tools_pip_package "opentelemetry-proto-$TOOLS_OPENTELEMETRY_PROTO" \
+        "opentelemetry-proto==$TOOLS_OPENTELEMETRY_PROTO"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

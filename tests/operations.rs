@@ -1,8 +1,8 @@
 //! What an operator expects of a running server: liveness and readiness
 //! without credentials, a request id on every answer, a deadline per
 //! request, one JSON log line per request with no secret in it, the
-//! bearer scheme in any letter case, and Prometheus metrics that move with
-//! traffic.
+//! bearer scheme in any letter case, Prometheus metrics that move with
+//! traffic, and traces sent over OTLP when asked.
 
 mod support;
 
@@ -268,4 +268,143 @@ fn metrics_are_prometheus_text_for_their_token_and_move_with_traffic() {
     if server.database_url().is_none() {
         assert!(moved("warrant_store_commit_seconds_count{}") >= 1.0);
     }
+}
+
+/// What the stand-in collector received: each request's path and body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A stand-in OpenTelemetry collector: answers every OTLP/HTTP request
+/// with an empty success and keeps each (path, body).
+fn collector() -> (u16, Received) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let sink = sink.clone();
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+                    let mut length = 0;
+                    loop {
+                        let mut header = String::new();
+                        reader.read_line(&mut header).unwrap();
+                        if header.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = header.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    sink.lock().unwrap().push((path, body));
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[test]
+fn traces_go_to_an_otlp_collector_when_asked() {
+    let (port, received) = collector();
+    let mut server = Server::start_with(&["--otlp-endpoint", &format!("http://127.0.0.1:{port}")]);
+    let t = Tenant::new(&server, "traced");
+    server.intent(&t.token, &t.agent, "5").expect(201);
+    // The spans still waiting are sent when the server stops.
+    assert!(server.stop(), "the server stops cleanly");
+    let received = received.lock().unwrap().clone();
+    assert!(!received.is_empty(), "nothing reached the collector");
+    assert!(received.iter().all(|(path, _)| path == "/v1/traces"));
+
+    // OpenTelemetry's own protobuf messages read what was sent.
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = received
+        .iter()
+        .enumerate()
+        .map(|(n, (_, body))| {
+            let file = dir.path().join(format!("{n}.pb"));
+            std::fs::write(&file, body).unwrap();
+            file.to_str().unwrap().to_owned()
+        })
+        .collect();
+    let lib = Command::new("bash")
+        .args(["-c", ". examples/tools.sh && tools_opentelemetry_proto"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(lib.status.success(), "cannot install opentelemetry-proto");
+    let read = r#"
+import json, sys
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+spans = []
+for path in sys.argv[1:]:
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(open(path, "rb").read())
+    for resource in request.resource_spans:
+        service = [a.value.string_value for a in resource.resource.attributes if a.key == "service.name"]
+        for scope in resource.scope_spans:
+            for span in scope.spans:
+                attributes = {}
+                for a in span.attributes:
+                    kind = a.value.WhichOneof("value")
+                    attributes[a.key] = getattr(a.value, kind)
+                spans.append({"service": service, "name": span.name, "trace": span.trace_id.hex(),
+                              "id": span.span_id.hex(), "parent": span.parent_span_id.hex(),
+                              "attributes": attributes})
+print(json.dumps(spans))
+"#;
+    let output = Command::new("python3")
+        .args(["-c", read])
+        .args(&files)
+        .env("PYTHONPATH", String::from_utf8(lib.stdout).unwrap().trim())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let spans: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let declared = spans
+        .iter()
+        .find(|s| s["name"] == "POST /intents")
+        .unwrap_or_else(|| panic!("no span of the declaration: {spans:?}"));
+    assert_eq!(declared["service"][0], "warrant");
+    assert_eq!(declared["attributes"]["http.route"], "/intents");
+    assert_eq!(declared["attributes"]["http.response.status_code"], 201);
+    assert!(
+        declared["attributes"]["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("req_")
+    );
+    // The decision is a span within the request's.
+    let decision = spans
+        .iter()
+        .find(|s| s["name"] == "decision")
+        .unwrap_or_else(|| panic!("no span of the decision: {spans:?}"));
+    assert_eq!(decision["trace"], declared["trace"]);
+    assert_eq!(decision["parent"], declared["id"]);
+    assert_eq!(decision["attributes"]["agent_id"], t.agent.as_str());
+    // No secret in any span.
+    let text = serde_json::to_string(&spans).unwrap();
+    assert!(!text.contains(&t.key) && !text.contains(&t.token));
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod eval;
 mod plugin_source;
 mod serve;
+mod telemetry;
 mod template;
 
 use std::path::PathBuf;
@@ -32,6 +33,11 @@ struct Cli {
     /// [default: RUST_LOG, else WARRANT_LOG, else `warn`].
     #[arg(long, global = true, env = "WARRANT_LOG_LEVEL")]
     log_level: Option<String>,
+    /// Sends traces (a span per request and per decision) to this
+    /// OpenTelemetry collector over OTLP/HTTP, e.g. `http://127.0.0.1:4318`
+    /// (`/v1/traces` is added); off when absent.
+    #[arg(long, global = true, env = "WARRANT_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -40,23 +46,33 @@ enum LogFormat {
     Json,
 }
 
-/// Logs to stderr as `cli` asks.
-fn init_logging(cli: &Cli) -> Result<(), String> {
-    use tracing_subscriber::EnvFilter;
+/// Logs to stderr as `cli` asks, and sends traces where it asks; gives
+/// what sends them, to be flushed at exit.
+fn init_logging(cli: &Cli) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, String> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let filter = match &cli.log_level {
         Some(level) => EnvFilter::try_new(level).map_err(|e| format!("`--log-level`: {e}"))?,
         None => EnvFilter::try_from_default_env()
             .or_else(|_| EnvFilter::try_from_env("WARRANT_LOG"))
             .unwrap_or_else(|_| EnvFilter::new("warn")),
     };
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
-    Ok(())
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match cli.log_format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().flatten_event(true).boxed(),
+    };
+    let provider = cli
+        .otlp_endpoint
+        .as_deref()
+        .map(telemetry::provider)
+        .transpose()?;
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(provider.as_ref().map(telemetry::layer))
+        .init();
+    Ok(provider)
 }
 
 #[derive(Subcommand)]
@@ -164,10 +180,13 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
-    if let Err(message) = init_logging(&cli) {
-        eprintln!("error: {message}");
-        return ExitCode::from(2);
-    }
+    let traces = match init_logging(&cli) {
+        Ok(traces) => traces,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Tenant(TenantCommand::Create(args)) => serve::tenant_create(args),
@@ -186,6 +205,12 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
+    // The spans still waiting are sent before the process ends.
+    if let Some(traces) = traces
+        && let Err(e) = traces.shutdown()
+    {
+        eprintln!("warning: traces not all sent: {e}");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {

@@ -136,6 +136,16 @@ impl Server {
         server
     }
 
+    /// Stops the server as an operator would (SIGTERM) and waits for it
+    /// to exit; gives whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        signal(child.id(), "TERM");
+        child.wait().expect("reaped").success()
+    }
+
     /// Another server on this one's database, as a second node: the same
     /// PostgreSQL database, or the same SQLite file.
     pub fn sibling(&self) -> Self {

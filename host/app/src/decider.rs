@@ -103,6 +103,13 @@ impl App {
 
     /// Decides `intent` of `agent` with `policy` at `now_ms`, with the
     /// agent's usage.
+    #[tracing::instrument(
+        target = "warrant::decision",
+        name = "decision",
+        level = "info",
+        skip_all,
+        fields(agent_id = %agent.agent.id, policy_id = %policy.record.id, policy_version = policy.record.version)
+    )]
     pub(crate) async fn decide(
         &self,
         agent: &AgentRecord,

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tracing::Instrument;
 
 use crate::errors::ApiError;
 
@@ -144,12 +145,25 @@ async fn observe(State(serving): State<Serving>, mut request: Request, next: Nex
     request.extensions_mut().insert(RequestId(id.clone()));
     request.extensions_mut().insert(caller.clone());
 
+    // A span per request, for traces (`--otlp-endpoint`); logs keep
+    // their one line per request below.
+    let span = tracing::info_span!(
+        target: "warrant::request",
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+        request_id = %id,
+    );
     let answer = async move {
         match read_small_body(request).await {
             Ok(request) => next.run(request).await,
             Err(refusal) => refusal.into_response(),
         }
-    };
+    }
+    .instrument(span.clone());
     let mut response = match tokio::time::timeout(serving.request_timeout, answer).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout(serving.request_timeout).into_response(),
@@ -158,6 +172,7 @@ async fn observe(State(serving): State<Serving>, mut request: Request, next: Nex
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let status = response.status().as_u16();
+    span.record("http.response.status_code", i64::from(status));
     let elapsed = started.elapsed();
     let labels = [
         ("method", method.to_string()),
