@@ -265,8 +265,17 @@ fn metrics_are_prometheus_text_for_their_token_and_move_with_traffic() {
         4.0
     );
     assert!(after.contains_key(r#"warrant_pool_busy_slots{pool="evaluations"}"#));
+    // Every commit is timed, on either database; SQLite's group commit
+    // also counts the writes of each group.
+    assert!(moved("warrant_store_commit_seconds_count{}") >= 1.0);
     if server.database_url().is_none() {
-        assert!(moved("warrant_store_commit_seconds_count{}") >= 1.0);
+        assert!(moved("warrant_store_commit_group_size_count{}") >= 1.0);
+    }
+    // The store's connections, sampled by the sweeper (every second).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !scrape(&server, token).contains_key(r#"warrant_store_connections{state="idle"}"#) {
+        assert!(Instant::now() < deadline, "no warrant_store_connections");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 

@@ -182,6 +182,10 @@ impl App {
             if let Err(e) = self.intents().expire_due().await {
                 tracing::warn!("expiring intents failed: {e}");
             }
+            let (open, idle) = self.inner.store.connections();
+            metrics::gauge!("warrant_store_connections", "state" => "in_use")
+                .set(f64::from(open) - idle as f64);
+            metrics::gauge!("warrant_store_connections", "state" => "idle").set(idle as f64);
             let now = now_ms();
             if now - last_purge > 3_600_000 {
                 let before = now - IDEMPOTENCY_TTL.as_millis() as i64;

@@ -74,6 +74,10 @@ pub trait Store:
 
     /// Sets a server-wide setting, replacing any earlier value.
     async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    /// The connections of the pool requests read (and, on PostgreSQL,
+    /// write) through: how many are open, and how many of them idle.
+    fn connections(&self) -> (u32, usize);
 }
 
 /// An agent's turn, held until dropped (see [`Store::agent_turn`]).

@@ -19,7 +19,36 @@ use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 
 type DbRow = PgRow;
-type Tx = Transaction<'static, Postgres>;
+type Tx = PgTx;
+
+/// One write transaction; dropped without [`PgTx::commit`], it is rolled
+/// back. Its commit (the flush of PostgreSQL's log) is timed for
+/// `/metrics`.
+#[derive(Debug)]
+struct PgTx(Transaction<'static, Postgres>);
+
+impl PgTx {
+    async fn commit(self) -> Result<()> {
+        let started = std::time::Instant::now();
+        self.0.commit().await?;
+        metrics::histogram!("warrant_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for PgTx {
+    type Target = sqlx::PgConnection;
+
+    fn deref(&self) -> &sqlx::PgConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PgTx {
+    fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.0
+    }
+}
 type ThisStore = PostgresStore;
 const FOR_UPDATE: &str = " FOR UPDATE";
 const SKIP_LOCKED: &str = " SKIP LOCKED";
@@ -125,7 +154,7 @@ impl PostgresStore {
 
     /// Starts a write transaction.
     async fn write(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        Ok(PgTx(self.pool.begin().await?))
     }
 }
 

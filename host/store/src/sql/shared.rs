@@ -34,6 +34,10 @@ impl Store for ThisStore {
         self.sync_writes().await
     }
 
+    fn connections(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     async fn agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
         self.take_agent_turn(agent_id).await
     }
