@@ -417,3 +417,82 @@ print(json.dumps(spans))
     let text = serde_json::to_string(&spans).unwrap();
     assert!(!text.contains(&t.key) && !text.contains(&t.token));
 }
+
+/// A request refused before its body is looked at keeps its connection
+/// usable for the next one, also when its body comes chunked and late
+/// (as some HTTP clients send even an empty body): the server reads it
+/// first, instead of answering and then closing a connection it left
+/// unread data on.
+#[test]
+fn a_refused_chunked_request_leaves_its_connection_usable() {
+    let server = Server::start();
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /agents HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer sk_nobody\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    stream.write_all(b"2\r\n{}\r\n0\r\n\r\n").unwrap();
+    let first = read_answer(&mut stream);
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    write!(stream, "GET /livez HTTP/1.1\r\nhost: {address}\r\n\r\n").unwrap();
+    let second = read_answer(&mut stream);
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    assert!(second.ends_with("ok"), "{second}");
+
+    // A chunked body larger than what is read first (a component) still
+    // reaches its handler whole.
+    let key = server.tenant("chunked");
+    let wasm = warrant_builtins::find("spend-limit").unwrap().wasm;
+    assert!(wasm.len() > 64 << 10, "{}", wasm.len());
+    write!(
+        stream,
+        "POST /plugins?name=chunked&version=1.0.0 HTTP/1.1\r\nhost: {address}\r\n\
+         authorization: Bearer {key}\r\ncontent-type: application/wasm\r\n\
+         transfer-encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    for chunk in wasm.chunks(10_000) {
+        write!(stream, "{:x}\r\n", chunk.len()).unwrap();
+        stream.write_all(chunk).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    let uploaded = read_answer(&mut stream);
+    assert!(uploaded.starts_with("HTTP/1.1 201"), "{uploaded}");
+    assert!(
+        uploaded.contains(&format!(r#""size":{}"#, wasm.len())),
+        "{uploaded}"
+    );
+}
+
+/// One HTTP/1.1 answer with a `content-length`, read from `stream`.
+fn read_answer(stream: &mut std::net::TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while !bytes.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => bytes.push(byte[0]),
+            other => panic!("the connection ended: {other:?} after {bytes:?}"),
+        }
+    }
+    let head = String::from_utf8(bytes).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).unwrap();
+    head + &String::from_utf8(body).unwrap()
+}

@@ -99,27 +99,62 @@ pub fn layers(router: Router, serving: Serving) -> Router {
 /// Bodies up to this size are read before the request is handled.
 const SMALL_BODY: u64 = 64 << 10;
 
-/// Reads a body of at most [`SMALL_BODY`] bytes (by its `Content-Length`)
-/// before the request is handled, so that a request refused before its
-/// body is looked at (a wrong key, say) still has its body read: a
-/// connection closed with unread data is reset, and the reset can destroy
-/// the answer before the client reads it. Larger bodies (plugin uploads)
-/// are read by their handlers, as they are checked.
+/// Reads a body of at most [`SMALL_BODY`] bytes before the request is
+/// handled, so that a request refused before its body is looked at (a
+/// wrong key, say) still has its body read: hyper closes a connection
+/// whose request body was left unread, and a client that sent its next
+/// request on it finds it gone (a reset can even destroy the answer
+/// before the client reads it). A body of known length is read when it is
+/// small; a chunked one up to [`SMALL_BODY`], the rest (a plugin upload)
+/// left to its handler behind what was read. Larger bodies are read by
+/// their handlers, as they are checked.
 async fn read_small_body(request: Request) -> Result<Request, ApiError> {
-    let small = request
-        .headers()
+    use http_body_util::BodyExt;
+    let headers = request.headers();
+    let length = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok())
-        .is_some_and(|length| length > 0 && length <= SMALL_BODY);
-    if !small {
+        .and_then(|value| value.parse::<u64>().ok());
+    let chunked = length.is_none() && headers.contains_key(axum::http::header::TRANSFER_ENCODING);
+    let small = length.is_some_and(|length| length > 0 && length <= SMALL_BODY);
+    if !small && !chunked {
         return Ok(request);
     }
+    let unreadable = |e: axum::Error| ApiError::validation("body", format!("cannot be read: {e}"));
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, SMALL_BODY as usize)
-        .await
-        .map_err(|e| ApiError::validation("body", format!("cannot be read: {e}")))?;
-    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+    if small {
+        let bytes = axum::body::to_bytes(body, SMALL_BODY as usize)
+            .await
+            .map_err(unreadable)?;
+        return Ok(Request::from_parts(parts, axum::body::Body::from(bytes)));
+    }
+    let mut body = body;
+    let mut read: Vec<axum::body::Bytes> = Vec::new();
+    let mut size = 0;
+    while size <= SMALL_BODY as usize {
+        match body.frame().await {
+            None => {
+                let bytes: Vec<u8> = read.concat();
+                return Ok(Request::from_parts(parts, axum::body::Body::from(bytes)));
+            }
+            Some(frame) => {
+                if let Ok(data) = frame.map_err(unreadable)?.into_data() {
+                    size += data.len();
+                    read.push(data);
+                }
+            }
+        }
+    }
+    // Larger: what was read, then the rest as it comes.
+    let rest = body.into_data_stream();
+    let whole = futures_util::StreamExt::chain(
+        futures_util::stream::iter(read.into_iter().map(Ok::<_, axum::Error>)),
+        rest,
+    );
+    Ok(Request::from_parts(
+        parts,
+        axum::body::Body::from_stream(whole),
+    ))
 }
 
 /// An id a client may choose: 1 to 128 visible ASCII characters.
