@@ -392,8 +392,10 @@ fn many_plugins(server: &Server, setup: &Setup, count: usize) -> Vec<String> {
             &setup.key,
             wasm,
         );
+        // Fifty rules to a policy share its 2 s of plugin deadlines.
         rules.push(json!({"plugin": format!("limit-{n}@1.0.0"),
-                          "config": {"maxAmountEuros": 1000}}));
+                          "config": {"maxAmountEuros": 1000},
+                          "limits": {"timeoutMs": 40}}));
     }
     rules
         .chunks(50)
