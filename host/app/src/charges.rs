@@ -59,18 +59,7 @@ impl Intents<'_> {
         let at_ms = match &body.at {
             None => now,
             Some(text) => {
-                let at = time::OffsetDateTime::parse(
-                    text,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .map_err(|_| {
-                    AppError::validation(
-                        "at",
-                        "must be an RFC 3339 time, e.g. `2026-11-23T10:00:00Z`",
-                    )
-                })?;
-                let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
-                    .map_err(|_| AppError::validation("at", "is out of range"))?;
+                let ms = crate::clock::parse_time_ms("at", text)?;
                 if ms > now + MAX_CHARGE_CLOCK_SKEW_MS {
                     return Err(AppError::validation("at", "lies in the future"));
                 }

@@ -93,7 +93,8 @@ pub trait ApiKeyRepository: Send + Sync {
 
     /// Revokes a live key at `at_ms`: neither its secret nor the one it
     /// was rolled from works any more. None when the tenant has no such
-    /// live key.
+    /// live key, or when it is the tenant's last live `admin` key (counted
+    /// in the same transaction, under a lock on the tenant).
     async fn revoke_api_key(
         &self,
         tenant_id: &str,

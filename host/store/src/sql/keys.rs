@@ -108,9 +108,17 @@ impl ApiKeyRepository for ThisStore {
         idem: &(dyn for<'s> Fn(&'s ApiKeyRecord) -> Option<IdempotencyRecord> + Sync),
     ) -> Result<Option<ApiKeyRecord>> {
         let mut tx = self.write().await?;
+        // The tenant's row is locked first, so that of two revocations of
+        // its last two admin keys the second counts after the first.
+        locked_plan(&mut tx, tenant_id).await?;
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_ms = $1
-             WHERE tenant_id = $2 AND id = $3 AND revoked_ms IS NULL",
+             WHERE tenant_id = $2 AND id = $3 AND revoked_ms IS NULL
+               AND (role <> 'admin'
+                    OR EXISTS (SELECT 1 FROM api_keys k
+                               WHERE k.tenant_id = $2 AND k.id <> $3 AND k.role = 'admin'
+                                 AND k.revoked_ms IS NULL
+                                 AND (k.expires_ms IS NULL OR k.expires_ms > $1)))",
         )
         .bind(at_ms)
         .bind(tenant_id)
