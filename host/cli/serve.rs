@@ -74,6 +74,27 @@ pub struct ServeArgs {
     /// metrics are off without one. At least 16 characters.
     #[arg(long, env = "WARRANT_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Lets webhook endpoints be `http` and reach loopback and private
+    /// addresses: for tests and local development only, never in
+    /// production (it opens the server to request forgery).
+    #[arg(long, env = "WARRANT_ALLOW_INSECURE_WEBHOOKS")]
+    allow_insecure_webhooks: bool,
+    /// The webhook retry schedule, scaled: 1 tries again for about three
+    /// days; a smaller value shortens every wait (for tests).
+    #[arg(long, env = "WARRANT_WEBHOOK_RETRY_SCALE", default_value_t = 1.0,
+          value_parser = retry_scale)]
+    webhook_retry_scale: f64,
+    /// How long a webhook delivery attempt may take, in milliseconds.
+    #[arg(long, env = "WARRANT_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    webhook_timeout_ms: u64,
+}
+
+fn retry_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if (0.0001..=100.0).contains(&scale) => Ok(scale),
+        _ => Err("must be a number from 0.0001 to 100".into()),
+    }
 }
 
 #[derive(clap::Args)]
@@ -208,7 +229,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let runtime = Runtime::new(runtime_config)?;
     let app = App::new(store.clone(), runtime)
         .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?
-        .with_rate_limit(RateLimit::new(args.rate_limit, args.rate_limit_burst));
+        .with_rate_limit(RateLimit::new(args.rate_limit, args.rate_limit_burst))
+        .with_insecure_webhooks(args.allow_insecure_webhooks);
+    if args.allow_insecure_webhooks {
+        tracing::warn!(
+            "insecure webhooks allowed: endpoints may be `http` and reach loopback and private \
+             addresses; for tests and local development only"
+        );
+    }
+    let deliverer = warrant_webhooks::Deliverer::new(
+        store.clone(),
+        warrant_webhooks::Settings {
+            insecure: args.allow_insecure_webhooks,
+            retry_scale: args.webhook_retry_scale,
+            timeout: Duration::from_millis(args.webhook_timeout_ms),
+            ..warrant_webhooks::Settings::default()
+        },
+    )
+    .map_err(|e| anyhow!("cannot start the webhook deliverer: {e}"))?;
     let removed = app
         .remove_unused_compiled()
         .await
@@ -248,6 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let stop = stopped(stop.clone());
         async move { app.sweep(interval, stop).await }
     });
+    let delivering = tokio::spawn(deliverer.run(stopped(stop.clone())));
     let serving = Serving {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         metrics: args
@@ -261,6 +300,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .context("the server failed")?;
     sweeper.await.context("the sweeper failed")?;
+    delivering.await.context("the webhook deliverer failed")?;
     store.close().await;
     eprintln!("stopped");
     Ok(())

@@ -90,7 +90,7 @@ impl Agents<'_> {
     ) -> AgentEvent {
         let actor = principal.actor();
         AgentEvent {
-            id: new_id("aev"),
+            id: new_id("evt"),
             tenant_id: tenant_id.to_owned(),
             agent_id: agent_id.to_owned(),
             kind: kind.to_owned(),

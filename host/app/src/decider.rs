@@ -231,7 +231,7 @@ pub(crate) fn actions_of(
     now_ms: i64,
 ) -> DecisionActions {
     let event = |action: &RequestedAction, kind: &str| AgentEvent {
-        id: new_id("aev"),
+        id: new_id("evt"),
         tenant_id: agent.tenant_id.clone(),
         agent_id: agent.agent.id.clone(),
         kind: kind.to_owned(),

@@ -28,6 +28,7 @@ pub mod charges;
 mod clock;
 pub mod decider;
 mod errors;
+pub mod events;
 mod ids;
 pub mod intents;
 mod keyed;
@@ -40,6 +41,7 @@ mod pool;
 pub mod registry;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +54,7 @@ pub use clock::{now_ms, time_of};
 pub use errors::{AppError, Result};
 pub use ids::{new_id, new_secret, secret_hash};
 pub use pool::PoolSize;
+pub use warrant_store::log::{Views, request_id, show_objects_with, within_request};
 
 use catalog::PolicyCatalog;
 use pool::{AgentTurns, FairPool};
@@ -93,6 +96,9 @@ struct Inner {
     compilations: FairPool,
     /// Requests per credential, when they are limited.
     limiter: Option<limits::Limiter>,
+    /// Whether webhook endpoints may be `http` and reach any address (for
+    /// local development and tests only).
+    insecure_webhooks: bool,
 }
 
 impl App {
@@ -109,6 +115,7 @@ impl App {
                 evaluations: FairPool::new("evaluations", PoolSize::evaluations()),
                 compilations: FairPool::new("plugin compilations", PoolSize::compilations()),
                 limiter: None,
+                insecure_webhooks: false,
             }),
         })
     }
@@ -120,6 +127,21 @@ impl App {
             .expect("the rate limit is set before the app is shared")
             .limiter = limit.map(limits::Limiter::new);
         self
+    }
+
+    /// Lets webhook endpoints be `http` and reach loopback and private
+    /// addresses, before the app is shared: for local development and
+    /// tests only.
+    pub fn with_insecure_webhooks(mut self, allow: bool) -> Self {
+        Arc::get_mut(&mut self.inner)
+            .expect("webhook settings are set before the app is shared")
+            .insecure_webhooks = allow;
+        self
+    }
+
+    /// Whether webhook endpoints may be `http` and reach any address.
+    pub fn insecure_webhooks(&self) -> bool {
+        self.inner.insecure_webhooks
     }
 
     /// The store; every call through here is counted.

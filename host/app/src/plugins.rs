@@ -151,7 +151,12 @@ impl Plugins<'_> {
         let entry = PluginEntry::from_record(&record);
         match app
             .store()
-            .insert_plugin(&record, &bytes, remember(&entry).as_ref())
+            .insert_plugin(
+                &record,
+                &bytes,
+                &principal.actor(),
+                remember(&entry).as_ref(),
+            )
             .await
         {
             Ok(()) => {}
@@ -219,7 +224,12 @@ impl Plugins<'_> {
                 "a built-in plugin cannot be deleted".into(),
             ));
         }
-        match self.app.store().delete_plugin(tenant_id, id).await {
+        match self
+            .app
+            .store()
+            .delete_plugin(tenant_id, id, &principal.actor(), now_ms())
+            .await
+        {
             Ok(true) => {
                 self.app.registry().forget(id);
                 Ok(())

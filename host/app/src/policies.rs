@@ -113,7 +113,8 @@ pub struct PolicyVersion {
 }
 
 impl PolicyVersion {
-    fn of(record: PolicyRecord) -> Result<Self> {
+    /// A stored version with its definition read.
+    pub fn of(record: PolicyRecord) -> Result<Self> {
         let definition = PolicyDefinition::parse(&record.body).map_err(AppError::internal)?;
         Ok(PolicyVersion { record, definition })
     }
@@ -303,7 +304,8 @@ impl Policies<'_> {
             },
             definition,
         };
-        self.add_version(&version, None, "this update").await?;
+        self.add_version(&version, None, "this update", "policy.updated")
+            .await?;
         Ok(version)
     }
 
@@ -314,11 +316,17 @@ impl Policies<'_> {
         version: &PolicyVersion,
         idem: Option<&warrant_store::IdempotencyRecord>,
         what: &str,
+        event_type: &str,
     ) -> Result<()> {
         match self
             .app
             .store()
-            .add_policy_version(&version.record, &version.definition.plugin_ids(), idem)
+            .add_policy_version(
+                &version.record,
+                &version.definition.plugin_ids(),
+                event_type,
+                idem,
+            )
             .await
         {
             Ok(()) => Ok(()),
@@ -360,8 +368,13 @@ impl Policies<'_> {
             actor_name: actor.name,
             ..current
         })?;
-        self.add_version(&version, remember(&version).as_ref(), "this rollback")
-            .await?;
+        self.add_version(
+            &version,
+            remember(&version).as_ref(),
+            "this rollback",
+            "policy.rolled_back",
+        )
+        .await?;
         Ok(version)
     }
 

@@ -88,7 +88,12 @@ impl Tenants<'_> {
         plan: Plan,
     ) -> Result<TenantSummary> {
         principal.admin()?;
-        if !self.app.store().set_tenant_plan(id, plan).await? {
+        if !self
+            .app
+            .store()
+            .set_tenant_plan(id, plan, &principal.actor(), now_ms())
+            .await?
+        {
             return Err(AppError::not_found("tenant", id));
         }
         self.summary(id).await

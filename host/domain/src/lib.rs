@@ -18,5 +18,6 @@ pub mod plan;
 pub mod plugin;
 pub mod policy;
 pub mod settlement;
+pub mod webhook;
 
 pub use errors::ValidationError;

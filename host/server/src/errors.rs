@@ -31,6 +31,9 @@ struct ErrorBody {
     /// The current status of the intent or agent a move was refused on.
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
+    /// The request's id, as its `Request-Id` header says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 /// The result of a handler.
@@ -45,6 +48,7 @@ impl ApiError {
                 message: message.into(),
                 field: None,
                 status: None,
+                request_id: None,
             },
             retry_after: None,
             cause: None,
@@ -167,7 +171,8 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        self.body.request_id = warrant_app::request_id();
         // The one place an internal error is logged.
         if let Some(cause) = &self.cause {
             tracing::error!("internal error: {cause}");

@@ -36,6 +36,8 @@ pub struct AppState {
 
 /// The whole API, served as `serving` says.
 pub fn router(app: App, serving: http::operate::Serving) -> Router {
+    // Events carry their objects as this API shows them.
+    warrant_app::show_objects_with(Box::new(routes::events::ApiViews));
     let metrics = serving.metrics.clone();
     let (routes, _) = routes_and_document(app.max_plugin_bytes());
     let routes = routes
@@ -54,7 +56,9 @@ pub fn openapi_json() -> &'static str {
 /// document they make: a route is in the router only if it is in the
 /// document. Uploads take bodies of up to `plugin_limit` bytes.
 fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use routes::{agents, health, intents, keys, oversight, plugins, policies, tenants};
+    use routes::{
+        agents, events, health, intents, keys, oversight, plugins, policies, tenants, webhooks,
+    };
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
@@ -106,6 +110,14 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(intents::fail))
         .routes(routes!(intents::verify))
         .routes(routes!(intents::report_charge, intents::charges))
+        .routes(routes!(events::list))
+        .routes(routes!(events::show))
+        .routes(routes!(events::redeliver))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::show, webhooks::update, webhooks::remove))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts();
     // What every operation shares, once every operation is in.
     utoipa::Modify::modify(&openapi::Conventions, &mut document);

@@ -36,6 +36,9 @@ pub(crate) struct ErrorDetail {
     /// Where the intent or agent stands, for a move it cannot make.
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<String>,
+    /// The request's id, as its `Request-Id` header says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 #[derive(OpenApi)]
@@ -59,6 +62,8 @@ pub(crate) struct ErrorDetail {
         (name = "agents", description = "Agents, their versions, status, events and tokens."),
         (name = "oversight", description = "Usage, baselines, anomalies and dry runs."),
         (name = "intents", description = "Intents, their decisions and lifecycle."),
+        (name = "events", description = "The tenant's audit log: every change, as an event."),
+        (name = "webhooks", description = "Endpoints the events are sent to, signed."),
     )
 )]
 pub(crate) struct ApiDoc;

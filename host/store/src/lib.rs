@@ -15,6 +15,7 @@
 
 mod buckets;
 mod errors;
+pub mod log;
 mod postgres;
 mod records;
 mod repositories;
@@ -30,8 +31,8 @@ pub use records::{
     SettlementWrite, StatusChange, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
-    AgentRepository, ApiKeyRepository, IdempotencyRepository, IntentRepository, PluginRepository,
-    PolicyRepository, TenantRepository, UsageRepository,
+    AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,
+    PluginRepository, PolicyRepository, TenantRepository, UsageRepository, WebhookRepository,
 };
 pub use sqlite::SqliteStore;
 
@@ -49,6 +50,8 @@ pub trait Store:
     + IntentRepository
     + UsageRepository
     + IdempotencyRepository
+    + EventRepository
+    + WebhookRepository
     + Send
     + Sync
     + 'static

@@ -62,10 +62,11 @@ include!("sql/policies.rs");
 include!("sql/agents.rs");
 include!("sql/intents.rs");
 include!("sql/usage.rs");
+include!("sql/events.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (
         1,
         "schema",
@@ -90,6 +91,11 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         5,
         "policy actors",
         include_str!("../migrations/postgres/0005_policy_actors.sql"),
+    ),
+    (
+        6,
+        "events",
+        include_str!("../migrations/postgres/0006_events.sql"),
     ),
 ];
 

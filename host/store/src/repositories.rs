@@ -9,6 +9,9 @@ use warrant_domain::context::{AgentStatus, Usage};
 use warrant_domain::money::Currency;
 
 use crate::errors::Result;
+use crate::log::{
+    AttemptOutcome, ClaimedDelivery, DeliveryRecord, EndpointRecord, EventFilter, EventRecord,
+};
 use crate::records::*;
 
 /// Answers remembered for idempotency keys.
@@ -46,7 +49,13 @@ pub trait TenantRepository: Send + Sync {
 
     /// Puts a tenant on `plan`; false when there is no such tenant. Agents
     /// past the new plan's limit are kept; only new ones are refused.
-    async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool>;
+    async fn set_tenant_plan(
+        &self,
+        id: &str,
+        plan: Plan,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool>;
 }
 
 /// API keys: each a tenant's, with a role.
@@ -118,6 +127,7 @@ pub trait PluginRepository: Send + Sync {
         &self,
         plugin: &PluginRecord,
         wasm: &[u8],
+        actor: &Actor,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
 
@@ -153,7 +163,13 @@ pub trait PluginRepository: Send + Sync {
 
     /// Deletes a tenant's plugin; false when there is none.
     /// [`StoreError::InUse`](crate::StoreError::InUse) while a policy version uses it.
-    async fn delete_plugin(&self, tenant_id: &str, id: &str) -> Result<bool>;
+    async fn delete_plugin(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool>;
 }
 
 /// Policies and their immutable versions.
@@ -173,6 +189,7 @@ pub trait PolicyRepository: Send + Sync {
         &self,
         policy: &PolicyRecord,
         plugin_ids: &[String],
+        event_type: &str,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()>;
 
@@ -477,4 +494,92 @@ pub trait UsageRepository: Send + Sync {
         day_start_ms: i64,
         month_start_ms: i64,
     ) -> Result<Usage>;
+}
+
+/// The tenant's event log (the audit log), which every write fills in its
+/// own transaction (see [`crate::log`]).
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// A page of the tenant's events, newest (or oldest) first.
+    async fn events(
+        &self,
+        tenant_id: &str,
+        filter: &EventFilter,
+        page: &Page,
+    ) -> Result<Vec<EventRecord>>;
+
+    /// One of the tenant's events.
+    async fn event(&self, tenant_id: &str, id: &str) -> Result<Option<EventRecord>>;
+
+    /// Sends the tenant's event again to every enabled endpoint that
+    /// receives its type, due at `now_ms`: how many; none if there is no
+    /// such event.
+    async fn redeliver(&self, tenant_id: &str, event_id: &str, now_ms: i64) -> Result<Option<u64>>;
+}
+
+/// Webhook endpoints and the outbox of their deliveries.
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Records a new endpoint, and its event by `actor`.
+    async fn insert_endpoint(&self, endpoint: &EndpointRecord, actor: &Actor) -> Result<()>;
+
+    /// A page of the tenant's endpoints, newest first.
+    async fn endpoints(&self, tenant_id: &str, page: &Page) -> Result<Vec<EndpointRecord>>;
+
+    /// One of the tenant's endpoints.
+    async fn endpoint(&self, tenant_id: &str, id: &str) -> Result<Option<EndpointRecord>>;
+
+    /// Changes the tenant's endpoint by `change` and records it as an
+    /// event of `event_type` by `actor`, in one transaction; none if there
+    /// is no such endpoint.
+    async fn update_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: &(dyn for<'e> Fn(&'e mut EndpointRecord) + Sync),
+        event_type: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<Option<EndpointRecord>>;
+
+    /// Deletes the tenant's endpoint with its deliveries; false if there
+    /// is no such endpoint.
+    async fn delete_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool>;
+
+    /// Records a `ping` event for the endpoint alone and its delivery:
+    /// the event's id.
+    async fn ping_endpoint(
+        &self,
+        endpoint: &EndpointRecord,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<String>;
+
+    /// A page of an endpoint's deliveries, newest first, with their
+    /// attempts.
+    async fn deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        page: &Page,
+    ) -> Result<Vec<DeliveryRecord>>;
+
+    /// Claims up to `limit` deliveries due at `now_ms` for `lease_ms`:
+    /// none of them is claimed again (by this server or another) before
+    /// the lease ends or its attempt is finished.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>>;
+
+    /// Records a claimed delivery's attempt and what became of it.
+    async fn finish_attempt(&self, delivery_id: &str, outcome: &AttemptOutcome) -> Result<()>;
 }

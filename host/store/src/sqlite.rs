@@ -40,10 +40,11 @@ include!("sql/policies.rs");
 include!("sql/agents.rs");
 include!("sql/intents.rs");
 include!("sql/usage.rs");
+include!("sql/events.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "lifecycle",
@@ -74,6 +75,7 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         "policy actors",
         include_str!("../migrations/0006_policy_actors.sql"),
     ),
+    (7, "events", include_str!("../migrations/0007_events.sql")),
 ];
 
 /// Warrant's store on an SQLite database.

@@ -25,6 +25,10 @@ const NO_ACTIONS: DecisionActions = DecisionActions {
 };
 const NOW: i64 = 1_800_000_000_000;
 
+fn admin() -> warrant_store::Actor {
+    warrant_store::Actor::named_by_id("admin")
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Backend {
     Sqlite,
@@ -795,8 +799,18 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
         store.tenant("tn_1").await.unwrap().unwrap().plan,
         Plan::Enterprise
     );
-    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
-    assert!(!store.set_tenant_plan("tn_2", Plan::Free).await.unwrap());
+    assert!(
+        store
+            .set_tenant_plan("tn_1", Plan::Free, &admin(), 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_tenant_plan("tn_2", Plan::Free, &admin(), 0)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store
             .api_key_by_hash("hash", 0)
@@ -849,7 +863,12 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 1);
 
     // Twelve creations at once on a plan of five: exactly four more.
-    assert!(store.set_tenant_plan("tn_1", Plan::Starter).await.unwrap());
+    assert!(
+        store
+            .set_tenant_plan("tn_1", Plan::Starter, &admin(), 0)
+            .await
+            .unwrap()
+    );
     let tasks: Vec<_> = (0..12)
         .map(|n| {
             let store = store.clone();
@@ -879,7 +898,12 @@ async fn a_plan_caps_the_agents_that_are_not_archived_even_when_created_at_once(
     assert_eq!(created, 4);
     assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 5);
     // A smaller plan keeps the agents there are.
-    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
+    assert!(
+        store
+            .set_tenant_plan("tn_1", Plan::Free, &admin(), 0)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.live_agent_count("tn_1").await.unwrap(), 5);
 }
 
@@ -1482,13 +1506,22 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         size,
         created_ms: NOW,
     };
-    assert!(store.set_tenant_plan("tn_1", Plan::Free).await.unwrap());
+    assert!(
+        store
+            .set_tenant_plan("tn_1", Plan::Free, &admin(), 0)
+            .await
+            .unwrap()
+    );
     let mib = 1 << 20;
     // Ten uploads at once on a plan of three: exactly three.
     let tasks: Vec<_> = (0..10)
         .map(|n| {
             let store = store.clone();
-            tokio::spawn(async move { store.insert_plugin(&plugin(n, mib), b"\0asm", None).await })
+            tokio::spawn(async move {
+                store
+                    .insert_plugin(&plugin(n, mib), b"\0asm", &admin(), None)
+                    .await
+            })
         })
         .collect();
     let mut stored = 0;
@@ -1514,9 +1547,14 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         .into_iter()
         .map(|p| p.id)
         .collect();
-    assert!(store.delete_plugin("tn_1", &ids[0]).await.unwrap());
+    assert!(
+        store
+            .delete_plugin("tn_1", &ids[0], &admin(), 0)
+            .await
+            .unwrap()
+    );
     let refused = store
-        .insert_plugin(&plugin(20, 63 * mib), b"\0asm", None)
+        .insert_plugin(&plugin(20, 63 * mib), b"\0asm", &admin(), None)
         .await;
     assert!(
         matches!(
@@ -1529,7 +1567,7 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         "{refused:?}"
     );
     store
-        .insert_plugin(&plugin(21, 62 * mib), b"\0asm", None)
+        .insert_plugin(&plugin(21, 62 * mib), b"\0asm", &admin(), None)
         .await
         .unwrap();
     assert_eq!(store.plugin_totals("tn_1").await.unwrap(), (3, 64 * mib));

@@ -199,10 +199,15 @@ async fn observe(State(serving): State<Serving>, mut request: Request, next: Nex
         }
     }
     .instrument(span.clone());
-    let mut response = match tokio::time::timeout(serving.request_timeout, answer).await {
-        Ok(response) => response,
-        Err(_) => ApiError::timeout(serving.request_timeout).into_response(),
-    };
+    // The events its writes record, and its error body, carry its id.
+    let timeout = serving.request_timeout;
+    let mut response = warrant_app::within_request(id.clone(), async move {
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(response) => response,
+            Err(_) => ApiError::timeout(timeout).into_response(),
+        }
+    })
+    .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -22,7 +22,7 @@ use crate::routes::oversight::BaselineView;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AgentView<'a> {
+pub(crate) struct AgentView<'a> {
     id: &'a str,
     name: &'a str,
     status: AgentStatus,
@@ -38,7 +38,7 @@ struct AgentView<'a> {
     updated_at: String,
 }
 
-fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
+pub(crate) fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
     let agent = &record.agent;
     Ok(AgentView {
         id: &agent.id,
@@ -469,7 +469,7 @@ pub(crate) async fn events(
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct TokenView<'a> {
+pub(crate) struct TokenView<'a> {
     id: &'a str,
     agent_id: &'a str,
     permissions: &'a [String],
@@ -478,7 +478,7 @@ struct TokenView<'a> {
     revoked_at: Option<String>,
 }
 
-fn token_view(token: &TokenRecord) -> TokenView<'_> {
+pub(crate) fn token_view(token: &TokenRecord) -> TokenView<'_> {
     TokenView {
         id: &token.id,
         agent_id: &token.agent_id,

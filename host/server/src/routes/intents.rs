@@ -29,7 +29,7 @@ use crate::http::{
 /// its decision.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct IntentView<'a> {
+pub(crate) struct IntentView<'a> {
     id: &'a str,
     status: IntentStatus,
     agent_id: &'a str,
@@ -113,7 +113,7 @@ fn raw(text: &str) -> Result<&RawValue> {
     serde_json::from_str(text).map_err(ApiError::internal)
 }
 
-fn intent_view<'a>(
+pub(crate) fn intent_view<'a>(
     record: &'a IntentRecord,
     events: Option<&'a [IntentEvent]>,
 ) -> Result<IntentView<'a>> {

@@ -2,6 +2,7 @@
 //! service of [`warrant_app`] and renders the answer with its views.
 
 pub(crate) mod agents;
+pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod intents;
 pub(crate) mod keys;
@@ -9,3 +10,4 @@ pub(crate) mod oversight;
 pub(crate) mod plugins;
 pub(crate) mod policies;
 pub(crate) mod tenants;
+pub(crate) mod webhooks;

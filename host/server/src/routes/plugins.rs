@@ -26,7 +26,7 @@ pub(crate) struct UploadQuery {
 /// A plugin as the API shows it.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PluginView<'a> {
+pub(crate) struct PluginView<'a> {
     id: &'a str,
     name: &'a str,
     version: &'a str,

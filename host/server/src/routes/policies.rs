@@ -22,7 +22,7 @@ use crate::routes::oversight::dry_run_reply;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PolicyView<'a> {
+pub(crate) struct PolicyView<'a> {
     id: &'a str,
     name: &'a str,
     version: i64,
@@ -55,7 +55,7 @@ struct ApprovalsView {
     currency: Option<&'static str>,
 }
 
-fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
+pub(crate) fn view(version: &PolicyVersion) -> Result<PolicyView<'_>> {
     let (record, definition) = (&version.record, &version.definition);
     Ok(PolicyView {
         id: &record.id,

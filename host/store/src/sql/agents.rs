@@ -33,6 +33,17 @@ impl AgentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         record_agent_version(&mut tx, &a.id, actor, None).await?;
+        let event = new_event(
+            &agent.tenant_id,
+            "agent.created",
+            actor,
+            "agent",
+            &a.id,
+            Some(&a.id),
+            crate::log::views().agent(agent),
+            agent.created_ms,
+        );
+        log_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -113,6 +124,19 @@ impl AgentRepository for ThisStore {
         }
         if new_version {
             record_agent_version(&mut tx, &a.id, actor, None).await?;
+            if let Some(now) = agent_in(&mut tx, &a.id).await? {
+                let event = new_event(
+                    &agent.tenant_id,
+                    "agent.updated",
+                    actor,
+                    "agent",
+                    &a.id,
+                    Some(&a.id),
+                    crate::log::views().agent(&now),
+                    agent.updated_ms,
+                );
+                log_event(&mut tx, &event).await?;
+            }
         }
         if let Some(event) = event {
             insert_agent_event(&mut tx, event).await?;
@@ -130,7 +154,6 @@ impl AgentRepository for ThisStore {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
-        insert_agent_event(&mut tx, event).await?;
         sqlx::query(
             "INSERT INTO agent_tokens (id, tenant_id, agent_id, token_sha256, permissions, created_ms)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -143,6 +166,8 @@ impl AgentRepository for ThisStore {
         .bind(token.created_ms)
         .execute(&mut *tx)
         .await?;
+        let data = crate::log::views().token(token);
+        log_agent_event_about(&mut tx, event, "token", &token.id, data).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -202,7 +227,14 @@ impl AgentRepository for ThisStore {
         .await?;
         let revoked = done.rows_affected() == 1;
         if revoked {
-            insert_agent_event(&mut tx, event).await?;
+            let token = token_row(
+                &sqlx::query("SELECT * FROM agent_tokens WHERE id = $1")
+                    .bind(token_id)
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )?;
+            let data = crate::log::views().token(&token);
+            log_agent_event_about(&mut tx, event, "token", token_id, data).await?;
         }
         tx.commit().await?;
         Ok(revoked)
@@ -215,17 +247,17 @@ impl AgentRepository for ThisStore {
         actor: &str,
         since_ms: i64,
     ) -> Result<i64> {
-        Ok(sqlx::query(
-            "SELECT COUNT(*) AS n FROM agent_events
-             WHERE agent_id = $1 AND kind = $2 AND actor = $3 AND at_ms >= $4",
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM events
+             WHERE agent_id = $1 AND kind = $2 AND actor = $3 AND created_ms >= $4",
         )
         .bind(agent_id)
         .bind(kind)
         .bind(actor)
         .bind(since_ms)
         .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?)
+        .await?;
+        Ok(row.try_get("n")?)
     }
 
     async fn history(
@@ -425,20 +457,27 @@ impl AgentRepository for ThisStore {
         agent_id: &str,
         page: &Page,
     ) -> Result<Vec<AgentEvent>> {
-        sqlx::query(
-            "SELECT * FROM agent_events
-             WHERE tenant_id = $1 AND agent_id = $2 AND (CAST($3 AS TEXT) IS NULL OR id < $3)
-             ORDER BY id DESC LIMIT $4",
-        )
-        .bind(tenant_id)
-        .bind(agent_id)
-        .bind(&page.after)
-        .bind(limit_plus_one(page))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(agent_event_row)
-        .collect()
+        let filter = EventFilter {
+            agent_id: Some(agent_id.to_owned()),
+            agent_events_only: true,
+            ..EventFilter::default()
+        };
+        Ok(self
+            .events(tenant_id, &filter, page)
+            .await?
+            .into_iter()
+            .map(|event| AgentEvent {
+                id: event.id,
+                tenant_id: event.tenant_id,
+                agent_id: event.agent_id.unwrap_or_default(),
+                kind: event.kind.unwrap_or_default(),
+                actor: event.actor,
+                actor_name: event.actor_name,
+                message: event.message.unwrap_or_default(),
+                intent_id: event.intent_id,
+                at_ms: event.created_ms,
+            })
+            .collect())
     }
 }
 
@@ -482,20 +521,6 @@ fn token_row(row: &DbRow) -> Result<TokenRecord> {
     })
 }
 
-fn agent_event_row(row: &DbRow) -> Result<AgentEvent> {
-    Ok(AgentEvent {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        agent_id: row.try_get("agent_id")?,
-        kind: row.try_get("kind")?,
-        actor: row.try_get("actor")?,
-        actor_name: row.try_get("actor_name")?,
-        message: row.try_get("message")?,
-        intent_id: row.try_get("intent_id")?,
-        at_ms: row.try_get("at_ms")?,
-    })
-}
-
 /// Carries out a decision's actions in the transaction that records it:
 /// suspends the agent if it is active, and records the events.
 async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -> Result<()> {
@@ -528,25 +553,9 @@ async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -
     Ok(())
 }
 
-/// Records an agent event in a write's transaction.
+/// Records an agent event in a write's transaction: in the log.
 async fn insert_agent_event(tx: &mut Tx, event: &AgentEvent) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO agent_events (id, tenant_id, agent_id, kind, actor, message, intent_id, at_ms,
-                                   actor_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&event.id)
-    .bind(&event.tenant_id)
-    .bind(&event.agent_id)
-    .bind(&event.kind)
-    .bind(&event.actor)
-    .bind(&event.message)
-    .bind(&event.intent_id)
-    .bind(event.at_ms)
-    .bind(&event.actor_name)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    log_agent_event(tx, event).await
 }
 
 // Governance: plans, agent versions, emergency suspension.

@@ -19,7 +19,7 @@ impl IntentRepository for ThisStore {
             return Err(StoreError::AgentNotActive(status));
         }
         insert_counted(&mut tx, intent).await?;
-        insert_event(&mut tx, event).await?;
+        insert_event(&mut tx, event, Some(intent), false).await?;
         apply_actions(&mut tx, &intent.agent_id, actions).await?;
         tx.commit().await?;
         Ok(())
@@ -134,7 +134,8 @@ impl IntentRepository for ThisStore {
         if let Some(settlement) = &change.settlement {
             write_settlement(&mut tx, &event.intent_id, settlement).await?;
         }
-        insert_event(&mut tx, event).await?;
+        let flagged = change.settlement.as_ref().is_some_and(|s| s.flagged);
+        insert_event(&mut tx, event, None, flagged).await?;
         resync_spend(
             &mut tx,
             &event.intent_id,
@@ -186,7 +187,7 @@ impl IntentRepository for ThisStore {
             at_ms: update.at_ms,
             settlement: Some(update.settlement.record.clone()),
         };
-        insert_event(&mut tx, &event).await?;
+        insert_event(&mut tx, &event, None, update.settlement.flagged).await?;
         resync_spend(&mut tx, &update.intent_id, flag_left_by(&update.settlement)).await?;
         tx.commit().await?;
         Ok(true)
@@ -277,7 +278,7 @@ impl IntentRepository for ThisStore {
                     at_ms: now_ms,
                     settlement: None,
                 };
-                insert_event(&mut tx, &event).await?;
+                insert_event(&mut tx, &event, None, false).await?;
                 events.push(event);
             }
         }
@@ -467,7 +468,15 @@ fn charge_row(row: &DbRow) -> Result<ChargeRecord> {
     })
 }
 
-async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
+/// Records an intent's history entry and logs it, the intent being
+/// `known` or as the transaction sees it; `flagged` when the entry's
+/// settlement raises a flag.
+async fn insert_event(
+    tx: &mut Tx,
+    event: &IntentEvent,
+    known: Option<&IntentRecord>,
+    flagged: bool,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO intent_events
              (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
@@ -486,7 +495,13 @@ async fn insert_event(tx: &mut Tx, event: &IntentEvent) -> Result<()> {
     .bind(&event.note)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    match known {
+        Some(intent) => log_intent_event(tx, event, intent, flagged).await,
+        None => {
+            let intent = intent_in(tx, &event.intent_id).await?;
+            log_intent_event(tx, event, &intent, flagged).await
+        }
+    }
 }
 
 /// Cancels every intent of the agent that is pending approval or approved
@@ -544,7 +559,7 @@ async fn cancel_live_intents(
             at_ms: now_ms,
             settlement: None,
         };
-        insert_event(tx, &event).await?;
+        insert_event(tx, &event, None, false).await?;
         cancelled.push(id);
     }
     Ok(cancelled)

@@ -6,6 +6,7 @@ impl PluginRepository for ThisStore {
         &self,
         plugin: &PluginRecord,
         wasm: &[u8],
+        actor: &Actor,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
@@ -27,6 +28,17 @@ impl PluginRepository for ThisStore {
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+        let event = new_event(
+            &plugin.tenant_id,
+            "plugin.uploaded",
+            actor,
+            "plugin",
+            &plugin.id,
+            None,
+            crate::log::views().plugin(plugin),
+            plugin.created_ms,
+        );
+        log_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -110,16 +122,24 @@ impl PluginRepository for ThisStore {
         Ok(row.map(|row| row.try_get("wasm")).transpose()?)
     }
 
-    async fn delete_plugin(&self, tenant_id: &str, id: &str) -> Result<bool> {
+    async fn delete_plugin(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
-        let ours = sqlx::query("SELECT id FROM plugins WHERE tenant_id = $1 AND id = $2")
+        let sql = format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = $1 AND id = $2");
+        let Some(ours) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(&mut *tx)
-            .await?;
-        if ours.is_none() {
+            .await?
+        else {
             return Ok(false);
-        }
+        };
+        let plugin = plugin_row(&ours)?;
         let used = sqlx::query("SELECT policy_id FROM policy_version_plugins WHERE plugin_id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -132,6 +152,17 @@ impl PluginRepository for ThisStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let event = new_event(
+            tenant_id,
+            "plugin.deleted",
+            actor,
+            "plugin",
+            id,
+            None,
+            crate::log::views().plugin(&plugin),
+            now_ms,
+        );
+        log_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }

@@ -20,6 +20,7 @@ impl PolicyRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         insert_policy_version(&mut tx, policy, plugin_ids).await?;
+        log_policy_event(&mut tx, policy, "policy.created").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -28,6 +29,7 @@ impl PolicyRepository for ThisStore {
         &self,
         policy: &PolicyRecord,
         plugin_ids: &[String],
+        event_type: &str,
         idem: Option<&IdempotencyRecord>,
     ) -> Result<()> {
         let mut tx = self.write().await?;
@@ -46,6 +48,7 @@ impl PolicyRepository for ThisStore {
             return Err(StoreError::Duplicate);
         }
         insert_policy_version(&mut tx, policy, plugin_ids).await?;
+        log_policy_event(&mut tx, policy, event_type).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -125,6 +128,25 @@ fn policy_row(row: &DbRow) -> Result<PolicyRecord> {
         actor: row.try_get("actor")?,
         actor_name: row.try_get("actor_name")?,
     })
+}
+
+/// Logs a new version of a policy, made by its version's actor.
+async fn log_policy_event(tx: &mut Tx, policy: &PolicyRecord, event_type: &str) -> Result<()> {
+    let actor = Actor {
+        id: policy.actor.clone().unwrap_or_else(|| "tenant".to_owned()),
+        name: policy.actor_name.clone(),
+    };
+    let event = new_event(
+        &policy.tenant_id,
+        event_type,
+        &actor,
+        "policy",
+        &policy.id,
+        None,
+        crate::log::views().policy(policy),
+        policy.created_ms,
+    );
+    log_event(tx, &event).await
 }
 
 async fn insert_policy_plugins(

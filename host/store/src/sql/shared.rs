@@ -20,8 +20,9 @@ use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges
 use crate::errors::{Result, StoreError};
 use crate::records::*;
 use crate::{
-    AgentRepository, ApiKeyRepository, IdempotencyRepository, IntentRepository, PluginRepository,
-    PolicyRepository, Store, TenantRepository, UsageRepository,
+    AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,
+    PluginRepository, PolicyRepository, Store, TenantRepository, UsageRepository,
+    WebhookRepository,
 };
 
 #[async_trait]

@@ -46,15 +46,47 @@ impl TenantRepository for ThisStore {
         Ok(row.try_get("n")?)
     }
 
-    async fn set_tenant_plan(&self, id: &str, plan: Plan) -> Result<bool> {
+    async fn set_tenant_plan(
+        &self,
+        id: &str,
+        plan: Plan,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE tenants SET plan = $1 WHERE id = $2")
+        let Some(before) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT plan FROM tenants WHERE id = $1{FOR_UPDATE}"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(false);
+        };
+        let previous: Plan = parse_enum("tenants.plan", before.try_get("plan")?)?;
+        sqlx::query("UPDATE tenants SET plan = $1 WHERE id = $2")
             .bind(plan.as_str())
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let data = serde_json::json!({
+            "id": id,
+            "plan": plan.as_str(),
+            "previousPlan": previous.as_str(),
+        });
+        let event = new_event(
+            id,
+            "tenant.plan_changed",
+            actor,
+            "tenant",
+            id,
+            None,
+            data.to_string(),
+            now_ms,
+        );
+        log_event(&mut tx, &event).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 }
 
