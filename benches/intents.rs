@@ -14,7 +14,10 @@
 //!    last 30 days);
 //! 4. start: `warrant serve` restarted with 100 uploaded plugins, time to
 //!    listening, then the first decisions of two policies that run all 100
-//!    (fifty rules each, a policy's most is 64).
+//!    (fifty rules each, a policy's most is 64);
+//! 5. the outbox: saturation again with a webhook endpoint that receives
+//!    every event (two per intent: created, and its decision) on a local
+//!    receiver; intents per second, and how fast the deliverer sends.
 //!
 //! `cargo bench --bench intents` measures (`WARRANT_BENCH_SECONDS` per run,
 //! default 10; `WARRANT_BENCH_GROWTH`, default `10000,100000,1000000`;
@@ -134,6 +137,8 @@ fn spawn(dir: &std::path::Path, database: &Database) -> (String, Child) {
     let mut child = command
         .env("WARRANT_ADMIN_KEY", ADMIN_KEY)
         .env("WARRANT_LOG", "error")
+        // The benchmark's webhook receiver listens on loopback.
+        .env("WARRANT_ALLOW_INSECURE_WEBHOOKS", "1")
         .env_remove("DATABASE_URL")
         .stdout(Stdio::piped())
         .spawn()
@@ -147,6 +152,66 @@ fn spawn(dir: &std::path::Path, database: &Database) -> (String, Child) {
     };
     std::thread::spawn(move || for _ in lines {});
     (base, child)
+}
+
+/// A webhook receiver on loopback that answers every request 200 and
+/// counts them.
+struct Receiver {
+    url: String,
+    count: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut out = stream;
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line.trim_end().is_empty() {
+                                break;
+                            }
+                            if let Some((name, value)) = line.split_once(':')
+                                && name.eq_ignore_ascii_case("content-length")
+                            {
+                                length = value.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if out
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Receiver { url, count }
+    }
+
+    fn received(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A tenant with the three-rule policy and one agent (and token) per
@@ -544,5 +609,39 @@ fn main() {
             ms(warm),
             ms(again),
         );
+
+        // The outbox: every intent's two events written with it, and sent.
+        let receiver = Receiver::start();
+        server.post(
+            "/webhook-endpoints",
+            &setup.key,
+            &json!({"url": receiver.url, "events": ["*"]}),
+        );
+        let before = receiver.received();
+        let with_endpoint = runtime.block_on(load(&server.base, &tokens, duration, None));
+        let during = receiver.received() - before;
+        let written = with_endpoint.intents * 2;
+        let draining = Instant::now();
+        while receiver.received() - before < written
+            && draining.elapsed() < Duration::from_secs(600)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = receiver.received() - before;
+        let total = with_endpoint.elapsed + draining.elapsed();
+        println!(
+            "with a webhook endpoint: {:.0} intents/s ({} in {:.1} s), p50 {:.2} ms, p99 {:.2} ms; \
+             {sent} of {written} events delivered, {during} during the run ({:.0}/s), \
+             the rest {:.1} s after it ({:.0} deliveries/s overall)",
+            with_endpoint.per_second(),
+            with_endpoint.intents,
+            with_endpoint.elapsed.as_secs_f64(),
+            ms(with_endpoint.percentile(0.5)),
+            ms(with_endpoint.percentile(0.99)),
+            during as f64 / with_endpoint.elapsed.as_secs_f64(),
+            draining.elapsed().as_secs_f64(),
+            sent as f64 / total.as_secs_f64(),
+        );
+        assert!(sent >= written, "every event is delivered");
     }
 }

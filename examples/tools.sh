@@ -36,6 +36,8 @@ TOOLS_OPENAPI_SPEC_VALIDATOR=0.9.0
 TOOLS_SCHEMATHESIS=4.32.5
 # …and OpenTelemetry's own protobuf messages read the traces sent over OTLP.
 TOOLS_OPENTELEMETRY_PROTO=1.45.2
+# …and the Standard Webhooks reference library verifies webhook signatures.
+TOOLS_STANDARDWEBHOOKS=1.3.0
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -116,6 +118,12 @@ tools_schemathesis() {
 tools_opentelemetry_proto() {
     tools_pip_package "opentelemetry-proto-$TOOLS_OPENTELEMETRY_PROTO" \
         "opentelemetry-proto==$TOOLS_OPENTELEMETRY_PROTO"
+}
+
+# `standardwebhooks`, from PyPI: the directory to put on `PYTHONPATH`.
+tools_standardwebhooks() {
+    tools_pip_package "standardwebhooks-$TOOLS_STANDARDWEBHOOKS" \
+        "standardwebhooks==$TOOLS_STANDARDWEBHOOKS"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

@@ -334,7 +334,7 @@ fn every_agent_change_is_a_version_and_a_rollback_makes_a_new_one() {
         "rolled back to version 1: the rename broke billing"
     );
     assert_eq!(logged[0]["actor"], last["actor"]);
-    assert!(logged[0]["id"].as_str().unwrap().starts_with("aev_"));
+    assert!(logged[0]["id"].as_str().unwrap().starts_with("evt_"));
 
     // Unknown versions, bad input, other tenants.
     let rollback = format!("{path}/rollback");

@@ -180,6 +180,9 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
+    // Every HTTP client of the process (OTLP's, the webhook deliverer's)
+    // takes its TLS from here.
+    warrant_webhooks::install_tls();
     let traces = match init_logging(&cli) {
         Ok(traces) => traces,
         Err(message) => {

@@ -300,23 +300,29 @@ impl Webhooks<'_> {
             let addresses: Vec<IpAddr> = tokio::net::lookup_host((host.as_str(), port))
                 .await
                 .map_err(|e| {
-                    AppError::validation("url", format!("host `{host}` does not resolve: {e}"))
+                    AppError::validation(
+                        "url",
+                        format!("has a host that does not resolve (`{host}`: {e})"),
+                    )
                 })?
                 .map(|address| address.ip())
                 .collect();
             if addresses.is_empty() {
                 return Err(AppError::validation(
                     "url",
-                    format!("host `{host}` does not resolve"),
+                    format!("has a host that does not resolve (`{host}`)"),
                 ));
             }
             for ip in addresses {
                 if let Some(why) = forbidden_address(ip) {
+                    let target = if host == ip.to_string() {
+                        ip.to_string()
+                    } else {
+                        format!("{ip} (through `{host}`)")
+                    };
                     return Err(AppError::validation(
                         "url",
-                        format!(
-                            "host `{host}` resolves to {ip}, {why}; webhooks go to public addresses only"
-                        ),
+                        format!("reaches {target}, {why}; webhooks go to public addresses only"),
                     ));
                 }
             }

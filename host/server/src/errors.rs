@@ -31,9 +31,6 @@ struct ErrorBody {
     /// The current status of the intent or agent a move was refused on.
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
-    /// The request's id, as its `Request-Id` header says.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
 }
 
 /// The result of a handler.
@@ -48,7 +45,6 @@ impl ApiError {
                 message: message.into(),
                 field: None,
                 status: None,
-                request_id: None,
             },
             retry_after: None,
             cause: None,
@@ -171,19 +167,31 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
-    fn into_response(mut self) -> Response {
-        self.body.request_id = warrant_app::request_id();
+    fn into_response(self) -> Response {
         // The one place an internal error is logged.
         if let Some(cause) = &self.cause {
             tracing::error!("internal error: {cause}");
         }
         #[derive(Serialize)]
-        struct Envelope<'a> {
-            error: &'a ErrorBody,
+        #[serde(rename_all = "camelCase")]
+        struct WithRequest<'a> {
+            #[serde(flatten)]
+            body: &'a ErrorBody,
+            /// The request's id, as its `Request-Id` header says.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<String>,
         }
-        let body = serde_json::to_string(&Envelope { error: &self.body }).unwrap_or_else(|_| {
-            r#"{"error":{"code":"E_INTERNAL","message":"internal error"}}"#.into()
-        });
+        #[derive(Serialize)]
+        struct Envelope<'a> {
+            error: WithRequest<'a>,
+        }
+        let body = serde_json::to_string(&Envelope {
+            error: WithRequest {
+                body: &self.body,
+                request_id: warrant_app::request_id(),
+            },
+        })
+        .unwrap_or_else(|_| r#"{"error":{"code":"E_INTERNAL","message":"internal error"}}"#.into());
         let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],

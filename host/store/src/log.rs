@@ -177,6 +177,7 @@ pub fn subscribed(patterns: &[String], event_type: &str) -> bool {
 pub fn agent_event_type(kind: &str, actor: &str) -> String {
     match kind {
         "rollback" => "agent.rolled_back".into(),
+        "emergency-suspend" => "agent.suspended".into(),
         "token-issued" => "token.created".into(),
         "token-revoked" => "token.revoked".into(),
         "alert" if actor == "policy:budget" => "budget.alert".into(),

@@ -285,7 +285,9 @@ mod tests {
         assert!(id.starts_with("req_"), "{id}");
         assert_eq!(
             body,
-            r#"{"error":{"code":"E_INTERNAL","message":"internal error; nothing was changed"}}"#
+            format!(
+                r#"{{"error":{{"code":"E_INTERNAL","message":"internal error; nothing was changed","requestId":"{id}"}}}}"#
+            )
         );
     }
 

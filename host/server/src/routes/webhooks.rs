@@ -55,6 +55,7 @@ pub(crate) fn view(endpoint: &EndpointRecord) -> EndpointView<'_> {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpointWithSecret)]
 struct WithSecret<'a> {
     #[serde(flatten)]
     view: EndpointView<'a>,

@@ -31,6 +31,7 @@ SELECT id, tenant_id,
            WHEN 'frozen' THEN 'agent.frozen'
            WHEN 'unfrozen' THEN 'agent.unfrozen'
            WHEN 'suspended' THEN 'agent.suspended'
+           WHEN 'emergency-suspend' THEN 'agent.suspended'
            WHEN 'archived' THEN 'agent.archived'
            WHEN 'activated' THEN 'agent.activated'
            WHEN 'rollback' THEN 'agent.rolled_back'
