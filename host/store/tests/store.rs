@@ -18,6 +18,10 @@ use warrant_store::{
     TokenRecord,
 };
 
+use warrant_store::log::{
+    AttemptOutcome, AttemptRecord, DeliveryStatus, EndpointRecord, EventFilter,
+};
+
 const MINUTE: i64 = 60_000;
 const NO_ACTIONS: DecisionActions = DecisionActions {
     suspend: None,
@@ -1781,6 +1785,8 @@ on_both!(
     two_sweepers_expire_each_due_intent_once,
     a_plan_caps_the_plugins_and_their_bytes,
     the_stores_expiry_rule_is_the_domains,
+    every_write_logs_its_events_and_fills_the_outbox_in_its_transaction,
+    a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint,
 );
 
 /// A page holding all there is in these tests.
@@ -1805,4 +1811,258 @@ fn first_key() -> warrant_store::ApiKeyRecord {
         previous_until_ms: None,
         revoked_ms: None,
     }
+}
+
+fn endpoint(id: &str, events: &[&str]) -> EndpointRecord {
+    EndpointRecord {
+        id: id.into(),
+        tenant_id: "tn_1".into(),
+        url: "https://hooks.example/in".into(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
+        description: None,
+        secret: "whsec_c2VjcmV0".into(),
+        previous_secret: None,
+        previous_until_ms: None,
+        disabled_ms: None,
+        disabled_reason: None,
+        created_ms: NOW,
+        updated_ms: NOW,
+    }
+}
+
+async fn every_write_logs_its_events_and_fills_the_outbox_in_its_transaction(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    let actor = admin();
+    store
+        .insert_endpoint(&endpoint("we_intents", &["intent.*"]), &actor)
+        .await
+        .unwrap();
+    store
+        .insert_endpoint(&endpoint("we_all", &["*"]), &actor)
+        .await
+        .unwrap();
+    store
+        .update_endpoint(
+            "tn_1",
+            "we_all",
+            &|e| e.disabled_ms = Some(NOW),
+            "webhook_endpoint.updated",
+            &actor,
+            NOW,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
+    store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+    // A write that fails logs nothing: the same intent again.
+    assert!(
+        store
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .await
+            .is_err()
+    );
+
+    let filter = EventFilter {
+        event_type: Some("intent.*".into()),
+        oldest_first: true,
+        ..EventFilter::default()
+    };
+    let logged = store.events("tn_1", &filter, &whole_page()).await.unwrap();
+    let types: Vec<&str> = logged.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(types, ["intent.created", "intent.approved"]);
+    assert!(logged.iter().all(|e| e.object_id == "int_0001"
+        && e.agent_id.as_deref() == Some("ag_1")
+        && e.actor == "policy"));
+    // Everything the tenant's writes did, newest first: the agent, the
+    // policy and the endpoints too.
+    let all = store
+        .events("tn_1", &EventFilter::default(), &whole_page())
+        .await
+        .unwrap();
+    let all_types: Vec<&str> = all.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        all_types,
+        [
+            "intent.approved",
+            "intent.created",
+            "webhook_endpoint.updated",
+            "webhook_endpoint.created",
+            "webhook_endpoint.created",
+            "agent.created",
+            "policy.created",
+        ]
+    );
+    assert!(
+        store
+            .events("tn_2", &EventFilter::default(), &whole_page())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // One delivery per event for the enabled endpoint that receives it;
+    // none for the disabled one.
+    let claimed = store.claim_deliveries(NOW + 1, 60_000, 10).await.unwrap();
+    let mut sent: Vec<(&str, &str)> = claimed
+        .iter()
+        .map(|d| (d.endpoint.id.as_str(), d.event.event_type.as_str()))
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            ("we_intents", "intent.approved"),
+            ("we_intents", "intent.created")
+        ]
+    );
+}
+
+async fn a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    store
+        .insert_endpoint(&endpoint("we_1", &["intent.created"]), &admin())
+        .await
+        .unwrap();
+    let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
+    store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+    let first = store.claim_deliveries(NOW, 1_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // Leased: not claimed again before the lease ends, by anyone.
+    assert!(
+        store
+            .claim_deliveries(NOW + 999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store
+        .claim_deliveries(NOW + 1_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    let id = &again[0].id;
+    let attempt = |n, status| AttemptRecord {
+        n,
+        at_ms: NOW + 1_000,
+        duration_ms: 5,
+        response_status: Some(status),
+        error: None,
+    };
+    store
+        .finish_attempt(
+            id,
+            &AttemptOutcome {
+                attempt: attempt(1, 503),
+                status: DeliveryStatus::Pending,
+                next_attempt_ms: Some(NOW + 5_000),
+                disable_endpoint: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(NOW + 4_999, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store
+        .claim_deliveries(NOW + 5_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(due[0].attempts, 1);
+    store
+        .finish_attempt(
+            id,
+            &AttemptOutcome {
+                attempt: attempt(2, 500),
+                status: DeliveryStatus::Failed,
+                next_attempt_ms: None,
+                disable_endpoint: Some("failed for days".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let deliveries = store
+        .deliveries("tn_1", "we_1", &whole_page())
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0].status, DeliveryStatus::Failed);
+    assert_eq!(
+        deliveries[0]
+            .tries
+            .iter()
+            .map(|t| t.response_status)
+            .collect::<Vec<_>>(),
+        [Some(503), Some(500)]
+    );
+    let endpoint = store.endpoint("tn_1", "we_1").await.unwrap().unwrap();
+    assert_eq!(endpoint.disabled_reason.as_deref(), Some("failed for days"));
+    let disabled = EventFilter {
+        event_type: Some("webhook_endpoint.disabled".into()),
+        ..EventFilter::default()
+    };
+    let logged = store
+        .events("tn_1", &disabled, &whole_page())
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].actor, "system");
+    // Disabled, it gets nothing new; sent again on request once enabled.
+    let second = intent(2, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
+    store
+        .insert_intent(&second, &created(&second), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(NOW + 10_000, 1_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .update_endpoint(
+            "tn_1",
+            "we_1",
+            &|e| e.disabled_ms = None,
+            "webhook_endpoint.updated",
+            &admin(),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let event_id = &deliveries[0].event_id;
+    assert_eq!(
+        store
+            .redeliver("tn_1", event_id, NOW + 20_000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .redeliver("tn_2", event_id, NOW + 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let resent = store
+        .claim_deliveries(NOW + 20_000, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(&resent[0].event.id, event_id);
 }

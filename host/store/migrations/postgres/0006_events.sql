@@ -73,7 +73,7 @@ CREATE TABLE webhook_deliveries (
     endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id),
     event_id TEXT NOT NULL,
     status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     next_attempt_ms BIGINT,
     claimed_until_ms BIGINT,
     created_ms BIGINT NOT NULL,
@@ -87,10 +87,10 @@ CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries (endpoint_id, 
 -- shows it.
 CREATE TABLE webhook_attempts (
     delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id),
-    n INTEGER NOT NULL,
+    n BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
     duration_ms BIGINT NOT NULL,
-    response_status INTEGER,
+    response_status BIGINT,
     error TEXT,
     PRIMARY KEY (delivery_id, n)
 );

@@ -640,8 +640,11 @@ impl WebhookRepository for ThisStore {
         // Candidates from a read, so that a round with nothing due takes
         // no write lock; each is claimed in the write, where a row another
         // server holds is skipped and one claimed meanwhile no longer due.
+        // Due, not leased, and to an endpoint that is enabled (a disabled
+        // one's deliveries wait for it to be enabled again).
         let due = "status = 'pending' AND next_attempt_ms <= $1
-                   AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1)";
+                   AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1)
+                   AND endpoint_id IN (SELECT id FROM webhook_endpoints WHERE disabled_ms IS NULL)";
         let sql = format!(
             "SELECT id FROM webhook_deliveries WHERE {due} ORDER BY next_attempt_ms LIMIT $2"
         );
