@@ -577,7 +577,8 @@ fn settings_come_from_the_command_line_then_the_environment_then_the_config_file
         &config,
         format!(
             "listen = \"127.0.0.1:{port}\"\nmetrics-token = \"{token}\"\n\
-             request-timeout-ms = 5000\nlog-format = \"json\"\n"
+             request-timeout-ms = 5000\nlog-format = \"json\"\n\
+             allow-insecure-webhooks = true\nwebhook-retry-scale = 0.5\n"
         ),
     )
     .unwrap();
@@ -588,7 +589,7 @@ fn settings_come_from_the_command_line_then_the_environment_then_the_config_file
         data.as_os_str(),
     ];
 
-    let (server, base, _) = serve_process(&with_config, &[]);
+    let (server, base, printed) = serve_process(&with_config, &[]);
     assert_eq!(base, format!("http://127.0.0.1:{port}"));
     let http = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -602,6 +603,26 @@ fn settings_come_from_the_command_line_then_the_environment_then_the_config_file
         .unwrap()
         .status();
     assert_eq!(status, 200);
+    // A switch: insecure webhooks let an endpoint be `http` on loopback.
+    let admin = printed
+        .iter()
+        .find_map(|line| line.split(": ").nth(1))
+        .expect("the admin key is printed");
+    let post = |path: &str, key: &str, body: &str| {
+        http.post(format!("{base}{path}"))
+            .header("Authorization", format!("Bearer {key}"))
+            .send(body)
+            .unwrap()
+    };
+    let mut tenant = post("/tenants", admin, r#"{"name":"config"}"#);
+    let tenant: Value = serde_json::from_str(&tenant.body_mut().read_to_string().unwrap()).unwrap();
+    let key = tenant["apiKey"].as_str().unwrap();
+    let made = post(
+        "/webhook-endpoints",
+        key,
+        r#"{"url":"http://127.0.0.1:9/hook","events":["*"]}"#,
+    );
+    assert_eq!(made.status(), 201);
     stop(server);
 
     let (server, base, _) = serve_process(&with_config, &[("WARRANT_LISTEN", "127.0.0.1:0")]);

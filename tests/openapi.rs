@@ -8,23 +8,10 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{ADMIN_KEY, Server};
-
-/// A pinned PyPI package from `examples/tools.sh`: its directory for
-/// `PYTHONPATH`.
-fn python_tool(function: &str) -> String {
-    let lib = Command::new("bash")
-        .args(["-c", &format!(". examples/tools.sh && {function}")])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(lib.status.success(), "cannot install {function}");
-    String::from_utf8(lib.stdout).unwrap().trim().to_owned()
-}
+use support::{ADMIN_KEY, Server, python_tool};
 
 /// Every (method, path) the document lists.
 fn operations(document: &Value) -> Vec<(String, String)> {

@@ -170,14 +170,7 @@ fn json_logs_have_one_line_per_request_and_no_secret() {
 /// parses it: `name{label="value",…}` (labels sorted) → value.
 fn scrape(server: &Server, token: &str) -> BTreeMap<String, f64> {
     let answer = server.get("/metrics", token).expect(200);
-    let lib = Command::new("bash")
-        .args(["-c", ". examples/tools.sh && tools_prometheus_client"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(lib.status.success(), "cannot install prometheus_client");
-    let lib = String::from_utf8(lib.stdout).unwrap().trim().to_owned();
+    let lib = support::python_tool("tools_prometheus_client");
     let parse = r#"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
@@ -353,13 +346,7 @@ fn traces_go_to_an_otlp_collector_when_asked() {
             file.to_str().unwrap().to_owned()
         })
         .collect();
-    let lib = Command::new("bash")
-        .args(["-c", ". examples/tools.sh && tools_opentelemetry_proto"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(lib.status.success(), "cannot install opentelemetry-proto");
+    let lib = support::python_tool("tools_opentelemetry_proto");
     let read = r#"
 import json, sys
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -383,7 +370,7 @@ print(json.dumps(spans))
     let output = Command::new("python3")
         .args(["-c", read])
         .args(&files)
-        .env("PYTHONPATH", String::from_utf8(lib.stdout).unwrap().trim())
+        .env("PYTHONPATH", &lib)
         .output()
         .unwrap();
     assert!(

@@ -167,14 +167,7 @@ fn serve_one(stream: std::net::TcpStream, sink: &Mutex<Vec<Received>>, answer: &
 /// (`standardwebhooks` from PyPI) and `secret`: gives, per delivery,
 /// whether it verified.
 fn verify_with_reference(deliveries: &[Received], secret: &str) -> Vec<bool> {
-    let lib = Command::new("bash")
-        .args(["-c", ". examples/tools.sh && tools_standardwebhooks"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap();
-    assert!(lib.status.success(), "cannot install standardwebhooks");
-    let lib = String::from_utf8(lib.stdout).unwrap().trim().to_owned();
+    let lib = support::python_tool("tools_standardwebhooks");
     let script = r#"
 import json, sys
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Command};
+use clap::{ArgAction, ArgMatches, Command};
 
 /// The command line, with what `--config` names added as flags for every
 /// setting neither the command line nor the environment gave.
@@ -49,9 +49,25 @@ pub fn with_config_file(command: &Command, args: Vec<OsString>) -> Result<Vec<Os
         if given(owner, owner_matches, key) {
             continue;
         }
+        if is_switch(owner, key) {
+            // A switch (`allow-insecure-webhooks = true`) is on or off.
+            match value {
+                toml::Value::Boolean(true) => args.push(format!("--{key}").into()),
+                toml::Value::Boolean(false) => {}
+                other => {
+                    return Err(format!(
+                        "`{key}` in the config file `{}` must be true or false, not {}",
+                        path.display(),
+                        other.type_str()
+                    ));
+                }
+            }
+            continue;
+        }
         let value = match value {
             toml::Value::String(text) => text.clone(),
             toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(x) => x.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
             other => {
                 return Err(format!(
@@ -68,13 +84,23 @@ pub fn with_config_file(command: &Command, args: Vec<OsString>) -> Result<Vec<Os
 }
 
 /// The settings a config file may give to `command`: its flags that take
-/// a value, but `--config` itself.
+/// a value and its switches, but `--config` itself.
 fn settings(command: &Command) -> Vec<String> {
     command
         .get_arguments()
-        .filter(|arg| arg.get_action().takes_values() && arg.get_id() != "config")
+        .filter(|arg| {
+            (arg.get_action().takes_values() || matches!(arg.get_action(), ArgAction::SetTrue))
+                && arg.get_id() != "config"
+        })
         .filter_map(|arg| arg.get_long().map(str::to_owned))
         .collect()
+}
+
+/// Whether `key` is a switch of `command`: on when given, taking no value.
+fn is_switch(command: &Command, key: &str) -> bool {
+    command
+        .get_arguments()
+        .any(|arg| arg.get_long() == Some(key) && matches!(arg.get_action(), ArgAction::SetTrue))
 }
 
 fn has_flag(command: &Command, key: &str) -> bool {

@@ -77,7 +77,8 @@ pub struct ServeArgs {
     /// Lets webhook endpoints be `http` and reach loopback and private
     /// addresses: for tests and local development only, never in
     /// production (it opens the server to request forgery).
-    #[arg(long, env = "WARRANT_ALLOW_INSECURE_WEBHOOKS")]
+    #[arg(long, env = "WARRANT_ALLOW_INSECURE_WEBHOOKS",
+          value_parser = clap::builder::BoolishValueParser::new())]
     allow_insecure_webhooks: bool,
     /// The webhook retry schedule, scaled: 1 tries again for about three
     /// days; a smaller value shortens every wait (for tests).

@@ -89,6 +89,20 @@ pub fn new_postgres_database(prefix: &str) -> String {
     )
 }
 
+/// A pinned PyPI package from `examples/tools.sh` (the name of its
+/// function there, e.g. `tools_standardwebhooks`), installed on first use:
+/// its directory for `PYTHONPATH`.
+pub fn python_tool(function: &str) -> String {
+    let lib = Command::new("bash")
+        .args(["-c", &format!(". examples/tools.sh && {function}")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(lib.status.success(), "cannot install {function}");
+    String::from_utf8(lib.stdout).unwrap().trim().to_owned()
+}
+
 /// Plugins compile once per test run, whatever the number of servers.
 pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")

@@ -1787,6 +1787,7 @@ on_both!(
     the_stores_expiry_rule_is_the_domains,
     every_write_logs_its_events_and_fills_the_outbox_in_its_transaction,
     a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint,
+    an_endpoint_reached_since_a_delivery_failed_stays_enabled,
 );
 
 /// A page holding all there is in these tests.
@@ -2065,4 +2066,47 @@ async fn a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint(bac
         .unwrap();
     assert_eq!(resent.len(), 1);
     assert_eq!(&resent[0].event.id, event_id);
+}
+
+async fn an_endpoint_reached_since_a_delivery_failed_stays_enabled(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    store
+        .insert_endpoint(&endpoint("we_1", &["intent.*"]), &admin())
+        .await
+        .unwrap();
+    let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
+    store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(NOW, 1_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let outcome = |status, delivered| AttemptOutcome {
+        attempt: AttemptRecord {
+            n: 1,
+            at_ms: NOW + 10,
+            duration_ms: 1,
+            response_status: Some(status),
+            error: None,
+        },
+        status: if delivered {
+            DeliveryStatus::Delivered
+        } else {
+            DeliveryStatus::Failed
+        },
+        next_attempt_ms: None,
+        disable_endpoint: (!delivered).then(|| "failed for days".to_owned()),
+    };
+    store
+        .finish_attempt(&claimed[0].id, &outcome(200, true))
+        .await
+        .unwrap();
+    store
+        .finish_attempt(&claimed[1].id, &outcome(500, false))
+        .await
+        .unwrap();
+    let endpoint = store.endpoint("tn_1", "we_1").await.unwrap().unwrap();
+    assert_eq!(endpoint.disabled_ms, None);
 }

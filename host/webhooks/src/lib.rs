@@ -131,30 +131,39 @@ impl Deliverer {
         let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            let free = permits.available_permits();
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                self.claim(free).await
+            // Wait for room for one attempt at least, then claim as many
+            // as there is room for.
+            let first = tokio::select! {
+                () = &mut shutdown => break,
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
             };
-            let full = !claimed.is_empty() && claimed.len() == free;
+            let room = permits.available_permits() + 1;
+            let claimed = self.claim(room).await;
+            if claimed.is_empty() {
+                drop(first);
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(self.settings.poll) => {}
+                }
+                continue;
+            }
+            let mut first = Some(first);
             for delivery in claimed {
-                let Ok(permit) = permits.clone().acquire_owned().await else {
-                    return;
+                let permit = match first.take() {
+                    Some(permit) => permit,
+                    None => match permits.clone().acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
                 };
                 let this = self.clone();
                 tokio::spawn(async move {
                     this.deliver(delivery).await;
                     drop(permit);
                 });
-            }
-            if full {
-                tokio::task::yield_now().await;
-                continue;
-            }
-            tokio::select! {
-                () = &mut shutdown => break,
-                () = tokio::time::sleep(self.settings.poll) => {}
             }
         }
         // Let the attempts under way finish (each within its timeout).

@@ -30,27 +30,35 @@ async fn log_event(tx: &mut Tx, event: &EventRecord) -> Result<()> {
     .bind(event.created_ms)
     .execute(&mut **tx)
     .await?;
+    for endpoint_id in receivers(tx, &event.tenant_id, &event.event_type).await? {
+        insert_delivery(
+            tx,
+            &event.tenant_id,
+            &endpoint_id,
+            &event.id,
+            event.created_ms,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The tenant's enabled endpoints that receive `event_type`.
+async fn receivers(tx: &mut Tx, tenant_id: &str, event_type: &str) -> Result<Vec<String>> {
     let endpoints = sqlx::query(
         "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_ms IS NULL",
     )
-    .bind(&event.tenant_id)
+    .bind(tenant_id)
     .fetch_all(&mut **tx)
     .await?;
+    let mut ids = Vec::new();
     for row in &endpoints {
         let patterns: Vec<String> = parse_json("webhook_endpoints.events", row.try_get("events")?)?;
-        if subscribed(&patterns, &event.event_type) {
-            let endpoint_id: String = row.try_get("id")?;
-            insert_delivery(
-                tx,
-                &event.tenant_id,
-                &endpoint_id,
-                &event.id,
-                event.created_ms,
-            )
-            .await?;
+        if subscribed(&patterns, event_type) {
+            ids.push(row.try_get("id")?);
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 async fn insert_delivery(
@@ -355,20 +363,8 @@ impl EventRepository for ThisStore {
             return Ok(None);
         };
         let event_type: String = row.try_get("type")?;
-        let endpoints = sqlx::query(
-            "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_ms IS NULL",
-        )
-        .bind(tenant_id)
-        .fetch_all(&mut *tx)
-        .await?;
         let mut queued = 0;
-        for endpoint in &endpoints {
-            let patterns: Vec<String> =
-                parse_json("webhook_endpoints.events", endpoint.try_get("events")?)?;
-            if !subscribed(&patterns, &event_type) {
-                continue;
-            }
-            let endpoint_id: String = endpoint.try_get("id")?;
+        for endpoint_id in receivers(&mut tx, tenant_id, &event_type).await? {
             // A delivery that is still pending is sent at once; one that
             // ended is sent again.
             let moved = sqlx::query(
@@ -729,7 +725,7 @@ impl WebhookRepository for ThisStore {
             "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_ms = $3,
                     claimed_until_ms = NULL, updated_ms = $4
              WHERE id = $5
-             RETURNING tenant_id, endpoint_id",
+             RETURNING tenant_id, endpoint_id, created_ms",
         )
         .bind(outcome.status.as_str())
         .bind(attempt.n)
@@ -741,7 +737,21 @@ impl WebhookRepository for ThisStore {
         if let (Some(row), Some(reason)) = (row, &outcome.disable_endpoint) {
             let tenant_id: String = row.try_get("tenant_id")?;
             let endpoint_id: String = row.try_get("endpoint_id")?;
-            if let Some(mut endpoint) = endpoint_in(&mut tx, &tenant_id, &endpoint_id).await?
+            let since: i64 = row.try_get("created_ms")?;
+            // Failing for days: nothing reached it since this delivery was
+            // written.
+            let reached = sqlx::query(
+                "SELECT 1 AS one FROM webhook_deliveries
+                 WHERE endpoint_id = $1 AND status = 'delivered' AND updated_ms >= $2
+                 LIMIT 1",
+            )
+            .bind(&endpoint_id)
+            .bind(since)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+            if !reached
+                && let Some(mut endpoint) = endpoint_in(&mut tx, &tenant_id, &endpoint_id).await?
                 && endpoint.disabled_ms.is_none()
             {
                 endpoint.disabled_ms = Some(now);
