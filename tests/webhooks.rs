@@ -550,6 +550,22 @@ fn every_change_is_an_event_logged_and_delivered_signed_once() {
         .iter()
         .find(|e| e["type"] == "intent.approved" && e["object"]["id"] == id(&pending))
         .expect("the approval is logged");
+    // What an approver needs: agent, amount, merchant, purpose, reasons,
+    // and where to approve.
+    let waiting = logged
+        .iter()
+        .find(|e| e["type"] == "intent.pending_approval" && e["object"]["id"] == id(&pending))
+        .expect("the wait for a person is logged");
+    let data = &waiting["data"];
+    assert_eq!(data["agentId"], t.agent.as_str());
+    assert_eq!(data["expectedAmountEuros"], json!(86.40));
+    assert_eq!(data["purpose"], "servers");
+    assert!(data["decision"]["rules"].is_array(), "{data}");
+    assert_eq!(
+        data["approvePath"],
+        format!("/intents/{}/approve", id(&pending))
+    );
+    assert!(approval["data"].get("approvePath").is_none());
     assert_eq!(approval["actor"]["kind"], "tenant_key");
     assert!(approval["actor"]["id"].as_str().unwrap().starts_with("ak_"));
     assert_eq!(approval["object"]["type"], "intent");

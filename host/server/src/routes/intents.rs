@@ -65,6 +65,10 @@ pub(crate) struct IntentView<'a> {
     /// than one.
     #[serde(skip_serializing_if = "Option::is_none")]
     approvals: Option<ApprovalsView>,
+    /// While it waits for a person: where to approve it
+    /// (`POST /intents/:id/approve`; `/deny` beside it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approve_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<EventView<'a>>>,
 }
@@ -161,6 +165,8 @@ pub(crate) fn intent_view<'a>(
             required: record.approvals_required,
             given: events.map(|events| approvals_given(events).count()),
         }),
+        approve_path: (record.status == IntentStatus::PendingApproval)
+            .then(|| format!("/intents/{}/approve", record.id)),
         history: events
             .map(|events| {
                 events
