@@ -2066,6 +2066,19 @@ async fn a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint(bac
         .unwrap();
     assert_eq!(resent.len(), 1);
     assert_eq!(&resent[0].event.id, event_id);
+    // …as a new delivery with a schedule of its own; the failed one keeps
+    // its attempts.
+    assert_eq!(resent[0].attempts, 0);
+    let both = store
+        .deliveries("tn_1", "we_1", &whole_page())
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+    let failed = both.iter().find(|d| d.id == *id).unwrap();
+    assert_eq!(
+        (failed.status, failed.tries.len()),
+        (DeliveryStatus::Failed, 2)
+    );
 }
 
 async fn an_endpoint_reached_since_a_delivery_failed_stays_enabled(backend: Backend) {

@@ -428,14 +428,14 @@ impl AgentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         insert_agent_event(&mut tx, event).await?;
-        let agent = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{AGENT_SELECT} WHERE a.id = $1"
-        )))
-        .bind(agent_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let agent = agent_in(&mut tx, agent_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                column: "agents.id",
+                detail: format!("agent `{agent_id}` vanished while it was stopped"),
+            })?;
         let suspension = Suspension {
-            agent: agent_row(&agent)?,
+            agent,
             cancelled_intents,
             revoked_tokens: revoked.rows_affected(),
         };

@@ -9,6 +9,22 @@ use crate::log::{
 /// Records `event` in the log, in a write's transaction, with a delivery
 /// for every enabled endpoint of its tenant that receives its type.
 async fn log_event(tx: &mut Tx, event: &EventRecord) -> Result<()> {
+    insert_log_row(tx, event).await?;
+    for endpoint_id in receivers(tx, &event.tenant_id, &event.event_type).await? {
+        insert_delivery(
+            tx,
+            &event.tenant_id,
+            &endpoint_id,
+            &event.id,
+            event.created_ms,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records `event` in the log alone, sent nowhere.
+async fn insert_log_row(tx: &mut Tx, event: &EventRecord) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
                              agent_id, kind, message, intent_id, data, request_id, created_ms)
@@ -30,16 +46,6 @@ async fn log_event(tx: &mut Tx, event: &EventRecord) -> Result<()> {
     .bind(event.created_ms)
     .execute(&mut **tx)
     .await?;
-    for endpoint_id in receivers(tx, &event.tenant_id, &event.event_type).await? {
-        insert_delivery(
-            tx,
-            &event.tenant_id,
-            &endpoint_id,
-            &event.id,
-            event.created_ms,
-        )
-        .await?;
-    }
     Ok(())
 }
 
@@ -366,11 +372,12 @@ impl EventRepository for ThisStore {
         let mut queued = 0;
         for endpoint_id in receivers(&mut tx, tenant_id, &event_type).await? {
             // A delivery that is still pending is sent at once; one that
-            // ended is sent again.
+            // ended (delivered, or failed after its schedule) is sent again
+            // as a new delivery, with a schedule of its own, its attempts
+            // kept beside it.
             let moved = sqlx::query(
-                "UPDATE webhook_deliveries SET status = 'pending', next_attempt_ms = $1,
-                        updated_ms = $1
-                 WHERE endpoint_id = $2 AND event_id = $3",
+                "UPDATE webhook_deliveries SET next_attempt_ms = $1, updated_ms = $1
+                 WHERE endpoint_id = $2 AND event_id = $3 AND status = 'pending'",
             )
             .bind(now_ms)
             .bind(&endpoint_id)
@@ -541,23 +548,7 @@ impl WebhookRepository for ThisStore {
             crate::log::views().endpoint(endpoint),
             now_ms,
         );
-        sqlx::query(
-            "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
-                                 data, request_id, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&event.id)
-        .bind(&event.tenant_id)
-        .bind(&event.event_type)
-        .bind(&event.actor)
-        .bind(&event.actor_name)
-        .bind(&event.object_type)
-        .bind(&event.object_id)
-        .bind(&event.data)
-        .bind(&event.request_id)
-        .bind(event.created_ms)
-        .execute(&mut *tx)
-        .await?;
+        insert_log_row(&mut tx, &event).await?;
         insert_delivery(
             &mut tx,
             &endpoint.tenant_id,
