@@ -38,6 +38,7 @@ TOOLS_SCHEMATHESIS=4.32.5
 TOOLS_OPENTELEMETRY_PROTO=1.45.2
 # …and the Standard Webhooks reference library verifies webhook signatures.
 TOOLS_STANDARDWEBHOOKS=1.3.0
+TOOLS_MCP=2.3.0
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -124,6 +125,12 @@ tools_opentelemetry_proto() {
 tools_standardwebhooks() {
     tools_pip_package "standardwebhooks-$TOOLS_STANDARDWEBHOOKS" \
         "standardwebhooks==$TOOLS_STANDARDWEBHOOKS"
+}
+
+# The official MCP Python SDK (`mcp`, from PyPI): the directory to put on
+# `PYTHONPATH`.
+tools_mcp() {
+    tools_pip_package "mcp-$TOOLS_MCP" "mcp==$TOOLS_MCP"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

@@ -4,6 +4,7 @@
 mod config;
 mod conformance;
 mod eval;
+mod mcp;
 mod plugin_source;
 mod serve;
 mod telemetry;
@@ -80,6 +81,11 @@ enum Command {
     /// Serves the REST API: tenants, plugins, policies, agents and intents,
     /// stored in an embedded SQLite database.
     Serve(serve::ServeArgs),
+    /// Serves the Model Context Protocol on stdin and stdout, for an MCP
+    /// client that starts Warrant itself, as the bearer of `WARRANT_TOKEN`
+    /// (an agent token or an API key): on the server at `WARRANT_URL`, or
+    /// on the database itself when no URL is given.
+    Mcp(mcp::McpArgs),
     /// Manages tenants directly in the database.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -192,6 +198,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Mcp(args) => mcp::run(args),
         Command::Tenant(TenantCommand::Create(args)) => serve::tenant_create(args),
         Command::Eval(args) => eval::run(args),
         Command::Test(args) => conformance::run(args),

@@ -110,7 +110,7 @@ pub struct TenantCreateArgs {
 impl StorageArgs {
     /// Opens the database, creating the data directory (mode 0700) and
     /// running migrations as needed.
-    async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+    pub(crate) async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
         match &self.database_url {
             None => {
                 create_private_dir(&self.data_dir)?;
@@ -141,6 +141,23 @@ impl StorageArgs {
     }
 }
 
+impl StorageArgs {
+    /// The services on `store`, with compiled plugins cached in
+    /// `cache_dir` [default: DATA_DIR/plugin-cache].
+    pub(crate) fn app(
+        &self,
+        store: Arc<dyn Store>,
+        cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<App> {
+        let runtime_config = RuntimeConfig {
+            cache_dir: Some(cache_dir.unwrap_or_else(|| self.data_dir.join("plugin-cache"))),
+            ..RuntimeConfig::default()
+        };
+        let runtime = Runtime::new(runtime_config)?;
+        App::new(store, runtime).map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))
+    }
+}
+
 /// A database URL without its password, for messages.
 fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -165,7 +182,7 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory `{}`", dir.display()))
 }
 
-fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -219,17 +236,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!("{e}"))?;
 
-    let runtime_config = RuntimeConfig {
-        cache_dir: Some(
-            args.cache_dir
-                .clone()
-                .unwrap_or_else(|| args.storage.data_dir.join("plugin-cache")),
-        ),
-        ..RuntimeConfig::default()
-    };
-    let runtime = Runtime::new(runtime_config)?;
-    let app = App::new(store.clone(), runtime)
-        .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?
+    let app = args
+        .storage
+        .app(store.clone(), args.cache_dir.clone())?
         .with_rate_limit(RateLimit::new(args.rate_limit, args.rate_limit_burst))
         .with_insecure_webhooks(args.allow_insecure_webhooks);
     if args.allow_insecure_webhooks {

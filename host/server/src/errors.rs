@@ -166,9 +166,10 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        // The one place an internal error is logged.
+impl ApiError {
+    /// The answer's body, `{"error": {…, "requestId"?}}`; an internal
+    /// error's cause is logged here, the one place it is.
+    pub(crate) fn envelope(&self) -> String {
         if let Some(cause) = &self.cause {
             tracing::error!("internal error: {cause}");
         }
@@ -185,13 +186,34 @@ impl IntoResponse for ApiError {
         struct Envelope<'a> {
             error: WithRequest<'a>,
         }
-        let body = serde_json::to_string(&Envelope {
+        serde_json::to_string(&Envelope {
             error: WithRequest {
                 body: &self.body,
                 request_id: warrant_app::request_id(),
             },
         })
-        .unwrap_or_else(|_| r#"{"error":{"code":"E_INTERNAL","message":"internal error"}}"#.into());
+        .unwrap_or_else(|_| r#"{"error":{"code":"E_INTERNAL","message":"internal error"}}"#.into())
+    }
+
+    /// The stable code, `E_…`.
+    pub(crate) fn code(&self) -> &'static str {
+        self.body.code
+    }
+
+    /// What happened, for a person.
+    pub(crate) fn message(&self) -> &str {
+        &self.body.message
+    }
+
+    /// Whether the caller's credential was missing or refused.
+    pub(crate) fn is_unauthorized(&self) -> bool {
+        self.status == StatusCode::UNAUTHORIZED
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.envelope();
         let mut response = (
             self.status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],

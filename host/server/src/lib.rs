@@ -13,6 +13,7 @@
 
 mod errors;
 pub mod http;
+pub mod mcp;
 mod openapi;
 mod routes;
 
@@ -43,7 +44,13 @@ pub fn router(app: App, serving: http::operate::Serving) -> Router {
     let routes = routes
         .fallback(async || ApiError::no_such_endpoint())
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
-        .with_state(AppState { app, metrics });
+        .with_state(AppState {
+            app: app.clone(),
+            metrics,
+        })
+        // MCP is a protocol of its own beside the REST API, not in its
+        // document.
+        .merge(mcp::router(app));
     http::operate::layers(routes, serving)
 }
 

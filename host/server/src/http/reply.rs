@@ -44,6 +44,11 @@ impl<T> Listing<T> {
         }
     }
 
+    /// The page's items.
+    pub fn items(&self) -> &[T] {
+        &self.data
+    }
+
     /// Answers 200 with the page, each item turned into its view by `f`.
     pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
         Reply::ok(&ListingPage {

@@ -56,7 +56,7 @@ pub(crate) fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
     })
 }
 
-fn reply(record: &AgentRecord) -> Result<Reply> {
+pub(crate) fn reply(record: &AgentRecord) -> Result<Reply> {
     Reply::ok(&view(record)?)
 }
 

@@ -193,7 +193,7 @@ fn reply_with(status: StatusCode, intent: &IntentWithHistory) -> Result<Reply> {
     Reply::json(status, &intent_view(&intent.record, Some(&intent.events))?)
 }
 
-fn reply(intent: &IntentWithHistory) -> Result<Reply> {
+pub(crate) fn reply(intent: &IntentWithHistory) -> Result<Reply> {
     reply_with(StatusCode::OK, intent)
 }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use warrant_app::Principal;
-use warrant_app::oversight::{Anomaly, BaselineSet, Meter};
+use warrant_app::oversight::{Anomaly, BaselineSet, Meter, UsageReport};
 use warrant_app::policies::DryRun;
 use warrant_domain::baseline::{BaselineRequest, MAX_BASELINE_DAYS};
 use warrant_domain::context::{Baseline, Usage, WindowUsage};
@@ -154,7 +154,11 @@ pub(crate) async fn usage(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Reply> {
-    let report = state.app.oversight().usage(&principal, &id).await?;
+    usage_reply(&state.app.oversight().usage(&principal, &id).await?)
+}
+
+/// An agent's usage report as `GET /agents/:id/usage` answers it.
+pub(crate) fn usage_reply(report: &UsageReport) -> Result<Reply> {
     let usage = &report.usage;
     let currency = usage.currency;
     let rate_limits = report.rate_limits.as_ref().map(|limits| {
