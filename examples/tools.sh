@@ -39,6 +39,8 @@ TOOLS_OPENTELEMETRY_PROTO=1.45.2
 # …and the Standard Webhooks reference library verifies webhook signatures.
 TOOLS_STANDARDWEBHOOKS=1.3.0
 TOOLS_MCP=2.3.0
+TOOLS_PLAYWRIGHT=1.65.3
+TOOLS_AXE_CORE=4.14.1
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -131,6 +133,25 @@ tools_standardwebhooks() {
 # `PYTHONPATH`.
 tools_mcp() {
     tools_pip_package "mcp-$TOOLS_MCP" "mcp==$TOOLS_MCP"
+}
+
+# Playwright for Python (from PyPI), which drives Debian's Chromium (it
+# never downloads a browser of its own): the directory to put on
+# `PYTHONPATH`.
+tools_playwright() {
+    tools_pip_package "playwright-$TOOLS_PLAYWRIGHT" "playwright==$TOOLS_PLAYWRIGHT"
+}
+
+tools_install_axe_core() {
+    cd "$dest" \
+        && echo '{"private": true}' >package.json \
+        && npm install --silent --no-audit --no-fund --save-exact "axe-core@$TOOLS_AXE_CORE"
+}
+
+# axe-core (from npm), the accessibility checker: the path of its script.
+tools_axe_core() {
+    tools_once "axe-core-$TOOLS_AXE_CORE" tools_install_axe_core || return 1
+    echo "$WARRANT_TOOLS/axe-core-$TOOLS_AXE_CORE/node_modules/axe-core/axe.min.js"
 }
 
 # `componentize-py`, from PyPI: a script that runs it with its own packages.

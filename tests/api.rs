@@ -74,6 +74,38 @@ fn the_quickstart_gives_approved_pending_and_denied_intents_and_approves_one() {
 }
 
 #[test]
+fn intents_list_by_the_time_they_were_declared() {
+    let server = Server::start();
+    let t = Tenant::new(&server, "dated");
+    let id = intent_id(&server.intent(&t.token, &t.agent, "12").expect(201));
+    let listed = |query: &str| -> Vec<String> {
+        server
+            .get(&format!("/intents?{query}"), &t.key)
+            .expect(200)
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(listed("createdFrom=2020-01-01T00:00:00Z"), std::slice::from_ref(&id));
+    assert_eq!(
+        listed("createdBefore=2020-01-01T00:00:00Z"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        listed("createdFrom=2020-01-01T00:00:00Z&createdBefore=2999-01-01T00:00:00%2B02:00"),
+        [id]
+    );
+    assert!(listed("createdFrom=2999-01-01T00:00:00Z").is_empty());
+    let wrong = server
+        .get("/intents?createdFrom=yesterday", &t.key)
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(wrong.body["error"]["field"], "createdFrom");
+}
+
+#[test]
 fn health_and_unknown_routes_answer_in_json() {
     let server = Server::start();
     server.send("GET", "/healthz", None, &[], None).expect(200);

@@ -34,6 +34,8 @@ pub struct Answer {
     pub request_id: Option<String>,
     /// The `Retry-After` header.
     pub retry_after: Option<String>,
+    /// Every `Set-Cookie` header.
+    pub set_cookies: Vec<String>,
 }
 
 impl Answer {
@@ -226,6 +228,8 @@ impl Server {
         let http = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .proxy(None)
+            // A redirect is an answer to look at (the dashboard's).
+            .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(60)))
             .build()
             .new_agent();
@@ -366,6 +370,13 @@ impl Server {
             .get("retry-after")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let set_cookies = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect();
         let text = response
             .body_mut()
             .with_config()
@@ -380,6 +391,7 @@ impl Server {
             replayed,
             request_id,
             retry_after,
+            set_cookies,
         }
     }
 
@@ -402,6 +414,7 @@ impl Server {
             replayed: false,
             request_id: None,
             retry_after: None,
+            set_cookies: Vec::new(),
         })
     }
 

@@ -76,6 +76,19 @@ pub struct ReasonRequest {
     pub note: Option<String>,
 }
 
+/// Which intents to list.
+#[derive(Clone, Debug, Default)]
+pub struct IntentQuery {
+    /// Only this agent's (an agent token's own, whatever it says).
+    pub agent_id: Option<String>,
+    /// Only those in this status now.
+    pub status: Option<IntentStatus>,
+    /// Only those declared at or after this time (ms since the epoch).
+    pub created_from_ms: Option<i64>,
+    /// Only those declared before this time (ms since the epoch).
+    pub created_before_ms: Option<i64>,
+}
+
 /// What a move brings besides its transition.
 #[derive(Debug)]
 pub enum MoveBody {
@@ -336,24 +349,27 @@ impl Intents<'_> {
     }
 
     /// A page of the caller's intents, newest first, each as it stands;
-    /// `status` filters on the status they show now.
+    /// `query.status` filters on the status they show now.
     pub async fn list(
         &self,
         principal: &Principal,
-        agent_id: Option<String>,
-        status: Option<IntentStatus>,
+        query: IntentQuery,
         page: &Page,
     ) -> Result<Vec<IntentRecord>> {
         let tenant_id = principal.tenant_id()?;
-        let agent_id = agent_id.or_else(|| principal.own_agent().map(str::to_owned));
+        let agent_id = query
+            .agent_id
+            .or_else(|| principal.own_agent().map(str::to_owned));
         if let Some(agent_id) = &agent_id {
             principal.may(agent_id, Permission::Read)?;
         }
         let now = now_ms();
         let filter = IntentFilter {
             agent_id,
-            status,
+            status: query.status,
             now_ms: now,
+            created_from_ms: query.created_from_ms,
+            created_before_ms: query.created_before_ms,
         };
         let records = self.app.store().intents(tenant_id, &filter, page).await?;
         Ok(records.into_iter().map(|r| effective(r, now)).collect())

@@ -278,6 +278,7 @@ impl Oversight<'_> {
             agent_id: Some(agent.agent.id.clone()),
             status: None,
             now_ms: now_ms(),
+            ..IntentFilter::default()
         };
         let page = Page {
             after: None,

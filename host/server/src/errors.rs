@@ -205,6 +205,11 @@ impl ApiError {
         &self.body.message
     }
 
+    /// The answer's status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// Whether the caller's credential was missing or refused.
     pub(crate) fn is_unauthorized(&self) -> bool {
         self.status == StatusCode::UNAUTHORIZED

@@ -11,6 +11,7 @@
 //! - [`ApiError`]: every error answer.
 #![deny(missing_docs)]
 
+mod dashboard;
 mod errors;
 pub mod http;
 pub mod mcp;
@@ -44,6 +45,8 @@ pub fn router(app: App, serving: http::operate::Serving) -> Router {
     let routes = routes
         .fallback(async || ApiError::no_such_endpoint())
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
+        // The dashboard's pages are HTML for people, not in the document.
+        .merge(dashboard::router())
         .with_state(AppState {
             app: app.clone(),
             metrics,

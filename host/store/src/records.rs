@@ -302,6 +302,10 @@ pub struct IntentFilter {
     pub status: Option<IntentStatus>,
     /// The time the status filter is judged at.
     pub now_ms: i64,
+    /// Only those declared at or after this time (ms since the epoch).
+    pub created_from_ms: Option<i64>,
+    /// Only those declared before this time (ms since the epoch).
+    pub created_before_ms: Option<i64>,
 }
 
 /// Which agents to list.

@@ -270,6 +270,51 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
     assert_eq!(none.merchant_last_month, w(0, 0));
 }
 
+async fn intents_list_by_the_time_they_were_declared(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    for n in 1..=4 {
+        let record = intent(
+            n,
+            NOW + i64::from(n) * MINUTE,
+            IntentStatus::Approved,
+            Money::eur(100),
+            "a.com",
+        );
+        store
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .await
+            .unwrap();
+    }
+    let listed = |from: Option<i64>, before: Option<i64>| {
+        let store = store.clone();
+        async move {
+            let filter = IntentFilter {
+                now_ms: NOW,
+                created_from_ms: from,
+                created_before_ms: before,
+                ..IntentFilter::default()
+            };
+            store
+                .intents("tn_1", &filter, &whole_page())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(None, None).await.len(), 4);
+    // From is inclusive, before is not; newest first.
+    assert_eq!(
+        listed(Some(NOW + 2 * MINUTE), Some(NOW + 4 * MINUTE)).await,
+        ["int_0003", "int_0002"]
+    );
+    assert_eq!(listed(Some(NOW + 4 * MINUTE), None).await, ["int_0004"]);
+    assert!(listed(None, Some(NOW + MINUTE)).await.is_empty());
+}
+
 async fn a_status_change_applies_only_from_the_expected_status(backend: Backend) {
     use IntentStatus::*;
     let Some((_dir, store)) = store_with_agent(backend).await else {
@@ -1648,6 +1693,7 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
             agent_id: None,
             status: Some(status),
             now_ms: NOW,
+            ..IntentFilter::default()
         };
         let mut listed: Vec<String> = store
             .intents("tn_1", &filter, &page)
@@ -1788,6 +1834,7 @@ on_both!(
     every_write_logs_its_events_and_fills_the_outbox_in_its_transaction,
     a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint,
     an_endpoint_reached_since_a_delivery_failed_stays_enabled,
+    intents_list_by_the_time_they_were_declared,
 );
 
 /// A page holding all there is in these tests.

@@ -10,7 +10,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use warrant_app::agents::{AgentQuery, Hold};
-use warrant_app::intents::{Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest};
+use warrant_app::intents::{
+    Declared, IntentQuery, IntentWithHistory, Intents, MoveBody, ReasonRequest,
+};
 use warrant_app::{App, Permission, Principal, forget};
 use warrant_domain::context::{AgentStatus, AgentType};
 use warrant_domain::intent::{IntentRequest, SettleRequest};
@@ -355,7 +357,15 @@ pub(super) async fn call(
             let page = PageQuery::new(args.limit.map(|l| l.to_string()), args.cursor).page()?;
             let records = app
                 .intents()
-                .list(principal, args.agent_id, args.status, &page)
+                .list(
+                    principal,
+                    IntentQuery {
+                        agent_id: args.agent_id,
+                        status: args.status,
+                        ..IntentQuery::default()
+                    },
+                    &page,
+                )
                 .await?;
             let listing = Listing::new(records, &page, |r| r.id.clone());
             let text = list_text(listing.items());
@@ -538,7 +548,14 @@ async fn every_intent(
     let page = PageQuery::new(Some("200".into()), None).page()?;
     let mut records = app
         .intents()
-        .list(principal, None, Some(status), &page)
+        .list(
+            principal,
+            IntentQuery {
+                status: Some(status),
+                ..IntentQuery::default()
+            },
+            &page,
+        )
         .await?;
     records.truncate(200);
     Ok(records)

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use warrant_app::Principal;
 use warrant_app::charges::ChargeRequest;
 use warrant_app::intents::{
-    Declared, IntentWithHistory, Intents, MoveBody, ReasonRequest, approvals_given,
+    Declared, IntentQuery, IntentWithHistory, Intents, MoveBody, ReasonRequest, approvals_given,
 };
 use warrant_domain::context::{Cadence, Card};
 use warrant_domain::intent::{IntentRequest, SettleRequest};
@@ -262,9 +262,29 @@ pub(crate) struct ListQuery {
     limit: Option<String>,
     /// The previous page's `nextCursor`.
     cursor: Option<String>,
+    /// Only intents declared at or after this time (RFC 3339).
+    created_from: Option<String>,
+    /// Only intents declared before this time (RFC 3339).
+    created_before: Option<String>,
 }
 
-/// `GET /intents?agentId=&status=`: newest first, a page at a time.
+/// A time of a query, in ms since the epoch.
+pub(crate) fn query_time(field: &str, text: Option<&str>) -> Result<Option<i64>> {
+    text.map(|text| {
+        time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
+            .map_err(|_| {
+                ApiError::validation(
+                    field,
+                    "must be a time as RFC 3339 writes it, e.g. `2026-12-01T00:00:00Z`",
+                )
+            })
+    })
+    .transpose()
+}
+
+/// `GET /intents?agentId=&status=&createdFrom=&createdBefore=`: newest
+/// first, a page at a time.
 #[utoipa::path(
     get,
     operation_id = "intents_list",
@@ -284,12 +304,16 @@ pub(crate) async fn list(
         .map(|s| s.parse::<IntentStatus>())
         .transpose()
         .map_err(|e| ApiError::validation("status", e))?;
+    let created_from_ms = query_time("createdFrom", query.created_from.as_deref())?;
+    let created_before_ms = query_time("createdBefore", query.created_before.as_deref())?;
     let page = PageQuery::new(query.limit, query.cursor).page()?;
-    let records = state
-        .app
-        .intents()
-        .list(&principal, query.agent_id, status, &page)
-        .await?;
+    let filter = IntentQuery {
+        agent_id: query.agent_id,
+        status,
+        created_from_ms,
+        created_before_ms,
+    };
+    let records = state.app.intents().list(&principal, filter, &page).await?;
     let listing = Listing::new(records, &page, |r| r.id.clone());
     listing.reply(|record| intent_view(record, None))
 }

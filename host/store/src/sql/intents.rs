@@ -71,6 +71,8 @@ impl IntentRepository for ThisStore {
                     OR (status = $3 AND NOT ({LIVES_OUT} AND expires_ms <= $6))
                     OR ($3 = 'expired' AND {LIVES_OUT} AND expires_ms <= $6))
                AND (CAST($4 AS TEXT) IS NULL OR id < $4)
+               AND (CAST($7 AS BIGINT) IS NULL OR created_ms >= $7)
+               AND (CAST($8 AS BIGINT) IS NULL OR created_ms < $8)
              ORDER BY id DESC LIMIT $5"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -80,6 +82,8 @@ impl IntentRepository for ThisStore {
             .bind(&page.after)
             .bind(limit_plus_one(page))
             .bind(filter.now_ms)
+            .bind(filter.created_from_ms)
+            .bind(filter.created_before_ms)
             .fetch_all(&self.pool)
             .await?
             .iter()
