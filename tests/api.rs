@@ -89,7 +89,10 @@ fn intents_list_by_the_time_they_were_declared() {
             .map(|i| i["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(listed("createdFrom=2020-01-01T00:00:00Z"), std::slice::from_ref(&id));
+    assert_eq!(
+        listed("createdFrom=2020-01-01T00:00:00Z"),
+        std::slice::from_ref(&id)
+    );
     assert_eq!(
         listed("createdBefore=2020-01-01T00:00:00Z"),
         Vec::<String>::new()

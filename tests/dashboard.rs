@@ -131,19 +131,9 @@ fn an_approver_works_through_the_dashboard_in_a_browser() {
     assert_eq!(untouched.body["history"].as_array().unwrap().len(), 1);
 }
 
-/// Without a browser: a POST that carries the session cookie but not the
-/// form's token is refused, and a page without a session sends to sign-in.
-#[test]
-fn a_post_without_the_forms_token_is_refused() {
-    let server = Server::start();
-    let tenant = Tenant::new(&server, "forms");
-    let pending = server
-        .intent(&tenant.token, &tenant.agent, "60")
-        .expect(201)
-        .str("id");
-    let signed_out = server.send("GET", "/dashboard/approvals", None, &[], None);
-    assert_eq!(signed_out.status, 303);
-    // Sign in as a browser would: the form's token and its cookie.
+/// Signs in to the dashboard as a browser would (the form's token and
+/// its cookie): the session cookie (`name=value`) and the forms' token.
+fn sign_in(server: &Server, key: &str) -> (String, String) {
     let form = server.send("GET", "/dashboard/login", None, &[], None);
     assert_eq!(form.status, 200);
     let login_cookie = form
@@ -157,19 +147,17 @@ fn a_post_without_the_forms_token_is_refused() {
         .unwrap()
         .split_once('=')
         .unwrap()
-        .1
-        .to_owned();
-    let body = format!("csrf={token}&key={}", tenant.key);
+        .1;
+    let body = format!("csrf={token}&key={key}");
     let cookie = format!("warrant_login={token}");
-    let form_type = ("content-type", "application/x-www-form-urlencoded");
     let signed = server.send(
         "POST",
         "/dashboard/login",
         None,
-        &[form_type, ("cookie", &cookie)],
+        &[FORM, ("cookie", &cookie)],
         Some(body.as_bytes()),
     );
-    assert_eq!(signed.status, 303);
+    assert_eq!(signed.status, 303, "{}", signed.text);
     let session = signed
         .set_cookies
         .iter()
@@ -179,19 +167,17 @@ fn a_post_without_the_forms_token_is_refused() {
         session.contains("HttpOnly") && session.contains("SameSite=Strict"),
         "{session}"
     );
-    assert!(!session.contains(&tenant.key));
-    let session = session.split(';').next().unwrap().to_owned();
-    assert!(!session.contains(&tenant.key));
+    assert!(!session.contains(key));
     // The same sign-in without the form's cookie is refused.
     let forged = server.send(
         "POST",
         "/dashboard/login",
         None,
-        &[form_type],
+        &[FORM],
         Some(body.as_bytes()),
     );
     assert_eq!(forged.status, 403);
-
+    let session = session.split(';').next().unwrap().to_owned();
     let page = server.send(
         "GET",
         "/dashboard/approvals",
@@ -200,6 +186,42 @@ fn a_post_without_the_forms_token_is_refused() {
         None,
     );
     assert_eq!(page.status, 200);
+    let csrf = page
+        .text
+        .split("data-csrf=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    (session, csrf.to_owned())
+}
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+
+/// Without a browser: a POST that carries the session cookie but not the
+/// form's token is refused; a key whose role may not approve is refused by
+/// the service even with the token; a page without a session sends to
+/// sign-in.
+#[test]
+fn a_post_without_the_forms_token_or_the_role_is_refused() {
+    let server = Server::start();
+    let tenant = Tenant::new(&server, "forms");
+    let pending = server
+        .intent(&tenant.token, &tenant.agent, "60")
+        .expect(201)
+        .str("id");
+    let signed_out = server.send("GET", "/dashboard/approvals", None, &[], None);
+    assert_eq!(signed_out.status, 303);
+
+    let (session, csrf) = sign_in(&server, &tenant.key);
+    let page = server.send(
+        "GET",
+        "/dashboard/approvals",
+        None,
+        &[("cookie", &session)],
+        None,
+    );
     assert!(page.text.contains(&pending));
     let approve = format!("/dashboard/intents/{pending}/approve");
     for body in ["note=x", "csrf=&note=x", "csrf=0000&note=x"] {
@@ -207,13 +229,92 @@ fn a_post_without_the_forms_token_is_refused() {
             "POST",
             &approve,
             None,
-            &[form_type, ("cookie", &session)],
+            &[FORM, ("cookie", &session)],
             Some(body.as_bytes()),
         );
         assert_eq!(refused.status, 403, "{body}");
     }
+
+    // A viewer sees the inbox without the forms, and its POST is refused
+    // by the service's role check.
+    let viewer = server
+        .post(
+            "/api-keys",
+            &tenant.key,
+            json!({"name": "auditor", "role": "viewer"}),
+        )
+        .expect(201)
+        .str("key");
+    let (viewer_session, viewer_csrf) = sign_in(&server, &viewer);
+    let page = server.send(
+        "GET",
+        "/dashboard/approvals",
+        None,
+        &[("cookie", &viewer_session)],
+        None,
+    );
+    assert!(page.text.contains("cannot approve"), "{}", page.text);
+    let refused = server.send(
+        "POST",
+        &approve,
+        None,
+        &[
+            FORM,
+            ("cookie", &viewer_session),
+            ("x-requested-with", "fetch"),
+        ],
+        Some(format!("csrf={viewer_csrf}").as_bytes()),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    // Another session's token is not this one's.
+    let crossed = server.send(
+        "POST",
+        &approve,
+        None,
+        &[FORM, ("cookie", &session)],
+        Some(format!("csrf={viewer_csrf}").as_bytes()),
+    );
+    assert_eq!(crossed.status, 403);
     let intent = server
         .get(&format!("/intents/{pending}"), &tenant.key)
         .expect(200);
     assert_eq!(intent.str("status"), "pending_approval");
+
+    // With its own token, the tenant's key approves (and is sent back to
+    // the inbox).
+    let approved = server.send(
+        "POST",
+        &approve,
+        None,
+        &[FORM, ("cookie", &session)],
+        Some(format!("csrf={csrf}&note=fine").as_bytes()),
+    );
+    assert_eq!(approved.status, 303);
+    let intent = server
+        .get(&format!("/intents/{pending}"), &tenant.key)
+        .expect(200);
+    assert_eq!(intent.str("status"), "approved");
+
+    // A revoked key's session ends at once.
+    let keys = server.get("/api-keys", &tenant.key).expect(200);
+    let viewer_id = keys.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "auditor")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .delete(&format!("/api-keys/{viewer_id}"), &tenant.key)
+        .expect(200);
+    let ended = server.send(
+        "GET",
+        "/dashboard/approvals",
+        None,
+        &[("cookie", &viewer_session)],
+        None,
+    );
+    assert_eq!(ended.status, 303);
 }

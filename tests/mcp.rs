@@ -26,6 +26,14 @@ fn run_client(server: &Server, transport: &str, env: &[(&str, String)]) -> (Tena
         .intent(&other.token, &other.agent, "60")
         .expect(201)
         .str("id");
+    // Another agent of the same tenant, whose intent the agent's token
+    // must not reach either.
+    let sibling = server.agent(&tenant.key, &tenant.policy, "sibling");
+    let sibling_token = server.token(&tenant.key, &sibling);
+    let sibling_intent = server
+        .intent(&sibling_token, &sibling, "60")
+        .expect(201)
+        .str("id");
     let mut command = Command::new("python3");
     command
         .arg("tests/mcp/client.py")
@@ -35,6 +43,7 @@ fn run_client(server: &Server, transport: &str, env: &[(&str, String)]) -> (Tena
         .env("AGENT_TOKEN", &tenant.token)
         .env("TENANT_KEY", &tenant.key)
         .env("FOREIGN_INTENT", &foreign)
+        .env("SIBLING_INTENT", &sibling_intent)
         .env("WARRANT_BIN", env!("CARGO_BIN_EXE_warrant"));
     if transport == "http" {
         command.arg(format!("{}/mcp", server.base));

@@ -7,7 +7,7 @@ transport named on the command line:
 
 Credentials come from the environment: AGENT_TOKEN (an agent's token),
 TENANT_KEY (its tenant's API key), FOREIGN_INTENT (another tenant's
-intent). For stdio, MCP_ENV_* variables are passed to the server without
+intent), SIBLING_INTENT (another agent's, of the same tenant). For stdio, MCP_ENV_* variables are passed to the server without
 the prefix. Prints one JSON object of what it saw; any failed check exits
 non-zero with the reason."""
 
@@ -107,6 +107,19 @@ async def agent_day(seen):
         check(foreign.structured_content["error"]["code"] == "E_NOT_FOUND", str(foreign.structured_content))
         foreign_cancel = await client.call_tool("cancel_intent", {"id": os.environ["FOREIGN_INTENT"]})
         check(foreign_cancel.is_error, "another tenant's intent cannot be cancelled")
+        sibling = os.environ["SIBLING_INTENT"]
+        for tool in ["get_intent", "cancel_intent", "complete_intent"]:
+            answer = await client.call_tool(tool, {"id": sibling})
+            check(answer.is_error, f"{tool} on another agent's intent is refused")
+            check(
+                answer.structured_content["error"]["code"] in ("E_AGENT_ISOLATION", "E_NOT_FOUND"),
+                str(answer.structured_content),
+            )
+        listed_all = await client.call_tool("list_intents", {})
+        check(
+            sibling not in [i["id"] for i in listed_all.structured_content["data"]],
+            "another agent's intents are not listed",
+        )
         approve_own = await client.call_tool("approve_intent", {"id": pending.structured_content["id"]})
         check(approve_own.is_error, "an agent cannot approve its own intent")
         check(approve_own.structured_content["error"]["code"] == "E_FORBIDDEN", str(approve_own.structured_content))
@@ -158,12 +171,14 @@ async def supervisor(seen):
         for name in ["list_agents", "freeze_agent", "approve_intent", "deny_intent", "agent_usage"]:
             check(name in tools, f"a tenant key lists {name}")
         agents = await client.call_tool("list_agents", {})
-        check(len(agents.structured_content["data"]) == 1, "the tenant's one agent")
-        agent_id = agents.structured_content["data"][0]["id"]
+        names = {a["name"]: a["id"] for a in agents.structured_content["data"]}
+        check(len(names) == 2 and "sibling" in names, f"the tenant's two agents: {names}")
+        agent_id = next(id for name, id in names.items() if name != "sibling")
         usage = await client.call_tool("agent_usage", {"agentId": agent_id})
         check(usage.structured_content["agentId"] == agent_id, text_of(usage))
         pending = json.loads((await client.read_resource("warrant://intents/pending")).contents[0].text)
-        check([i["id"] for i in pending["data"]] == [seen["pending"]], "the approvals inbox")
+        inbox = [i["id"] for i in pending["data"]]
+        check(seen["pending"] in inbox and os.environ["SIBLING_INTENT"] in inbox, f"the approvals inbox: {inbox}")
         foreign = await client.call_tool("approve_intent", {"id": os.environ["FOREIGN_INTENT"]})
         check(foreign.is_error and foreign.structured_content["error"]["code"] == "E_NOT_FOUND", text_of(foreign))
         approved = await client.call_tool(

@@ -25,7 +25,9 @@ use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
+use warrant_app::agents::Hold;
 use warrant_app::sessions::{SESSION_MS, Session};
+use warrant_domain::lifecycle::Transition;
 
 use crate::AppState;
 use crate::errors::ApiError;
@@ -54,11 +56,23 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dashboard/approvals/list", get(pages::approvals_list))
         .route("/dashboard/intents", get(pages::intents))
         .route("/dashboard/intents/{id}", get(pages::intent))
-        .route("/dashboard/intents/{id}/approve", post(pages::approve))
-        .route("/dashboard/intents/{id}/deny", post(pages::deny))
+        .route(
+            "/dashboard/intents/{id}/approve",
+            post(|s, g, h, i, f| pages::decide(s, g, h, i, f, Transition::Approve)),
+        )
+        .route(
+            "/dashboard/intents/{id}/deny",
+            post(|s, g, h, i, f| pages::decide(s, g, h, i, f, Transition::Deny)),
+        )
         .route("/dashboard/agents", get(pages::agents))
-        .route("/dashboard/agents/{id}/freeze", post(pages::freeze))
-        .route("/dashboard/agents/{id}/unfreeze", post(pages::unfreeze))
+        .route(
+            "/dashboard/agents/{id}/freeze",
+            post(|s, g, h, i, f| pages::hold(s, g, h, i, f, Hold::Freeze)),
+        )
+        .route(
+            "/dashboard/agents/{id}/unfreeze",
+            post(|s, g, h, i, f| pages::hold(s, g, h, i, f, Hold::Unfreeze)),
+        )
         .route("/dashboard/agents/{id}/suspend", post(pages::suspend))
         .route("/dashboard/policies", get(pages::policies))
         .route("/dashboard/policies/dry-run", post(pages::dry_run))

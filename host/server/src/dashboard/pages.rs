@@ -16,7 +16,7 @@ use warrant_app::agents::{AgentQuery, Hold};
 use warrant_app::events::EventQuery;
 use warrant_app::intents::{IntentQuery, MoveBody, ReasonRequest};
 use warrant_app::sessions::Session;
-use warrant_app::{Principal, forget};
+use warrant_app::{Needs, Principal, forget};
 use warrant_domain::context::AgentStatus;
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::lifecycle::{IntentStatus, Transition};
@@ -178,19 +178,29 @@ async fn approval_rows(state: &AppState, session: &Session) -> Result<Markup> {
     pending.truncate(200);
     pending.reverse();
     let names = agent_names(state, principal).await?;
+    let csrf = principal
+        .needs(Needs::Approve)
+        .is_ok()
+        .then_some(session.csrf.as_str());
     Ok(html! {
         @if pending.is_empty() {
             p.empty data-empty { "Nothing is waiting for approval." }
         }
         ul.cards {
             @for record in &pending {
-                (approval_card(record, &names, &session.csrf))
+                (approval_card(record, &names, csrf))
             }
         }
     })
 }
 
-fn approval_card(record: &IntentRecord, names: &HashMap<String, String>, csrf: &str) -> Markup {
+/// An intent waiting for a person; with the form to decide it when the
+/// key's role may (`csrf`).
+fn approval_card(
+    record: &IntentRecord,
+    names: &HashMap<String, String>,
+    csrf: Option<&str>,
+) -> Markup {
     let intent = &record.intent;
     let agent = names
         .get(&record.agent_id)
@@ -221,6 +231,7 @@ fn approval_card(record: &IntentRecord, names: &HashMap<String, String>, csrf: &
                     dt { "Approvals" } dd { "needs " (record.approvals_required) " approvals from different keys" }
                 }
             }
+            @if let Some(csrf) = csrf {
             form.decide method="post" action={"/dashboard/intents/" (record.id) "/approve"} data-inline {
                 input type="hidden" name="csrf" value=(csrf);
                 label for=(note_id) { "Note (kept in the history)" }
@@ -230,6 +241,10 @@ fn approval_card(record: &IntentRecord, names: &HashMap<String, String>, csrf: &
                     button.deny type="submit" formaction={"/dashboard/intents/" (record.id) "/deny"} { "Deny" }
                     a href={"/dashboard/intents/" (record.id)} data-drawer { "Details" }
                 }
+            }
+            } @else {
+                p.muted { "This key's role cannot approve. "
+                    a href={"/dashboard/intents/" (record.id)} data-drawer { "Details" } }
             }
         }
     }
@@ -245,26 +260,6 @@ pub(crate) struct DecideForm {
     reason: Option<String>,
 }
 
-pub(crate) async fn approve(
-    state: State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    id: Path<String>,
-    form: axum::Form<DecideForm>,
-) -> Response {
-    decide(state, signed, headers, id, form, Transition::Approve).await
-}
-
-pub(crate) async fn deny(
-    state: State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    id: Path<String>,
-    form: axum::Form<DecideForm>,
-) -> Response {
-    decide(state, signed, headers, id, form, Transition::Deny).await
-}
-
 fn forged() -> Response {
     fragment_error(
         StatusCode::FORBIDDEN,
@@ -276,7 +271,8 @@ fn nonempty(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
-async fn decide(
+/// Approves or denies an intent as the signed-in key.
+pub(crate) async fn decide(
     State(state): State<AppState>,
     Signed(session): Signed,
     headers: HeaderMap,
@@ -638,6 +634,7 @@ async fn agent_cards(state: &AppState, session: &Session) -> Result<Markup> {
         .agents()
         .list(principal, AgentQuery::default(), &full_page()?)
         .await?;
+    let configures = principal.configures().is_ok();
     let mut cards = Vec::new();
     for record in &records {
         let usage = if record.agent.status == AgentStatus::Archived {
@@ -651,7 +648,11 @@ async fn agent_cards(state: &AppState, session: &Session) -> Result<Markup> {
                     .await?,
             )?)?)
         };
-        cards.push(agent_card(record, usage.as_ref(), &session.csrf));
+        cards.push(agent_card(
+            record,
+            usage.as_ref(),
+            configures.then_some(session.csrf.as_str()),
+        ));
     }
     Ok(html! {
         @if cards.is_empty() { p.empty { "No agents yet." } }
@@ -659,7 +660,9 @@ async fn agent_cards(state: &AppState, session: &Session) -> Result<Markup> {
     })
 }
 
-fn agent_card(record: &AgentRecord, usage: Option<&Value>, csrf: &str) -> Markup {
+/// An agent with its usage; with the forms that hold it when the key's
+/// role may (`csrf`).
+fn agent_card(record: &AgentRecord, usage: Option<&Value>, csrf: Option<&str>) -> Markup {
     let agent = &record.agent;
     let id = &agent.id;
     let status = agent.status.as_str();
@@ -700,6 +703,7 @@ fn agent_card(record: &AgentRecord, usage: Option<&Value>, csrf: &str) -> Markup
                     }
                 }
             }
+            @if let Some(csrf) = csrf {
             div.buttons {
                 @if agent.status == AgentStatus::Active {
                     form method="post" action={"/dashboard/agents/" (id) "/freeze"} data-inline {
@@ -730,31 +734,13 @@ fn agent_card(record: &AgentRecord, usage: Option<&Value>, csrf: &str) -> Markup
                     }
                 }
             }
+            }
         }
     }
 }
 
-pub(crate) async fn freeze(
-    state: State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    id: Path<String>,
-    form: axum::Form<CsrfForm>,
-) -> Response {
-    hold(state, signed, headers, id, form, Hold::Freeze).await
-}
-
-pub(crate) async fn unfreeze(
-    state: State<AppState>,
-    signed: Signed,
-    headers: HeaderMap,
-    id: Path<String>,
-    form: axum::Form<CsrfForm>,
-) -> Response {
-    hold(state, signed, headers, id, form, Hold::Unfreeze).await
-}
-
-async fn hold(
+/// Freezes or unfreezes an agent as the signed-in key.
+pub(crate) async fn hold(
     State(state): State<AppState>,
     Signed(session): Signed,
     headers: HeaderMap,
@@ -833,7 +819,7 @@ async fn agent_answer(
                 &state.app.oversight().usage(principal, id).await?,
             )?)?)
         };
-        Ok::<_, ApiError>(agent_card(&record, usage.as_ref(), &session.csrf))
+        Ok::<_, ApiError>(agent_card(&record, usage.as_ref(), Some(&session.csrf)))
     };
     match card.await {
         Ok(card) => page(StatusCode::OK, card),
