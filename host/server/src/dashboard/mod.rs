@@ -80,8 +80,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The signed-in caller of a dashboard request; a request without a
-/// session that opens is sent to the sign-in page (a page) or refused
-/// with 401 (a script's request).
+/// session that opens is sent to the sign-in page, or refused with 401
+/// when the page's script sent it.
 pub(crate) struct Signed(pub(crate) Session);
 
 impl FromRequestParts<AppState> for Signed {
@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for Signed {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let refused = |message: &str| {
-            if from_script(&parts.headers) || parts.method != axum::http::Method::GET {
+            if from_script(&parts.headers) {
                 fragment_error(StatusCode::UNAUTHORIZED, message)
             } else {
                 Redirect::to("/dashboard/login").into_response()
