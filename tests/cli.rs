@@ -295,6 +295,28 @@ fn warrant_test_passes_the_example_cases_of_spend_limit() {
     );
 }
 
+/// The built-ins that read a risk summary or a charge have suites of
+/// their own, which `warrant test` runs with those in the cases.
+#[test]
+fn warrant_test_passes_the_risk_and_charge_suites() {
+    let cache = tempfile::tempdir().unwrap();
+    for (plugin, count) in [("risk-threshold", 9), ("recurring-match", 11)] {
+        let cases = format!(
+            "{}/examples/cases/{plugin}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let output = warrant(&["test", plugin, "--cases", &cases], cache.path());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{plugin}: {stdout}");
+        assert!(
+            stdout
+                .trim_end()
+                .ends_with(&format!("{count} passed, 0 failed")),
+            "{plugin}: {stdout}"
+        );
+    }
+}
+
 #[test]
 fn warrant_test_reports_each_failing_case_and_exits_1() {
     let cache = tempfile::tempdir().unwrap();
@@ -653,4 +675,193 @@ fn settings_come_from_the_command_line_then_the_environment_then_the_config_file
         stderr.contains("`listne`") && stderr.contains("listen"),
         "{stderr}"
     );
+}
+
+/// The example policy and its cases, as `warrant policy test` takes them.
+fn buyer_policy() -> (&'static str, &'static str) {
+    (
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/policies/buyer.json"),
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/policies/buyer.cases.json"
+        ),
+    )
+}
+
+#[test]
+fn policy_test_decides_a_whole_policy_as_the_server_would() {
+    let cache = tempfile::tempdir().unwrap();
+    let (policy, cases) = buyer_policy();
+    let output = warrant(&["policy", "test", policy, "--cases", cases], cache.path());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("PASS  a deny wins over a review"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("11 passed, 0 failed"),
+        "{stdout}"
+    );
+
+    // JSON: each case with the decision's trace.
+    let output = warrant(
+        &[
+            "policy", "test", policy, "--cases", cases, "--format", "json",
+        ],
+        cache.path(),
+    );
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["passed"], 11);
+    let pending = &report["cases"][1];
+    assert_eq!(pending["verdict"], "pending_approval");
+    let plugins: Vec<&str> = pending["decision"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| rule["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plugins,
+        [
+            "spend-limit",
+            "merchant-rules",
+            "rate-limit",
+            "budget",
+            "risk-threshold"
+        ]
+    );
+    // The host's settlement review comes after the rules, as on the server.
+    let reviewed = &report["cases"][8]["decision"]["rules"];
+    assert_eq!(
+        reviewed.as_array().unwrap().last().unwrap()["plugin"],
+        "settlement-review"
+    );
+}
+
+#[test]
+fn policy_test_reports_failures_as_a_table_and_as_junit() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A component from a path stands in for an uploaded plugin.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        serde_json::json!({
+            "name": "reference",
+            "rules": [{"plugin": warrant_fixtures::REFERENCE_POLICY_RUST,
+                       "config": {"maxAmountEuros": 100, "reviewAboveEuros": 50}}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        r#"{"cases": [
+            {"name": "small", "intent": {"cardName": "c", "purpose": "p", "expectedAmountEuros": 5},
+             "expect": {"verdict": "approved"}},
+            {"name": "wrongly <expected>", "intent": {"cardName": "c", "purpose": "p", "expectedAmountEuros": 500},
+             "expect": {"verdict": "approved"}},
+            {"name": "a bad intent", "intent": {"purpose": "p"}, "expect": {"verdict": "denied"}}
+        ]}"#,
+    )
+    .unwrap();
+    let args = |format: &str| {
+        vec![
+            "policy".to_owned(),
+            "test".to_owned(),
+            policy.to_str().unwrap().to_owned(),
+            "--cases".to_owned(),
+            cases.to_str().unwrap().to_owned(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let run = |format: &str| {
+        let args = args(format);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        warrant(&args, cache.path())
+    };
+    let table = run("table");
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(table.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("PASS  small"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  wrongly <expected>\n      expected approved, got denied"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL  a bad intent\n      the case's intent is not valid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 2 failed"),
+        "{stdout}"
+    );
+
+    // JUnit XML that an XML parser reads, with the failures in it.
+    let junit = run("junit");
+    assert_eq!(junit.status.code(), Some(1));
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; s = E.fromstring(sys.stdin.read()); \
+             print(s.get('tests'), s.get('failures'), [c.get('name') for c in s if c.find('failure') is not None])",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&junit.stdout)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&parsed.stdout).trim(),
+        "3 2 ['wrongly <expected>', 'a bad intent']",
+        "{}",
+        String::from_utf8_lossy(&junit.stdout)
+    );
+}
+
+#[test]
+fn policy_test_refuses_a_policy_the_server_would_refuse() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, cases) = buyer_policy();
+    for (policy, said) in [
+        (
+            r#"{"name": "x", "rules": [{"plugin": "spend-limit", "config": {"maxAmountEuros": "lots"}}]}"#,
+            "rules[0].config",
+        ),
+        (
+            r#"{"name": "x", "rules": [{"plugin": "no-such-plugin"}]}"#,
+            "rules[0].plugin",
+        ),
+        (
+            r#"{"name": "x", "rules": [{"plugin": "missing.wasm"}]}"#,
+            "cannot read",
+        ),
+        (
+            r#"{"name": "x", "rules": 3}"#,
+            "not a `POST /policies` body",
+        ),
+    ] {
+        let path = dir.path().join("policy.json");
+        std::fs::write(&path, policy).unwrap();
+        let output = warrant(
+            &["policy", "test", path.to_str().unwrap(), "--cases", cases],
+            cache.path(),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{policy}: {stderr}");
+        assert!(stderr.contains(said), "{policy}: {stderr}");
+    }
 }

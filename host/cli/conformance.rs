@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-use warrant_domain::context::{Agent, EvaluationContext, Usage};
+use warrant_domain::context::{Agent, Charge, EvaluationContext, RiskSummary, Usage};
 use warrant_domain::decision::{Annotation, VerdictKind};
 use warrant_domain::intent::IntentRequest;
 use warrant_domain::plugin::{Cancel, FailureKind, Limits, Plugin, PluginFailure, World};
@@ -19,7 +19,8 @@ pub struct TestArgs {
     /// A `.wasm` component, or the name of a built-in plugin.
     plugin: String,
     /// The cases, a JSON file: `{"defaults": {…}, "cases": [{"name",
-    /// "intent", "config", "expect"}, …]}`.
+    /// "intent", "config", "agent"?, "usage"?, "risk"?, "charge"?, "now"?,
+    /// "expect"}, …]}`.
     #[arg(long)]
     cases: String,
     #[command(flatten)]
@@ -48,6 +49,9 @@ struct Defaults {
     agent: Option<Agent>,
     #[serde(default)]
     usage: Option<Usage>,
+    /// The policy's risk summary, as a rule sees it.
+    #[serde(default)]
+    risk: Option<RiskSummary>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     now: Option<OffsetDateTime>,
 }
@@ -65,6 +69,12 @@ struct Case {
     agent: Option<Agent>,
     #[serde(default)]
     usage: Option<Usage>,
+    /// The policy's risk summary, as a rule sees it.
+    #[serde(default)]
+    risk: Option<RiskSummary>,
+    /// A charge of the (recurring) intent being checked.
+    #[serde(default)]
+    charge: Option<Charge>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     now: Option<OffsetDateTime>,
     expect: Expect,
@@ -160,12 +170,12 @@ fn check(plugin: &dyn Plugin, defaults: &Defaults, case: &Case) -> Result<(), St
             .clone()
             .or_else(|| defaults.usage.clone())
             .unwrap_or_default(),
-        risk: None,
+        risk: case.risk.clone().or_else(|| defaults.risk.clone()),
         now: case
             .now
             .or(defaults.now)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        charge: None,
+        charge: case.charge.clone(),
     };
     let config = case
         .config

@@ -6,6 +6,7 @@ mod conformance;
 mod eval;
 mod mcp;
 mod plugin_source;
+mod policy_test;
 mod serve;
 mod telemetry;
 mod template;
@@ -98,6 +99,9 @@ enum Command {
     /// Works with plugin components.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Works with whole policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Manages the server's admin key.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -115,6 +119,15 @@ enum AdminCommand {
     /// the one before stops working at once, on every server of the
     /// database.
     RotateKey(serve::RotateKeyArgs),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Decides a file of cases with a whole policy (the body of `POST
+    /// /policies`, built-in names or `.wasm` paths) exactly as the server
+    /// would, offline; prints a table, JSON or JUnit XML and exits 1 if
+    /// any case fails.
+    Test(policy_test::PolicyTestArgs),
 }
 
 #[derive(Subcommand)]
@@ -204,6 +217,7 @@ fn main() -> ExitCode {
         Command::Test(args) => conformance::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
+        Command::Policy(PolicyCommand::Test(args)) => policy_test::run(args),
         Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -231,6 +231,31 @@ impl Policies<'_> {
         Ok(version)
     }
 
+    /// Decides `context` with the policy's current version exactly as the
+    /// server decides an intent (or, when the context carries a charge, a
+    /// charge of a recurring intent): the version compiled as for every
+    /// decision, the chain the context calls for (the settlement review
+    /// when the agent has flagged settlements), in the tenant's share of
+    /// the evaluation pool. Nothing is read or stored but the policy: the
+    /// context's usage, agent and time are the caller's (`warrant policy
+    /// test`).
+    pub async fn decide_context(
+        &self,
+        principal: &Principal,
+        id: &str,
+        context: EvaluationContext,
+    ) -> Result<PolicyDecision> {
+        let tenant_id = principal.reads()?;
+        let policy = self.app.compile(self.current(tenant_id, id).await?).await?;
+        let chain = if context.charge.is_some() {
+            CompiledPolicy::charge_chain
+        } else {
+            CompiledPolicy::chain_for
+        };
+        let (_, decision) = self.app.run(tenant_id, policy, chain, context).await?;
+        Ok(decision)
+    }
+
     /// The tenant's policy's current version.
     async fn current(&self, tenant_id: &str, id: &str) -> Result<PolicyRecord> {
         self.app
