@@ -41,6 +41,7 @@ TOOLS_STANDARDWEBHOOKS=1.3.0
 TOOLS_MCP=2.3.0
 TOOLS_PLAYWRIGHT=1.65.3
 TOOLS_AXE_CORE=4.14.1
+TOOLS_HTTPX=0.29.0
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -140,6 +141,12 @@ tools_mcp() {
 # `PYTHONPATH`.
 tools_playwright() {
     tools_pip_package "playwright-$TOOLS_PLAYWRIGHT" "playwright==$TOOLS_PLAYWRIGHT"
+}
+
+# httpx (from PyPI), which the Python client SDK (sdk/clients/python)
+# depends on: the directory to put on `PYTHONPATH`.
+tools_httpx() {
+    tools_pip_package "httpx-$TOOLS_HTTPX" "httpx==$TOOLS_HTTPX"
 }
 
 tools_install_axe_core() {
