@@ -42,6 +42,7 @@ TOOLS_MCP=2.3.0
 TOOLS_PLAYWRIGHT=1.65.3
 TOOLS_AXE_CORE=4.14.1
 TOOLS_HTTPX=0.29.0
+TOOLS_TYPESCRIPT=5.9.3
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -147,6 +148,19 @@ tools_playwright() {
 # depends on: the directory to put on `PYTHONPATH`.
 tools_httpx() {
     tools_pip_package "httpx-$TOOLS_HTTPX" "httpx==$TOOLS_HTTPX"
+}
+
+tools_install_typescript() {
+    cd "$dest" \
+        && echo '{"private": true}' >package.json \
+        && npm install --silent --no-audit --no-fund --save-exact "typescript@$TOOLS_TYPESCRIPT"
+}
+
+# The TypeScript compiler (from npm), which builds the TypeScript client
+# SDK (sdk/clients/typescript): the path of `tsc`.
+tools_typescript() {
+    tools_once "typescript-$TOOLS_TYPESCRIPT" tools_install_typescript || return 1
+    echo "$WARRANT_TOOLS/typescript-$TOOLS_TYPESCRIPT/node_modules/typescript/bin/tsc"
 }
 
 tools_install_axe_core() {
