@@ -39,6 +39,7 @@ pub mod plugins;
 pub mod policies;
 mod pool;
 pub mod registry;
+pub mod sealing;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;

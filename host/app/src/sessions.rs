@@ -6,12 +6,12 @@
 //! sessions at once, on every server, and counts against the key's rate
 //! limit like any request.
 
-use aes_gcm::aead::{Aead, Key, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Result};
+use crate::sealing::{cipher, open, seal};
 use crate::{App, now_ms};
 
 /// The setting that holds the sessions' sealing key (hex).
@@ -119,7 +119,7 @@ impl Sessions<'_> {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| AppError::internal("the stored session key is not 32 bytes of hex"))?;
-        Ok(Aes256Gcm::new(&Key::<Aes256Gcm>::from(bytes)))
+        Ok(cipher(bytes))
     }
 }
 
@@ -127,47 +127,4 @@ fn random_hex() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(AppError::internal)?;
     Ok(hex::encode(bytes))
-}
-
-/// `hex(nonce ‖ ciphertext)`.
-fn seal(cipher: &Aes256Gcm, text: &str) -> Result<String> {
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).map_err(AppError::internal)?;
-    let sealed = cipher
-        .encrypt(&Nonce::from(nonce), text.as_bytes())
-        .map_err(|_| AppError::internal("sealing a session failed"))?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    Ok(hex::encode(out))
-}
-
-fn open(cipher: &Aes256Gcm, sealed: &str) -> Option<String> {
-    let bytes = hex::decode(sealed).ok()?;
-    if bytes.len() < 12 {
-        return None;
-    }
-    let (nonce, ciphertext) = bytes.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().ok()?;
-    let text = cipher.decrypt(&Nonce::from(nonce), ciphertext).ok()?;
-    String::from_utf8(text).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sealed_session_opens_only_unchanged_and_under_its_key() {
-        let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from([7u8; 32]));
-        let sealed = seal(&cipher, "hello").unwrap();
-        assert_eq!(open(&cipher, &sealed).as_deref(), Some("hello"));
-        assert!(!sealed.contains(&hex::encode("hello")));
-        let mut tampered = sealed.clone().into_bytes();
-        let last = tampered.len() - 1;
-        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
-        assert_eq!(open(&cipher, &String::from_utf8(tampered).unwrap()), None);
-        let other = Aes256Gcm::new(&Key::<Aes256Gcm>::from([8u8; 32]));
-        assert_eq!(open(&other, &sealed), None);
-        assert_eq!(open(&cipher, "zz"), None);
-    }
 }

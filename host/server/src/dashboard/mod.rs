@@ -81,7 +81,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// The signed-in caller of a dashboard request; a request without a
 /// session that opens is sent to the sign-in page, or refused with 401
-/// when the page's script sent it.
+/// when the page's script sent it; any other failure is said as it is.
 pub(crate) struct Signed(pub(crate) Session);
 
 impl FromRequestParts<AppState> for Signed {
@@ -103,7 +103,16 @@ impl FromRequestParts<AppState> for Signed {
         };
         match state.app.sessions().open(cookie).await {
             Ok(session) => Ok(Signed(session)),
-            Err(e) => Err(refused(ApiError::from(e).message())),
+            Err(e) => {
+                let error = ApiError::from(e);
+                if error.is_unauthorized() {
+                    Err(refused(error.message()))
+                } else {
+                    // Not the session's fault (too many requests, the
+                    // database): said as it is, not as a sign-in.
+                    Err(fragment_error(error.status(), error.message()))
+                }
+            }
         }
     }
 }
@@ -144,13 +153,8 @@ fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age_s: i64) -> H
 
 /// Whether a form's token is its session's, compared in constant time.
 pub(crate) fn same_token(given: &str, expected: &str) -> bool {
-    let (given, expected) = (given.as_bytes(), expected.as_bytes());
-    given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
+    use subtle::ConstantTimeEq;
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 /// A whole page: the headers every page sends (no caching, no framing,

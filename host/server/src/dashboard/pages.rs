@@ -22,23 +22,16 @@ use warrant_domain::intent::IntentRequest;
 use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_domain::money::{Currency, Money};
 use warrant_domain::policy::record::DecisionRecord;
-use warrant_store::{AgentRecord, IntentRecord, Page};
+use warrant_store::{AgentRecord, IntentRecord};
 
 use super::{CsrfForm, Section, Signed, fragment_error, from_script, layout, page, same_token};
 use crate::AppState;
 use crate::errors::{ApiError, Result};
-use crate::http::{Listing, PageQuery, Reply, rfc3339};
+use crate::http::{Listing, PageQuery, Reply, decimal_json, rfc3339};
 use crate::routes::{events, intents, oversight, plugins, policies};
-
-/// The largest page the dashboard reads at once.
-const MAX_PAGE: &str = "200";
 
 fn json(reply: Reply) -> Result<Value> {
     serde_json::from_str(&reply.body).map_err(ApiError::internal)
-}
-
-fn full_page() -> Result<Page> {
-    PageQuery::new(Some(MAX_PAGE.into()), None).page()
 }
 
 /// A page of a section, or the section with what went wrong.
@@ -110,7 +103,7 @@ async fn agent_names(state: &AppState, principal: &Principal) -> Result<HashMap<
     let records = state
         .app
         .agents()
-        .list(principal, AgentQuery::default(), &full_page()?)
+        .list(principal, AgentQuery::default(), &PageQuery::largest())
         .await?;
     Ok(records
         .into_iter()
@@ -166,16 +159,8 @@ pub(crate) async fn approvals_list(
 
 async fn approval_rows(state: &AppState, session: &Session) -> Result<Markup> {
     let principal = &session.principal;
-    let query = IntentQuery {
-        status: Some(IntentStatus::PendingApproval),
-        ..IntentQuery::default()
-    };
-    let mut pending = state
-        .app
-        .intents()
-        .list(principal, query, &full_page()?)
-        .await?;
-    pending.truncate(200);
+    let mut pending =
+        intents::largest_page_in(&state.app, principal, IntentStatus::PendingApproval).await?;
     pending.reverse();
     let names = agent_names(state, principal).await?;
     let csrf = principal
@@ -396,23 +381,18 @@ async fn intents_table(
     let names = agent_names(state, principal).await?;
     let mut agents: Vec<(&String, &String)> = names.iter().collect();
     agents.sort_by(|a, b| a.1.cmp(b.1));
-    let next = json(listing.reply(|r| intents::intent_view(r, None))?)?["nextCursor"]
-        .as_str()
-        .map(str::to_owned);
     let chosen = |value: &str, given: Option<&str>| given == Some(value);
-    let next_link = next.map(|cursor| {
-        let mut link = format!("/dashboard/intents?cursor={cursor}");
-        for (name, value) in [
-            ("agent", blank(&query.agent)),
-            ("status", blank(&query.status)),
-            ("from", blank(&query.from)),
-            ("to", blank(&query.to)),
-        ] {
-            if let Some(value) = value {
-                link.push_str(&format!("&{name}={}", url_encode(value)));
-            }
-        }
-        link
+    let next_link = listing.next_cursor().map(|cursor| {
+        link(
+            "/dashboard/intents",
+            &[
+                ("cursor", Some(cursor)),
+                ("agent", blank(&query.agent)),
+                ("status", blank(&query.status)),
+                ("from", blank(&query.from)),
+                ("to", blank(&query.to)),
+            ],
+        )
     });
     Ok(html! {
         form.filters method="get" action="/dashboard/intents" {
@@ -478,15 +458,15 @@ async fn intents_table(
     })
 }
 
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// `path` with the given query parameters, encoded.
+fn link(path: &str, query: &[(&str, Option<&str>)]) -> String {
+    let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in query {
+        if let Some(value) = value {
+            encoded.append_pair(name, value);
+        }
+    }
+    format!("{path}?{}", encoded.finish())
 }
 
 #[derive(Deserialize, Default)]
@@ -520,7 +500,7 @@ async fn intent_detail(state: &AppState, session: &Session, id: &str) -> Result<
     let charges = state
         .app
         .intents()
-        .charges(principal, id, &full_page()?)
+        .charges(principal, id, &PageQuery::largest())
         .await?;
     let names = agent_names(state, principal).await?;
     let record = &intent.record;
@@ -632,22 +612,12 @@ async fn agent_cards(state: &AppState, session: &Session) -> Result<Markup> {
     let records: Vec<AgentRecord> = state
         .app
         .agents()
-        .list(principal, AgentQuery::default(), &full_page()?)
+        .list(principal, AgentQuery::default(), &PageQuery::largest())
         .await?;
     let configures = principal.configures().is_ok();
     let mut cards = Vec::new();
     for record in &records {
-        let usage = if record.agent.status == AgentStatus::Archived {
-            None
-        } else {
-            Some(json(oversight::usage_reply(
-                &state
-                    .app
-                    .oversight()
-                    .usage(principal, &record.agent.id)
-                    .await?,
-            )?)?)
-        };
+        let usage = usage_of(state, principal, record).await?;
         cards.push(agent_card(
             record,
             usage.as_ref(),
@@ -658,6 +628,24 @@ async fn agent_cards(state: &AppState, session: &Session) -> Result<Markup> {
         @if cards.is_empty() { p.empty { "No agents yet." } }
         ul.cards { @for card in cards { (card) } }
     })
+}
+
+/// An agent's usage report as the API shows it; none for an archived
+/// agent, which has no policy to be measured against any more.
+async fn usage_of(
+    state: &AppState,
+    principal: &Principal,
+    record: &AgentRecord,
+) -> Result<Option<Value>> {
+    if record.agent.status == AgentStatus::Archived {
+        return Ok(None);
+    }
+    let report = state
+        .app
+        .oversight()
+        .usage(principal, &record.agent.id)
+        .await?;
+    Ok(Some(json(oversight::usage_reply(&report)?)?))
 }
 
 /// An agent with its usage; with the forms that hold it when the key's
@@ -812,13 +800,7 @@ async fn agent_answer(
     let card = async {
         let principal = &session.principal;
         let record = state.app.agents().show(principal, id).await?;
-        let usage = if record.agent.status == AgentStatus::Archived {
-            None
-        } else {
-            Some(json(oversight::usage_reply(
-                &state.app.oversight().usage(principal, id).await?,
-            )?)?)
-        };
+        let usage = usage_of(state, principal, &record).await?;
         Ok::<_, ApiError>(agent_card(&record, usage.as_ref(), Some(&session.csrf)))
     };
     match card.await {
@@ -840,7 +822,7 @@ async fn policies_page(
     tried: Option<(Markup, &DryRunForm)>,
 ) -> Result<Markup> {
     let principal = &session.principal;
-    let page_of = full_page()?;
+    let page_of = PageQuery::largest();
     let versions = state.app.policies().list(principal, &page_of).await?;
     let mut history = HashMap::new();
     for version in &versions {
@@ -986,7 +968,7 @@ pub(crate) async fn dry_run(
         return forged();
     }
     let tried = async {
-        let amount = serde_json::value::RawValue::from_string(exact_or_string(form.amount.trim()))
+        let amount = serde_json::value::RawValue::from_string(decimal_json(&form.amount))
             .map_err(ApiError::internal)?;
         let request = IntentRequest {
             agent_id: None,
@@ -1026,18 +1008,6 @@ pub(crate) async fn dry_run(
     answer(&session, Section::Policies, content)
 }
 
-/// A typed amount as JSON: the number itself when it is one, else the
-/// text (which the request refuses, naming the field).
-fn exact_or_string(text: &str) -> String {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if digits(whole) && digits(fraction) {
-        text.to_owned()
-    } else {
-        Value::String(text.into()).to_string()
-    }
-}
-
 // ------------------------------------------------------------------- events
 
 #[derive(Deserialize, Default)]
@@ -1068,12 +1038,11 @@ pub(crate) async fn events(
         let listing = Listing::new(records, &page_of, |e| e.id.clone());
         let view = json(listing.reply(events::event_view)?)?;
         let empty = Vec::new();
-        let next = view["nextCursor"].as_str().map(|cursor| {
-            let mut link = format!("/dashboard/events?cursor={cursor}");
-            if let Some(kind) = blank(&query.event_type) {
-                link.push_str(&format!("&type={}", url_encode(kind)));
-            }
-            link
+        let next = listing.next_cursor().map(|cursor| {
+            link(
+                "/dashboard/events",
+                &[("cursor", Some(cursor)), ("type", blank(&query.event_type))],
+            )
         });
         Ok::<_, ApiError>(html! {
             form.filters method="get" action="/dashboard/events" {

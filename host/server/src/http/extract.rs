@@ -191,6 +191,14 @@ impl PageQuery {
         PageQuery { limit, cursor }
     }
 
+    /// The first page of the largest size a listing gives.
+    pub fn largest() -> Page {
+        Page {
+            after: None,
+            limit: MAX_PAGE,
+        }
+    }
+
     /// Checks the limit and builds a [`Page`].
     pub fn page(&self) -> Result<Page> {
         let limit = match &self.limit {

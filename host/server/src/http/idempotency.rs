@@ -2,12 +2,11 @@
 //! most once per key of its caller; the answer is remembered, sealed, in
 //! the same transaction as the write it describes.
 
-use aes_gcm::aead::{Aead, Key, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::Aes256Gcm;
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
-use warrant_app::{AppError, Principal, now_ms};
+use warrant_app::{AppError, Principal, now_ms, sealing};
 use warrant_store::IdempotencyRecord;
 
 use crate::AppState;
@@ -73,34 +72,17 @@ impl Sealing {
     }
 
     fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.cipher_key))
+        sealing::cipher(self.cipher_key)
     }
 
     /// `hex(nonce ‖ ciphertext)`.
     fn seal(&self, body: &str) -> Result<String> {
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(ApiError::internal)?;
-        let sealed = self
-            .cipher()
-            .encrypt(&Nonce::from(nonce), body.as_bytes())
-            .map_err(|_| ApiError::internal("sealing failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&sealed);
-        Ok(hex::encode(out))
+        Ok(sealing::seal(&self.cipher(), body)?)
     }
 
     fn open(&self, sealed: &str) -> Result<String> {
-        let bytes = hex::decode(sealed).map_err(ApiError::internal)?;
-        if bytes.len() < 12 {
-            return Err(ApiError::internal("a remembered response is truncated"));
-        }
-        let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().map_err(ApiError::internal)?;
-        let body = self
-            .cipher()
-            .decrypt(&Nonce::from(nonce), ciphertext)
-            .map_err(|_| ApiError::internal("a remembered response does not open"))?;
-        String::from_utf8(body).map_err(ApiError::internal)
+        sealing::open(&self.cipher(), sealed)
+            .ok_or_else(|| ApiError::internal("a remembered response does not open"))
     }
 }
 

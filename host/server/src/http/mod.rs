@@ -7,4 +7,4 @@ mod reply;
 
 pub use extract::{ApiPath, ApiQuery, BodyLimit, PageQuery, Submission, bearer, parse_json};
 pub use idempotency::{Ticket, once};
-pub use reply::{Listing, ListingPage, Reply, amount, number, rfc3339, rfc3339_of};
+pub use reply::{Listing, ListingPage, Reply, amount, decimal_json, number, rfc3339, rfc3339_of};

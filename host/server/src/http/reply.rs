@@ -49,6 +49,16 @@ impl<T> Listing<T> {
         &self.data
     }
 
+    /// The page's items, owned.
+    pub fn into_items(self) -> Vec<T> {
+        self.data
+    }
+
+    /// The cursor of the next page; none on the last page.
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.next_cursor.as_deref()
+    }
+
     /// Answers 200 with the page, each item turned into its view by `f`.
     pub fn reply<'a, U: Serialize>(&'a self, f: impl FnMut(&'a T) -> Result<U>) -> Result<Reply> {
         Reply::ok(&ListingPage {
@@ -97,6 +107,21 @@ impl IntoResponse for Reply {
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
         response
+    }
+}
+
+/// A decimal given as text (`"86.40"`, from a form or a tool's
+/// arguments) as JSON: the exact number when it is plain digits with at
+/// most one point, else the text as a JSON string, which the request's
+/// type then refuses, naming its field.
+pub fn decimal_json(text: &str) -> String {
+    let trimmed = text.trim();
+    let (whole, fraction) = trimmed.split_once('.').unwrap_or((trimmed, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if digits(whole) && digits(fraction) {
+        trimmed.to_owned()
+    } else {
+        serde_json::Value::String(text.to_owned()).to_string()
     }
 }
 

@@ -93,14 +93,16 @@ impl Mcp {
     }
 }
 
-/// A refused credential as the protocol says it: a request error, not a
-/// tool's answer.
+/// An error outside a tool's answer (a refused credential, a resource
+/// that cannot be read) as the protocol says it: the caller's mistake is
+/// an invalid request, only the server's own failure an internal error;
+/// the REST error envelope rides along as its data.
 fn protocol_error(error: ApiError) -> ErrorData {
     let data = serde_json::from_str(&error.envelope()).ok();
-    if error.is_unauthorized() {
-        ErrorData::invalid_request(error.message().to_owned(), data)
-    } else {
+    if error.status().is_server_error() {
         ErrorData::internal_error(error.message().to_owned(), data)
+    } else {
+        ErrorData::invalid_request(error.message().to_owned(), data)
     }
 }
 

@@ -20,7 +20,7 @@ use warrant_domain::lifecycle::{IntentStatus, Transition};
 use warrant_store::IntentRecord;
 
 use crate::errors::{ApiError, Result};
-use crate::http::{Listing, PageQuery, Reply, parse_json};
+use crate::http::{Listing, PageQuery, Reply, decimal_json, parse_json};
 use crate::routes::{agents, intents, oversight};
 
 /// Every tool, by the name a client calls.
@@ -524,41 +524,19 @@ pub(super) async fn read(app: &App, principal: &Principal, uri: &str) -> Result<
         (Principal::Agent { .. }, OPEN_URI) => {
             let mut open = Vec::new();
             for status in [IntentStatus::Approved, IntentStatus::PendingApproval] {
-                open.extend(every_intent(app, principal, status).await?);
+                open.extend(intents::largest_page_in(app, principal, status).await?);
             }
             open.sort_by_key(|intent| intent.created_ms);
             intents_json(&open).map(Some)
         }
         (Principal::Tenant(_), PENDING_URI) => {
-            let mut pending = every_intent(app, principal, IntentStatus::PendingApproval).await?;
+            let mut pending =
+                intents::largest_page_in(app, principal, IntentStatus::PendingApproval).await?;
             pending.reverse();
             intents_json(&pending).map(Some)
         }
         _ => Ok(None),
     }
-}
-
-/// Up to the largest page of the caller's intents in `status`, newest
-/// first.
-async fn every_intent(
-    app: &App,
-    principal: &Principal,
-    status: IntentStatus,
-) -> Result<Vec<IntentRecord>> {
-    let page = PageQuery::new(Some("200".into()), None).page()?;
-    let mut records = app
-        .intents()
-        .list(
-            principal,
-            IntentQuery {
-                status: Some(status),
-                ..IntentQuery::default()
-            },
-            &page,
-        )
-        .await?;
-    records.truncate(200);
-    Ok(records)
 }
 
 fn intents_json(records: &[IntentRecord]) -> Result<String> {
@@ -661,10 +639,8 @@ fn exact_json(value: &Value) -> String {
                 }
                 out.push(']');
             }
-            Value::String(text)
-                if key.is_some_and(is_decimal_key) && is_plain_decimal(text.trim()) =>
-            {
-                out.push_str(text.trim());
+            Value::String(text) if key.is_some_and(is_decimal_key) => {
+                out.push_str(&decimal_json(text));
             }
             other => out.push_str(&other.to_string()),
         }
@@ -676,15 +652,6 @@ fn exact_json(value: &Value) -> String {
 
 fn is_decimal_key(key: &str) -> bool {
     key.ends_with("Euros") || key.ends_with("Percent")
-}
-
-/// `12`, `86.40`: digits with at most one point between digits.
-fn is_plain_decimal(text: &str) -> bool {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
-    !whole.is_empty()
-        && !fraction.is_empty()
-        && whole.bytes().all(|b| b.is_ascii_digit())
-        && fraction.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An object schema of `properties`, `required` among them.

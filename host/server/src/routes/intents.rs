@@ -232,6 +232,22 @@ pub(crate) async fn declare(
     .await
 }
 
+/// The largest page of the caller's intents that stand in `status` now,
+/// newest first: what the dashboard's inbox and the MCP resources show.
+pub(crate) async fn largest_page_in(
+    app: &warrant_app::App,
+    principal: &Principal,
+    status: IntentStatus,
+) -> Result<Vec<IntentRecord>> {
+    let page = PageQuery::largest();
+    let query = IntentQuery {
+        status: Some(status),
+        ..IntentQuery::default()
+    };
+    let records = app.intents().list(principal, query, &page).await?;
+    Ok(Listing::new(records, &page, |r| r.id.clone()).into_items())
+}
+
 /// `GET /intents/:id`: the intent as it stands, with its history.
 #[utoipa::path(
     get,
