@@ -55,7 +55,7 @@ pub mod __bindings {
     pub mod policy {
         wit_bindgen::generate!({
             world: "policy",
-            path: "../../wit/0.3.0",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "export_policy_world",
             default_bindings_module: "warrant_sdk::__bindings::policy",
@@ -67,7 +67,7 @@ pub mod __bindings {
     pub mod risk {
         wit_bindgen::generate!({
             world: "risk",
-            path: "../../wit/0.3.0",
+            path: "wit",
             pub_export_macro: true,
             export_macro_name: "export_risk_world",
             default_bindings_module: "warrant_sdk::__bindings::risk",
