@@ -16,6 +16,9 @@ review finding reviews, with the codes of the review findings; else the
 intent is approved. Every answer carries the annotation `maxAmount`
 (`100.00 EUR`). An invalid configuration is the plugin's own error
 (`invalid-config`), never an approval.
+
+It reads only what every version of the contract has, so it builds
+against WIT 0.3.0 (the default) and 0.1.0 alike.
 """
 
 from warrant_sdk import (

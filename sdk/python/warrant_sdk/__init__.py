@@ -1,29 +1,47 @@
 """Warrant's SDK for plugins written in Python and built into a component
 with componentize-py: strict configuration reading with exact amounts,
-decisions, plugin errors, ASCII case folding and logging. Standard library
-only. See README.md.
+decisions and the actions they ask for, plugin errors, ASCII case folding
+and logging. Standard library only. See README.md.
+
+The version of the SDK is the version of the WIT contract it targets,
+0.3.0 (`wit/0.3.0/warrant.wit`); a plugin built against 0.1.0
+(`wit/warrant.wit`) works with it too, without actions.
 
 The module imports no generated bindings of its own accord, so that it runs,
 and can be unit-tested, with a plain Python: `export_policy` binds it to
 them when the plugin is built.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, TypeVar, overload
+
+if TYPE_CHECKING:
+    from enum import Enum
+
+__version__ = "0.3.0"
 
 __all__ = [
+    "ALERT",
+    "SUSPEND_AGENT",
     "Decision",
     "Number",
     "PluginError",
+    "Reader",
     "amount",
     "approve",
     "ascii_lowercase",
     "boolean",
+    "contract",
     "defaulted",
     "deny",
+    "enum_name",
     "equals_ignore_ascii_case",
     "export_policy",
     "format_money",
+    "integer",
     "invalid_config",
     "log",
     "optional",
@@ -34,6 +52,12 @@ __all__ = [
     "trim",
 ]
 
+T = TypeVar("T")
+D = TypeVar("D")
+
+#: What `read_config` calls for each field: `(value, name) -> result`.
+Reader = Callable[[Any, str], T]
+
 # ---------------------------------------------------------------------------
 # Errors
 
@@ -42,7 +66,7 @@ class PluginError(Exception):
     """The plugin's own error: the host gets `err(plugin-error)` and fails the
     rule closed, never approving. Raise it from `evaluate`, at any depth."""
 
-    def __init__(self, code, message):
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         #: A stable machine-readable code, e.g. `invalid-config`.
         self.code = code
@@ -50,13 +74,22 @@ class PluginError(Exception):
         self.message = message
 
 
-def invalid_config(message):
+def invalid_config(message: str) -> PluginError:
     """A `PluginError` with the code `invalid-config`, to raise."""
     return PluginError("invalid-config", message)
 
 
 # ---------------------------------------------------------------------------
 # Decisions
+
+
+#: The kind of action that asks the host to suspend the agent.
+SUSPEND_AGENT = "suspend-agent"
+#: The kind of action that asks the host to record an alert event.
+ALERT = "alert"
+
+#: A decision's verdict.
+Verdict = Literal["approve", "deny", "review"]
 
 
 class Decision:
@@ -66,49 +99,85 @@ class Decision:
     a deny or review, None for an approval.
     """
 
-    def __init__(self, verdict, reason=None):
-        self.verdict = verdict
+    def __init__(self, verdict: Verdict, reason: str | None = None) -> None:
+        self.verdict: Verdict = verdict
         self.reason = reason
-        self.codes = []
+        self.codes: list[str] = []
         #: `(key, value)` pairs, in order.
-        self.annotations = []
+        self.annotations: list[tuple[str, str]] = []
+        #: `(kind, message)` pairs, in order: what the host is asked to do.
+        self.actions: list[tuple[str, str]] = []
 
-    def with_code(self, code):
+    def with_code(self, code: str) -> Decision:
         """Adds a stable machine-readable reason code, e.g. `amount-over-max`,
         and returns the decision."""
         self.codes.append(code)
         return self
 
-    def with_annotation(self, key, value):
+    def with_annotation(self, key: str, value: object) -> Decision:
         """Adds a fact for the decision's trace, e.g. `limit` = `100.00 EUR`,
         and returns the decision. `value` is converted with `str`."""
         self.annotations.append((key, str(value)))
         return self
 
-    def annotation(self, key):
+    def with_suspend_agent(self, reason: str) -> Decision:
+        """Asks the host to suspend the agent, saying why, and returns the
+        decision. The host does so in the transaction that records the
+        intent, unless the rule is in monitor mode or the evaluation is a
+        dry run."""
+        return self.with_action(SUSPEND_AGENT, reason)
+
+    def with_alert(self, message: str) -> Decision:
+        """Asks the host to record an alert event for the agent, and returns
+        the decision."""
+        return self.with_action(ALERT, message)
+
+    def with_action(self, kind: str, message: str) -> Decision:
+        """Asks the host for an action of any kind, and returns the decision;
+        the host ignores (and traces) kinds it does not know.
+
+        Raises `RuntimeError` in a plugin built against WIT 0.1.0, whose
+        decisions carry no actions: an action is never dropped silently."""
+        if _bound.contract == "0.1.0":
+            raise RuntimeError(_NO_ACTIONS.format(kind=kind))
+        self.actions.append((kind, message))
+        return self
+
+    def has_action(self, kind: str) -> bool:
+        """Whether the decision asks for an action of `kind`."""
+        return any(name == kind for name, _ in self.actions)
+
+    def annotation(self, key: str) -> str | None:
         """The value of the first annotation named `key`, or None."""
         return next((value for name, value in self.annotations if name == key), None)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Decision({self.verdict!r}, {self.reason!r}, "
-            f"codes={self.codes!r}, annotations={self.annotations!r})"
+            f"codes={self.codes!r}, annotations={self.annotations!r}, "
+            f"actions={self.actions!r})"
         )
 
 
-def approve():
+def approve() -> Decision:
     """The rule has no objection."""
     return Decision("approve")
 
 
-def deny(reason):
+def deny(reason: str) -> Decision:
     """The rule forbids the intent, for `reason`."""
     return Decision("deny", reason)
 
 
-def review(reason):
+def review(reason: str) -> Decision:
     """A human must look at the intent, for `reason`."""
     return Decision("review", reason)
+
+
+_NO_ACTIONS = (
+    "the decision asks for an action (`{kind}`), which WIT 0.1.0 cannot carry: "
+    "build the plugin against WIT 0.3.0"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -121,7 +190,7 @@ _MISSING = object()
 _U64_MAX = 2**64 - 1
 
 
-def read_config(text, fields):
+def read_config(text: str, fields: Mapping[str, Reader[Any]]) -> dict[str, Any]:
     """Reads a rule's configuration, the JSON text `evaluate` receives, into a
     dict with exactly the declared fields, each converted by its reader::
 
@@ -165,13 +234,17 @@ def read_config(text, fields):
     return {name: read(value.get(name, _MISSING), name) for name, read in fields.items()}
 
 
-def optional(read, default=None):
+@overload
+def optional(read: Reader[T]) -> Reader[T | None]: ...
+@overload
+def optional(read: Reader[T], default: D) -> Reader[T | D]: ...
+def optional(read: Reader[Any], default: Any = None) -> Reader[Any]:
     """Makes a reader optional: a missing field, or `null`, gives `default`
     (None unless given). For a value that may be absent, like Rust's
     `Option`; for a field with a default value, such as a list that is
     empty unless given, use `defaulted`."""
 
-    def read_optional(value, name):
+    def read_optional(value: Any, name: str) -> Any:
         if value is _MISSING or value is None:
             return default
         return read(value, name)
@@ -179,14 +252,14 @@ def optional(read, default=None):
     return read_optional
 
 
-def defaulted(read, default):
+def defaulted(read: Reader[T], default: D) -> Reader[T | D]:
     """Gives a field a default value: a missing field gives `default`, and
     anything written, `null` included, goes to `read`, which refuses what
     it does not accept (every reader of this module refuses `null`). Like
     Rust's `#[serde(default)]`: `"allow": null` is a mistake, not an empty
     list. `default` itself is returned, not a copy."""
 
-    def read_defaulted(value, name):
+    def read_defaulted(value: Any, name: str) -> T | D:
         if value is _MISSING:
             return default
         return read(value, name)
@@ -202,23 +275,23 @@ class Number:
 
     __slots__ = ("text",)
 
-    def __init__(self, text):
+    def __init__(self, text: str) -> None:
         self.text = text
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Number) and other.text == self.text
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.text)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Number({self.text!r})"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
 
-def amount(decimals):
+def amount(decimals: int) -> Reader[int]:
     """Reads a non-negative decimal number, such as `"maxAmountEuros": 100.5`,
     as an int of minor units with `decimals` decimals: 10050 for 2.
 
@@ -235,29 +308,55 @@ def amount(decimals):
     directly with the counts of `context.usage`.
     """
 
-    def read_amount(value, name):
+    def read_amount(value: Any, name: str) -> int:
         _require(value, name)
         if not isinstance(value, Number):
             raise invalid_config(f"`{name}` must be a number, not `{_shown(value)}`")
         units = _minor_units(value.text, decimals)
+        if isinstance(units, int):
+            return units
         if units is _NEGATIVE:
             raise invalid_config(f"`{name}` must not be negative, not `{_shown(value)}`")
         if units is _TOO_PRECISE:
             raise invalid_config(
                 f"`{name}` must have at most {decimals} decimals, not `{_shown(value)}`"
             )
-        if units is _TOO_LARGE:
-            limit = _decimal_text(_U64_MAX, decimals)
-            raise invalid_config(f"`{name}` must be at most {limit}, not `{_shown(value)}`")
-        return units
+        limit = _decimal_text(_U64_MAX, decimals)
+        raise invalid_config(f"`{name}` must be at most {limit}, not `{_shown(value)}`")
 
     return read_amount
 
 
-def string():
+def integer(maximum: int = _U64_MAX) -> Reader[int]:
+    """Reads a whole number from 0 to `maximum` (2^64 - 1 unless given)
+    written as one, as Rust's integer types read JSON: `30`, not `30.0`,
+    `3e1`, `-1`, `-0` or `"30"`. For counts, scores and limits that are no
+    amounts; `amount(0)` also takes `3e1` and `30.0`."""
+
+    def read_integer(value: Any, name: str) -> int:
+        _require(value, name)
+        if not isinstance(value, Number):
+            raise invalid_config(f"`{name}` must be a number, not `{_shown(value)}`")
+        if value.text.startswith("-"):
+            raise invalid_config(f"`{name}` must not be negative, not `{_shown(value)}`")
+        if not value.text.isdigit():
+            raise invalid_config(
+                f"`{name}` must be a whole number, without a fraction or exponent, "
+                f"not `{_shown(value)}`"
+            )
+        # Compared as text first: `int` refuses more than 4300 digits.
+        limit = str(maximum)
+        if len(value.text.lstrip("0")) > len(limit) or int(value.text) > maximum:
+            raise invalid_config(f"`{name}` must be at most {limit}, not `{_shown(value)}`")
+        return int(value.text)
+
+    return read_integer
+
+
+def string() -> Reader[str]:
     """Reads a string."""
 
-    def read_string(value, name):
+    def read_string(value: Any, name: str) -> str:
         _require(value, name)
         if not isinstance(value, str):
             raise invalid_config(f"`{name}` must be a string, not `{_shown(value)}`")
@@ -266,12 +365,12 @@ def string():
     return read_string
 
 
-def strings():
+def strings() -> Reader[list[str]]:
     """Reads a list of strings, none of them blank, that is empty once
     `trim`med (an empty merchant or tag is a mistake, never a value to
     match)."""
 
-    def read_strings(value, name):
+    def read_strings(value: Any, name: str) -> list[str]:
         _require(value, name)
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise invalid_config(f"`{name}` must be a list of strings, not `{_shown(value)}`")
@@ -284,10 +383,10 @@ def strings():
     return read_strings
 
 
-def boolean():
+def boolean() -> Reader[bool]:
     """Reads `true` or `false`."""
 
-    def read_boolean(value, name):
+    def read_boolean(value: Any, name: str) -> bool:
         _require(value, name)
         if not isinstance(value, bool):
             raise invalid_config(f"`{name}` must be true or false, not `{_shown(value)}`")
@@ -296,17 +395,17 @@ def boolean():
     return read_boolean
 
 
-def _require(value, name):
+def _require(value: Any, name: str) -> None:
     if value is _MISSING:
         raise invalid_config(f"missing field `{name}`")
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> Any:
     # `NaN`, `Infinity` and `-Infinity` are not JSON, though Python reads them.
     raise ValueError(f"{name} is not JSON")
 
 
-def _number(text):
+def _number(text: str) -> Number:
     # json's pure-Python scanner matches digits with `\d`, which takes any
     # script's digits (`١`); JSON's are 0-9 only. The scanner has checked
     # the rest of the number's grammar.
@@ -321,7 +420,7 @@ def _number(text):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _has_lone_surrogate(text, value):
+def _has_lone_surrogate(text: str, value: Any) -> bool:
     """Whether any string of `value`, parsed from `text`, object keys
     included, holds a lone surrogate. One comes from a `\\u` escape, or is
     in `text` itself (a Python str can hold one, a WIT string cannot): the
@@ -345,12 +444,12 @@ def _has_lone_surrogate(text, value):
 
 
 class _DuplicateField(ValueError):
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         super().__init__(name)
         self.name = name
 
 
-def _object_without_duplicates(pairs):
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # Python keeps the last of two equal keys; which of two limits the author
     # meant cannot be known, so neither is taken.
     result = {}
@@ -377,7 +476,7 @@ _TOO_LARGE = object()
 _EXPONENT_LIMIT = 10**18
 
 
-def _minor_units(text, decimals):
+def _minor_units(text: str, decimals: int) -> int | object:
     """The exact value of a JSON number's `text` in minor units, as an int,
     or why there is none. Works on the decimal digits and the exponent, so
     that neither a float nor a huge power (`1e999999999`) is ever
@@ -409,7 +508,7 @@ def _minor_units(text, decimals):
     return _TOO_LARGE if units > _U64_MAX else units
 
 
-def _clamped_exponent(text):
+def _clamped_exponent(text: str) -> int:
     """The exponent of a JSON number (`""`, `"2"`, `"+2"`, `"-02"`), clamped
     to +-10^18. `int` would refuse more than 4300 digits."""
     sign = -1 if text.startswith("-") else 1
@@ -419,7 +518,7 @@ def _clamped_exponent(text):
     return sign * int(digits or "0")
 
 
-def _shown(value):
+def _shown(value: Any) -> str:
     """A configuration's value as JSON text, shortened, for a message: the
     author sees what was read, including the quotes of a string."""
     try:
@@ -431,7 +530,7 @@ def _shown(value):
     return text
 
 
-def _json_text(value):
+def _json_text(value: Any) -> str:
     if isinstance(value, Number):
         return value.text
     if isinstance(value, list):
@@ -445,13 +544,13 @@ def _json_text(value):
 # Text
 
 
-def format_money(minor_units, currency="EUR", decimals=2):
+def format_money(minor_units: int, currency: str = "EUR", decimals: int = 2) -> str:
     """Formats minor units as money: `format_money(10050)` is `100.50 EUR`,
     `format_money(5000, "JPY", 0)` is `5000 JPY`."""
     return f"{_decimal_text(minor_units, decimals)} {currency}"
 
 
-def _decimal_text(minor_units, decimals):
+def _decimal_text(minor_units: int, decimals: int) -> str:
     if decimals == 0:
         return str(minor_units)
     digits = str(minor_units).rjust(decimals + 1, "0")
@@ -468,7 +567,7 @@ _WHITE_SPACE = (
 )
 
 
-def trim(text):
+def trim(text: str) -> str:
     """`text` without leading and trailing white space, as Rust's `str::trim`
     removes it: the Unicode White_Space characters (tab to carriage return,
     space, U+0085, U+00A0, U+1680, U+2000 to U+200A, U+2028, U+2029,
@@ -480,7 +579,7 @@ def trim(text):
 _ASCII_LOWERCASE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def ascii_lowercase(text):
+def ascii_lowercase(text: str) -> str:
     """Lowercases the ASCII letters A-Z only. `str.lower` and `str.casefold`
     also fold other scripts (`Ü` to `ü`, `K` the Kelvin sign to `k`)
     according to Unicode, which is not how merchants or domain names are
@@ -488,9 +587,18 @@ def ascii_lowercase(text):
     return text.translate(_ASCII_LOWERCASE)
 
 
-def equals_ignore_ascii_case(a, b):
+def equals_ignore_ascii_case(a: str, b: str) -> bool:
     """Whether two strings are equal when ASCII letters A-Z are lowercased."""
     return len(a) == len(b) and ascii_lowercase(a) == ascii_lowercase(b)
+
+
+def enum_name(value: Enum) -> str:
+    """The WIT name of a case of one of the contract's enums, as the host
+    and the trace write it: `mcp-server` for `AgentType.MCP_SERVER`,
+    `monthly` for `Cadence.MONTHLY`. Works with the generated bindings and
+    with `warrant_sdk.testing` alike, which compare unequal to each other:
+    compare names, not cases, in code that runs under both."""
+    return value.name.lower().replace("_", "-")
 
 
 # ---------------------------------------------------------------------------
@@ -505,24 +613,24 @@ class _Log:
     as `(level, message)` pairs instead.
     """
 
-    def __init__(self):
-        self.lines = []
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
         # The host's `log` function, once `export_policy` has bound it.
-        self._host = None
+        self._host: Callable[[str, str], None] | None = None
 
-    def debug(self, message):
+    def debug(self, message: str) -> None:
         self._write("debug", message)
 
-    def info(self, message):
+    def info(self, message: str) -> None:
         self._write("info", message)
 
-    def warn(self, message):
+    def warn(self, message: str) -> None:
         self._write("warn", message)
 
-    def error(self, message):
+    def error(self, message: str) -> None:
         self._write("error", message)
 
-    def _write(self, level, message):
+    def _write(self, level: str, message: str) -> None:
         if self._host is None:
             self.lines.append((level, message))
         else:
@@ -536,7 +644,37 @@ log = _Log()
 # The component's export
 
 
-def export_policy(evaluate):
+class _Bound:
+    """What `export_policy` found in the generated bindings."""
+
+    def __init__(self) -> None:
+        # The version of the contract they were generated from, once bound.
+        self.contract: str | None = None
+
+
+_bound = _Bound()
+
+
+def contract() -> str | None:
+    """The version of the WIT contract the plugin is built against, `0.1.0`,
+    `0.2.0` or `0.3.0`, once `export_policy` has bound the SDK to the
+    generated bindings; None before, and in unit tests. A context of an
+    older contract lacks the newer fields: `usage.timezone`, `charge` and
+    `agent.baseline` came with 0.2.0, the flagged counts of
+    `window-usage` with 0.3.0."""
+    return _bound.contract
+
+
+def _contract_of(types: Any) -> str:
+    """The contract that generated bindings come from, told by what they
+    have: actions came with 0.2.0, flagged counts with 0.3.0."""
+    if not hasattr(types, "Action"):
+        return "0.1.0"
+    fields = getattr(types.WindowUsage, "__dataclass_fields__", {})
+    return "0.3.0" if "flagged_count" in fields else "0.2.0"
+
+
+def export_policy(evaluate: Callable[[Any, str], Decision]) -> type | None:
     """The class componentize-py exports for the `policy` world, around
     `evaluate(context, config_text) -> Decision`. Assign it, at the top level
     of the plugin's module, to the name componentize-py looks for::
@@ -548,15 +686,31 @@ def export_policy(evaluate):
     `ok`, a raised `PluginError` is `err`. Any other exception traps, which
     the host also counts as a failed rule, never an approval.
 
+    It works with bindings generated from WIT 0.3.0 (or 0.2.0), and from
+    0.1.0, whose decisions carry no actions: there, asking for an action
+    raises `RuntimeError`, and so does returning a decision that has one,
+    so the call traps instead of dropping the action.
+
     It imports the generated bindings, so call it when the module is loaded:
     componentize-py resolves imports while it builds the component, and a
-    module first imported during a call is not there.
+    module first imported during a call is not there. Outside a component,
+    where there are no bindings (a plain Python running unit tests), it
+    binds nothing and returns None, so that the plugin's module imports
+    there too.
     """
-    import wit_world
+    try:
+        import wit_world
+    except ModuleNotFoundError as missing:
+        if missing.name != "wit_world":
+            raise
+        return None
     from componentize_py_types import Err
     from wit_world.imports import host, types
 
-    def to_wit(decision):
+    version = _contract_of(types)
+    carries_actions = version != "0.1.0"
+
+    def to_wit(decision: Decision) -> Any:
         if not isinstance(decision, Decision):
             raise TypeError(f"evaluate must return a Decision, not {type(decision).__name__}")
         if decision.verdict == "approve":
@@ -568,10 +722,15 @@ def export_policy(evaluate):
         else:
             raise ValueError(f"unknown verdict `{decision.verdict}`")
         annotations = [types.Annotation(key, value) for key, value in decision.annotations]
-        return types.Decision(verdict, list(decision.codes), annotations)
+        if not carries_actions:
+            if decision.actions:
+                raise RuntimeError(_NO_ACTIONS.format(kind=decision.actions[0][0]))
+            return types.Decision(verdict, list(decision.codes), annotations)
+        actions = [types.Action(kind, message) for kind, message in decision.actions]
+        return types.Decision(verdict, list(decision.codes), annotations, actions)
 
-    class Policy(wit_world.WitWorld):
-        def evaluate(self, context, config):
+    class Policy(wit_world.WitWorld):  # type: ignore[misc]
+        def evaluate(self, context: Any, config: str) -> Any:
             try:
                 return to_wit(evaluate(context, config))
             except PluginError as error:
@@ -584,15 +743,24 @@ def export_policy(evaluate):
 
     levels = {level.name.lower(): level for level in host.LogLevel}
     log._host = lambda level, message: host.log(levels[level], message)
+    _bound.contract = version
     return Policy
 
 
-def _describe_exception(error):
+def _describe_exception(error: BaseException) -> str:
     """`ValueError: boom (policy.py, line 12)`: the exception and where it was
-    raised. Walks the traceback itself: the `traceback` module would add
-    most of a megabyte of modules to the component."""
-    innermost = error.__traceback__
-    while innermost.tb_next is not None:
-        innermost = innermost.tb_next
-    file = innermost.tb_frame.f_code.co_filename.rsplit("/", 1)[-1]
-    return f"{type(error).__name__}: {error} ({file}, line {innermost.tb_lineno})"
+    raised, or, when the SDK raised it (an action asked for under WIT
+    0.1.0), the line of the plugin that called the SDK. Walks the traceback
+    itself: the `traceback` module would add most of a megabyte of modules
+    to the component."""
+    frames = []
+    frame = error.__traceback__
+    while frame is not None:
+        frames.append(frame)
+        frame = frame.tb_next
+    if not frames:
+        return f"{type(error).__name__}: {error}"
+    outside = [frame for frame in frames if frame.tb_frame.f_code.co_filename != __file__]
+    where = (outside or frames)[-1]
+    file = where.tb_frame.f_code.co_filename.rsplit("/", 1)[-1]
+    return f"{type(error).__name__}: {error} ({file}, line {where.tb_lineno})"

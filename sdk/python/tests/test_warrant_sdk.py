@@ -1,25 +1,34 @@
-"""Unit tests of warrant_sdk, with a plain Python: `python3 -m unittest`."""
+"""Unit tests of warrant_sdk, with a plain Python: `python3 -m unittest` in
+`sdk/python`, or `sdk/python/test.sh` from the repository's root."""
 
+import dataclasses
 import enum
 import json
+import re
 import sys
 import types
 import unittest
 from dataclasses import dataclass
+from pathlib import Path
 
 import warrant_sdk
 from warrant_sdk import (
+    ALERT,
+    SUSPEND_AGENT,
     Number,
     PluginError,
     amount,
     approve,
     ascii_lowercase,
     boolean,
+    contract,
     defaulted,
     deny,
+    enum_name,
     equals_ignore_ascii_case,
     export_policy,
     format_money,
+    integer,
     invalid_config,
     log,
     optional,
@@ -27,6 +36,7 @@ from warrant_sdk import (
     review,
     string,
     strings,
+    testing,
     trim,
 )
 
@@ -253,6 +263,50 @@ class AmountTest(unittest.TestCase):
         self.assertLess(len(raised.exception.message), 150)
 
 
+class IntegerTest(unittest.TestCase):
+    def read(self, json_number, maximum=None):
+        reader = integer() if maximum is None else integer(maximum)
+        return read_config(f'{{"n": {json_number}}}', {"n": reader})["n"]
+
+    def assert_refused(self, json_number, message, maximum=None):
+        with self.assertRaises(PluginError) as raised:
+            self.read(json_number, maximum)
+        self.assertEqual(raised.exception.code, "invalid-config")
+        self.assertEqual(raised.exception.message, message)
+
+    def test_reads_whole_numbers_written_as_such(self):
+        self.assertEqual(self.read("0"), 0)
+        self.assertEqual(self.read("30"), 30)
+        self.assertEqual(self.read("18446744073709551615"), 2**64 - 1)
+        self.assertEqual(self.read("100", maximum=100), 100)
+
+    def test_refuses_fractions_exponents_and_signs(self):
+        for text in ["30.0", "3e1", "3E+1", "0.5"]:
+            self.assert_refused(
+                text, f"`n` must be a whole number, without a fraction or exponent, not `{text}`"
+            )
+        for text in ["-1", "-0", "-0.0"]:
+            self.assert_refused(text, f"`n` must not be negative, not `{text}`")
+        self.assert_refused('"30"', '`n` must be a number, not `"30"`')
+        self.assert_refused("true", "`n` must be a number, not `true`")
+        self.assert_refused("null", "`n` must be a number, not `null`")
+        with self.assertRaisesRegex(PluginError, "missing field `n`"):
+            read_config("{}", {"n": integer()})
+
+    def test_refuses_more_than_the_maximum(self):
+        self.assert_refused("101", "`n` must be at most 100, not `101`", maximum=100)
+        self.assert_refused(
+            "18446744073709551616",
+            "`n` must be at most 18446744073709551615, not " "`18446744073709551616`",
+        )
+        # More digits than `int` reads from text.
+        with self.assertRaisesRegex(PluginError, "^`n` must be at most 100, not `1111"):
+            self.read("1" * 5000, maximum=100)
+        # Leading zeros are not JSON, so `read_config` refuses them first.
+        with self.assertRaisesRegex(PluginError, "not valid JSON"):
+            self.read("007")
+
+
 class DecisionTest(unittest.TestCase):
     def test_builds_verdicts(self):
         self.assertEqual((approve().verdict, approve().reason), ("approve", None))
@@ -271,6 +325,39 @@ class DecisionTest(unittest.TestCase):
         self.assertEqual(decision.annotations, [("limit", "5"), ("x", "y")])
         self.assertEqual(decision.annotation("limit"), "5")
         self.assertIsNone(decision.annotation("missing"))
+
+    def test_asks_for_actions_in_order(self):
+        decision = (
+            deny("stolen card")
+            .with_suspend_agent("the card was reported stolen")
+            .with_alert("a stolen card was used")
+            .with_action("page-on-call", "wake someone up")
+        )
+        self.assertEqual(
+            decision.actions,
+            [
+                ("suspend-agent", "the card was reported stolen"),
+                ("alert", "a stolen card was used"),
+                ("page-on-call", "wake someone up"),
+            ],
+        )
+        self.assertEqual((SUSPEND_AGENT, ALERT), ("suspend-agent", "alert"))
+        self.assertTrue(decision.has_action(SUSPEND_AGENT))
+        self.assertTrue(decision.has_action("alert"))
+        self.assertTrue(decision.has_action("page-on-call"))
+        self.assertFalse(decision.has_action("suspend"))
+        self.assertIn("actions=[('suspend-agent', ", repr(decision))
+
+    def test_asks_for_no_action_unless_told(self):
+        for decision in [approve(), deny("no"), review("look").with_code("a")]:
+            self.assertEqual(decision.actions, [])
+            self.assertFalse(decision.has_action(SUSPEND_AGENT))
+            self.assertFalse(decision.has_action(ALERT))
+
+    def test_actions_go_with_any_verdict(self):
+        decision = approve().with_alert("approved at 3 a.m.")
+        self.assertEqual(decision.verdict, "approve")
+        self.assertEqual(decision.actions, [("alert", "approved at 3 a.m.")])
 
     def test_makes_invalid_config_errors(self):
         error = invalid_config("`max` is missing")
@@ -296,6 +383,12 @@ class TextTest(unittest.TestCase):
         self.assertFalse(equals_ignore_ascii_case("BÜCHER.example", "bücher.example"))
         self.assertFalse(equals_ignore_ascii_case("hetzner.com", "hetzner.co"))
 
+    def test_names_enum_cases_as_the_wit_does(self):
+        self.assertEqual(enum_name(testing.AgentType.MCP_SERVER), "mcp-server")
+        self.assertEqual(enum_name(testing.AgentType.SUPERVISED), "supervised")
+        self.assertEqual(enum_name(testing.Cadence.MONTHLY), "monthly")
+        self.assertEqual(enum_name(testing.AgentStatus.ARCHIVED), "archived")
+
     def test_trims_unicode_white_space_as_rust_does(self):
         self.assertEqual(trim(" \t\n\v\f\r a b \x85\xa0\u1680"), "a b")
         self.assertEqual(trim("\u2000\u200a\u2028\u2029\u202f\u205f\u3000a"), "a")
@@ -304,7 +397,8 @@ class TextTest(unittest.TestCase):
 
 
 # Stand-ins for the modules componentize-py generates for the `policy` world,
-# with the shapes of its bindings.
+# with the shapes of its bindings: those of WIT 0.3.0, and what differs in
+# 0.2.0 (no flagged counts) and 0.1.0 (no actions either).
 @dataclass
 class Verdict_Approve:
     pass
@@ -327,10 +421,38 @@ class Annotation:
 
 
 @dataclass
+class Action:
+    kind: str
+    message: str
+
+
+@dataclass
 class Decision:
     verdict: object
     codes: list
     annotations: list
+    actions: list
+
+
+@dataclass
+class Decision_0_1_0:
+    verdict: object
+    codes: list
+    annotations: list
+
+
+@dataclass
+class WindowUsage:
+    count: int
+    spend: int
+    flagged_count: int
+    flagged_spend: int
+
+
+@dataclass
+class WindowUsage_0_2_0:
+    count: int
+    spend: int
 
 
 @dataclass
@@ -351,22 +473,39 @@ class LogLevel(enum.Enum):
     ERROR = 3
 
 
+def bindings(version):
+    """The types module of the bindings of a contract version."""
+    wit_types = types.SimpleNamespace(
+        Verdict_Approve=Verdict_Approve,
+        Verdict_Deny=Verdict_Deny,
+        Verdict_Review=Verdict_Review,
+        Annotation=Annotation,
+        Action=Action,
+        Decision=Decision,
+        WindowUsage=WindowUsage,
+        PluginError=WitPluginError,
+    )
+    if version == "0.2.0":
+        wit_types.WindowUsage = WindowUsage_0_2_0
+    if version == "0.1.0":
+        del wit_types.Action
+        wit_types.Decision = Decision_0_1_0
+        wit_types.WindowUsage = WindowUsage_0_2_0
+    return wit_types
+
+
 class ExportPolicyTest(unittest.TestCase):
+    """`export_policy` with the bindings of WIT 0.3.0."""
+
+    version = "0.3.0"
+
     def setUp(self):
         self.logged = []
-        wit_types = types.SimpleNamespace(
-            Verdict_Approve=Verdict_Approve,
-            Verdict_Deny=Verdict_Deny,
-            Verdict_Review=Verdict_Review,
-            Annotation=Annotation,
-            Decision=Decision,
-            PluginError=WitPluginError,
-        )
         host = types.SimpleNamespace(
             LogLevel=LogLevel, log=lambda level, message: self.logged.append((level, message))
         )
         imports = types.ModuleType("wit_world.imports")
-        imports.types, imports.host = wit_types, host
+        imports.types, imports.host = bindings(self.version), host
         world = types.ModuleType("wit_world")
         world.WitWorld, world.imports = object, imports
         runtime = types.ModuleType("componentize_py_types")
@@ -387,6 +526,12 @@ class ExportPolicyTest(unittest.TestCase):
             else:
                 sys.modules[name] = module
         warrant_sdk.log._host = None
+        warrant_sdk._bound.contract = None
+
+    def test_tells_the_contract(self):
+        self.assertIsNone(contract())
+        export_policy(lambda context, config_text: approve())
+        self.assertEqual(contract(), self.version)
 
     def test_converts_decisions(self):
         def evaluate(context, config_text):
@@ -394,8 +539,31 @@ class ExportPolicyTest(unittest.TestCase):
             return review("look").with_code("a").with_annotation("k", "v")
 
         answer = export_policy(evaluate)().evaluate(None, "{}")
-        self.assertEqual(answer, Decision(Verdict_Review("look"), ["a"], [Annotation("k", "v")]))
+        self.assertEqual(
+            answer, Decision(Verdict_Review("look"), ["a"], [Annotation("k", "v")], [])
+        )
         self.assertEqual(self.logged, [(LogLevel.WARN, "config {}")])
+
+    def test_converts_actions(self):
+        def evaluate(context, config_text):
+            return (
+                deny("no")
+                .with_suspend_agent("stolen card")
+                .with_alert("look at this agent")
+                .with_action("custom", "for the trace")
+            )
+
+        answer = export_policy(evaluate)().evaluate(None, "{}")
+        self.assertEqual(
+            answer.actions,
+            [
+                Action("suspend-agent", "stolen card"),
+                Action("alert", "look at this agent"),
+                Action("custom", "for the trace"),
+            ],
+        )
+        self.assertEqual(answer.verdict, Verdict_Deny("no"))
+        self.assertEqual(self.logged, [])
 
     def test_converts_plugin_errors(self):
         def evaluate(context, config_text):
@@ -425,6 +593,133 @@ class ExportPolicyTest(unittest.TestCase):
             self.logged[0][1].split(" (")[0],
             "TypeError: evaluate must return a Decision, not NoneType",
         )
+
+
+class ExportPolicyOutsideAComponentTest(unittest.TestCase):
+    def test_binds_nothing_without_generated_bindings(self):
+        self.assertNotIn("wit_world", sys.modules)
+        self.assertIsNone(export_policy(lambda context, config_text: approve()))
+        self.assertIsNone(contract())
+        self.assertIsNone(warrant_sdk.log._host)
+        # Actions are then never refused: no contract is known.
+        self.assertTrue(approve().with_alert("x").has_action(ALERT))
+
+
+class ExportPolicy_0_2_0_Test(ExportPolicyTest):
+    """`export_policy` with the bindings of WIT 0.2.0, which have actions."""
+
+    version = "0.2.0"
+
+
+class ExportPolicy_0_1_0_Test(ExportPolicyTest):
+    """`export_policy` with the bindings of WIT 0.1.0, which have no actions."""
+
+    version = "0.1.0"
+
+    def test_converts_decisions(self):
+        def evaluate(context, config_text):
+            return deny("no").with_code("a").with_annotation("k", "v")
+
+        answer = export_policy(evaluate)().evaluate(None, "{}")
+        self.assertEqual(answer, Decision_0_1_0(Verdict_Deny("no"), ["a"], [Annotation("k", "v")]))
+
+    def test_converts_actions(self):
+        # Asking for an action raises where it is asked for, and the call
+        # traps: the decision never reaches the host without it.
+        def evaluate(context, config_text):
+            return deny("no").with_suspend_agent("stolen card")
+
+        with self.assertRaises(RuntimeError) as raised:
+            export_policy(evaluate)().evaluate(None, "{}")
+        message = (
+            "the decision asks for an action (`suspend-agent`), which WIT 0.1.0 cannot "
+            "carry: build the plugin against WIT 0.3.0"
+        )
+        self.assertEqual(str(raised.exception), message)
+        [(level, logged)] = self.logged
+        self.assertEqual(level, LogLevel.ERROR)
+        # Where the plugin asked for it, not where the SDK raised.
+        self.assertRegex(logged, r"\(test_warrant_sdk.py, line \d+\)$")
+        self.assertTrue(logged.startswith(f"RuntimeError: {message} ("), logged)
+        for ask in [
+            lambda: approve().with_alert("x"),
+            lambda: approve().with_action("custom", "x"),
+        ]:
+            with self.assertRaisesRegex(RuntimeError, "WIT 0.1.0 cannot carry"):
+                ask()
+
+    def test_refuses_a_decision_with_actions_added_directly(self):
+        def evaluate(context, config_text):
+            decision = approve()
+            decision.actions.append((ALERT, "added to the list"))
+            return decision
+
+        with self.assertRaisesRegex(RuntimeError, r"\(`alert`\), which WIT 0.1.0 cannot carry"):
+            export_policy(evaluate)().evaluate(None, "{}")
+
+
+class TestingTest(unittest.TestCase):
+    def test_gives_a_context_of_the_newest_contract(self):
+        cx = testing.context()
+        self.assertIsNone(cx.intent.amount)
+        self.assertIsNone(cx.intent.merchant)
+        self.assertEqual(cx.intent.card, testing.Card_Name("main"))
+        self.assertIsNone(cx.intent.recurring)
+        self.assertEqual(cx.agent.status, testing.AgentStatus.ACTIVE)
+        self.assertEqual(cx.agent.agent_type, testing.AgentType.SUPERVISED)
+        self.assertIsNone(cx.agent.baseline)
+        self.assertEqual(cx.usage.currency, "EUR")
+        self.assertEqual(cx.usage.timezone, "UTC")
+        for window in dataclasses.fields(cx.usage):
+            if window.name in ("currency", "timezone"):
+                continue
+            self.assertEqual(
+                getattr(cx.usage, window.name), testing.WindowUsage(0, 0, 0, 0), window.name
+            )
+        self.assertIsNone(cx.risk)
+        self.assertIsNone(cx.charge)
+        self.assertEqual(cx.now, testing.Timestamp(1_767_225_600, 0))
+
+    def test_gives_a_new_context_each_time(self):
+        first = testing.context()
+        first.usage.last_day.count = 3
+        first.agent.profile.capabilities.append("book-travel")
+        first.now.seconds += 1
+        second = testing.context()
+        self.assertEqual(second.usage.last_day.count, 0)
+        self.assertEqual(second.agent.profile.capabilities, [])
+        self.assertEqual(second.now, testing.NOW)
+
+    def test_has_the_fields_of_the_generated_records(self):
+        # As WIT 0.3.0 has them, in its order.
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(testing.Context)],
+            ["intent", "agent", "usage", "risk", "now", "charge"],
+        )
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(testing.WindowUsage)],
+            ["count", "spend", "flagged_count", "flagged_spend"],
+        )
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(testing.Charge)],
+            ["amount", "merchant", "at", "series_start", "previous"],
+        )
+        self.assertEqual([f.name for f in dataclasses.fields(testing.Agent)][-1], "baseline")
+        self.assertEqual(
+            [f.name for f in dataclasses.fields(testing.Usage)][:2], ["currency", "timezone"]
+        )
+
+
+class PackageTest(unittest.TestCase):
+    def test_is_of_the_version_its_manifest_states(self):
+        # The version of the contract it targets.
+        manifest = Path(__file__).parent.parent / "pyproject.toml"
+        versions = re.findall(r'(?m)^version = "(.*)"$', manifest.read_text())
+        self.assertEqual(versions, ["0.3.0"])
+        self.assertEqual(warrant_sdk.__version__, "0.3.0")
+
+    def test_is_typed(self):
+        self.assertTrue((Path(warrant_sdk.__file__).parent / "py.typed").is_file())
 
 
 class LogTest(unittest.TestCase):

@@ -1,0 +1,1 @@
+"""The recurring-match plugin (`recurring_match.py`) and its unit tests."""

@@ -1,0 +1,1 @@
+"""The risk-threshold plugin (`risk_threshold.py`) and its unit tests."""
