@@ -1,9 +1,23 @@
 // Helpers for Warrant plugins written in JavaScript and built into a
 // component with componentize-js: strict configuration reading with exact
-// amounts, decisions, plugin errors and logging. No dependencies. See
-// README.md.
+// amounts, decisions and the actions they ask for, plugin errors and
+// logging. No dependencies. See README.md.
+//
+// The SDK targets WIT 0.3.0 (`warrant:policy@0.3.0`). `#host`, mapped in
+// package.json, is the host's interface of the contract the plugin is
+// built against: 0.3.0 by default, 0.1.0 when the bundler is given the
+// condition `warrant-0.1.0` (esbuild `--conditions=warrant-0.1.0`), and a
+// stand-in that keeps log lines on Node.js, for unit tests.
 
-import { log as hostLog } from 'warrant:policy/host@0.1.0';
+import { CONTRACT, log as hostLog } from '#host';
+
+/**
+ * The version of the WIT contract the plugin is built against, `0.3.0`
+ * or `0.1.0`: the context of a 0.1.0 plugin lacks the fields 0.2.0 and
+ * 0.3.0 added (`agent.baseline`, `usage.timezone`, the flagged counts of
+ * `usage`, `charge`), and its decisions carry no actions.
+ */
+export { CONTRACT };
 
 // ---------------------------------------------------------------------------
 // The export
@@ -64,12 +78,19 @@ export function invalidConfig(message) {
 // ---------------------------------------------------------------------------
 // Decisions
 
+/** The kind of action that asks the host to suspend the agent. */
+export const SUSPEND_AGENT = 'suspend-agent';
+
+/** The kind of action that asks the host to record an alert event for the agent. */
+export const ALERT = 'alert';
+
 /** A policy plugin's answer; build one with `approve`, `deny` or `review`. */
 export class Decision {
     constructor(verdict) {
         this.verdict = verdict;
         this.codes = [];
         this.annotations = [];
+        this.actions = [];
     }
 
     /** Adds a stable machine-readable reason code, e.g. `amount-over-max`. */
@@ -82,6 +103,62 @@ export class Decision {
     withAnnotation(key, value) {
         this.annotations.push({ key, value: String(value) });
         return this;
+    }
+
+    /**
+     * Asks the host to suspend the agent, saying why. The host does so in
+     * the transaction that records the intent, unless the rule is in
+     * monitor mode or the evaluation is a dry run.
+     */
+    withSuspendAgent(reason) {
+        return this.withAction(SUSPEND_AGENT, reason);
+    }
+
+    /** Asks the host to record an alert event for the agent. */
+    withAlert(message) {
+        return this.withAction(ALERT, message);
+    }
+
+    /**
+     * Asks the host for an action of any kind; the host ignores (and
+     * traces) kinds it does not know. A plugin built against WIT 0.1.0,
+     * whose decisions carry no actions, throws an `Error` instead: a bug,
+     * which `withConfig` logs before trapping, never an action dropped
+     * without a word.
+     */
+    withAction(kind, message) {
+        if (CONTRACT === '0.1.0') {
+            throw new Error(
+                `a decision cannot ask for the action \`${kind}\`: this plugin is built ` +
+                    'against WIT 0.1.0 (warrant:policy@0.1.0), whose decisions carry no ' +
+                    'actions; build it against 0.3.0',
+            );
+        }
+        if (typeof kind !== 'string' || typeof message !== 'string') {
+            throw new TypeError('an action\'s kind and message must be strings');
+        }
+        this.actions.push({ kind, message });
+        return this;
+    }
+
+    /** Whether the decision asks for an action of `kind`. */
+    hasAction(kind) {
+        for (let i = 0; i < this.actions.length; i++) {
+            if (this.actions[i].kind === kind) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The value of the first annotation named `key`, or `undefined`. */
+    annotation(key) {
+        for (let i = 0; i < this.annotations.length; i++) {
+            if (this.annotations[i].key === key) {
+                return this.annotations[i].value;
+            }
+        }
+        return undefined;
     }
 }
 
@@ -212,6 +289,36 @@ export function amount(decimals) {
         return units;
     };
 }
+
+/**
+ * Reads a whole number written as one, as Rust's integer types read JSON:
+ * `30`, not `30.0`, `3e1`, `-1` or `"30"`, as a BigInt from 0 to `max`
+ * (2^64 - 1 unless given). For a count or a score; `amount(0)` also takes
+ * `30.0` and `3e1`.
+ */
+export function integer(max = U64_MAX) {
+    return (value, name) => {
+        required(value, name);
+        if (!(value instanceof JsonNumber)) {
+            throw invalidConfig(`\`${name}\` must be a number`);
+        }
+        if (value.text.startsWith('-')) {
+            throw invalidConfig(`\`${name}\` must not be negative`);
+        }
+        if (!DIGITS.test(value.text)) {
+            throw invalidConfig(
+                `\`${name}\` must be a whole number, without a fraction or exponent`,
+            );
+        }
+        const number = BigInt(value.text);
+        if (number > max) {
+            throw invalidConfig(`\`${name}\` must be at most ${max}`);
+        }
+        return number;
+    };
+}
+
+const DIGITS = /^\d+$/;
 
 /** Reads a string. */
 export function string() {
@@ -417,6 +524,16 @@ function required(value, name) {
     }
 }
 
+/**
+ * Whether `text` starts with a character that is never white space:
+ * printable ASCII, U+00A1 to U+167F or above U+3000 (as in `strings`).
+ */
+function isSurelyNotBlank(text) {
+    return (
+        (text >= '!' && text < '\x85') || (text >= '\xa1' && text < '\u1680') || text >= '\u3001'
+    );
+}
+
 /** Whether `text` is empty or all white space, as `strings` defines it. */
 function isBlank(text) {
     return BLANK.test(text);
@@ -484,6 +601,24 @@ function decimalText(minorUnits, decimals) {
     const digits = minorUnits.toString().padStart(decimals + 1, '0');
     return `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
 }
+
+/**
+ * `text` without leading and trailing white space, as Rust's `str::trim`
+ * removes it: Unicode's White_Space, as `strings` defines blank. Not
+ * U+FEFF, which `String.prototype.trim` also removes; U+0085 included,
+ * which it keeps.
+ */
+export function trim(text) {
+    // Most text neither starts nor ends with white space, which string
+    // comparisons tell for less than the regular expression costs.
+    if (text === '' || (isSurelyNotBlank(text) && isSurelyNotBlank(text[text.length - 1]))) {
+        return text;
+    }
+    return text.replace(EDGE_WHITE_SPACE, '');
+}
+
+const EDGE_WHITE_SPACE =
+    /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 /**
  * Lowercases the ASCII letters A-Z only. `String.prototype.toLowerCase`
