@@ -22,8 +22,8 @@ import (
 	"fmt"
 	"strings"
 
-	"warrant"
-	"warrant/policy"
+	warrant "warrant.dev/sdk/go"
+	"warrant.dev/sdk/go/policy"
 )
 
 // Config is the rule's configuration. The amounts are warrant.Amount, read

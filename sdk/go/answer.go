@@ -15,20 +15,6 @@ type Annotation struct {
 	Value string
 }
 
-// Decision is a policy plugin's answer. Build it with Approve, Deny or
-// Review, then add codes and annotations:
-//
-//	warrant.Deny("`casino.example` is not an allowed merchant").
-//		WithCode("merchant-not-allowed").
-//		WithAnnotation("maxAmount", "100.00 EUR")
-type Decision struct {
-	Verdict Verdict
-	// Reason says why, for a deny or a review; empty for an approval.
-	Reason      string
-	Codes       []string
-	Annotations []Annotation
-}
-
 // Approve is a decision with no objection.
 func Approve() Decision {
 	return Decision{Verdict: VerdictApprove}

@@ -8,9 +8,6 @@ import (
 	"unsafe"
 )
 
-//go:wasmimport warrant:policy/host@0.1.0 log
-func importedLog(level uint32, message unsafe.Pointer, length uint32)
-
 func hostLog(level LogLevel, message string) {
 	// A WIT string is UTF-8: the host traps on anything else, so bytes
 	// that are not UTF-8 become U+FFFD.

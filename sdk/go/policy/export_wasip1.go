@@ -2,7 +2,7 @@
 
 package policy
 
-import "warrant/internal/abi"
+import "warrant.dev/sdk/go/internal/abi"
 
 //go:wasmexport evaluate
 func wasmEvaluate(arguments uint32) uint32 {

@@ -8,7 +8,7 @@
 //	func main() {}
 package policy
 
-import "warrant"
+import warrant "warrant.dev/sdk/go"
 
 // Func decides on cx.Intent, given the rule's configuration decoded into a
 // C by warrant.DecodeConfig. An error that is a *warrant.PluginError is

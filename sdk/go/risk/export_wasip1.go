@@ -2,7 +2,7 @@
 
 package risk
 
-import "warrant/internal/abi"
+import "warrant.dev/sdk/go/internal/abi"
 
 //go:wasmexport assess
 func wasmAssess(arguments uint32) uint32 {

@@ -8,7 +8,7 @@
 //	func main() {}
 package risk
 
-import "warrant"
+import warrant "warrant.dev/sdk/go"
 
 // Func scores how risky cx.Intent is, given the rule's configuration
 // decoded into a C by warrant.DecodeConfig. Errors are reported as in

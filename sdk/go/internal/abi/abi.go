@@ -1,133 +1,36 @@
-//go:build wasip1
-
 // Package abi is the component model's canonical ABI for Warrant's worlds,
 // written by hand: the host passes the arguments of `evaluate` and `assess`
 // through the plugin's linear memory and takes their answers from it, laid
-// out as the canonical ABI lays out the types of wit/warrant.wit. Its rules,
-// which give every offset below: a field sits at the next multiple of its
-// own alignment; a string or a list is a pointer and a length, two u32; an
-// option, a result or a variant is a one-byte discriminant followed by its
-// payload at the payload's alignment; enums and bools are one byte.
+// out as the canonical ABI lays out the types of the WIT contract. Its
+// rules, which give every offset here: a field sits at the next multiple of
+// its own alignment, and a record's alignment is its largest field's; a
+// string or a list is a pointer and a length, two u32; an option, a result
+// or a variant is a one-byte discriminant followed by its payload at the
+// payload's alignment; enums and bools are one byte.
+//
+// The layouts of the contract the SDK targets are in layout_0_3_0.go, those
+// of WIT 0.1.0 (the tag warrant_wit_0_1_0) in layout_0_1_0.go. In
+// WebAssembly, addresses are those of linear memory (memory_wasip1.go);
+// elsewhere, as in this package's tests, offsets into a byte slice that
+// stands for it (memory_other.go).
 package abi
 
 import (
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
-	"unsafe"
 
-	"warrant"
+	warrant "warrant.dev/sdk/go"
 )
-
-// at is the Go pointer for an address in linear memory, which starts at
-// 0. The host only hands over addresses of memory that cabi_realloc
-// allocated or of the answer that this package keeps, and Go's collector
-// never moves objects, so the pointer stays valid.
-func at(address uint32) unsafe.Pointer {
-	return unsafe.Add(nil, address)
-}
-
-func addressOf(p unsafe.Pointer) uint32 {
-	return uint32(uintptr(p))
-}
-
-// Allocation.
-
-// started becomes true when the Go runtime has started, before any
-// package's init function runs.
-var started bool
-
-func init() {
-	started = true
-	// The collector runs only inside exports: see Enter.
-	gcPercent = debug.SetGCPercent(-1)
-}
-
-// early is the memory for what is allocated before that: on the runtime's
-// first WASI call, while it is still starting and cannot allocate, the WASI
-// adapter asks cabi_realloc for its state and stack (128 KiB).
-var (
-	early     [256 << 10]byte
-	earlyUsed uint32
-)
-
-// arguments keeps what cabi_realloc allocated for the host's arguments
-// reachable, so that the collector does not free it while the host writes
-// into it.
-var arguments [][]uint64
-
-// cabiRealloc is the allocator through which the host and the WASI adapter
-// put values into the plugin's memory.
-//
-// Its first calls come before the Go runtime has started, so it must not
-// allocate or grow its stack until started is true. Its later calls
-// allocate Go memory while the collector is off (see Enter).
-//
-//go:wasmexport cabi_realloc
-//go:nosplit
-func cabiRealloc(oldAddress, oldSize, align, size uint32) uint32 {
-	if started {
-		return allocate(oldAddress, oldSize, size)
-	}
-	start := (earlyUsed + align - 1) &^ (align - 1)
-	// Out of range, the slice expression panics, which traps at this stage.
-	_ = early[start : start+size]
-	earlyUsed = start + size
-	return addressOf(unsafe.Add(unsafe.Pointer(&early), start))
-}
-
-func allocate(oldAddress, oldSize, size uint32) uint32 {
-	// A []uint64 is 8-byte aligned, the largest alignment of the canonical
-	// ABI; size/8+1 words hold size bytes, and at least one, so that
-	// &block[0] is valid for a size of 0.
-	block := make([]uint64, size/8+1)
-	arguments = append(arguments, block)
-	if oldAddress != 0 {
-		copy(unsafe.Slice((*byte)(unsafe.Pointer(&block[0])), size),
-			unsafe.Slice((*byte)(at(oldAddress)), min(oldSize, size)))
-	}
-	return addressOf(unsafe.Pointer(&block[0]))
-}
-
-// The collector.
-
-// gcPercent is the collector's setting while an export runs (GOGC, 100
-// by default).
-var gcPercent int
-
-// The collector runs only while an export runs, between Enter and Leave;
-// init turns it off.
-//
-// Any allocation may start a collection, and a collection reads the
-// clock, a WASI import. But the canonical ABI forbids a component to call
-// an import while the host writes the arguments into it (through
-// cabi_realloc) and once it has taken the answer (cabi_post_*): such a
-// call traps with "cannot leave component instance". With the collector
-// on all the time, the first calls on an instance pass, and a later one,
-// whose arguments' allocation finds the heap over its goal, traps.
-
-// Enter starts an export's call: the collector may run, and collects
-// what the arguments' allocation left over its goal.
-func Enter() {
-	debug.SetGCPercent(gcPercent)
-}
-
-// Leave ends an export's call: the collector stops, once any collection
-// under way has finished its marking, so that cabi_realloc and
-// cabi_post_* never start one.
-func Leave() {
-	debug.SetGCPercent(-1)
-}
 
 // Reading the arguments.
 
 // record is the address of a value in linear memory.
 type record uint32
 
-func (r record) u8(offset uint32) uint8     { return *(*uint8)(at(uint32(r) + offset)) }
-func (r record) u32(offset uint32) uint32   { return *(*uint32)(at(uint32(r) + offset)) }
-func (r record) u64(offset uint32) uint64   { return *(*uint64)(at(uint32(r) + offset)) }
+func (r record) u8(offset uint32) uint8     { return load8(uint32(r) + offset) }
+func (r record) u32(offset uint32) uint32   { return load32(uint32(r) + offset) }
+func (r record) u64(offset uint32) uint64   { return load64(uint32(r) + offset) }
 func (r record) field(offset uint32) record { return r + record(offset) }
 
 // string copies a string (address, length) into Go's memory.
@@ -136,7 +39,7 @@ func (r record) string(offset uint32) string {
 	if length == 0 {
 		return ""
 	}
-	return string(unsafe.Slice((*byte)(at(address)), length))
+	return string(bytesAt(address, length))
 }
 
 // optionalString reads an option<string>: its payload is at offset 4.
@@ -160,30 +63,33 @@ func list[T any](r record, offset, size uint32, read func(record) T) []T {
 
 func readString(r record) string { return r.string(0) }
 
+func readU8(r record) uint8 { return r.u8(0) }
+
+// readTimestamp reads a timestamp: seconds (s64) at 0, nanoseconds (u32)
+// at 8; 16 bytes, 8-byte aligned.
+func readTimestamp(r record) warrant.Timestamp {
+	return warrant.Timestamp{Seconds: int64(r.u64(0)), Nanoseconds: r.u32(8)}
+}
+
+// readMoney reads money: minor units (u64) at 0, the currency at 8; 16
+// bytes, 8-byte aligned.
+func readMoney(r record) warrant.Money {
+	return warrant.Money{MinorUnits: r.u64(0), Currency: r.string(8)}
+}
+
 // ReadArguments reads the arguments `(context, config)` of `evaluate` and
-// `assess` from address, then lets the memory they occupied go. The
-// context's fields: intent at 0 (104 bytes), agent at 104 (100 bytes),
-// usage at 208 (8-byte aligned, 136 bytes), risk at 344 (16 bytes), now at
-// 360 (16 bytes); the config string follows at 376.
+// `assess` from address, then lets the memory they occupied go.
 func ReadArguments(address uint32) (warrant.Context, string) {
-	r := record(address)
-	cx := warrant.Context{
-		Intent: readIntent(r.field(0)),
-		Agent:  readAgent(r.field(104)),
-		Usage:  readUsage(r.field(208)),
-		Now:    warrant.Timestamp{Seconds: int64(r.u64(360)), Nanoseconds: r.u32(368)},
-	}
-	if r.u8(344) != 0 {
-		cx.Risk = &warrant.RiskSummary{
-			Score:   r.u8(348),
-			Signals: list(r, 352, 20, readSignal),
-		}
-	}
-	config := r.string(376)
-	arguments = nil
+	cx, config := readArguments(record(address))
+	releaseArguments()
 	return cx, config
 }
 
+// readIntent reads an intent, the same in every contract: id at 0, amount
+// (option<money>) at 8, its payload at 16; merchant (option<string>) at
+// 32; card (variant) at 44, its string at 48; purpose at 56; recurring
+// (option<recurring-terms>) at 64, its payload at 68; client-intent-id at
+// 88; ttl-minutes at 100. 104 bytes, 8-byte aligned.
 func readIntent(r record) warrant.Intent {
 	intent := warrant.Intent{
 		ID:             r.string(0),
@@ -194,7 +100,8 @@ func readIntent(r record) warrant.Intent {
 		TTLMinutes:     r.u32(100),
 	}
 	if r.u8(8) != 0 {
-		intent.Amount = &warrant.Money{MinorUnits: r.u64(16), Currency: r.string(24)}
+		amount := readMoney(r.field(16))
+		intent.Amount = &amount
 	}
 	if r.u8(64) != 0 {
 		intent.Recurring = &warrant.RecurringTerms{
@@ -208,6 +115,9 @@ func readIntent(r record) warrant.Intent {
 	return intent
 }
 
+// readAgent reads the fields of an agent that every contract has: id at 0,
+// name at 8, status at 16, agent-type at 17, profile at 20 (64 bytes), tags
+// at 84, metadata at 92.
 func readAgent(r record) warrant.Agent {
 	profile := r.field(20)
 	return warrant.Agent{
@@ -228,54 +138,36 @@ func readAgent(r record) warrant.Agent {
 	}
 }
 
-func readUsage(r record) warrant.Usage {
-	window := func(offset uint32) warrant.WindowUsage {
-		return warrant.WindowUsage{Count: r.u64(offset), Spend: r.u64(offset + 8)}
+// readRisk reads an option<risk-summary>: the score at 4, the signals at 8;
+// 16 bytes, 4-byte aligned.
+func readRisk(r record) *warrant.RiskSummary {
+	if r.u8(0) == 0 {
+		return nil
 	}
-	return warrant.Usage{
-		Currency:          r.string(0),
-		LastMinute:        window(8),
-		LastHour:          window(24),
-		LastDay:           window(40),
-		LastWeek:          window(56),
-		LastMonth:         window(72),
-		CalendarDay:       window(88),
-		CalendarMonth:     window(104),
-		MerchantLastMonth: window(120),
-	}
+	return &warrant.RiskSummary{Score: r.u8(4), Signals: list(r, 8, 20, readSignal)}
 }
 
+// readSignal reads a signal: name at 0, score at 8, detail at 12; 20
+// bytes.
 func readSignal(r record) warrant.Signal {
 	return warrant.Signal{Name: r.string(0), Score: r.u8(8), Detail: r.string(12)}
 }
 
 // Writing the answer.
 
-// answer is the return area of `evaluate` and `assess`, both
-// result<T, plugin-error> of at most 32 bytes, 4-byte aligned.
-var answer [8]uint32
-
-// answerMemory keeps what the answer points to reachable until the host
-// has read it.
-var answerMemory []any
-
-func (r record) put8(offset uint32, value uint8)   { *(*uint8)(at(uint32(r) + offset)) = value }
-func (r record) put32(offset uint32, value uint32) { *(*uint32)(at(uint32(r) + offset)) = value }
+func (r record) put8(offset uint32, value uint8)   { store8(uint32(r)+offset, value) }
+func (r record) put32(offset uint32, value uint32) { store32(uint32(r)+offset, value) }
 
 func (r record) putString(offset uint32, s string) {
 	// The host refuses a string that is not UTF-8.
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	answerMemory = append(answerMemory, s)
-	r.put32(offset, addressOf(unsafe.Pointer(unsafe.StringData(s))))
+	r.put32(offset, stringAddress(s))
 	r.put32(offset+4, uint32(len(s)))
 }
 
 // putList writes a list of n elements of size bytes, each by write.
 func (r record) putList(offset, n, size uint32, write func(i int, element record)) {
-	// []uint32 gives the 4-byte alignment of every element type here.
-	block := make([]uint32, (n*size+3)/4+1)
-	answerMemory = append(answerMemory, block)
-	elements := record(addressOf(unsafe.Pointer(&block[0])))
+	elements := record(newBlock(n * size))
 	for i := range n {
 		write(int(i), elements.field(i*size))
 	}
@@ -283,13 +175,10 @@ func (r record) putList(offset, n, size uint32, write func(i int, element record
 	r.put32(offset+4, n)
 }
 
-func returnArea() record {
-	answerMemory = nil
-	return record(addressOf(unsafe.Pointer(&answer)))
-}
-
 // WriteDecision writes result<decision, plugin-error> and returns its
-// address.
+// address: the result's discriminant at 0, the decision at 4 (the verdict's
+// discriminant at 4, its reason at 8; codes at 16; annotations at 24; and
+// in 0.3.0, actions at 32).
 func WriteDecision(d warrant.Decision, err error) uint32 {
 	if err != nil {
 		return writeError(err)
@@ -307,11 +196,12 @@ func WriteDecision(d warrant.Decision, err error) uint32 {
 		element.putString(0, d.Annotations[i].Key)
 		element.putString(8, d.Annotations[i].Value)
 	})
+	writeActions(r, d)
 	return uint32(r)
 }
 
 // WriteAssessment writes result<assessment, plugin-error> and returns its
-// address.
+// address: the discriminant at 0, the score at 4, the signals at 8.
 func WriteAssessment(a warrant.Assessment, err error) uint32 {
 	if err != nil {
 		return writeError(err)
@@ -327,7 +217,8 @@ func WriteAssessment(a warrant.Assessment, err error) uint32 {
 	return uint32(r)
 }
 
-// writeError writes the error case of a result. An error that is not a
+// writeError writes the error case of a result: the discriminant at 0, the
+// code at 4, the message at 12. An error that is not a
 // *warrant.PluginError is reported with the code `internal-error`.
 func writeError(err error) uint32 {
 	var pluginError *warrant.PluginError
@@ -339,11 +230,6 @@ func writeError(err error) uint32 {
 	r.putString(4, pluginError.Code)
 	r.putString(12, pluginError.Message)
 	return uint32(r)
-}
-
-// ReleaseAnswer lets the answer's memory go once the host has read it.
-func ReleaseAnswer() {
-	answerMemory = nil
 }
 
 // LogPanic, deferred, writes a panic's message to the host's log before
