@@ -1,5 +1,6 @@
 /*
- * warrant.h: Warrant's SDK for policy plugins written in C.
+ * warrant.h: Warrant's SDK for policy plugins written in C, version 0.3.0
+ * (the version of the WIT contract it targets, `wit/0.3.0/warrant.wit`).
  *
  * Header-only, C11. Include it after the bindings that `wit-bindgen c`
  * generates for the `policy` world of Warrant's WIT (`policy.h`), and put
@@ -9,16 +10,31 @@
  *     #include "policy.h"
  *     #include "warrant.h"
  *
+ * `pkg-config --cflags warrant`, with this folder on `PKG_CONFIG_PATH`,
+ * gives the include flag for this header (see `warrant.pc`).
+ *
+ * Contracts: by default the bindings must be those of WIT 0.3.0. A plugin
+ * built against WIT 0.1.0 (`wit/warrant.wit`), which the host still runs,
+ * defines `WARRANT_WIT_0_1_0` (`-DWARRANT_WIT_0_1_0`): everything below
+ * that needs a newer contract (actions, the test context's newer fields)
+ * is then left out, and using an action helper is a compile error. A
+ * switch that does not match the bindings is a compile error too.
+ *
  * What it offers:
  * - configuration reading over jsmn: the object, its fields (unknown and
  *   repeated fields refused), amounts read exactly from the number's text
- *   into minor units, lists of strings with JSON escapes decoded;
+ *   into minor units, whole numbers, lists of strings with JSON escapes
+ *   decoded;
  * - text building: append text, numbers and amounts (`4.51 EUR`) to a
- *   `policy_string_t`;
+ *   `policy_string_t`; trimming and comparisons merchants need;
  * - decision building: `warrant_approve`, `warrant_deny`, `warrant_review`,
- *   `warrant_add_code`, `warrant_add_annotation`, and the plugin error
- *   `warrant_invalid_config`;
- * - `warrant_log`, and comparisons merchants need.
+ *   `warrant_add_code`, `warrant_add_annotation`, the actions
+ *   `warrant_add_suspend_agent`, `warrant_add_alert`, `warrant_add_action`
+ *   (WIT 0.3.0), and the plugin error `warrant_invalid_config`;
+ * - reading a decision back (`warrant_reason`, `warrant_has_code`,
+ *   `warrant_annotation`, `warrant_has_action`) and a context to start a
+ *   native test from (`warrant_test_context`);
+ * - `warrant_log`.
  *
  * Memory, as the canonical ABI and the generated bindings want it:
  * - `exports_policy_evaluate` owns its `context` and `config`: free them
@@ -48,6 +64,32 @@
 #define JSMN_STRICT
 #define JSMN_PARENT_LINKS
 #include "jsmn.h"
+
+/* The version of this SDK: the version of the WIT contract it targets. */
+#define WARRANT_SDK_VERSION "0.3.0"
+
+/* The version of the WIT contract of the bindings it is built with. */
+#ifdef WARRANT_WIT_0_1_0
+#define WARRANT_WIT_VERSION "0.1.0"
+#else
+#define WARRANT_WIT_VERSION "0.3.0"
+#endif
+
+#ifdef WARRANT_WIT_0_1_0
+/* A decision of WIT 0.1.0 has a verdict, codes and annotations, nothing
+ * more: bindings of a newer contract have a larger one. */
+typedef struct warrant__decision_0_1_0 {
+    warrant_policy_types_verdict_t verdict;
+    policy_list_string_t codes;
+    warrant_policy_types_list_annotation_t annotations;
+} warrant__decision_0_1_0_t;
+_Static_assert(sizeof(policy_decision_t) == sizeof(warrant__decision_0_1_0_t),
+               "WARRANT_WIT_0_1_0 is defined, but the bindings are not those of WIT 0.1.0 (wit/warrant.wit)");
+#else
+/* An error on the next line means bindings of WIT 0.1.0: build them from
+ * wit/0.3.0, or define WARRANT_WIT_0_1_0 to build for WIT 0.1.0. */
+typedef warrant_policy_types_list_action_t warrant__actions_of_wit_0_3_0_t;
+#endif
 
 /* ------------------------------------------------------------------------
  * Text
@@ -102,6 +144,17 @@ static inline void warrant_append_u64(policy_string_t *s, uint64_t n) {
     char digits[20];
     size_t count = warrant__digits(n, digits);
     warrant_append_bytes(s, digits + 20 - count, count);
+}
+
+/* Appends `n` in decimal, with a `-` when it is negative. */
+static inline void warrant_append_i64(policy_string_t *s, int64_t n) {
+    if (n < 0) {
+        warrant_append(s, "-");
+        /* -(n + 1) + 1 is |n| without overflowing at INT64_MIN. */
+        warrant_append_u64(s, (uint64_t)(-(n + 1)) + 1);
+    } else {
+        warrant_append_u64(s, (uint64_t)n);
+    }
 }
 
 /* Appends an amount given in minor units with `decimals` digits after the
@@ -167,36 +220,58 @@ static inline bool warrant_equals_ignore_ascii_case(const policy_string_t *a, co
     return true;
 }
 
-/* Whether `s` is empty or only Unicode white space (the White_Space
- * property, as Rust's `str::trim` and most languages' trim functions see
- * it). `s` must be UTF-8, as every string of the component model is. */
-static inline bool warrant_is_blank(const policy_string_t *s) {
-    size_t i = 0;
-    while (i < s->len) {
-        uint8_t b = s->ptr[i];
-        uint32_t c;
-        size_t width;
-        if (b < 0x80) {
-            c = b;
-            width = 1;
-        } else if (b >= 0xC0 && b < 0xE0 && i + 1 < s->len) {
-            c = (uint32_t)(b & 0x1F) << 6 | (s->ptr[i + 1] & 0x3F);
-            width = 2;
-        } else if (b >= 0xE0 && b < 0xF0 && i + 2 < s->len) {
-            c = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(s->ptr[i + 1] & 0x3F) << 6 | (s->ptr[i + 2] & 0x3F);
-            width = 3;
-        } else {
-            return false; /* four-byte characters (and invalid bytes) are not white space */
-        }
-        bool space = (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680
-            || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F
-            || c == 0x3000;
-        if (!space) {
-            return false;
-        }
-        i += width;
+/* The length of the character at the start of the `len` bytes at `p` when
+ * it is Unicode white space (the White_Space property, as Rust's
+ * `str::trim` and most languages' trim functions see it), else 0. */
+static inline size_t warrant__space_at(const uint8_t *p, size_t len) {
+    uint8_t b = p[0];
+    uint32_t c;
+    size_t width;
+    if (b < 0x80) {
+        c = b;
+        width = 1;
+    } else if (b >= 0xC0 && b < 0xE0 && len >= 2) {
+        c = (uint32_t)(b & 0x1F) << 6 | (p[1] & 0x3F);
+        width = 2;
+    } else if (b >= 0xE0 && b < 0xF0 && len >= 3) {
+        c = (uint32_t)(b & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+        width = 3;
+    } else {
+        return 0; /* four-byte characters (and invalid bytes) are not white space */
     }
-    return true;
+    bool space = (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680
+        || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F
+        || c == 0x3000;
+    return space ? width : 0;
+}
+
+/* `s` without its leading and trailing Unicode white space, as a view into
+ * `s`: it borrows `s`'s memory, so never free it nor put it in a decision
+ * (copy it with `warrant_append_string`). `s` must be UTF-8, as every
+ * string of the component model is. */
+static inline policy_string_t warrant_trim(const policy_string_t *s) {
+    size_t start = 0, end = s->len, width;
+    while (start < end && (width = warrant__space_at(s->ptr + start, end - start)) > 0) {
+        start += width;
+    }
+    while (end > start) {
+        /* The last character starts at the last byte that is not a
+         * continuation byte (10xxxxxx). */
+        size_t last = end - 1;
+        while (last > start && (s->ptr[last] & 0xC0) == 0x80) {
+            last--;
+        }
+        if (warrant__space_at(s->ptr + last, end - last) != end - last) {
+            break;
+        }
+        end = last;
+    }
+    return (policy_string_t){.ptr = end > start ? s->ptr + start : NULL, .len = end - start};
+}
+
+/* Whether `s` is empty or only Unicode white space (see `warrant_trim`). */
+static inline bool warrant_is_blank(const policy_string_t *s) {
+    return warrant_trim(s).len == 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -241,6 +316,104 @@ static inline void warrant_add_annotation(policy_decision_t *decision, const cha
     grown[annotations->len] = (warrant_policy_types_annotation_t){.key = warrant_string(key), .value = value};
     annotations->ptr = grown;
     annotations->len++;
+}
+
+/* The kinds of action the host knows. It ignores (and traces) any other
+ * kind, the actions of rules in monitor mode, and every action of a dry
+ * run. */
+#define WARRANT_ACTION_SUSPEND_AGENT "suspend-agent"
+#define WARRANT_ACTION_ALERT "alert"
+
+#ifndef WARRANT_WIT_0_1_0
+
+/* Asks the host for an action of any `kind` (copied), saying why in
+ * `message` (taken over). The host carries it out in the transaction that
+ * records the intent. (WIT 0.3.0.) */
+static inline void warrant_add_action(policy_decision_t *decision, const char *kind, policy_string_t message) {
+    warrant_policy_types_list_action_t *actions = &decision->actions;
+    warrant_policy_types_action_t *grown =
+        realloc(actions->len > 0 ? actions->ptr : NULL, (actions->len + 1) * sizeof *grown);
+    if (grown == NULL) {
+        abort();
+    }
+    grown[actions->len] = (warrant_policy_types_action_t){.kind = warrant_string(kind), .message = message};
+    actions->ptr = grown;
+    actions->len++;
+}
+
+/* Asks the host to suspend the agent, saying why in `reason` (taken over).
+ * (WIT 0.3.0.) */
+static inline void warrant_add_suspend_agent(policy_decision_t *decision, policy_string_t reason) {
+    warrant_add_action(decision, WARRANT_ACTION_SUSPEND_AGENT, reason);
+}
+
+/* Asks the host to record an alert event for the agent with `message`
+ * (taken over). (WIT 0.3.0.) */
+static inline void warrant_add_alert(policy_decision_t *decision, policy_string_t message) {
+    warrant_add_action(decision, WARRANT_ACTION_ALERT, message);
+}
+
+/* Whether `decision` asks for an action of `kind`. (WIT 0.3.0.) */
+static inline bool warrant_has_action(const policy_decision_t *decision, const char *kind) {
+    for (size_t i = 0; i < decision->actions.len; i++) {
+        if (warrant_equals(&decision->actions.ptr[i].kind, kind)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#else /* WARRANT_WIT_0_1_0 */
+
+/* WIT 0.1.0 has no actions: a decision cannot carry one, and asking for one
+ * must not compile rather than be dropped without a word. */
+#if defined(__clang__)
+#define WARRANT__NEEDS_WIT_0_3_0                                                                                       \
+    __attribute__((unavailable("actions need WIT 0.3.0, and this plugin is built for WIT 0.1.0 (WARRANT_WIT_0_1_0)")))
+#elif defined(__GNUC__)
+#define WARRANT__NEEDS_WIT_0_3_0                                                                                       \
+    __attribute__((error("actions need WIT 0.3.0, and this plugin is built for WIT 0.1.0 (WARRANT_WIT_0_1_0)")))
+#else
+#define WARRANT__NEEDS_WIT_0_3_0
+#endif
+void warrant_add_action(policy_decision_t *decision, const char *kind,
+                        policy_string_t message) WARRANT__NEEDS_WIT_0_3_0;
+void warrant_add_suspend_agent(policy_decision_t *decision, policy_string_t reason) WARRANT__NEEDS_WIT_0_3_0;
+void warrant_add_alert(policy_decision_t *decision, policy_string_t message) WARRANT__NEEDS_WIT_0_3_0;
+bool warrant_has_action(const policy_decision_t *decision, const char *kind) WARRANT__NEEDS_WIT_0_3_0;
+
+#endif /* WARRANT_WIT_0_1_0 */
+
+/* The reason of a deny or a review; NULL for an approval. */
+static inline const policy_string_t *warrant_reason(const policy_decision_t *decision) {
+    switch (decision->verdict.tag) {
+    case WARRANT_POLICY_TYPES_VERDICT_DENY:
+        return &decision->verdict.val.deny;
+    case WARRANT_POLICY_TYPES_VERDICT_REVIEW:
+        return &decision->verdict.val.review;
+    default:
+        return NULL;
+    }
+}
+
+/* Whether `decision` has the reason code `code`. */
+static inline bool warrant_has_code(const policy_decision_t *decision, const char *code) {
+    for (size_t i = 0; i < decision->codes.len; i++) {
+        if (warrant_equals(&decision->codes.ptr[i], code)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The value of the first annotation named `key`; NULL when there is none. */
+static inline const policy_string_t *warrant_annotation(const policy_decision_t *decision, const char *key) {
+    for (size_t i = 0; i < decision->annotations.len; i++) {
+        if (warrant_equals(&decision->annotations.ptr[i].key, key)) {
+            return &decision->annotations.ptr[i].value;
+        }
+    }
+    return NULL;
 }
 
 /* Sets `*err` to the plugin error `code` (copied) with `message` (taken
@@ -578,8 +751,9 @@ static inline int warrant__next_key(const warrant_config_t *config, int after) {
     return -1;
 }
 
-/* Refuses a field that is not in `known` (a NULL-terminated list of names)
- * and a field given twice. Configurations are checked strictly so that a
+/* Refuses a field that is not in `known` (a NULL-terminated list of names,
+ * which may be empty: `{NULL}` for a configuration without fields) and a
+ * field given twice. Configurations are checked strictly so that a
  * typo (`maxAmountEuro`) is an error rather than a limit silently ignored. */
 static inline bool warrant_config_check_fields(const warrant_config_t *config, const char *const known[],
                                                policy_plugin_error_t *err) {
@@ -605,10 +779,19 @@ static inline bool warrant_config_check_fields(const warrant_config_t *config, c
             warrant_append_string(&message, &key_text);
             policy_string_free(&key_text);
         }
-        warrant_append(&message, "`, expected one of ");
-        for (name = known; *name != NULL; name++) {
-            warrant_append(&message, name == known ? "`" : ", `");
-            warrant_append(&message, *name);
+        /* Worded as serde, which Warrant's built-in plugins read with. */
+        size_t count = 0;
+        while (known[count] != NULL) {
+            count++;
+        }
+        if (count == 0) {
+            warrant_append(&message, "`, there are no fields");
+        } else {
+            warrant_append(&message, count <= 2 ? "`, expected " : "`, expected one of ");
+        }
+        for (size_t i = 0; i < count; i++) {
+            warrant_append(&message, i == 0 ? "`" : count == 2 ? " or `" : ", `");
+            warrant_append(&message, known[i]);
             warrant_append(&message, "`");
         }
         return warrant_invalid_config(err, message);
@@ -697,6 +880,55 @@ static inline bool warrant_config_amount(const warrant_config_t *config, const c
     return true;
 }
 
+/* Reads the optional field `name`, a whole number from 0 to `max`, into
+ * `*value`: `*present` is false when the field is absent or null. The value
+ * must be written as digits only, as serde reads an unsigned integer: `30`,
+ * not `30.0`, `3e1`, `-0` or `"30"`. */
+static inline bool warrant_config_optional_uint(const warrant_config_t *config, const char *name, uint64_t max,
+                                                bool *present, uint64_t *value, policy_plugin_error_t *err) {
+    int index = warrant_config_field(config, name);
+    *present = index >= 0 && !warrant_config_is_null(config, index);
+    if (!*present) {
+        return true;
+    }
+    const jsmntok_t *token = &config->tokens[index];
+    const char *text = config->json + token->start;
+    size_t len = (size_t)(token->end - token->start);
+    bool valid = token->type == JSMN_PRIMITIVE && len > 0;
+    uint64_t n = 0;
+    for (size_t i = 0; valid && i < len; i++) {
+        unsigned digit = (unsigned)(text[i] - '0');
+        valid = text[i] >= '0' && text[i] <= '9' && n <= (max - digit) / 10 && digit <= max;
+        n = n * 10 + digit;
+    }
+    if (!valid) {
+        policy_string_t message = warrant_string("`");
+        warrant_append(&message, name);
+        warrant_append(&message, "` must be a whole number from 0 to ");
+        warrant_append_u64(&message, max);
+        return warrant_invalid_config(err, message);
+    }
+    *value = n;
+    return true;
+}
+
+/* Reads the whole number field `name`, which must be present; see
+ * `warrant_config_optional_uint`. */
+static inline bool warrant_config_uint(const warrant_config_t *config, const char *name, uint64_t max, uint64_t *value,
+                                       policy_plugin_error_t *err) {
+    bool present;
+    if (!warrant_config_optional_uint(config, name, max, &present, value, err)) {
+        return false;
+    }
+    if (!present) {
+        policy_string_t message = warrant_string("missing field `");
+        warrant_append(&message, name);
+        warrant_append(&message, "`");
+        return warrant_invalid_config(err, message);
+    }
+    return true;
+}
+
 /* Reads the field `name`, a list of strings, into a new `*out` (escapes
  * decoded; free it with `policy_list_string_free`). An absent field is an
  * empty list; `null`, or anything but a list of strings, is an error. */
@@ -732,6 +964,51 @@ static inline bool warrant_config_strings(const warrant_config_t *config, const 
         out->len++;
     }
     return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Native tests
+ * ------------------------------------------------------------------------ */
+
+/* 2026-01-01T00:00:00Z, the `now` of `warrant_test_context`. */
+#define WARRANT_TEST_NOW_SECONDS INT64_C(1767225600)
+
+/* Sets `*context` to a context to start a native test from, as Warrant's
+ * other SDKs give one: an intent (`int_test`) with no amount and no
+ * merchant, paid with the card named `main`, from an active supervised
+ * agent (`ag_test`) with no history (usage in EUR, zeros), no risk score,
+ * at `WARRANT_TEST_NOW_SECONDS`; with WIT 0.3.0 also no baseline, the time
+ * zone `UTC` and no charge. Its strings come from `malloc`, as the bindings
+ * give them: change a field by freeing what it held (`policy_string_free`)
+ * and setting it to `warrant_string(…)`, and hand the context to
+ * `exports_policy_evaluate`, which frees it. */
+static inline void warrant_test_context(policy_context_t *context) {
+    *context = (policy_context_t){
+        .intent =
+            {
+                .id = warrant_string("int_test"),
+                .card = {.tag = WARRANT_POLICY_TYPES_CARD_NAME, .val.name = warrant_string("main")},
+                .purpose = warrant_string("test"),
+                .ttl_minutes = 1440,
+            },
+        .agent =
+            {
+                .id = warrant_string("ag_test"),
+                .name = warrant_string("test agent"),
+                .status = WARRANT_POLICY_TYPES_AGENT_STATUS_ACTIVE,
+                .agent_type = WARRANT_POLICY_TYPES_AGENT_TYPE_SUPERVISED,
+                .profile = {.purpose = warrant_string("testing")},
+                .metadata = warrant_string("{}"),
+            },
+        .usage =
+            {
+                .currency = warrant_string("EUR"),
+#ifndef WARRANT_WIT_0_1_0
+                .timezone = warrant_string("UTC"),
+#endif
+            },
+        .now = {.seconds = WARRANT_TEST_NOW_SECONDS},
+    };
 }
 
 #endif /* WARRANT_H */
