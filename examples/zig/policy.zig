@@ -18,7 +18,7 @@
 //! (`invalid-config`), never an approval.
 
 const std = @import("std");
-const warrant = @import("warrant.zig");
+const warrant = @import("warrant");
 const c = warrant.c;
 
 /// A safety check that fails traps rather than printing a message, which
@@ -115,29 +115,52 @@ fn decide(arena: std.mem.Allocator, config: Config, intent: *const c.warrant_pol
     return decision;
 }
 
-/// The export of the `policy` world, called by the generated bindings.
-export fn exports_policy_evaluate(
-    context: *c.policy_context_t,
-    config_text: *c.policy_string_t,
-    decision: *c.policy_decision_t,
-    err: *c.policy_plugin_error_t,
-) bool {
-    // The arguments belong to the callee: free them on the way out.
-    defer c.policy_context_free(context);
-    defer c.policy_string_free(config_text);
-    // Scratch memory for the call; the answer itself is copied out of it.
-    var arena_state = std.heap.ArenaAllocator.init(std.heap.raw_c_allocator);
-    defer arena_state.deinit();
-    const arena = arena_state.allocator();
-
+/// The policy: the configuration read first, an invalid one the plugin's
+/// own error.
+fn evaluate(arena: std.mem.Allocator, context: *const c.policy_context_t, config_text: []const u8) error{OutOfMemory}!warrant.Answer {
     var reader: warrant.ConfigReader = .{ .arena = arena };
-    const config = readConfig(&reader, warrant.slice(config_text.*)) catch |failure| switch (failure) {
-        error.InvalidConfig => {
-            err.* = warrant.invalidConfig(reader.problem);
-            return false;
-        },
-        error.OutOfMemory => @panic("out of memory"),
+    const config = readConfig(&reader, config_text) catch |failure| switch (failure) {
+        error.InvalidConfig => return .{ .failure = warrant.invalidConfig(reader.problem) },
+        error.OutOfMemory => return error.OutOfMemory,
     };
-    decision.* = decide(arena, config, &context.intent) catch @panic("out of memory");
-    return true;
+    return .{ .decision = try decide(arena, config, &context.intent) };
+}
+
+comptime {
+    warrant.exportPolicy(evaluate);
+}
+
+// Tests, run natively: `zig build test` ---------------------------------------
+
+const testing = std.testing;
+const test_config = "{\"maxAmountEuros\": 100, \"reviewAboveEuros\": 50, \"allow\": [\"hetzner.com\"]}";
+
+/// The answer to an intent for `cents` at `merchant`.
+fn answer(cents: ?u64, merchant: ?[]const u8, config_text: []const u8) warrant.Answer {
+    var context = warrant.testing.context();
+    if (cents) |amount| context.intent.amount = warrant.testing.money(amount, "EUR");
+    if (merchant) |name| context.intent.merchant = .{ .is_some = true, .val = warrant.borrow(name) };
+    var arena = std.heap.ArenaAllocator.init(testing.allocator);
+    defer arena.deinit();
+    return warrant.testing.evaluate(evaluate, arena.allocator(), &context, config_text);
+}
+
+test "approves an allowed merchant under the threshold" {
+    const decision = answer(45_00, "HETZNER.com", test_config).decision;
+    try testing.expectEqual(.approve, warrant.verdictOf(decision));
+    try testing.expectEqualStrings("100.00 EUR", warrant.annotationOf(decision, "maxAmount").?);
+}
+
+test "a deny outranks a review" {
+    const decision = answer(150_00, null, test_config).decision;
+    try testing.expectEqual(.deny, warrant.verdictOf(decision));
+    try warrant.testing.expectCodes(decision, &.{"amount-over-max"});
+    try testing.expectEqualStrings("150.00 EUR is over the limit of 100.00 EUR", warrant.reasonOf(decision).?);
+    try warrant.testing.expectCodes(answer(75_00, null, test_config).decision, &.{ "amount-over-review-threshold", "no-merchant" });
+}
+
+test "an invalid configuration is the plugin's own error" {
+    const failure = answer(45_00, "hetzner.com", "{\"maxAmountEuros\": \"100\"}").failure;
+    try testing.expectEqualStrings("invalid-config", warrant.slice(failure.code));
+    try testing.expectEqualStrings("`maxAmountEuros` must be a number", warrant.slice(failure.message));
 }
