@@ -1,6 +1,7 @@
-//! Embeds what `warrant plugin new` writes: the WIT, the SDKs, the
-//! reference policy of each template language, the toolchain script and the
-//! conformance suite, as `TEMPLATE_FILES` (repository path, text).
+//! Embeds what `warrant plugin new` writes: the WIT, the reference policy
+//! of each template language, the toolchain script and the conformance
+//! suite, as `TEMPLATE_FILES` (repository path, text). The SDKs are not
+//! embedded: a template depends on its language's SDK package by path.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -8,11 +9,6 @@ use std::path::{Path, PathBuf};
 /// The folders and files templates are made from, relative to the root.
 const SOURCES: &[&str] = &[
     "wit",
-    "sdk/rust",
-    "sdk/python",
-    "sdk/js",
-    "sdk/c",
-    "sdk/go",
     "examples/rust",
     "examples/python",
     "examples/javascript",
@@ -24,7 +20,13 @@ const SOURCES: &[&str] = &[
 ];
 
 /// Never part of a template: build outputs and caches.
-const SKIPPED: &[&str] = &["target", "node_modules", "__pycache__"];
+const SKIPPED: &[&str] = &[
+    "target",
+    "node_modules",
+    "__pycache__",
+    "zig-out",
+    "package-lock.json",
+];
 
 fn main() {
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());

