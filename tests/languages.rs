@@ -462,3 +462,27 @@ fn the_zig_sdk_passes_its_unit_tests() {
          \"$zig\" build test --summary all -Dwit-bindgen=\"$wit_bindgen\"",
     );
 }
+
+/// The ports of the built-ins carry the built-ins' own unit tests, where
+/// the language runs them natively.
+#[test]
+fn the_ports_of_the_built_ins_pass_their_unit_tests() {
+    succeeds(
+        ". examples/tools.sh && tzdata=\"$(tools_tzdata)\" && \
+         PYTHONPATH=\"sdk/python:$tzdata\" python3 -m unittest discover --quiet \
+         -s examples/python -t examples/python",
+    );
+    succeeds(
+        ". examples/tools.sh && go=\"$(tools_go)\" && cd examples/go && \
+         GOENV=off GOWORK=off GOFLAGS= GOPROXY=off GOTOOLCHAIN=local \
+         GOCACHE=\"$WARRANT_TOOLS/go-cache\" \"$go\" test ./...",
+    );
+    for plugin in ["risk-threshold", "recurring-match"] {
+        succeeds(&format!(
+            ". examples/tools.sh && wit_bindgen=\"$(tools_wit_bindgen)\" && zig=\"$(tools_zig)\" && \
+             cd examples/zig && ZIG_GLOBAL_CACHE_DIR=\"$WARRANT_TOOLS/zig-cache\" \
+             ZIG_LOCAL_CACHE_DIR=target/.zig-cache \"$zig\" build test --summary all \
+             -Dplugin={plugin} -Dwit-bindgen=\"$wit_bindgen\""
+        ));
+    }
+}

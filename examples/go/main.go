@@ -112,30 +112,11 @@ func evaluate(cx *warrant.Context, config Config) (warrant.Decision, error) {
 // the Kelvin sign into `k`.
 func allowed(list []string, merchant string) bool {
 	for _, entry := range list {
-		if equalFoldASCII(entry, merchant) {
+		if warrant.EqualFoldASCII(entry, merchant) {
 			return true
 		}
 	}
 	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
 }
 
 // cents is an amount of euros in cents, or the error for one with a

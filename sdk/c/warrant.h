@@ -825,6 +825,15 @@ static inline bool warrant__field_error(policy_plugin_error_t *err, const char *
     return warrant_invalid_config(err, message);
 }
 
+/* Fills `err` with `invalid-config`: the required field `name` is missing,
+ * worded as serde words it. Returns false. */
+static inline bool warrant__missing_field(policy_plugin_error_t *err, const char *name) {
+    policy_string_t message = warrant_string("missing field `");
+    warrant_append(&message, name);
+    warrant_append(&message, "`");
+    return warrant_invalid_config(err, message);
+}
+
 /* Reads the optional amount field `name` into minor units with `decimals`
  * digits after the point (2 for cents): `*present` is false when the field
  * is absent or null. The value must be a JSON number, not a string, of at
@@ -872,10 +881,7 @@ static inline bool warrant_config_amount(const warrant_config_t *config, const c
         return false;
     }
     if (!present) {
-        policy_string_t message = warrant_string("missing field `");
-        warrant_append(&message, name);
-        warrant_append(&message, "`");
-        return warrant_invalid_config(err, message);
+        return warrant__missing_field(err, name);
     }
     return true;
 }
@@ -921,10 +927,7 @@ static inline bool warrant_config_uint(const warrant_config_t *config, const cha
         return false;
     }
     if (!present) {
-        policy_string_t message = warrant_string("missing field `");
-        warrant_append(&message, name);
-        warrant_append(&message, "`");
-        return warrant_invalid_config(err, message);
+        return warrant__missing_field(err, name);
     }
     return true;
 }

@@ -53,6 +53,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -127,7 +128,7 @@ func evaluate(cx *warrant.Context, _ Config) (warrant.Decision, error) {
 	case expected == nil:
 		codes = append(codes, "no-amount")
 		reasons = append(reasons, "the intent has no amount, so the charge's amount cannot be checked")
-	case !equalFoldASCII(expected.Currency, charge.Amount.Currency):
+	case !warrant.EqualFoldASCII(expected.Currency, charge.Amount.Currency):
 		codes = append(codes, "currency-mismatch")
 		reasons = append(reasons, fmt.Sprintf("the charge is in %s and the intent in %s",
 			charge.Amount.Currency, expected.Currency))
@@ -187,7 +188,7 @@ func timeZone(name string) (*time.Location, error) {
 		return time.UTC, nil
 	}
 	for _, known := range strings.Split(zoneNames, "\n") {
-		if equalFoldASCII(known, name) {
+		if warrant.EqualFoldASCII(known, name) {
 			if zone, err := time.LoadLocation(known); err == nil {
 				return zone, nil
 			}
@@ -228,9 +229,9 @@ func (t instant) addDays(n int64) instant { return instant{t.day + n, t.nano} }
 func (t instant) cmp(u instant) int {
 	switch {
 	case t.day != u.day:
-		return cmpInt(t.day, u.day)
+		return cmp.Compare(t.day, u.day)
 	default:
-		return cmpInt(t.nano, u.nano)
+		return cmp.Compare(t.nano, u.nano)
 	}
 }
 
@@ -244,16 +245,6 @@ func (t instant) distance(u instant) instant {
 		d.day, d.nano = d.day-1, d.nano+dayNanos
 	}
 	return d
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // The calendar: the instants the Rust plugin's calendar (jiff) has, from
@@ -528,19 +519,9 @@ func mul64(a, b uint64) u128 {
 
 func (x u128) cmp(y u128) int {
 	if x.hi != y.hi {
-		return cmpUint(x.hi, y.hi)
+		return cmp.Compare(x.hi, y.hi)
 	}
-	return cmpUint(x.lo, y.lo)
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(x.lo, y.lo)
 }
 
 // divmod is x / d and x % d.
@@ -596,25 +577,6 @@ func decimals(currency string) int {
 }
 
 // Letter case.
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + ('a' - 'A')
-	}
-	return c
-}
 
 // lowercase is s in lower case as Rust's str::to_lowercase, which the
 // built-in plugin compares merchants with, has it: strings.ToLower maps
