@@ -51,6 +51,8 @@ TOOLS_PKGCONF=3.0.7.post0
 TOOLS_FLIT_CORE=4.2.0
 TOOLS_TZDATA=2026.6
 TOOLS_MYPY=2.4.1
+# PyCA's cryptography checks Warrant's Ed25519 receipts independently.
+TOOLS_CRYPTOGRAPHY=51.0.1
 
 tools_log() { echo "tools: $*" >&2; }
 
@@ -134,6 +136,11 @@ tools_opentelemetry_proto() {
 }
 
 # `standardwebhooks`, from PyPI: the directory to put on `PYTHONPATH`.
+# PyCA's `cryptography` (from PyPI): the directory to put on `PYTHONPATH`.
+tools_cryptography() {
+    tools_pip_package "cryptography-$TOOLS_CRYPTOGRAPHY" "cryptography==$TOOLS_CRYPTOGRAPHY"
+}
+
 tools_standardwebhooks() {
     tools_pip_package "standardwebhooks-$TOOLS_STANDARDWEBHOOKS" \
         "standardwebhooks==$TOOLS_STANDARDWEBHOOKS"

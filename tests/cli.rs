@@ -865,3 +865,243 @@ fn policy_test_refuses_a_policy_the_server_would_refuse() {
         assert!(stderr.contains(said), "{policy}: {stderr}");
     }
 }
+
+/// Three chained receipts of one tenant, signed with the key `k1` (from a
+/// fixed seed), and the JWK Set that publishes it.
+fn signed_chain() -> (Vec<String>, Value) {
+    use warrant_domain::receipt::{self, Jwk, Jwks, PolicyRef, Receipt, RuleRecord};
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let mut chain: Vec<String> = Vec::new();
+    for (sequence, (event, to)) in [
+        ("intent.pending_approval", "pending_approval"),
+        ("intent.approved", "approved"),
+        ("intent.completed", "completed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sequence = sequence as u64 + 1;
+        let receipt = Receipt {
+            format: receipt::FORMAT.into(),
+            tenant_id: "ten_01KB".into(),
+            sequence,
+            previous: chain.last().map(|last| receipt::digest(last)),
+            intent_id: "int_01KB".into(),
+            agent_id: "ag_01KB".into(),
+            event: event.into(),
+            from: (sequence > 1).then(|| "pending_approval".into()),
+            to: to.into(),
+            verdict: (sequence == 1).then(|| "pending_approval".into()),
+            policy: Some(PolicyRef {
+                id: "pol_01KB".into(),
+                version: 2,
+            }),
+            rules: vec![RuleRecord {
+                plugin: "spend-limit".into(),
+                plugin_sha256: "6c".repeat(32),
+                config_sha256: receipt::json_sha256(&serde_json::json!({"maxAmountEuros": 100})),
+                verdict: "review".into(),
+                codes: vec!["amount-over-review-threshold".into()],
+            }],
+            input_sha256: Some("9f".repeat(32)),
+            at: format!("2026-12-05T10:0{sequence}:00.000Z"),
+        };
+        chain.push(receipt::sign(&receipt, "k1", &key));
+    }
+    let jwks = Jwks {
+        keys: vec![Jwk::ed25519("k1", &key.verifying_key())],
+    };
+    (chain, serde_json::to_value(jwks).unwrap())
+}
+
+#[test]
+fn receipts_verify_offline_and_a_tampered_chain_says_where_it_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, jwks) = signed_chain();
+    let jwks_path = dir.path().join("jwks.json");
+    std::fs::write(&jwks_path, jwks.to_string()).unwrap();
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let verify = |path: &str, keys: &str| {
+        let output = warrant(&["receipt", "verify", path, "--jwks", keys], dir.path());
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let keys = jwks_path.to_str().unwrap();
+
+    let one = write("one.jws", format!("{}\n", chain[0]));
+    let (code, stdout, stderr) = verify(&one, keys);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("verified: receipt 1 of tenant ten_01KB: int_01KB intent.pending_approval"),
+        "{stdout}"
+    );
+
+    let objects: Vec<Value> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, jws)| serde_json::json!({"sequence": i + 1, "jws": jws}))
+        .collect();
+    let all = write("chain.json", Value::Array(objects.clone()).to_string());
+    let (code, stdout, stderr) = verify(&all, keys);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("verified: 3 receipts of tenant ten_01KB, 1 to 3"),
+        "{stdout}"
+    );
+
+    // A receipt deleted from the middle.
+    let deleted = write(
+        "deleted.json",
+        Value::Array(vec![objects[0].clone(), objects[2].clone()]).to_string(),
+    );
+    let (code, _, stderr) = verify(&deleted, keys);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("not verified: receipt 3 (number 2 of the file): its sequence is 3"),
+        "{stderr}"
+    );
+
+    // A verdict changed in the signed payload.
+    let parts: Vec<&str> = chain[0].split('.').collect();
+    let payload = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
+            .unwrap(),
+    )
+    .unwrap()
+    .replace(
+        "\"verdict\":\"pending_approval\"",
+        "\"verdict\":\"approved\"",
+    );
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload),
+        parts[2]
+    );
+    let forged = write("forged.jws", forged);
+    let (code, _, stderr) = verify(&forged, keys);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("the signature does not match the receipt"),
+        "{stderr}"
+    );
+
+    // Keys that do not hold the signer's.
+    let other = write("other.json", r#"{"keys": []}"#.into());
+    let (code, _, stderr) = verify(&one, &other);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no published key has the id `k1`"),
+        "{stderr}"
+    );
+
+    // Not a key set, not a receipt: the caller's mistake.
+    let (code, _, _) = verify(&one, &one);
+    assert_eq!(code, Some(2));
+    let (code, _, _) = verify(&write("empty.json", "[]".into()), keys);
+    assert_eq!(code, Some(2));
+
+    // The keys fetched from an address.
+    let port = support::free_port();
+    let mut server = std::process::Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/jwks.json");
+    let mut answer = verify(&all, &url);
+    for _ in 0..50 {
+        if answer.0 == Some(0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        answer = verify(&all, &url);
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(answer.0, Some(0), "{}", answer.2);
+}
+
+/// The receipts verify with another implementation of Ed25519 than
+/// Warrant's: PyCA's `cryptography` (from PyPI), given only the JWK Set,
+/// which also re-derives each payload as canonical JSON.
+#[test]
+fn receipts_verify_with_an_independent_ed25519_implementation() {
+    let (chain, jwks) = signed_chain();
+    let lib = support::python_tool("tools_cryptography");
+    let script = r#"
+import base64, hashlib, json, sys
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+def b64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+given = json.load(sys.stdin)
+keys = {key["kid"]: key for key in given["jwks"]["keys"]}
+previous = None
+for jws in given["chain"]:
+    header, payload, signature = jws.split(".")
+    kid = json.loads(b64(header))["kid"]
+    public = Ed25519PublicKey.from_public_bytes(b64(keys[kid]["x"]))
+    public.verify(b64(signature), f"{header}.{payload}".encode())
+    receipt = json.loads(b64(payload))
+    canonical = json.dumps(receipt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical.encode() == b64(payload), "not canonical"
+    assert receipt["previous"] == previous, (receipt["sequence"], "chain")
+    previous = hashlib.sha256(jws.encode()).hexdigest()
+    print("ok", receipt["sequence"], receipt["event"])
+tampered = given["chain"][1].split(".")
+tampered[1] = tampered[1][:-2] + ("AA" if tampered[1][-2:] != "AA" else "BA")
+try:
+    public.verify(b64(tampered[2]), f"{tampered[0]}.{tampered[1]}".encode())
+    print("tampered receipt verified")
+except Exception:
+    print("tampered refused")
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .env("PYTHONPATH", lib)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        serde_json::json!({"jwks": jwks, "chain": chain})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "ok 1 intent.pending_approval",
+            "ok 2 intent.approved",
+            "ok 3 intent.completed",
+            "tampered refused"
+        ]
+    );
+}

@@ -7,6 +7,7 @@ mod eval;
 mod mcp;
 mod plugin_source;
 mod policy_test;
+mod receipt;
 mod serve;
 mod telemetry;
 mod template;
@@ -102,6 +103,9 @@ enum Command {
     /// Works with whole policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Works with decision receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// Manages the server's admin key.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -128,6 +132,14 @@ enum PolicyCommand {
     /// would, offline; prints a table, JSON or JUnit XML and exits 1 if
     /// any case fails.
     Test(policy_test::PolicyTestArgs),
+}
+
+#[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Verifies a receipt (or a run of a tenant's chain of receipts)
+    /// offline against a JWK Set of public keys; exits 0 when it holds, 1
+    /// with the reason when it does not.
+    Verify(receipt::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -218,6 +230,7 @@ fn main() -> ExitCode {
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test::run(args),
+        Command::Receipt(ReceiptCommand::Verify(args)) => receipt::verify(args),
         Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -17,6 +17,7 @@ pub mod money;
 pub mod plan;
 pub mod plugin;
 pub mod policy;
+pub mod receipt;
 pub mod settlement;
 pub mod webhook;
 
