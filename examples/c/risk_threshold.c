@@ -114,9 +114,8 @@ static bool read_config(const policy_string_t *text, warrant_policy_types_agent_
         warrant_append_u64(&message, *approve_below);
         warrant_append(&message, ") is above `maxRiskThreshold` (");
         warrant_append_u64(&message, *max);
-        warrant_append(&message, ") for a ");
+        warrant_append(&message, ") for an agent of type ");
         warrant_append(&message, type_name(agent_type));
-        warrant_append(&message, " agent");
         return warrant_invalid_config(err, message);
     }
     return true;

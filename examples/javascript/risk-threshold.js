@@ -56,7 +56,7 @@ function decide(context, config) {
     if (approveBelow > max) {
         throw invalidConfig(
             `\`autoApproveBelow\` (${approveBelow}) is above \`maxRiskThreshold\` (${max}) ` +
-                `for a ${agentType} agent`,
+                `for an agent of type ${agentType}`,
         );
     }
 

@@ -74,7 +74,7 @@ fn readThresholds(reader: *warrant.ConfigReader, text: []const u8, agent_type: c
         .max = try score(reader, "maxRiskThreshold") orelse default.max,
     };
     if (thresholds.approve_below > thresholds.max) {
-        return reader.fail("`autoApproveBelow` ({d}) is above `maxRiskThreshold` ({d}) for a {s} agent", .{
+        return reader.fail("`autoApproveBelow` ({d}) is above `maxRiskThreshold` ({d}) for an agent of type {s}", .{
             thresholds.approve_below, thresholds.max, typeName(agent_type),
         });
     }
@@ -350,7 +350,7 @@ test "refuses invalid configurations" {
         warrant.slice(answerAs(supervised, 50, &.{}, configs[0]).failure.message),
     );
     try testing.expectEqualStrings(
-        "`autoApproveBelow` (90) is above `maxRiskThreshold` (80) for a supervised agent",
+        "`autoApproveBelow` (90) is above `maxRiskThreshold` (80) for an agent of type supervised",
         warrant.slice(answerAs(supervised, 50, &.{}, configs[8]).failure.message),
     );
     // The same configuration is valid for an agent type whose default

@@ -70,7 +70,7 @@ func evaluate(cx *warrant.Context, config Config) (warrant.Decision, error) {
 	}
 	if approveBelow > max {
 		return warrant.Decision{}, warrant.InvalidConfig(fmt.Sprintf(
-			"`autoApproveBelow` (%d) is above `maxRiskThreshold` (%d) for a %s agent",
+			"`autoApproveBelow` (%d) is above `maxRiskThreshold` (%d) for an agent of type %s",
 			approveBelow, max, typeName(agentType)))
 	}
 

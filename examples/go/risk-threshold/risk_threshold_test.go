@@ -224,7 +224,7 @@ func TestRefusesInvalidConfigurations(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 	_, err = decideAs(warrant.AgentMCPServer, &score, nil, `{"autoApproveBelow": 90}`)
-	if err.Error() != "invalid-config: `autoApproveBelow` (90) is above `maxRiskThreshold` (80) for a mcp-server agent" {
+	if err.Error() != "invalid-config: `autoApproveBelow` (90) is above `maxRiskThreshold` (80) for an agent of type mcp-server" {
 		t.Errorf("got %v", err)
 	}
 	// The same configuration is valid for an agent type whose default

@@ -82,7 +82,7 @@ def evaluate(context, config_text):
     if approve_below > maximum:
         raise invalid_config(
             f"`autoApproveBelow` ({approve_below}) is above `maxRiskThreshold` ({maximum}) "
-            f"for a {agent_type} agent"
+            f"for an agent of type {agent_type}"
         )
 
     def thresholds(decision):

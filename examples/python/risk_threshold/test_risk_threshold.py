@@ -195,7 +195,7 @@ class RiskThresholdTest(unittest.TestCase):
             decide(50, '{"autoApproveBelow": 90}')
         self.assertEqual(
             raised.exception.message,
-            "`autoApproveBelow` (90) is above `maxRiskThreshold` (80) for a supervised agent",
+            "`autoApproveBelow` (90) is above `maxRiskThreshold` (80) for an agent of type supervised",
         )
         # The same configuration is valid for an agent type whose default
         # allows it.

@@ -58,7 +58,7 @@ pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
     if approve_below > max {
         return Err(PluginError::invalid_config(format!(
             "`autoApproveBelow` ({approve_below}) is above `maxRiskThreshold` ({max}) for \
-             a {} agent",
+             an agent of type {}",
             type_name(agent_type)
         )));
     }
