@@ -322,10 +322,11 @@ pub fn verify_chain(
 ) -> Result<usize, ChainBreak> {
     let mut last: Option<(u64, String, String)> = None;
     for (index, jws) in receipts.iter().enumerate() {
-        let claimed = unverified(jws).ok().map(|receipt| receipt.sequence);
+        // What a receipt that breaks the chain claims to be is read only
+        // when it does.
         let broken = |reason: String| ChainBreak {
             index,
-            sequence: claimed,
+            sequence: unverified(jws).ok().map(|receipt| receipt.sequence),
             reason,
         };
         let receipt = verify(jws, keys).map_err(|e| broken(e.to_string()))?;
