@@ -897,10 +897,12 @@ fn signed_chain() -> (Vec<String>, Value) {
                 version: 2,
             }),
             rules: vec![RuleRecord {
+                stage: "rule".into(),
                 plugin: "spend-limit".into(),
                 plugin_sha256: "6c".repeat(32),
                 config_sha256: receipt::json_sha256(&serde_json::json!({"maxAmountEuros": 100})),
-                verdict: "review".into(),
+                verdict: Some("review".into()),
+                score: None,
                 codes: vec!["amount-over-review-threshold".into()],
             }],
             input_sha256: Some("9f".repeat(32)),

@@ -36,7 +36,10 @@ pub fn run(args: McpArgs) -> Result<(), Failure> {
             Some(url) => relay(url, args.token.trim()).await,
             None => {
                 let store = args.storage.open().await?;
-                let app = args.storage.app(store.clone(), args.cache_dir.clone())?;
+                let app = args
+                    .storage
+                    .app(store.clone(), args.cache_dir.clone())
+                    .await?;
                 let served = warrant_server::mcp::serve_stdio(app, args.token.trim()).await;
                 store.close().await;
                 served

@@ -10,8 +10,11 @@ use crate::Failure;
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// The receipt: a file, or `-` for standard input. It holds a compact
-    /// JWS, a JSON object with a `jws` member, or a JSON list of those,
-    /// which are checked as one run of the tenant's chain, in order.
+    /// JWS, a JSON object with a `jws` member, or several: a JSON list of
+    /// those or one JWS per line, checked as one run of the tenant's
+    /// chain, in order; or an intent's receipts as `GET
+    /// /intents/:id/receipts` answers them (`{"data": [...]}`), each
+    /// checked, in order, though not consecutive links of the chain.
     receipt: String,
     /// The public keys, a JWK Set: a file, or an `http://`/`https://`
     /// address such as a server's `/.well-known/jwks.json`.
@@ -26,8 +29,15 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
         std::fs::read_to_string(&args.receipt)
             .map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", args.receipt)))?
     };
-    let receipts = receipts_in(&text).map_err(|e| Failure::Usage(format!("{e:#}")))?;
+    let of_intent = intent_listing(&text);
+    let receipts = match &of_intent {
+        Some(listed) => listed.clone(),
+        None => receipts_in(&text).map_err(|e| Failure::Usage(format!("{e:#}")))?,
+    };
     let keys = jwks(&args.jwks).map_err(|e| Failure::Usage(format!("`--jwks`: {e:#}")))?;
+    if of_intent.is_some() {
+        return verify_each(&receipts, &keys);
+    }
     let links: Vec<&str> = receipts.iter().map(String::as_str).collect();
     match receipt::verify_chain(&links, &keys, None) {
         Ok(count) => {
@@ -65,6 +75,53 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     }
 }
 
+/// An intent's receipts, checked one by one: each verifies, and all are
+/// of one intent, in the order of the chain.
+fn verify_each(receipts: &[String], keys: &Jwks) -> Result<(), Failure> {
+    let mut before: Option<receipt::Receipt> = None;
+    for (index, jws) in receipts.iter().enumerate() {
+        let claimed = receipt::verify(jws, keys).map_err(|e| {
+            Failure::Other(anyhow!("not verified: receipt number {}: {e}", index + 1))
+        })?;
+        if let Some(before) = &before
+            && (claimed.intent_id != before.intent_id
+                || claimed.tenant_id != before.tenant_id
+                || claimed.sequence <= before.sequence)
+        {
+            return Err(Failure::Other(anyhow!(
+                "not verified: receipt number {} is not of intent {} after sequence {}",
+                index + 1,
+                before.intent_id,
+                before.sequence
+            )));
+        }
+        before = Some(claimed);
+    }
+    let Some(last) = before else {
+        return Err(Failure::Usage("the list of receipts is empty".into()));
+    };
+    println!(
+        "verified: {} receipts of intent {} (tenant {}), the last {} → {}",
+        receipts.len(),
+        last.intent_id,
+        last.tenant_id,
+        last.event,
+        last.to
+    );
+    Ok(())
+}
+
+/// The receipts of an intent as `GET /intents/:id/receipts` lists them.
+fn intent_listing(text: &str) -> Option<Vec<String>> {
+    let value: Value = serde_json::from_str(text.trim()).ok()?;
+    value
+        .get("data")?
+        .as_array()?
+        .iter()
+        .map(|item| item.get("jws")?.as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The compact JWSs a file holds, in order.
 fn receipts_in(text: &str) -> anyhow::Result<Vec<String>> {
     let text = text.trim();
@@ -72,7 +129,7 @@ fn receipts_in(text: &str) -> anyhow::Result<Vec<String>> {
         bail!("the receipt is empty");
     }
     if !text.starts_with(['{', '[', '"']) {
-        return Ok(vec![text.to_owned()]);
+        return Ok(text.split_whitespace().map(str::to_owned).collect());
     }
     let value: Value = serde_json::from_str(text).context("the receipt is not JSON")?;
     let one = |value: &Value| -> anyhow::Result<String> {
@@ -126,6 +183,12 @@ mod tests {
     #[test]
     fn receipts_are_read_in_every_form() {
         assert_eq!(receipts_in(" a.b.c\n").unwrap(), ["a.b.c"]);
+        assert_eq!(receipts_in("a.b.c\nd.e.f\n").unwrap(), ["a.b.c", "d.e.f"]);
+        assert_eq!(
+            intent_listing(r#"{"data": [{"jws": "a.b.c"}, {"jws": "d.e.f"}]}"#).unwrap(),
+            ["a.b.c", "d.e.f"]
+        );
+        assert_eq!(intent_listing(r#"[{"jws": "a.b.c"}]"#), None);
         assert_eq!(receipts_in(r#""a.b.c""#).unwrap(), ["a.b.c"]);
         assert_eq!(
             receipts_in(r#"{"sequence": 1, "jws": "a.b.c"}"#).unwrap(),

@@ -28,6 +28,14 @@ pub struct StorageArgs {
     /// when absent.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// The key that seals the tenants' receipt-signing keys: 64 hex digits
+    /// (32 bytes), never stored in the database. Every server of one
+    /// database needs the same one (a server given another refuses to
+    /// start). When absent, the one in `DATA_DIR/key-encryption-key`,
+    /// made on first start. Prefer the environment variable: other users
+    /// of the machine can see a flag.
+    #[arg(long, env = "WARRANT_KEY_ENCRYPTION_KEY", hide_env_values = true)]
+    key_encryption_key: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -144,7 +152,7 @@ impl StorageArgs {
 impl StorageArgs {
     /// The services on `store`, with compiled plugins cached in
     /// `cache_dir` [default: DATA_DIR/plugin-cache].
-    pub(crate) fn app(
+    pub(crate) async fn app(
         &self,
         store: Arc<dyn Store>,
         cache_dir: Option<PathBuf>,
@@ -154,8 +162,56 @@ impl StorageArgs {
             ..RuntimeConfig::default()
         };
         let runtime = Runtime::new(runtime_config)?;
-        App::new(store, runtime).map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))
+        let app = App::new(store, runtime)
+            .map_err(|e| anyhow!("a built-in plugin cannot be loaded: {e}"))?;
+        app.use_key_encryption_key(self.key_encryption_key()?)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(app)
     }
+
+    /// The key-encryption key: given, or the data directory's (made on
+    /// first use, readable by its owner alone).
+    fn key_encryption_key(&self) -> anyhow::Result<[u8; 32]> {
+        if let Some(text) = &self.key_encryption_key {
+            return parse_kek(text).context("--key-encryption-key");
+        }
+        create_private_dir(&self.data_dir)?;
+        let path = self.data_dir.join("key-encryption-key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => parse_kek(&text).with_context(|| format!("`{}`", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut kek = [0u8; 32];
+                getrandom::fill(&mut kek).map_err(|e| anyhow!("no randomness: {e}"))?;
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let written = options.open(&path).and_then(|mut file| {
+                    use std::io::Write as _;
+                    writeln!(file, "{}", hex::encode(kek))?;
+                    file.sync_all()
+                });
+                match written {
+                    Ok(()) => Ok(kek),
+                    // Another process made it first: use that one.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        parse_kek(&std::fs::read_to_string(&path)?)
+                    }
+                    Err(e) => Err(e).with_context(|| format!("cannot write `{}`", path.display())),
+                }
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+        }
+    }
+}
+
+/// A key-encryption key written as 64 hex digits.
+fn parse_kek(text: &str) -> anyhow::Result<[u8; 32]> {
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| anyhow!("a key-encryption key is 64 hex digits (32 bytes)"))
 }
 
 /// A database URL without its password, for messages.
@@ -238,7 +294,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let app = args
         .storage
-        .app(store.clone(), args.cache_dir.clone())?
+        .app(store.clone(), args.cache_dir.clone())
+        .await?
         .with_rate_limit(RateLimit::new(args.rate_limit, args.rate_limit_burst))
         .with_insecure_webhooks(args.allow_insecure_webhooks);
     if args.allow_insecure_webhooks {

@@ -188,6 +188,13 @@ impl Server {
         // Logs are kept for the test that asks for a format; else they
         // go to the test's stderr.
         let keep_logs = extra.iter().any(|arg| arg == "--log-format");
+        // Servers sharing a PostgreSQL database share the key that seals
+        // its signing keys; on SQLite, the data directory keeps its own.
+        if extra.iter().any(|arg| arg == "--database-url") {
+            command.env("WARRANT_KEY_ENCRYPTION_KEY", "5a".repeat(32));
+        } else {
+            command.env_remove("WARRANT_KEY_ENCRYPTION_KEY");
+        }
         let mut child = command
             .args(&extra)
             .env("WARRANT_ADMIN_KEY", ADMIN_KEY)

@@ -10,8 +10,9 @@ use warrant_domain::context::{Agent, EvaluationContext, Intent, Usage, merchant_
 use warrant_domain::decision::ActionKind;
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::Currency;
+use warrant_domain::policy::input::{EvaluationInput, text_sha256};
 use warrant_domain::policy::{Policy, PolicyDecision, RequestedAction};
-use warrant_store::{AgentEvent, AgentRecord, AgentTurn, DecisionActions};
+use warrant_store::{AgentEvent, AgentRecord, AgentTurn, DecisionActions, StoredInput};
 
 use crate::App;
 use crate::catalog::CompiledPolicy;
@@ -178,6 +179,18 @@ impl App {
                 (context, decision)
             })
             .await
+    }
+}
+
+/// What the plugins of `policy` see deciding `context`, to keep with the
+/// decision.
+pub(crate) fn stored_input(policy: &Policy, context: &EvaluationContext) -> StoredInput {
+    let (input, configs) = EvaluationInput::of(policy, context);
+    let body = input.to_json();
+    StoredInput {
+        sha256: text_sha256(&body),
+        body,
+        configs,
     }
 }
 

@@ -21,7 +21,8 @@ use warrant_store::{
 };
 
 use crate::auth::{Needs, Permission, Principal};
-use crate::decider::{actions_of, count_transition};
+use crate::catalog::CompiledPolicy;
+use crate::decider::{actions_of, count_transition, stored_input};
 use crate::errors::{AppError, Result};
 use crate::{App, Remember, new_id, now_ms, time_of};
 
@@ -52,6 +53,9 @@ pub struct IntentWithHistory {
     pub record: IntentRecord,
     /// Its history.
     pub events: Vec<IntentEvent>,
+    /// Its latest receipt: the compact JWS that signs the last entry of
+    /// its recorded history.
+    pub receipt: Option<String>,
 }
 
 /// The answer to a declaration.
@@ -152,7 +156,12 @@ fn approval_target(
 
 /// The status an intent shows now, and the expiry its history will have
 /// once it is recorded.
-fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) -> IntentWithHistory {
+fn as_it_stands(
+    record: IntentRecord,
+    mut events: Vec<IntentEvent>,
+    receipt: Option<String>,
+    now: i64,
+) -> IntentWithHistory {
     let stored = record.status;
     let record = effective(record, now);
     if record.status != stored {
@@ -169,7 +178,11 @@ fn as_it_stands(record: IntentRecord, mut events: Vec<IntentEvent>, now: i64) ->
             settlement: None,
         });
     }
-    IntentWithHistory { record, events }
+    IntentWithHistory {
+        record,
+        events,
+        receipt,
+    }
 }
 
 impl Intents<'_> {
@@ -207,7 +220,10 @@ impl Intents<'_> {
         let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
         let status = IntentStatus::from_outcome(decision.outcome);
         let reason = decision.reason();
-        let actions = actions_of(&decision, &agent, &context.intent.id, now);
+        let mut actions = actions_of(&decision, &agent, &context.intent.id, now);
+        let input = stored_input(CompiledPolicy::chain_for(&policy, &context), &context);
+        let input_sha256 = Some(input.sha256.clone());
+        actions.input = Some(input);
         let ttl_ms = i64::from(context.intent.ttl_minutes) * 60_000;
         let approvals_required = policy
             .definition
@@ -231,6 +247,7 @@ impl Intents<'_> {
             created_ms: now,
             updated_ms: now,
             expires_ms: now + ttl_ms,
+            input_sha256,
         };
         let event = IntentEvent {
             id: new_id("ev"),
@@ -249,6 +266,7 @@ impl Intents<'_> {
         let mut created = IntentWithHistory {
             record,
             events: vec![event],
+            receipt: None,
         };
         // A decision that suspends the agent leaves it nothing to pay: the
         // store cancels its live intents, this one with them.
@@ -275,18 +293,19 @@ impl Intents<'_> {
             created.record.status_reason = Some(reason);
             created.record.updated_ms = now + 1;
         }
-        let idem = remember(&created);
+        let remember = |receipt: Option<&str>| {
+            remember(&IntentWithHistory {
+                receipt: receipt.map(str::to_owned),
+                ..created.clone()
+            })
+        };
         match app
             .store()
-            .insert_intent(
-                &record_as_decided,
-                &created.events[0],
-                &actions,
-                idem.as_ref(),
-            )
+            .insert_intent(&record_as_decided, &created.events[0], &actions, &remember)
             .await
         {
-            Ok(()) => {
+            Ok(receipt) => {
+                created.receipt = Some(receipt);
                 let mut from = None;
                 for event in &created.events {
                     count_transition(from, event.to);
@@ -337,15 +356,26 @@ impl Intents<'_> {
                 record.id
             )));
         }
-        let events = self.app.store().intent_events(&record.id).await?;
-        Ok(Declared::Existing(as_it_stands(record, events, now_ms())))
+        Ok(Declared::Existing(self.with_history(record).await?))
     }
 
     /// The caller's intent, as it stands, with its history.
     pub async fn show(&self, principal: &Principal, id: &str) -> Result<IntentWithHistory> {
         let record = self.stored(principal, id, Permission::Read).await?;
+        self.with_history(record).await
+    }
+
+    /// A stored intent as it stands, with its history and latest receipt.
+    async fn with_history(&self, record: IntentRecord) -> Result<IntentWithHistory> {
         let events = self.app.store().intent_events(&record.id).await?;
-        Ok(as_it_stands(record, events, now_ms()))
+        let receipt = self
+            .app
+            .store()
+            .intent_receipts(&record.tenant_id, &record.id)
+            .await?
+            .pop()
+            .map(|r| r.jws);
+        Ok(as_it_stands(record, events, receipt, now_ms()))
     }
 
     /// A page of the caller's intents, newest first, each as it stands;
@@ -521,6 +551,7 @@ impl Intents<'_> {
                     ..record.clone()
                 },
                 events,
+                receipt: None,
             };
             let change = StatusChange {
                 tenant_id: tenant_id.to_owned(),
@@ -530,15 +561,20 @@ impl Intents<'_> {
                 require_unexpired: record.status.lives_out(record.intent.recurring.is_some()),
                 require_active_agent: transition == Transition::Approve,
             };
-            if app
-                .store()
-                .change_status(&change, remember(&moved).as_ref())
-                .await?
-            {
+            let remember = |receipt: Option<&str>| {
+                remember(&IntentWithHistory {
+                    receipt: receipt.map(str::to_owned),
+                    ..moved.clone()
+                })
+            };
+            if let Some(receipt) = app.store().change_status(&change, &remember).await? {
                 if record.status != moved.record.status {
                     count_transition(Some(record.status), moved.record.status);
                 }
-                return Ok(moved);
+                return Ok(IntentWithHistory {
+                    receipt: Some(receipt),
+                    ..moved
+                });
             }
             // The intent changed, expired or lost its agent meanwhile: read
             // it again, and answer from where it stands now.
@@ -599,6 +635,7 @@ impl Intents<'_> {
                     ..record.clone()
                 },
                 events,
+                receipt: None,
             };
             let update = SettlementUpdate {
                 tenant_id: tenant_id.to_owned(),
@@ -611,12 +648,17 @@ impl Intents<'_> {
                 at_ms: now,
                 seen_updated_ms: record.updated_ms,
             };
-            if app
-                .store()
-                .set_settlement(&update, remember(&verified).as_ref())
-                .await?
-            {
-                return Ok(verified);
+            let remember = |receipt: Option<&str>| {
+                remember(&IntentWithHistory {
+                    receipt: receipt.map(str::to_owned),
+                    ..verified.clone()
+                })
+            };
+            if let Some(receipt) = app.store().set_settlement(&update, &remember).await? {
+                return Ok(IntentWithHistory {
+                    receipt: Some(receipt),
+                    ..verified
+                });
             }
         }
         Err(AppError::Conflict(format!(

@@ -38,6 +38,7 @@ pub mod oversight;
 pub mod plugins;
 pub mod policies;
 mod pool;
+pub mod receipts;
 pub mod registry;
 pub mod sealing;
 pub mod sessions;

@@ -32,6 +32,7 @@ async fn app_and_store() -> (tempfile::TempDir, Arc<SqliteStore>, App) {
         .await
         .unwrap();
     let app = App::new(store.clone(), runtime).unwrap();
+    app.use_key_encryption_key([9u8; 32]).await.unwrap();
     (dir, store, app)
 }
 
@@ -180,13 +181,17 @@ async fn a_read_never_writes_and_a_move_records_the_expiry() {
     event.intent_id = record.id.clone();
     event.to = IntentStatus::PendingApproval;
     store
-        .insert_intent(&record, &event, &Default::default(), None)
+        .insert_intent(&record, &event, &Default::default(), &|_| None)
         .await
         .unwrap();
 
     let before = app.store_calls();
     let shown = app.intents().show(&principal, "int_lapsed").await.unwrap();
-    assert_eq!(app.store_calls() - before, 2, "the intent and its events");
+    assert_eq!(
+        app.store_calls() - before,
+        3,
+        "the intent, its events and its receipts"
+    );
     assert_eq!(shown.record.status, IntentStatus::Expired);
     let last = shown.events.last().unwrap();
     assert_eq!(

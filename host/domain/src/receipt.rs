@@ -23,9 +23,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, Verifier as _};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
+
+use crate::policy::Stage;
+use crate::policy::input::EvaluationInput;
+use crate::policy::record::DecisionRecord;
 
 /// The format of the receipts this module writes, in every receipt's
 /// `format`; a verifier refuses any other.
@@ -35,7 +40,7 @@ pub const FORMAT: &str = "warrant.receipt/1";
 pub const JWS_TYPE: &str = "warrant-receipt+jws";
 
 /// What a receipt records: one decision or change of status of one intent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Receipt {
     /// [`FORMAT`].
@@ -72,7 +77,7 @@ pub struct Receipt {
 }
 
 /// A version of a policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyRef {
     /// The policy's id.
@@ -81,20 +86,76 @@ pub struct PolicyRef {
     pub version: u32,
 }
 
-/// One rule's part in a decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One step's part in a decision: a risk step's, then each rule's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleRecord {
+    /// `risk` or `rule`.
+    pub stage: String,
     /// The plugin's name.
     pub plugin: String,
     /// The sha256 of the plugin's component.
     pub plugin_sha256: String,
-    /// The sha256 of the rule's configuration, as canonical JSON.
+    /// The sha256 of the text of the step's configuration, as the plugin
+    /// received it.
     pub config_sha256: String,
-    /// What it answered: `approve`, `deny`, `review`, or the failure's code.
-    pub verdict: String,
-    /// Its reason codes, in order.
+    /// What a rule answered (`approve`, `deny`, `review`), or what its
+    /// failure counts as; none for a risk step.
+    pub verdict: Option<String>,
+    /// A risk step's score.
+    pub score: Option<u8>,
+    /// Its reason codes in order, or its failure's error code.
     pub codes: Vec<String>,
+}
+
+impl RuleRecord {
+    /// The records of a stored decision's steps, each with the sha256 of
+    /// its configuration from the decision's `input` (risk steps, then
+    /// rules, as the trace has them).
+    pub fn of_decision(decision: &DecisionRecord, input: &EvaluationInput) -> Vec<RuleRecord> {
+        let steps = input.risk.iter().chain(&input.rules);
+        decision
+            .rules
+            .iter()
+            .zip(steps)
+            .map(|(entry, step)| RuleRecord {
+                stage: match entry.stage {
+                    Stage::Risk => "risk".into(),
+                    Stage::Rule => "rule".into(),
+                },
+                plugin: entry.plugin.clone(),
+                plugin_sha256: entry.sha256.clone(),
+                config_sha256: step.config_sha256.clone(),
+                verdict: entry.verdict.map(|v| v.as_str().to_owned()),
+                score: entry.score,
+                codes: match &entry.error {
+                    Some(error) => vec![error.code.clone()],
+                    None => entry.codes.clone(),
+                },
+            })
+            .collect()
+    }
+}
+
+/// Where the secret halves of signing keys are sealed: a key that never
+/// lives in the database, which the store asks to make, seal and open
+/// them.
+pub trait KeyVault: Send + Sync + 'static {
+    /// A new random Ed25519 secret key, and the text it is stored as.
+    fn new_key(&self) -> Result<(SigningKey, String), String>;
+    /// The secret key a stored text holds; none when it was changed or
+    /// sealed under another key.
+    fn open(&self, sealed: &str) -> Option<SigningKey>;
+}
+
+/// The id of a public key: its JWK thumbprint (RFC 7638, sha256,
+/// base64url).
+pub fn key_id(key: &VerifyingKey) -> String {
+    let members = format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(key.as_bytes())
+    );
+    URL_SAFE_NO_PAD.encode(Sha256::digest(members.as_bytes()))
 }
 
 /// The protected header of a receipt's JWS.
@@ -108,7 +169,7 @@ struct Header {
 
 /// A public key as a JWK (RFC 7517), of type OKP with the curve Ed25519
 /// (RFC 8037).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     /// `OKP`.
     pub kty: String,
@@ -159,7 +220,7 @@ impl Jwk {
 }
 
 /// A JWK Set: `{"keys": [...]}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwks {
     /// The keys.
     pub keys: Vec<Jwk>,
@@ -407,10 +468,12 @@ mod tests {
                 version: 3,
             }),
             rules: vec![RuleRecord {
+                stage: "rule".into(),
                 plugin: "spend-limit".into(),
                 plugin_sha256: "ab".repeat(32),
                 config_sha256: json_sha256(&serde_json::json!({"maxAmountEuros": 100})),
-                verdict: "approve".into(),
+                verdict: Some("approve".into()),
+                score: None,
                 codes: vec![],
             }],
             input_sha256: Some("cd".repeat(32)),
@@ -479,6 +542,23 @@ mod tests {
             Err(ReceiptError::Malformed(
                 "its payload is not canonical JSON (RFC 8785)".into()
             ))
+        );
+    }
+
+    #[test]
+    fn a_key_id_is_the_rfc_7638_thumbprint() {
+        // RFC 8037, appendix A.2 and A.3.
+        let jwk = Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo".into(),
+            kid: String::new(),
+            alg: None,
+            usage: None,
+        };
+        assert_eq!(
+            key_id(&jwk.verifying_key().unwrap()),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
         );
     }
 

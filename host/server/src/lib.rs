@@ -67,7 +67,8 @@ pub fn openapi_json() -> &'static str {
 /// document. Uploads take bodies of up to `plugin_limit` bytes.
 fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        agents, events, health, intents, keys, oversight, plugins, policies, tenants, webhooks,
+        agents, events, health, intents, keys, oversight, plugins, policies, receipts, tenants,
+        webhooks,
     };
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
@@ -126,6 +127,12 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(webhooks::create, webhooks::list))
         .routes(routes!(webhooks::show, webhooks::update, webhooks::remove))
         .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(receipts::jwks))
+        .routes(routes!(receipts::tenant_jwks))
+        .routes(routes!(receipts::keys))
+        .routes(routes!(receipts::rotate))
+        .routes(routes!(receipts::of_intent))
+        .routes(routes!(receipts::verify))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::deliveries))
         .split_for_parts();

@@ -64,6 +64,7 @@ pub(crate) struct ErrorDetail {
         (name = "intents", description = "Intents, their decisions and lifecycle."),
         (name = "events", description = "The tenant's audit log: every change, as an event."),
         (name = "webhooks", description = "Endpoints the events are sent to, signed."),
+        (name = "receipts", description = "Signed, chained receipts of every decision and change of an intent, and the keys that sign them."),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -51,6 +51,7 @@ fn intent(n: u64) -> IntentRecord {
         created_ms: at,
         updated_ms: at,
         expires_ms: at + 3_600_000,
+        input_sha256: None,
     }
 }
 

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// kept.
     #[error("the commit that held this write failed")]
     GroupCommitFailed,
+    /// A signing key cannot be made or opened (no key-encryption key, or
+    /// another one than sealed it).
+    #[error("{0}")]
+    Keys(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

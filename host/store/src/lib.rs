@@ -19,6 +19,7 @@ pub mod log;
 mod postgres;
 mod records;
 mod repositories;
+mod signing;
 mod sqlite;
 
 pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
@@ -26,13 +27,15 @@ pub use errors::{Result, StoreError};
 pub use postgres::PostgresStore;
 pub use records::{
     Actor, AgentEvent, AgentFilter, AgentRecord, AgentVersion, ApiKeyRecord, BaselineUpdate,
-    ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter,
-    IntentRecord, Page, Plan, PluginRecord, PolicyRecord, Quota, SettledAmount, SettlementUpdate,
-    SettlementWrite, StatusChange, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
+    ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent,
+    IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord, Quota, ReceiptRecord,
+    RememberIntent, SettledAmount, SettlementUpdate, SettlementWrite, SigningKeyRecord,
+    StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
     AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,
-    PluginRepository, PolicyRepository, TenantRepository, UsageRepository, WebhookRepository,
+    PluginRepository, PolicyRepository, ReceiptRepository, TenantRepository, UsageRepository,
+    WebhookRepository,
 };
 pub use sqlite::SqliteStore;
 
@@ -52,12 +55,17 @@ pub trait Store:
     + IdempotencyRepository
     + EventRepository
     + WebhookRepository
+    + ReceiptRepository
     + Send
     + Sync
     + 'static
 {
     /// Closes every connection, waiting for those in use.
     async fn close(&self);
+
+    /// Seals and opens the secret halves of signing keys with `vault`:
+    /// until a vault is given, a write that adds a receipt fails.
+    fn use_key_vault(&self, vault: std::sync::Arc<dyn warrant_domain::receipt::KeyVault>);
 
     /// Waits until every write made so far is on disk and visible to reads.
     /// A write answers once its own commit is on disk; a write that failed

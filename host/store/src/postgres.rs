@@ -12,6 +12,7 @@
 //! flushes of the write-ahead log.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Transaction;
@@ -25,12 +26,16 @@ type Tx = PgTx;
 /// back. Its commit (the flush of PostgreSQL's log) is timed for
 /// `/metrics`.
 #[derive(Debug)]
-struct PgTx(Transaction<'static, Postgres>);
+struct PgTx {
+    tx: Transaction<'static, Postgres>,
+    /// The store's signing keys, for the receipts the write adds.
+    signing: Arc<crate::signing::Signing>,
+}
 
 impl PgTx {
     async fn commit(self) -> Result<()> {
         let started = std::time::Instant::now();
-        self.0.commit().await?;
+        self.tx.commit().await?;
         metrics::histogram!("warrant_store_commit_seconds").record(started.elapsed().as_secs_f64());
         Ok(())
     }
@@ -40,13 +45,13 @@ impl std::ops::Deref for PgTx {
     type Target = sqlx::PgConnection;
 
     fn deref(&self) -> &sqlx::PgConnection {
-        &self.0
+        &self.tx
     }
 }
 
 impl std::ops::DerefMut for PgTx {
     fn deref_mut(&mut self) -> &mut sqlx::PgConnection {
-        &mut self.0
+        &mut self.tx
     }
 }
 type ThisStore = PostgresStore;
@@ -63,10 +68,11 @@ include!("sql/agents.rs");
 include!("sql/intents.rs");
 include!("sql/usage.rs");
 include!("sql/events.rs");
+include!("sql/receipts.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 6] = [
+const MIGRATIONS: [(i64, &str, &str); 7] = [
     (
         1,
         "schema",
@@ -97,6 +103,11 @@ const MIGRATIONS: [(i64, &str, &str); 6] = [
         "events",
         include_str!("../migrations/postgres/0006_events.sql"),
     ),
+    (
+        7,
+        "receipts",
+        include_str!("../migrations/postgres/0007_receipts.sql"),
+    ),
 ];
 
 /// Warrant's store on a PostgreSQL database.
@@ -107,6 +118,8 @@ pub struct PostgresStore {
     /// holding a turn needs connections of `pool` to finish, so the two
     /// drawing from one pool could wait for each other forever.
     turns: PgPool,
+    /// The keys receipts are signed with.
+    signing: Arc<crate::signing::Signing>,
 }
 
 impl PostgresStore {
@@ -146,7 +159,11 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool, turns })
+        Ok(PostgresStore {
+            pool,
+            turns,
+            signing: Default::default(),
+        })
     }
 
     /// Vacuums every table and refreshes the planner's statistics. Only for
@@ -160,7 +177,10 @@ impl PostgresStore {
 
     /// Starts a write transaction.
     async fn write(&self) -> Result<Tx> {
-        Ok(PgTx(self.pool.begin().await?))
+        Ok(PgTx {
+            tx: self.pool.begin().await?,
+            signing: self.signing.clone(),
+        })
     }
 }
 

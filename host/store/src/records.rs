@@ -178,6 +178,8 @@ pub struct IntentRecord {
     pub updated_ms: i64,
     /// When its time to live ends.
     pub expires_ms: i64,
+    /// The sha256 of the evaluation input of its decision, when kept.
+    pub input_sha256: Option<String>,
 }
 
 /// One step of an intent's status history.
@@ -369,6 +371,67 @@ pub struct DecisionActions {
     pub suspend: Option<AgentEvent>,
     /// Record these alert events.
     pub alerts: Vec<AgentEvent>,
+    /// Keep what the decision's plugins saw (once: an input already kept
+    /// is not written again).
+    pub input: Option<StoredInput>,
+}
+
+/// What a decision's plugins saw, as kept for replays and back-tests
+/// (see `warrant_domain::policy::input`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredInput {
+    /// The sha256 (hex) of `body`.
+    pub sha256: String,
+    /// The input's JSON text.
+    pub body: String,
+    /// The texts of the configurations it names, by their sha256.
+    pub configs: std::collections::BTreeMap<String, String>,
+}
+
+/// What a write of an intent remembers for an idempotency key: asked
+/// first with none, to claim the key before anything else, then with the
+/// receipt the write made for the intent, for the answer to show.
+pub type RememberIntent<'a> = &'a (dyn Fn(Option<&str>) -> Option<IdempotencyRecord> + Sync);
+
+/// The public half of one of a tenant's signing keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Its id: the RFC 7638 thumbprint of its public key.
+    pub kid: String,
+    /// The tenant whose receipts it signs.
+    pub tenant_id: String,
+    /// The Ed25519 public key, base64url.
+    pub public_key: String,
+    /// When it was made.
+    pub created_ms: i64,
+    /// When another key replaced it; none while it signs.
+    pub retired_ms: Option<i64>,
+}
+
+/// A receipt as kept: one link of its tenant's chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRecord {
+    /// Its place in the tenant's chain, from 1.
+    pub sequence: i64,
+    /// The intent it is about.
+    pub intent_id: String,
+    /// The history entry of the intent it records.
+    pub event_id: String,
+    /// The compact JWS.
+    pub jws: String,
+    /// When it was written.
+    pub created_ms: i64,
+}
+
+/// The head of a tenant's chain of receipts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The key that signs the next receipt.
+    pub kid: String,
+    /// The sequence of the last receipt; 0 before the first.
+    pub sequence: i64,
+    /// The sha256 of the last receipt's JWS.
+    pub last_sha256: Option<String>,
 }
 
 impl DecisionActions {

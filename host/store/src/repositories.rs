@@ -390,8 +390,8 @@ pub trait IntentRepository: Send + Sync {
         intent: &IntentRecord,
         event: &IntentEvent,
         actions: &DecisionActions,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<()>;
+        idem: RememberIntent<'_>,
+    ) -> Result<String>;
 
     /// A tenant's intent.
     async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>>;
@@ -420,16 +420,16 @@ pub trait IntentRepository: Send + Sync {
     async fn change_status(
         &self,
         change: &StatusChange,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<bool>;
+        idem: RememberIntent<'_>,
+    ) -> Result<Option<String>>;
 
     /// Replaces an intent's settlement record if it is still as the
     /// update saw it (status and `seen_updated_ms`); false otherwise.
     async fn set_settlement(
         &self,
         update: &SettlementUpdate,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<bool>;
+        idem: RememberIntent<'_>,
+    ) -> Result<Option<String>>;
 
     /// Expires up to `limit` intents that live out their time (pending, or
     /// approved and not recurring: [`IntentStatus::lives_out`]) and whose
@@ -582,4 +582,39 @@ pub trait WebhookRepository: Send + Sync {
 
     /// Records a claimed delivery's attempt and what became of it.
     async fn finish_attempt(&self, delivery_id: &str, outcome: &AttemptOutcome) -> Result<()>;
+}
+
+/// Receipts, the tenants' signing keys, and the evaluation inputs that
+/// decisions saw. Every write of an intent's history adds its receipt to
+/// the tenant's chain in the same transaction.
+#[async_trait]
+pub trait ReceiptRepository: Send + Sync {
+    /// The public halves of a tenant's signing keys (of every tenant's
+    /// when none), oldest first.
+    async fn signing_keys(&self, tenant_id: Option<&str>) -> Result<Vec<SigningKeyRecord>>;
+
+    /// Makes the key that signs the tenant's receipts from now on,
+    /// retiring the one before (its public half stays); gives the new key.
+    async fn rotate_signing_key(&self, tenant_id: &str, at_ms: i64) -> Result<SigningKeyRecord>;
+
+    /// The receipts of a tenant's intent, oldest first.
+    async fn intent_receipts(&self, tenant_id: &str, intent_id: &str)
+    -> Result<Vec<ReceiptRecord>>;
+
+    /// Up to `limit` of a tenant's receipts with a sequence from `from` to
+    /// `to`, in order.
+    async fn receipts(
+        &self,
+        tenant_id: &str,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<ReceiptRecord>>;
+
+    /// The head of a tenant's chain; none before its first receipt.
+    async fn chain_head(&self, tenant_id: &str) -> Result<Option<ChainHead>>;
+
+    /// A kept evaluation input of the tenant, with the configurations it
+    /// names.
+    async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>>;
 }

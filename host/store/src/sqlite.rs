@@ -41,10 +41,11 @@ include!("sql/agents.rs");
 include!("sql/intents.rs");
 include!("sql/usage.rs");
 include!("sql/events.rs");
+include!("sql/receipts.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (
         1,
         "lifecycle",
@@ -76,6 +77,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         include_str!("../migrations/0006_policy_actors.sql"),
     ),
     (7, "events", include_str!("../migrations/0007_events.sql")),
+    (
+        8,
+        "receipts",
+        include_str!("../migrations/0008_receipts.sql"),
+    ),
 ];
 
 /// Warrant's store on an SQLite database.
@@ -83,6 +89,8 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Arc<Mutex<Writer>>,
+    /// The keys receipts are signed with.
+    signing: Arc<crate::signing::Signing>,
 }
 
 impl SqliteStore {
@@ -132,6 +140,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(writer)),
+            signing: Default::default(),
         })
     }
 
@@ -148,6 +157,7 @@ impl SqliteStore {
         Ok(WriteTx {
             writer: Some(writer),
             store: self.writer.clone(),
+            signing: self.signing.clone(),
         })
     }
 }
@@ -251,6 +261,8 @@ impl Writer {
 struct WriteTx {
     writer: Option<OwnedMutexGuard<Writer>>,
     store: Arc<Mutex<Writer>>,
+    /// The store's signing keys, for the receipts the write adds.
+    signing: Arc<crate::signing::Signing>,
 }
 
 impl WriteTx {

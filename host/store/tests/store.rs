@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use warrant_domain::receipt::{self, Jwk, Jwks, KeyVault, SigningKey};
+
 use warrant_domain::context::{Agent, Card, Intent, WindowUsage};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
@@ -14,8 +16,8 @@ use warrant_domain::settlement::Reporter;
 use warrant_store::{
     AgentEvent, AgentRecord, DecisionActions, IdempotencyRecord, IntentEvent, IntentFilter,
     IntentRecord, Page, Plan, PluginRecord, PolicyRecord, PostgresStore, Quota, SettledAmount,
-    SettlementUpdate, SettlementWrite, SqliteStore, StatusChange, Store, StoreError, TenantRecord,
-    TokenRecord,
+    SettlementUpdate, SettlementWrite, SqliteStore, StatusChange, Store, StoreError, StoredInput,
+    TenantRecord, TokenRecord,
 };
 
 use warrant_store::log::{
@@ -26,6 +28,7 @@ const MINUTE: i64 = 60_000;
 const NO_ACTIONS: DecisionActions = DecisionActions {
     suspend: None,
     alerts: Vec::new(),
+    input: None,
 };
 const NOW: i64 = 1_800_000_000_000;
 
@@ -75,6 +78,13 @@ async fn empty_store(
 
 /// Opens the store at `location` (another handle on the same database).
 async fn open_at(backend: Backend, location: &str) -> Arc<dyn Store> {
+    let store = open_bare(backend, location).await;
+    store.use_key_vault(Arc::new(PlainVault));
+    store
+}
+
+/// Opens the store at `location` with no vault for signing keys.
+async fn open_bare(backend: Backend, location: &str) -> Arc<dyn Store> {
     match backend {
         Backend::Sqlite => Arc::new(
             SqliteStore::open(std::path::Path::new(location))
@@ -82,6 +92,29 @@ async fn open_at(backend: Backend, location: &str) -> Arc<dyn Store> {
                 .unwrap(),
         ),
         Backend::Postgres => Arc::new(PostgresStore::connect(location).await.unwrap()),
+    }
+}
+
+/// Keeps signing keys unsealed, as hex: for these tests alone.
+struct PlainVault;
+
+impl KeyVault for PlainVault {
+    fn new_key(&self) -> Result<(SigningKey, String), String> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut secret = [7u8; 32];
+        secret[..8].copy_from_slice(&n.to_be_bytes());
+        secret[8..24].copy_from_slice(&ulid::Ulid::generate().0.to_be_bytes());
+        let text = secret.iter().map(|b| format!("{b:02x}")).collect();
+        Ok((SigningKey::from_bytes(&secret), text))
+    }
+
+    fn open(&self, sealed: &str) -> Option<SigningKey> {
+        let bytes: Vec<u8> = (0..sealed.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(sealed.get(i..i + 2)?, 16).ok())
+            .collect::<Option<_>>()?;
+        Some(SigningKey::from_bytes(&bytes.try_into().ok()?))
     }
 }
 
@@ -166,6 +199,7 @@ fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &st
         created_ms: at_ms,
         updated_ms: at_ms,
         expires_ms: at_ms + 60 * MINUTE,
+        input_sha256: None,
     }
 }
 
@@ -232,7 +266,7 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
     ];
     for record in &intents {
         store
-            .insert_intent(record, &created(record), &NO_ACTIONS, None)
+            .insert_intent(record, &created(record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
     }
@@ -283,7 +317,7 @@ async fn intents_list_by_the_time_they_were_declared(backend: Backend) {
             "a.com",
         );
         store
-            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
     }
@@ -322,7 +356,7 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
     };
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let change = |id: &str, from, to| StatusChange {
@@ -346,15 +380,17 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
     };
     assert!(
         store
-            .change_status(&change("ev_a", PendingApproval, Approved), None)
+            .change_status(&change("ev_a", PendingApproval, Approved), &|_| None)
             .await
             .unwrap()
+            .is_some()
     );
     assert!(
         !store
-            .change_status(&change("ev_b", PendingApproval, Denied), None)
+            .change_status(&change("ev_b", PendingApproval, Denied), &|_| None)
             .await
             .unwrap()
+            .is_some()
     );
     let stored = store.intent("tn_1", "int_0001").await.unwrap().unwrap();
     assert_eq!(stored.status, Approved);
@@ -363,18 +399,42 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
     let mut foreign = change("ev_c", Approved, Cancelled);
     foreign.tenant_id = "tn_2".into();
     foreign.seen_updated_ms = Some(NOW + 1);
-    assert!(!store.change_status(&foreign, None).await.unwrap());
+    assert!(
+        !store
+            .change_status(&foreign, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(store.intent("tn_2", "int_0001").await.unwrap().is_none());
     // A change decided on an older version of the intent does not apply.
     let stale = change("ev_d", Approved, Cancelled);
-    assert!(!store.change_status(&stale, None).await.unwrap());
+    assert!(
+        !store
+            .change_status(&stale, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Nor one made after the time to live ended.
     let mut late = change("ev_e", Approved, Cancelled);
     late.seen_updated_ms = Some(NOW + 1);
     late.event.at_ms = NOW + 61 * MINUTE;
-    assert!(!store.change_status(&late, None).await.unwrap());
+    assert!(
+        !store
+            .change_status(&late, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     late.event.at_ms = NOW + 2;
-    assert!(store.change_status(&late, None).await.unwrap());
+    assert!(
+        store
+            .change_status(&late, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it(backend: Backend) {
@@ -391,12 +451,16 @@ async fn an_idempotency_key_is_taken_once_and_its_write_rolls_back_with_it(backe
     };
     let first = intent(1, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
     store
-        .insert_intent(&first, &created(&first), &NO_ACTIONS, Some(&idem))
+        .insert_intent(&first, &created(&first), &NO_ACTIONS, &|_| {
+            Some(idem.clone())
+        })
         .await
         .unwrap();
     let second = intent(2, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
     let taken = store
-        .insert_intent(&second, &created(&second), &NO_ACTIONS, Some(&idem))
+        .insert_intent(&second, &created(&second), &NO_ACTIONS, &|_| {
+            Some(idem.clone())
+        })
         .await;
     assert!(
         matches!(taken, Err(StoreError::IdempotencyKeyTaken)),
@@ -424,7 +488,7 @@ async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing(backend: 
             "a.com",
         );
         store
-            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
     }
@@ -457,7 +521,7 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
         "a.com",
     );
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let spend = async || {
@@ -499,7 +563,13 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
         NOW - 500,
         record.updated_ms,
     );
-    assert!(store.set_settlement(&first, None).await.unwrap());
+    assert!(
+        store
+            .set_settlement(&first, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Approved: the declared amount may still be spent.
     assert_eq!(spend().await, 10_000);
     let complete = |by: Reporter, minor: u64, flagged: bool| StatusChange {
@@ -525,9 +595,10 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
     // at the declared amount, and the flagged settlement is counted.
     assert!(
         store
-            .change_status(&complete(Reporter::Agent, 2_500, true), None)
+            .change_status(&complete(Reporter::Agent, 2_500, true), &|_| None)
             .await
             .unwrap()
+            .is_some()
     );
     assert_eq!(spend().await, 10_000);
     assert_eq!(flagged().await, (1, 10_000));
@@ -540,7 +611,13 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             NOW - 400,
         )
     };
-    assert!(store.set_settlement(&confirmed, None).await.unwrap());
+    assert!(
+        store
+            .set_settlement(&confirmed, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(spend().await, 2_500);
     assert_eq!(flagged().await, (0, 0));
     // An agent's verification records, flags, and never moves the spend.
@@ -556,7 +633,13 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             NOW - 300,
         )
     };
-    assert!(store.set_settlement(&verified, None).await.unwrap());
+    assert!(
+        store
+            .set_settlement(&verified, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(spend().await, 2_500);
     assert_eq!(flagged().await, (1, 10_000));
     // A later clean report of the agent's does not clear the flag.
@@ -573,7 +656,13 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             NOW - 200,
         )
     };
-    assert!(store.set_settlement(&clean, None).await.unwrap());
+    assert!(
+        store
+            .set_settlement(&clean, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(flagged().await, (1, 10_000));
     // Every settlement is in the history, the verifications from and to
     // the status the intent stayed in; the intent shows the latest.
@@ -620,7 +709,7 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
         let merchant = ["a.com", "b.com", "c.com"][next(3) as usize];
         let record = intent(n, at, status, Money::new(next(100_000), currency), merchant);
         store
-            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
         records.push(record);
@@ -662,7 +751,13 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
             require_unexpired: false,
             require_active_agent: false,
         };
-        assert!(store.change_status(&change, None).await.unwrap());
+        assert!(
+            store
+                .change_status(&change, &|_| None)
+                .await
+                .unwrap()
+                .is_some()
+        );
         record.status = to;
         record.settlement = (to == Completed).then(|| {
             format!(
@@ -751,7 +846,7 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
     };
     let record = intent(1, NOW, PendingApproval, Money::eur(1), "a.com");
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let frozen = store
@@ -783,10 +878,16 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
         require_unexpired: true,
         require_active_agent: true,
     };
-    assert!(!store.change_status(&approve, None).await.unwrap());
+    assert!(
+        !store
+            .change_status(&approve, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let next = intent(2, NOW, Approved, Money::eur(1), "a.com");
     let refused = store
-        .insert_intent(&next, &created(&next), &NO_ACTIONS, None)
+        .insert_intent(&next, &created(&next), &NO_ACTIONS, &|_| None)
         .await;
     assert!(
         matches!(
@@ -805,7 +906,13 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
         },
         ..approve
     };
-    assert!(store.change_status(&deny, None).await.unwrap());
+    assert!(
+        store
+            .change_status(&deny, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 // Governance: plans, agent versions, agent events, emergency suspension.
@@ -1202,7 +1309,7 @@ async fn an_emergency_suspension_cancels_live_intents_and_revokes_tokens_in_one_
     ];
     for record in &intents {
         store
-            .insert_intent(record, &created(record), &NO_ACTIONS, None)
+            .insert_intent(record, &created(record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
     }
@@ -1409,7 +1516,7 @@ async fn concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace(backend
                     record.intent.client_intent_id = Some("reused".into());
                 }
                 let result = store
-                    .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+                    .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
                     .await;
                 (n, result)
             })
@@ -1419,7 +1526,7 @@ async fn concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace(backend
     let mut duplicates = 0;
     for task in tasks {
         match task.await.unwrap() {
-            (n, Ok(())) => kept.push(n),
+            (n, Ok(_)) => kept.push(n),
             (_, Err(StoreError::Duplicate)) => duplicates += 1,
             (_, Err(e)) => panic!("{e}"),
         }
@@ -1465,7 +1572,7 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
         let mut record = intent(n, NOW, status, Money::new(100, Currency::EUR), "m.example");
         record.agent_id = agents[n as usize % 3].into();
         first
-            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .unwrap();
     }
@@ -1479,7 +1586,7 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
     );
     later.agent_id = "ag_2".into();
     first
-        .insert_intent(&later, &created(&later), &NO_ACTIONS, None)
+        .insert_intent(&later, &created(&later), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
 
@@ -1649,7 +1756,7 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
                     });
                 }
                 store
-                    .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+                    .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
                     .await
                     .unwrap();
                 records.push(record);
@@ -1677,7 +1784,11 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
             .status
             .at(record.intent.recurring.is_some(), record.expires_ms, NOW);
         assert_eq!(
-            store.set_settlement(&update, None).await.unwrap(),
+            store
+                .set_settlement(&update, &|_| None)
+                .await
+                .unwrap()
+                .is_some(),
             lives == Approved,
             "{}",
             record.id
@@ -1740,7 +1851,7 @@ async fn the_stores_expiry_rule_is_the_domains(backend: Backend) {
         ..pending
     };
     store
-        .insert_intent(&due, &created(&due), &NO_ACTIONS, None)
+        .insert_intent(&due, &created(&due), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let other = store
@@ -1793,6 +1904,220 @@ fn new_id_for_test() -> String {
     format!("ev_t{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The tenant's public keys as a JWK Set.
+async fn jwks_of(store: &Arc<dyn Store>) -> Jwks {
+    let keys = store.signing_keys(Some("tn_1")).await.unwrap();
+    Jwks {
+        keys: keys
+            .iter()
+            .map(|key| Jwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x: key.public_key.clone(),
+                kid: key.kid.clone(),
+                alg: None,
+                usage: None,
+            })
+            .collect(),
+    }
+}
+
+async fn every_history_entry_adds_a_signed_receipt_to_the_tenants_chain(backend: Backend) {
+    use IntentStatus::*;
+    let Some((_dir, store, location)) = store_with_agent_at(backend).await else {
+        return;
+    };
+    assert!(store.chain_head("tn_1").await.unwrap().is_none());
+    let input = StoredInput {
+        sha256: "ab".repeat(32),
+        body: "{}".into(),
+        configs: [("cd".repeat(32), "{\"max\": 1}".to_owned())].into(),
+    };
+    let record = IntentRecord {
+        input_sha256: Some(input.sha256.clone()),
+        ..intent(1, NOW, PendingApproval, Money::eur(1), "a.com")
+    };
+    // The answer remembered for a key shows the write's receipt.
+    let idem = IdempotencyRecord {
+        scope: "s".into(),
+        key: "k".into(),
+        request_sha256: "r".into(),
+        status: 201,
+        body: "claimed".into(),
+        created_ms: NOW,
+    };
+    let remember = |receipt: Option<&str>| {
+        Some(IdempotencyRecord {
+            body: receipt.unwrap_or("claimed").to_owned(),
+            ..idem.clone()
+        })
+    };
+    let declared = store
+        .insert_intent(
+            &record,
+            &created(&record),
+            &DecisionActions {
+                input: Some(StoredInput {
+                    body: "not parsed here".into(),
+                    ..input.clone()
+                }),
+                ..NO_ACTIONS
+            },
+            &|_| None,
+        )
+        .await;
+    assert!(
+        matches!(declared, Err(StoreError::Corrupt { .. })),
+        "an input that does not parse is refused: {declared:?}"
+    );
+    let record = IntentRecord {
+        input_sha256: None,
+        ..record
+    };
+    let first = store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &remember)
+        .await
+        .unwrap();
+    let remembered = store.idempotent_response("s", "k").await.unwrap().unwrap();
+    assert_eq!(remembered.body, first);
+    let approve = StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: "ev_approve".into(),
+            intent_id: record.id.clone(),
+            from: Some(PendingApproval),
+            to: Approved,
+            actor: "tenant".into(),
+            actor_name: None,
+            reason: None,
+            note: None,
+            at_ms: NOW + 1,
+            settlement: None,
+        },
+        settlement: None,
+        seen_updated_ms: None,
+        require_unexpired: false,
+        require_active_agent: false,
+    };
+    let second = store
+        .change_status(&approve, &|_| None)
+        .await
+        .unwrap()
+        .unwrap();
+    // A rotation: the next receipt is signed by the new key, and the old
+    // one stays published.
+    let old = jwks_of(&store).await;
+    assert_eq!(old.keys.len(), 1);
+    let made = store.rotate_signing_key("tn_1", NOW + 2).await.unwrap();
+    let cancel = StatusChange {
+        event: IntentEvent {
+            id: "ev_cancel".into(),
+            from: Some(Approved),
+            to: Cancelled,
+            at_ms: NOW + 3,
+            ..approve.event.clone()
+        },
+        ..approve.clone()
+    };
+    let third = store
+        .change_status(&cancel, &|_| None)
+        .await
+        .unwrap()
+        .unwrap();
+    let keys = store.signing_keys(Some("tn_1")).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[0].retired_ms, Some(NOW + 2));
+    assert_eq!(
+        (keys[1].kid.as_str(), keys[1].retired_ms),
+        (made.kid.as_str(), None)
+    );
+    let jwks = jwks_of(&store).await;
+
+    let chain: Vec<String> = store
+        .receipts("tn_1", 1, i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.jws)
+        .collect();
+    assert_eq!(chain, [first.clone(), second.clone(), third.clone()]);
+    let links: Vec<&str> = chain.iter().map(String::as_str).collect();
+    assert_eq!(receipt::verify_chain(&links, &jwks, None), Ok(3));
+    let receipts: Vec<_> = chain
+        .iter()
+        .map(|jws| receipt::verify(jws, &jwks).unwrap())
+        .collect();
+    assert_eq!(
+        receipts
+            .iter()
+            .map(|r| (
+                r.event.as_str(),
+                r.from.as_deref(),
+                r.to.as_str(),
+                r.verdict.as_deref()
+            ))
+            .collect::<Vec<_>>(),
+        [
+            (
+                "intent.decided",
+                None,
+                "pending_approval",
+                Some("pending_approval")
+            ),
+            (
+                "intent.approved",
+                Some("pending_approval"),
+                "approved",
+                None
+            ),
+            ("intent.cancelled", Some("approved"), "cancelled", None),
+        ]
+    );
+    assert!(
+        receipt::verify(&third, &old).is_err(),
+        "the new key signed it"
+    );
+    let head = store.chain_head("tn_1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            head.sequence,
+            head.last_sha256.as_deref(),
+            head.kid.as_str()
+        ),
+        (3, Some(receipt::digest(&third).as_str()), made.kid.as_str())
+    );
+    let of_intent = store.intent_receipts("tn_1", &record.id).await.unwrap();
+    assert_eq!(of_intent.len(), 3);
+    assert_eq!(of_intent[1].event_id, "ev_approve");
+    assert!(
+        store
+            .intent_receipts("tn_2", &record.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A write that fails leaves no receipt.
+    assert!(
+        store
+            .change_status(&cancel, &|_| None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.chain_head("tn_1").await.unwrap().unwrap().sequence, 3);
+
+    // A store with no vault signs nothing, and says why.
+    store.close().await;
+    let bare = open_bare(backend, &location).await;
+    let next = intent(2, NOW, Approved, Money::eur(1), "a.com");
+    let refused = bare
+        .insert_intent(&next, &created(&next), &NO_ACTIONS, &|_| None)
+        .await;
+    assert!(matches!(refused, Err(StoreError::Keys(_))), "{refused:?}");
+    assert!(bare.intent("tn_1", &next.id).await.unwrap().is_none());
+}
+
 /// Each test, on each backend.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -1835,6 +2160,7 @@ on_both!(
     a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint,
     an_endpoint_reached_since_a_delivery_failed_stays_enabled,
     intents_list_by_the_time_they_were_declared,
+    every_history_entry_adds_a_signed_receipt_to_the_tenants_chain,
 );
 
 /// A page holding all there is in these tests.
@@ -1905,13 +2231,13 @@ async fn every_write_logs_its_events_and_fills_the_outbox_in_its_transaction(bac
         .unwrap();
     let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     // A write that fails logs nothing: the same intent again.
     assert!(
         store
-            .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .is_err()
     );
@@ -1981,7 +2307,7 @@ async fn a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint(bac
         .unwrap();
     let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let first = store.claim_deliveries(NOW, 1_000, 10).await.unwrap();
@@ -2071,7 +2397,7 @@ async fn a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint(bac
     // Disabled, it gets nothing new; sent again on request once enabled.
     let second = intent(2, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
     store
-        .insert_intent(&second, &created(&second), &NO_ACTIONS, None)
+        .insert_intent(&second, &created(&second), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     assert!(
@@ -2138,7 +2464,7 @@ async fn an_endpoint_reached_since_a_delivery_failed_stays_enabled(backend: Back
         .unwrap();
     let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
     store
-        .insert_intent(&record, &created(&record), &NO_ACTIONS, None)
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
     let claimed = store.claim_deliveries(NOW, 1_000, 10).await.unwrap();

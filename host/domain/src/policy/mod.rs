@@ -4,6 +4,7 @@
 //! ([`record`]).
 
 pub mod definition;
+pub mod input;
 pub mod record;
 
 use std::borrow::Cow;

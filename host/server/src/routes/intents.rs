@@ -71,6 +71,10 @@ pub(crate) struct IntentView<'a> {
     approve_path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     history: Option<Vec<EventView<'a>>>,
+    /// Its latest receipt (a compact JWS; see `GET /intents/:id/receipts`),
+    /// shown with its history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<&'a str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -186,11 +190,20 @@ pub(crate) fn intent_view<'a>(
                     .collect::<Result<Vec<_>>>()
             })
             .transpose()?,
+        receipt: None,
+    })
+}
+
+/// An intent as it stands, with its history and latest receipt.
+pub(crate) fn full_view(intent: &IntentWithHistory) -> Result<IntentView<'_>> {
+    Ok(IntentView {
+        receipt: intent.receipt.as_deref(),
+        ..intent_view(&intent.record, Some(&intent.events))?
     })
 }
 
 fn reply_with(status: StatusCode, intent: &IntentWithHistory) -> Result<Reply> {
-    Reply::json(status, &intent_view(&intent.record, Some(&intent.events))?)
+    Reply::json(status, &full_view(intent)?)
 }
 
 pub(crate) fn reply(intent: &IntentWithHistory) -> Result<Reply> {

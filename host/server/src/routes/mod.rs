@@ -9,5 +9,6 @@ pub(crate) mod keys;
 pub(crate) mod oversight;
 pub(crate) mod plugins;
 pub(crate) mod policies;
+pub(crate) mod receipts;
 pub(crate) mod tenants;
 pub(crate) mod webhooks;

@@ -8,10 +8,10 @@ impl IntentRepository for ThisStore {
         intent: &IntentRecord,
         event: &IntentEvent,
         actions: &DecisionActions,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<()> {
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
         let mut tx = self.write().await?;
-        remember(&mut tx, idem).await?;
+        remember(&mut tx, idem(None).as_ref()).await?;
         let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
             .await?
             .unwrap_or(AgentStatus::Archived);
@@ -19,10 +19,31 @@ impl IntentRepository for ThisStore {
             return Err(StoreError::AgentNotActive(status));
         }
         insert_counted(&mut tx, intent).await?;
-        insert_event(&mut tx, event, Some(intent), false).await?;
+        let input = match &actions.input {
+            Some(stored) => {
+                keep_input(&mut tx, &intent.tenant_id, stored, event.at_ms).await?;
+                Some(
+                    EvaluationInput::parse(&stored.body).map_err(|e| StoreError::Corrupt {
+                        column: "evaluation_inputs.body",
+                        detail: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let receipt =
+            insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
         apply_actions(&mut tx, &intent.agent_id, actions).await?;
+        // A suspension the decision asks for cancels the intent too.
+        let receipt = match &actions.suspend {
+            Some(_) => latest_receipt_in(&mut tx, &intent.id)
+                .await?
+                .unwrap_or(receipt),
+            None => receipt,
+        };
+        remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(receipt)
     }
 
     async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>> {
@@ -104,14 +125,14 @@ impl IntentRepository for ThisStore {
     async fn change_status(
         &self,
         change: &StatusChange,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<bool> {
+        idem: RememberIntent<'_>,
+    ) -> Result<Option<String>> {
         let event = &change.event;
         let from = event.from.expect("a status change starts from a status");
         let mut tx = self.write().await?;
         // First, so that of two requests with one key the second replays
         // the first instead of finding the status moved.
-        remember(&mut tx, idem).await?;
+        remember(&mut tx, idem(None).as_ref()).await?;
         lock_agent_of(&mut tx, &event.intent_id).await?;
         let moved = sqlx::query(
             "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
@@ -133,30 +154,31 @@ impl IntentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
-            return Ok(false);
+            return Ok(None);
         }
         if let Some(settlement) = &change.settlement {
             write_settlement(&mut tx, &event.intent_id, settlement).await?;
         }
         let flagged = change.settlement.as_ref().is_some_and(|s| s.flagged);
-        insert_event(&mut tx, event, None, flagged).await?;
+        let receipt = insert_event(&mut tx, event, None, flagged).await?;
         resync_spend(
             &mut tx,
             &event.intent_id,
             change.settlement.as_ref().and_then(flag_left_by),
         )
         .await?;
+        remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(receipt))
     }
 
     async fn set_settlement(
         &self,
         update: &SettlementUpdate,
-        idem: Option<&IdempotencyRecord>,
-    ) -> Result<bool> {
+        idem: RememberIntent<'_>,
+    ) -> Result<Option<String>> {
         let mut tx = self.write().await?;
-        remember(&mut tx, idem).await?;
+        remember(&mut tx, idem(None).as_ref()).await?;
         lock_agent_of(&mut tx, &update.intent_id).await?;
         // Never on an intent whose time to live has ended: it is expired,
         // recorded or not.
@@ -174,7 +196,7 @@ impl IntentRepository for ThisStore {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() != 1 {
-            return Ok(false);
+            return Ok(None);
         }
         write_settlement(&mut tx, &update.intent_id, &update.settlement).await?;
         // A verification is a history entry of its own, from and to the
@@ -191,10 +213,11 @@ impl IntentRepository for ThisStore {
             at_ms: update.at_ms,
             settlement: Some(update.settlement.record.clone()),
         };
-        insert_event(&mut tx, &event, None, update.settlement.flagged).await?;
+        let receipt = insert_event(&mut tx, &event, None, update.settlement.flagged).await?;
         resync_spend(&mut tx, &update.intent_id, flag_left_by(&update.settlement)).await?;
+        remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Some(receipt))
     }
 
     async fn expire_due(
@@ -417,7 +440,7 @@ const LIVES_OUT: &str = "(status = 'pending_approval' OR (status = 'approved' AN
 
 const INTENT_COLUMNS: &str = "id, tenant_id, agent_id, status, intent, decision, policy_id, \
      policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms, \
-     approvals_required";
+     approvals_required, input_sha256";
 
 fn intent_row(row: &DbRow) -> Result<IntentRecord> {
     Ok(IntentRecord {
@@ -435,6 +458,7 @@ fn intent_row(row: &DbRow) -> Result<IntentRecord> {
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
         expires_ms: row.try_get("expires_ms")?,
+        input_sha256: row.try_get("input_sha256")?,
     })
 }
 
@@ -472,15 +496,28 @@ fn charge_row(row: &DbRow) -> Result<ChargeRecord> {
     })
 }
 
-/// Records an intent's history entry and logs it, the intent being
-/// `known` or as the transaction sees it; `flagged` when the entry's
-/// settlement raises a flag.
+/// Records an intent's history entry, logs it and adds its receipt to
+/// the tenant's chain, the intent being `known` or as the transaction sees
+/// it; `flagged` when the entry's settlement raises a flag. Gives the
+/// receipt.
 async fn insert_event(
     tx: &mut Tx,
     event: &IntentEvent,
     known: Option<&IntentRecord>,
     flagged: bool,
-) -> Result<()> {
+) -> Result<String> {
+    insert_event_with(tx, event, known, flagged, None).await
+}
+
+/// [`insert_event`], with the evaluation input of the decision the entry
+/// records.
+async fn insert_event_with(
+    tx: &mut Tx,
+    event: &IntentEvent,
+    known: Option<&IntentRecord>,
+    flagged: bool,
+    input: Option<&EvaluationInput>,
+) -> Result<String> {
     sqlx::query(
         "INSERT INTO intent_events
              (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
@@ -499,13 +536,17 @@ async fn insert_event(
     .bind(&event.note)
     .execute(&mut **tx)
     .await?;
-    match known {
-        Some(intent) => log_intent_event(tx, event, intent, flagged).await,
+    let read;
+    let intent = match known {
+        Some(intent) => intent,
         None => {
-            let intent = intent_in(tx, &event.intent_id).await?;
-            log_intent_event(tx, event, &intent, flagged).await
+            read = intent_in(tx, &event.intent_id).await?;
+            &read
         }
-    }
+    };
+    log_intent_event(tx, event, intent, flagged).await?;
+    let receipt = receipt_of(event, intent, flagged, input)?;
+    append_receipt(tx, receipt, &event.id, event.at_ms).await
 }
 
 /// Cancels every intent of the agent that is pending approval or approved

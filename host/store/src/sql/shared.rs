@@ -14,6 +14,7 @@ use sqlx::Row;
 use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage, merchant_key};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
+use warrant_domain::receipt::KeyVault;
 use warrant_domain::settlement::Reporter;
 
 use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
@@ -21,14 +22,18 @@ use crate::errors::{Result, StoreError};
 use crate::records::*;
 use crate::{
     AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,
-    PluginRepository, PolicyRepository, Store, TenantRepository, UsageRepository,
-    WebhookRepository,
+    PluginRepository, PolicyRepository, ReceiptRepository, Store, TenantRepository,
+    UsageRepository, WebhookRepository,
 };
 
 #[async_trait]
 impl Store for ThisStore {
     async fn close(&self) {
         self.close_connections().await
+    }
+
+    fn use_key_vault(&self, vault: Arc<dyn KeyVault>) {
+        self.signing.use_vault(vault);
     }
 
     async fn sync(&self) -> Result<()> {

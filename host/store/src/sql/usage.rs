@@ -131,9 +131,9 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
                               policy_version, currency, amount_minor, merchant_key,
                               client_intent_id, status_reason, settlement, created_ms,
                               updated_ms, expires_ms, spend_minor, recurring,
-                              approvals_required)
+                              approvals_required, input_sha256)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20)",
+                 $18, $19, $20, $21)",
     )
     .bind(&intent.id)
     .bind(&intent.tenant_id)
@@ -155,6 +155,7 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
     .bind(spend)
     .bind(i64::from(declared.recurring.is_some()))
     .bind(intent.approvals_required)
+    .bind(&intent.input_sha256)
     .execute(&mut **tx)
     .await
     .map_err(|e| unique_as(e, StoreError::Duplicate))?;

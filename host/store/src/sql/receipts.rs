@@ -1,0 +1,388 @@
+// Receipts: each history entry of an intent signed and chained per tenant
+// in the write's transaction; the tenants' signing keys; the evaluation
+// inputs decisions saw.
+
+use warrant_domain::policy::input::EvaluationInput;
+use warrant_domain::policy::record::DecisionRecord;
+use warrant_domain::receipt::{self, PolicyRef, Receipt, RuleRecord};
+
+/// What a receipt calls a history entry of an intent: its decision, a
+/// move, a verification, an approval that four eyes still wait on, or a
+/// settlement's flag.
+fn receipt_event(event: &IntentEvent, flagged: bool) -> String {
+    match event.from {
+        None => "intent.decided".to_owned(),
+        Some(_) if flagged => "intent.flagged".to_owned(),
+        Some(from) if from == event.to && event.settlement.is_some() => {
+            "intent.verified".to_owned()
+        }
+        Some(from) if from == event.to => "intent.approval_added".to_owned(),
+        Some(_) => format!("intent.{}", event.to.as_str()),
+    }
+}
+
+/// The receipt of a history entry, the intent being as `intent` shows
+/// after it, before its place in the chain is known; `input` is the
+/// decision's, for the entry that records it.
+fn receipt_of(
+    event: &IntentEvent,
+    intent: &IntentRecord,
+    flagged: bool,
+    input: Option<&EvaluationInput>,
+) -> Result<Receipt> {
+    let decided = event.from.is_none();
+    let rules = match input {
+        Some(input) if decided => {
+            let decision =
+                DecisionRecord::parse(&intent.decision).map_err(|e| StoreError::Corrupt {
+                    column: "intents.decision",
+                    detail: e.to_string(),
+                })?;
+            RuleRecord::of_decision(&decision, input)
+        }
+        _ => Vec::new(),
+    };
+    // A declared intent stands as its decision's outcome.
+    let verdict = decided.then(|| event.to.as_str().to_owned());
+    Ok(Receipt {
+        format: receipt::FORMAT.to_owned(),
+        tenant_id: intent.tenant_id.clone(),
+        sequence: 0,
+        previous: None,
+        intent_id: intent.id.clone(),
+        agent_id: intent.agent_id.clone(),
+        event: receipt_event(event, flagged),
+        from: event.from.map(|status| status.as_str().to_owned()),
+        to: event.to.as_str().to_owned(),
+        verdict,
+        policy: Some(PolicyRef {
+            id: intent.policy_id.clone(),
+            version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
+        }),
+        rules,
+        input_sha256: intent.input_sha256.clone(),
+        at: receipt_time(event.at_ms),
+    })
+}
+
+/// A time as receipts write it: RFC 3339, UTC, milliseconds.
+fn receipt_time(at_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(at_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+/// Adds `receipt` to its tenant's chain, signed with the tenant's key, in
+/// the write's transaction: the chain's head stays locked until the write
+/// commits, and is made with the tenant's first key for its first
+/// receipt. Gives the receipt's compact JWS.
+async fn append_receipt(
+    tx: &mut Tx,
+    mut receipt: Receipt,
+    event_id: &str,
+    at_ms: i64,
+) -> Result<String> {
+    let head = locked_head(tx, &receipt.tenant_id, at_ms).await?;
+    let key = signing_key(tx, &head.kid).await?;
+    receipt.sequence = u64::try_from(head.sequence + 1).unwrap_or(u64::MAX);
+    receipt.previous = head.last_sha256;
+    let jws = receipt::sign(&receipt, &head.kid, &key);
+    let sequence = head.sequence + 1;
+    sqlx::query(
+        "INSERT INTO receipts (tenant_id, sequence, intent_id, event_id, jws, created_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&receipt.tenant_id)
+    .bind(sequence)
+    .bind(&receipt.intent_id)
+    .bind(event_id)
+    .bind(&jws)
+    .bind(at_ms)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE receipt_chains SET sequence = $1, last_sha256 = $2 WHERE tenant_id = $3")
+        .bind(sequence)
+        .bind(receipt::digest(&jws))
+        .bind(&receipt.tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(jws)
+}
+
+/// The head of the tenant's chain, locked for the rest of the write; made
+/// with a first key when the tenant has none.
+async fn locked_head(tx: &mut Tx, tenant_id: &str, at_ms: i64) -> Result<ChainHead> {
+    if let Some(head) = head_in(tx, tenant_id).await? {
+        return Ok(head);
+    }
+    let made = new_signing_key(tx, tenant_id, at_ms).await?;
+    let started = sqlx::query(
+        "INSERT INTO receipt_chains (tenant_id, kid, sequence, last_sha256)
+         VALUES ($1, $2, 0, NULL) ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(&made.kid)
+    .execute(&mut **tx)
+    .await?;
+    if started.rows_affected() == 0 {
+        // Another server started the chain first: its key signs.
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+            .bind(&made.kid)
+            .execute(&mut **tx)
+            .await?;
+    }
+    head_in(tx, tenant_id)
+        .await?
+        .ok_or_else(|| StoreError::Keys(format!("the chain of tenant `{tenant_id}` was not kept")))
+}
+
+async fn head_in(tx: &mut Tx, tenant_id: &str) -> Result<Option<ChainHead>> {
+    let sql = format!(
+        "SELECT kid, sequence, last_sha256 FROM receipt_chains WHERE tenant_id = $1{FOR_UPDATE}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(head_row)
+        .transpose()
+}
+
+fn head_row(row: &DbRow) -> Result<ChainHead> {
+    Ok(ChainHead {
+        kid: row.try_get("kid")?,
+        sequence: row.try_get("sequence")?,
+        last_sha256: row.try_get("last_sha256")?,
+    })
+}
+
+/// Makes and keeps a new signing key of the tenant, its secret half
+/// sealed by the store's vault.
+async fn new_signing_key(tx: &mut Tx, tenant_id: &str, at_ms: i64) -> Result<SigningKeyRecord> {
+    let (key, sealed) = tx.signing.new_key()?;
+    let public = key.verifying_key();
+    let record = SigningKeyRecord {
+        kid: receipt::key_id(&public),
+        tenant_id: tenant_id.to_owned(),
+        public_key: receipt::Jwk::ed25519("", &public).x,
+        created_ms: at_ms,
+        retired_ms: None,
+    };
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, tenant_id, public_key, sealed_secret, created_ms)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&record.kid)
+    .bind(tenant_id)
+    .bind(&record.public_key)
+    .bind(&sealed)
+    .bind(at_ms)
+    .execute(&mut **tx)
+    .await?;
+    tx.signing.keep(&record.kid, key);
+    Ok(record)
+}
+
+/// The secret key `kid`, opened by the store's vault.
+async fn signing_key(tx: &mut Tx, kid: &str) -> Result<receipt::SigningKey> {
+    if let Some(key) = tx.signing.cached(kid) {
+        return Ok(key);
+    }
+    let sealed: String =
+        sqlx::query_scalar("SELECT sealed_secret FROM signing_keys WHERE kid = $1")
+            .bind(kid)
+            .fetch_one(&mut **tx)
+            .await?;
+    tx.signing.open(kid, &sealed)
+}
+
+/// The newest receipt of an intent, as the write's transaction sees it.
+async fn latest_receipt_in(tx: &mut Tx, intent_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT jws FROM receipts WHERE intent_id = $1 ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(intent_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+fn signing_key_row(row: &DbRow) -> Result<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: row.try_get("kid")?,
+        tenant_id: row.try_get("tenant_id")?,
+        public_key: row.try_get("public_key")?,
+        created_ms: row.try_get("created_ms")?,
+        retired_ms: row.try_get("retired_ms")?,
+    })
+}
+
+fn receipt_row(row: &DbRow) -> Result<ReceiptRecord> {
+    Ok(ReceiptRecord {
+        sequence: row.try_get("sequence")?,
+        intent_id: row.try_get("intent_id")?,
+        event_id: row.try_get("event_id")?,
+        jws: row.try_get("jws")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
+/// Keeps a decision's evaluation input and its configurations, each once.
+async fn keep_input(tx: &mut Tx, tenant_id: &str, input: &StoredInput, at_ms: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO evaluation_inputs (sha256, tenant_id, body, created_ms)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&input.sha256)
+    .bind(tenant_id)
+    .bind(&input.body)
+    .bind(at_ms)
+    .execute(&mut **tx)
+    .await?;
+    for (sha256, config) in &input.configs {
+        sqlx::query(
+            "INSERT INTO evaluation_configs (sha256, config) VALUES ($1, $2)
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(sha256)
+        .bind(config)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Replaces the answer remembered for an idempotency key claimed earlier
+/// in the write, now that the answer is complete.
+async fn remember_again(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
+    let Some(idem) = idem else { return Ok(()) };
+    sqlx::query("UPDATE idempotency SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
+        .bind(i64::from(idem.status))
+        .bind(&idem.body)
+        .bind(&idem.scope)
+        .bind(&idem.key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl ReceiptRepository for ThisStore {
+    async fn signing_keys(&self, tenant_id: Option<&str>) -> Result<Vec<SigningKeyRecord>> {
+        sqlx::query(
+            "SELECT kid, tenant_id, public_key, created_ms, retired_ms FROM signing_keys
+             WHERE CAST($1 AS TEXT) IS NULL OR tenant_id = $1
+             ORDER BY tenant_id, created_ms, kid",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(signing_key_row)
+        .collect()
+    }
+
+    async fn rotate_signing_key(&self, tenant_id: &str, at_ms: i64) -> Result<SigningKeyRecord> {
+        let mut tx = self.write().await?;
+        let head = locked_head(&mut tx, tenant_id, at_ms).await?;
+        let made = new_signing_key(&mut tx, tenant_id, at_ms).await?;
+        sqlx::query("UPDATE signing_keys SET retired_ms = $1 WHERE kid = $2")
+            .bind(at_ms)
+            .bind(&head.kid)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE receipt_chains SET kid = $1 WHERE tenant_id = $2")
+            .bind(&made.kid)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(made)
+    }
+
+    async fn intent_receipts(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+    ) -> Result<Vec<ReceiptRecord>> {
+        sqlx::query(
+            "SELECT sequence, intent_id, event_id, jws, created_ms FROM receipts
+             WHERE tenant_id = $1 AND intent_id = $2 ORDER BY sequence",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(receipt_row)
+        .collect()
+    }
+
+    async fn receipts(
+        &self,
+        tenant_id: &str,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<ReceiptRecord>> {
+        sqlx::query(
+            "SELECT sequence, intent_id, event_id, jws, created_ms FROM receipts
+             WHERE tenant_id = $1 AND sequence >= $2 AND sequence <= $3
+             ORDER BY sequence LIMIT $4",
+        )
+        .bind(tenant_id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(receipt_row)
+        .collect()
+    }
+
+    async fn chain_head(&self, tenant_id: &str) -> Result<Option<ChainHead>> {
+        sqlx::query("SELECT kid, sequence, last_sha256 FROM receipt_chains WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(head_row)
+            .transpose()
+    }
+
+    async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>> {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT body FROM evaluation_inputs WHERE tenant_id = $1 AND sha256 = $2",
+        )
+        .bind(tenant_id)
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(body) = body else { return Ok(None) };
+        let input = EvaluationInput::parse(&body).map_err(|e| StoreError::Corrupt {
+            column: "evaluation_inputs.body",
+            detail: e.to_string(),
+        })?;
+        let mut configs = std::collections::BTreeMap::new();
+        for step in input.risk.iter().chain(&input.rules) {
+            if configs.contains_key(&step.config_sha256) {
+                continue;
+            }
+            let config: Option<String> =
+                sqlx::query_scalar("SELECT config FROM evaluation_configs WHERE sha256 = $1")
+                    .bind(&step.config_sha256)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some(config) = config {
+                configs.insert(step.config_sha256.clone(), config);
+            }
+        }
+        Ok(Some(StoredInput {
+            sha256: sha256.to_owned(),
+            body,
+            configs,
+        }))
+    }
+}

@@ -1,0 +1,443 @@
+//! Proof, end to end: every decision and change of an intent is a signed
+//! receipt, chained per tenant, written with the change; the keys are
+//! published and rotate; receipts verify with `warrant receipt verify`,
+//! with the server's walk of the chain and with PyCA's Ed25519 (Python);
+//! a receipt changed, deleted or reordered in the database file is found.
+//! Runs on SQLite, and on PostgreSQL with `WARRANT_E2E_DATABASE=postgres`
+//! (the tampering with the file on SQLite alone).
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use support::{Answer, Server};
+
+/// The decoded payload of a compact JWS.
+fn claims(jws: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jws.split('.').nth(1).expect("a compact JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+fn kid(jws: &str) -> String {
+    use base64::Engine as _;
+    let header = jws.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The receipts of an intent, oldest first.
+fn receipts(server: &Server, key: &str, intent: &str) -> Vec<String> {
+    server
+        .get(&format!("/intents/{intent}/receipts"), key)
+        .expect(200)
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["jws"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A GET without credentials.
+fn public_get(server: &Server, path: &str) -> Answer {
+    server.send("GET", path, None, &[], None).expect(200)
+}
+
+fn walk(server: &Server, key: &str, query: &str) -> Value {
+    server
+        .get(&format!("/receipts/verify{query}"), key)
+        .expect(200)
+        .body
+}
+
+/// A tenant with the quickstart policy and an agent: its key and agent.
+fn tenant(server: &Server) -> (String, String) {
+    let key = server.tenant("acme");
+    let policy = server.policy(&key);
+    let agent = server.agent(&key, &policy, "buyer");
+    (key, agent)
+}
+
+#[test]
+fn every_change_of_an_intent_is_a_signed_chained_receipt() {
+    let server = Server::start();
+    let (key, agent) = tenant(&server);
+    // No key before the first receipt.
+    assert_eq!(
+        server.get("/signing-keys", &key).expect(200).body["data"],
+        json!([])
+    );
+
+    // Pending approval (above 50), approved, completed: three receipts.
+    let declared = server
+        .post_once(
+            "/intents",
+            &key,
+            "declare-1",
+            &format!(
+                r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
+            ),
+        )
+        .expect(201);
+    let intent = declared.str("id");
+    let decided = declared.str("receipt");
+    // The idempotent replay answers the same receipt.
+    let replayed = server
+        .post_once(
+            "/intents",
+            &key,
+            "declare-1",
+            &format!(
+                r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
+            ),
+        )
+        .expect(201);
+    assert_eq!(replayed.str("receipt"), decided);
+    let first = claims(&decided);
+    assert_eq!(first["event"], "intent.decided");
+    assert_eq!(first["verdict"], "pending_approval");
+    assert_eq!(first["sequence"], 1);
+    assert_eq!(first["previous"], Value::Null);
+    assert_eq!(first["intentId"], intent.as_str());
+    assert_eq!(first["agentId"], agent.as_str());
+    assert_eq!(first["policy"]["version"], 1);
+    let rules = first["rules"].as_array().unwrap();
+    assert_eq!(
+        rules
+            .iter()
+            .map(|r| (
+                r["plugin"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [("spend-limit", "review"), ("merchant-rules", "approve")]
+    );
+    for rule in rules {
+        assert_eq!(rule["pluginSha256"].as_str().unwrap().len(), 64);
+        assert_eq!(rule["configSha256"].as_str().unwrap().len(), 64);
+    }
+    assert_eq!(first["inputSha256"].as_str().unwrap().len(), 64);
+
+    let approved = server
+        .post(&format!("/intents/{intent}/approve"), &key, json!({}))
+        .expect(200);
+    let completed = server
+        .post(
+            &format!("/intents/{intent}/complete"),
+            &key,
+            json!({"actualAmountEuros": 70}),
+        )
+        .expect(200);
+    let shown = server.get(&format!("/intents/{intent}"), &key).expect(200);
+    assert_eq!(shown.str("receipt"), completed.str("receipt"));
+    let chain = receipts(&server, &key, &intent);
+    assert_eq!(
+        chain,
+        [
+            decided.clone(),
+            approved.str("receipt"),
+            completed.str("receipt")
+        ]
+    );
+    let events: Vec<Value> = chain
+        .iter()
+        .map(|jws| claims(jws)["event"].clone())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            json!("intent.decided"),
+            json!("intent.approved"),
+            json!("intent.completed")
+        ]
+    );
+    assert_eq!(claims(&chain[2])["from"], "approved");
+
+    // The keys: the tenant's one key, published with every tenant's.
+    let keys = server.get("/signing-keys", &key).expect(200).body["data"].clone();
+    assert_eq!(keys.as_array().unwrap().len(), 1);
+    assert_eq!(keys[0]["active"], true);
+    assert_eq!(keys[0]["kid"], kid(&decided).as_str());
+    let tenant_id = first["tenantId"].as_str().unwrap().to_owned();
+    let public = public_get(&server, &format!("/tenants/{tenant_id}/jwks.json"));
+    assert_eq!(public.body["keys"][0]["kty"], "OKP");
+    assert_eq!(public.body["keys"][0]["crv"], "Ed25519");
+    let everyone = public_get(&server, "/.well-known/jwks.json");
+    assert!(
+        everyone.body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == keys[0]["kid"])
+    );
+
+    // Rotation: the next receipts are signed by the new key; the old one
+    // stays published and its receipts still verify.
+    let rotated = server
+        .post("/signing-keys/rotate", &key, json!({}))
+        .expect(200);
+    assert_ne!(rotated.str("kid"), kid(&decided));
+    let later = server.intent(&key, &agent, "10").expect(201);
+    assert_eq!(kid(&later.str("receipt")), rotated.str("kid"));
+    assert_eq!(claims(&later.str("receipt"))["sequence"], 4);
+    let keys = server.get("/signing-keys", &key).expect(200).body["data"].clone();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert_eq!(keys[0]["active"], false);
+    assert!(keys[0]["retiredAt"].is_string());
+
+    let report = walk(&server, &key, "");
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(
+        (report["verified"].clone(), report["head"].clone()),
+        (json!(4), json!(4))
+    );
+    let part = walk(&server, &key, "?from=2&to=3");
+    assert_eq!(
+        (part["intact"].clone(), part["verified"].clone()),
+        (json!(true), json!(2))
+    );
+    server
+        .get("/receipts/verify?from=0", &key)
+        .expect_error(400, "E_VALIDATION");
+
+    // Another tenant sees none of them, and has a chain of its own.
+    let (other_key, other_agent) = tenant(&server);
+    server
+        .get(&format!("/intents/{intent}/receipts"), &other_key)
+        .expect(404);
+    let theirs = server.intent(&other_key, &other_agent, "10").expect(201);
+    assert_eq!(claims(&theirs.str("receipt"))["sequence"], 1);
+    assert_ne!(kid(&theirs.str("receipt")), rotated.str("kid"));
+
+    // `warrant receipt verify` checks the run against the published keys.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipts.txt");
+    let mut all = chain.clone();
+    all.push(later.str("receipt"));
+    std::fs::write(&file, all.join("\n")).unwrap();
+    let jwks_url = format!("{}/.well-known/jwks.json", server.base);
+    let verified = support::warrant(
+        &[
+            "receipt",
+            "verify",
+            file.to_str().unwrap(),
+            "--jwks",
+            &jwks_url,
+        ],
+        &support::shared_cache(),
+    );
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // And so does PyCA's Ed25519, with the README's script.
+    let lib = support::python_tool("tools_cryptography");
+    let mut python = Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/receipts/verify.py"
+        ))
+        .arg(&jwks_url)
+        .env("PYTHONPATH", lib)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(python.stdin.as_mut().unwrap(), all.join("\n").as_bytes()).unwrap();
+    let output = python.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "1 intent.decided pending_approval verified",
+            "2 intent.approved approved verified",
+            "3 intent.completed completed verified",
+            "4 intent.decided approved verified",
+        ]
+    );
+}
+
+/// Runs `sql` on the server's SQLite file with Python's `sqlite3`, the
+/// server stopped, then starts it again.
+fn edit_database(server: &mut Server, sql: &str) {
+    assert!(server.stop());
+    let script = r#"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript(sys.argv[2])
+db.commit()
+db.close()
+"#;
+    let path = server.data_dir().join("warrant.db");
+    let done = Command::new("python3")
+        .args(["-c", script, path.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    server.restart();
+}
+
+/// A receipt's JWS with its payload's `to` replaced, its signature kept.
+fn forged(jws: &str, to: &str) -> String {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut claims = claims(jws);
+    claims["to"] = json!(to);
+    let parts: Vec<&str> = jws.split('.').collect();
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        engine.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    )
+}
+
+#[test]
+fn a_receipt_changed_deleted_or_reordered_in_the_database_file_is_found() {
+    if support::e2e_on_postgres() {
+        return;
+    }
+    let mut server = Server::start();
+    let (key, agent) = tenant(&server);
+    for amount in ["10", "20", "70", "30"] {
+        server.intent(&key, &agent, amount).expect(201);
+    }
+    let intact = walk(&server, &key, "");
+    assert_eq!(
+        (intact["intact"].clone(), intact["verified"].clone()),
+        (json!(true), json!(4))
+    );
+    // The tenant's receipts, by sequence.
+    let mut all = Vec::new();
+    let listed = server.get("/intents?limit=100", &key).expect(200);
+    for intent in listed.body["data"].as_array().unwrap() {
+        all.extend(receipts(&server, &key, intent["id"].as_str().unwrap()));
+    }
+    all.sort_by_key(|jws| claims(jws)["sequence"].as_u64().unwrap());
+    assert_eq!(all.len(), 4);
+    let (second, third) = (all[1].clone(), all[2].clone());
+    let broken_at = |server: &Server| -> (Value, String) {
+        let report = walk(server, &key, "");
+        assert_eq!(report["intact"], false, "{report}");
+        (
+            report["broken"]["sequence"].clone(),
+            report["broken"]["reason"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    // A changed verdict: the signature no longer matches.
+    edit_database(
+        &mut server,
+        &format!(
+            "UPDATE receipts SET jws = '{}' WHERE sequence = 2",
+            forged(&second, "denied")
+        ),
+    );
+    let (at, reason) = broken_at(&server);
+    assert_eq!(at, 2);
+    assert!(reason.contains("signature"), "{reason}");
+    // `warrant receipt verify` refuses it too, offline.
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, public_get(&server, "/.well-known/jwks.json").text).unwrap();
+    let file = dir.path().join("receipt.txt");
+    std::fs::write(&file, forged(&second, "denied")).unwrap();
+    let refused = support::warrant(
+        &[
+            "receipt",
+            "verify",
+            file.to_str().unwrap(),
+            "--jwks",
+            jwks.to_str().unwrap(),
+        ],
+        &support::shared_cache(),
+    );
+    assert_eq!(refused.status.code(), Some(1));
+
+    // Deleted: the chain misses a link.
+    edit_database(
+        &mut server,
+        &format!(
+            "UPDATE receipts SET jws = '{second}' WHERE sequence = 2;
+             DELETE FROM receipts WHERE sequence = 3;"
+        ),
+    );
+    let (at, reason) = broken_at(&server);
+    assert_eq!(at, 3, "{reason}");
+
+    // Reordered: two receipts swapped.
+    edit_database(
+        &mut server,
+        &format!(
+            "INSERT INTO receipts (tenant_id, sequence, intent_id, event_id, jws, created_ms)
+             SELECT tenant_id, 3, intent_id, event_id, '{second}', created_ms FROM receipts
+             WHERE sequence = 2;
+             UPDATE receipts SET jws = '{third}' WHERE sequence = 2;"
+        ),
+    );
+    let (at, _) = broken_at(&server);
+    assert_eq!(at, 2);
+
+    // Put back, the chain holds again; the last one deleted, the head
+    // names a receipt that is gone.
+    edit_database(
+        &mut server,
+        &format!(
+            "UPDATE receipts SET jws = '{second}' WHERE sequence = 2;
+             UPDATE receipts SET jws = '{third}' WHERE sequence = 3;"
+        ),
+    );
+    assert_eq!(walk(&server, &key, "")["intact"], true);
+    edit_database(&mut server, "DELETE FROM receipts WHERE sequence = 4;");
+    let (at, reason) = broken_at(&server);
+    assert_eq!(at, 4, "{reason}");
+}
+
+#[test]
+fn a_server_with_another_key_encryption_key_refuses_to_start() {
+    if support::e2e_on_postgres() {
+        return;
+    }
+    let mut server = Server::start();
+    let (key, agent) = tenant(&server);
+    server.intent(&key, &agent, "10").expect(201);
+    assert!(server.stop());
+    let kek = std::fs::read_to_string(server.data_dir().join("key-encryption-key")).unwrap();
+    assert_eq!(kek.trim().len(), 64);
+    let other = Command::new(env!("CARGO_BIN_EXE_warrant"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(server.data_dir())
+        .args(["--key-encryption-key", &"ab".repeat(32)])
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(stderr.contains("another key-encryption key"), "{stderr}");
+    // The same key, given, is accepted.
+    server.restart();
+    let answer: Answer = server.intent(&key, &agent, "10");
+    answer.expect(201);
+}
