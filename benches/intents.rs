@@ -405,6 +405,7 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
                 created_ms: at,
                 updated_ms: at,
                 expires_ms: at + 60 * 60_000,
+                input_sha256: None,
             }
         })
         .collect();

@@ -206,7 +206,7 @@ fn outcome(answer: &Value) -> Value {
 }
 
 #[test]
-fn every_language_gives_the_same_decisions_over_rest() {
+fn every_language_gives_the_same_decisions_over_rest_and_replays_them() {
     let server = Server::start();
     let key = server.tenant("polyglot");
     let config = json!({"maxAmountEuros": 100, "reviewAboveEuros": 50, "allow": ["hetzner.com", "bücher.example"]});
@@ -292,6 +292,19 @@ fn every_language_gives_the_same_decisions_over_rest() {
                 answer.text
             );
             answers.push(outcome(&answer.body));
+            // The decision, made again from its kept input, is the same.
+            let replayed = server
+                .post(
+                    &format!("/intents/{}/replay", answer.str("id")),
+                    &key,
+                    json!({}),
+                )
+                .expect(200);
+            assert_eq!(
+                replayed.body["identical"], true,
+                "{language}: {fields}: {}",
+                replayed.text
+            );
         }
         // An invalid configuration is each plugin's own error: the rule
         // fails closed when the policy is created.

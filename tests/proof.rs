@@ -441,3 +441,105 @@ fn a_server_with_another_key_encryption_key_refuses_to_start() {
     let answer: Answer = server.intent(&key, &agent, "10");
     answer.expect(201);
 }
+
+#[test]
+fn a_decision_of_every_built_in_replays_identically() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let policy = server
+        .post(
+            "/policies",
+            &key,
+            json!({
+                "name": "every built-in",
+                "risk": [{"plugin": "anomaly"}],
+                "rules": [
+                    {"plugin": "spend-limit", "config": {"maxAmountEuros": 100, "reviewAboveEuros": 50}},
+                    {"plugin": "merchant-rules", "config": {"block": ["casino.example"]}},
+                    {"plugin": "rate-limit", "config": {"perMinute": 20, "perDay": 400}},
+                    {"plugin": "budget", "config": {"maxDailyEuros": 1000}},
+                    {"plugin": "time-window", "mode": "monitor",
+                     "config": {"start": "06:00", "end": "22:00", "timezone": "Europe/Berlin"}},
+                    {"plugin": "risk-threshold"}
+                ]
+            }),
+        )
+        .expect(201)
+        .str("id");
+    let agent = server.agent(&key, &policy, "buyer");
+    let replay = |intent: &str| {
+        server
+            .post(&format!("/intents/{intent}/replay"), &key, json!({}))
+            .expect(200)
+            .body
+    };
+
+    // A settlement that strays flags the agent: its next decisions run
+    // the built-in settlement review as well.
+    let first = server.intent(&key, &agent, "30").expect(201);
+    let first_id = first.str("id");
+    assert_eq!(
+        replay(&first_id)["identical"],
+        true,
+        "{}",
+        replay(&first_id)
+    );
+    // A new merchant is a risk of 30: a person approves.
+    assert_eq!(first.str("status"), "pending_approval", "{}", first.text);
+    server
+        .post(&format!("/intents/{first_id}/approve"), &key, json!({}))
+        .expect(200);
+    // The agent reports more than it declared.
+    let token = server.token(&key, &agent);
+    let completed = server
+        .post(
+            &format!("/intents/{first_id}/complete"),
+            &token,
+            json!({"actualAmountEuros": 45}),
+        )
+        .expect(200);
+    assert_eq!(
+        completed.body["settlement"]["flagged"], true,
+        "{}",
+        completed.text
+    );
+    let second = server.intent(&key, &agent, "20").expect(201);
+    let plugins: Vec<String> = second.body["decision"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["plugin"].as_str().unwrap().to_owned())
+        .collect();
+    let report = replay(&second.str("id"));
+    assert_eq!(report["identical"], true, "{report}");
+    assert_eq!(report["recorded"], report["replayed"]);
+    assert_eq!(report["differences"], json!([]));
+    for expected in [
+        "settlement-review",
+        "anomaly",
+        "spend-limit",
+        "merchant-rules",
+        "rate-limit",
+        "budget",
+        "time-window",
+        "risk-threshold",
+    ] {
+        assert!(
+            plugins.iter().any(|p| p == expected),
+            "{expected} in {plugins:?}"
+        );
+    }
+    // Replays store nothing: the chain did not grow.
+    let head = walk(&server, &key, "")["head"].clone();
+    replay(&second.str("id"));
+    assert_eq!(walk(&server, &key, "")["head"], head);
+    // Another tenant's intent is not found.
+    let other = server.tenant("other");
+    server
+        .post(
+            &format!("/intents/{}/replay", second.str("id")),
+            &other,
+            json!({}),
+        )
+        .expect(404);
+}

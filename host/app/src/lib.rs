@@ -40,6 +40,7 @@ pub mod policies;
 mod pool;
 pub mod receipts;
 pub mod registry;
+pub mod replay;
 pub mod sealing;
 pub mod sessions;
 pub mod tenants;

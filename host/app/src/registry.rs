@@ -171,9 +171,9 @@ impl Registry {
 }
 
 /// A plugin that could not be loaded: every call fails closed.
-struct Unloadable {
-    meta: PluginMeta,
-    message: String,
+pub(crate) struct Unloadable {
+    pub(crate) meta: PluginMeta,
+    pub(crate) message: String,
 }
 
 impl Unloadable {

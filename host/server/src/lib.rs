@@ -133,6 +133,7 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(receipts::rotate))
         .routes(routes!(receipts::of_intent))
         .routes(routes!(receipts::verify))
+        .routes(routes!(receipts::replay))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::deliveries))
         .split_for_parts();

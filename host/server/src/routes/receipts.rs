@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use warrant_app::Principal;
 use warrant_app::receipts::{ChainReport, jwk_of};
+use warrant_app::replay::ReplayReport;
 use warrant_domain::receipt::{self, Jwk, Jwks, Receipt};
 use warrant_store::{ReceiptRecord, SigningKeyRecord};
 
@@ -186,4 +187,24 @@ pub(crate) async fn verify(
         .verify(&principal, query.from, query.to)
         .await?;
     Reply::ok(&report)
+}
+
+/// `POST /intents/:id/replay`: makes the intent's decision again from the
+/// input its plugins saw (kept with it) on the plugins it names by sha256,
+/// and answers `{"identical": true, …}` or the steps that answered
+/// otherwise. Stores nothing; no action runs.
+#[utoipa::path(
+    post,
+    operation_id = "receipts_replay",
+    path = "/intents/{id}/replay",
+    tag = "receipts",
+    params(("id" = String, Path, description = "The object's id.")),
+    responses((status = 200, description = "What the replay found.", body = ReplayReport))
+)]
+pub(crate) async fn replay(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    Reply::ok(&state.app.replay(&principal, &id).await?)
 }
