@@ -543,3 +543,194 @@ fn a_decision_of_every_built_in_replays_identically() {
         )
         .expect(404);
 }
+
+/// The verdict of the quickstart policy (max 100, review above 50) on an
+/// amount in whole euros, and of the candidate (max 60, review above 30).
+fn verdicts(amount: u32) -> (&'static str, &'static str) {
+    let of = |max: u32, review: u32| match amount {
+        a if a > max => "denied",
+        a if a > review => "pending_approval",
+        _ => "approved",
+    };
+    (of(100, 50), of(60, 30))
+}
+
+#[test]
+fn a_backtest_over_ten_thousand_decisions_counts_what_a_candidate_changes() {
+    const DECISIONS: u32 = 10_000;
+    const THREADS: u32 = 4;
+    let server = Server::start_with(&["--rate-limit", "100000", "--rate-limit-burst", "100000"]);
+    let key = server.tenant("acme");
+    let policy = server.policy(&key);
+    let agents: Vec<String> = (0..THREADS)
+        .map(|n| server.agent(&key, &policy, &format!("buyer {n}")))
+        .collect();
+    let amount = |n: u32| n % 120 + 1;
+    std::thread::scope(|scope| {
+        for (t, agent) in agents.iter().enumerate() {
+            let (server, key) = (&server, &key);
+            scope.spawn(move || {
+                for n in (t as u32..DECISIONS).step_by(THREADS as usize) {
+                    let answer = server
+                        .intent(key, agent, &amount(n).to_string())
+                        .expect(201);
+                    assert_eq!(
+                        answer.str("status"),
+                        verdicts(amount(n)).0,
+                        "{}",
+                        answer.text
+                    );
+                }
+            });
+        }
+    });
+    // Another policy's decisions are not counted.
+    let other_policy = server.policy(&key);
+    let other = server.agent(&key, &other_policy, "elsewhere");
+    server.intent(&key, &other, "10").expect(201);
+
+    let mut expected: std::collections::BTreeMap<(&str, &str), u64> = Default::default();
+    let (mut approved, mut denied) = (0u64, 0u64);
+    for n in 0..DECISIONS {
+        let (was, is) = verdicts(amount(n));
+        *expected.entry((was, is)).or_default() += 1;
+        if was != is && is == "approved" {
+            approved += u64::from(amount(n));
+        }
+        if was != is && is == "denied" {
+            denied += u64::from(amount(n));
+        }
+    }
+    let candidate = json!({"candidate": {"rules": [
+        {"plugin": "spend-limit", "config": {"maxAmountEuros": 60, "reviewAboveEuros": 30}},
+        {"plugin": "merchant-rules", "config": {"block": ["casino.example"]}}
+    ]}, "limit": 3});
+    let started = std::time::Instant::now();
+    let found = server
+        .post(
+            &format!("/policies/{policy}/backtest"),
+            &key,
+            candidate.clone(),
+        )
+        .expect(200);
+    eprintln!(
+        "back-test: {DECISIONS} decisions in {:?}",
+        started.elapsed()
+    );
+    let found = found.body;
+    assert_eq!(found["evaluated"], DECISIONS, "{found}");
+    assert_eq!(found["skipped"], 0);
+    let transitions: std::collections::BTreeMap<(String, String), u64> = found["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                (
+                    t["from"].as_str().unwrap().to_owned(),
+                    t["to"].as_str().unwrap().to_owned(),
+                ),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_text: std::collections::BTreeMap<(String, String), u64> = expected
+        .iter()
+        .map(|((a, b), n)| ((a.to_string(), b.to_string()), *n))
+        .collect();
+    assert_eq!(transitions, expected_text);
+    let changed: u64 = expected
+        .iter()
+        .filter(|((a, b), _)| a != b)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(found["changed"], changed);
+    assert_eq!(
+        found["newlyApproved"],
+        json!([]),
+        "nothing newly approved: {approved}"
+    );
+    assert_eq!(
+        found["newlyDenied"],
+        json!([{"currency": "EUR", "amount": denied as f64}])
+    );
+    let examples = found["examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 3);
+    for example in examples {
+        assert_ne!(
+            example["recorded"]["verdict"],
+            example["candidate"]["verdict"]
+        );
+        assert_eq!(example["candidate"]["rules"][0]["plugin"], "spend-limit");
+    }
+
+    // The version itself changes nothing; a range and an agent narrow it.
+    let same = server
+        .post(
+            &format!("/policies/{policy}/backtest"),
+            &key,
+            json!({"version": 1}),
+        )
+        .expect(200);
+    assert_eq!(
+        (same.body["evaluated"].clone(), same.body["changed"].clone()),
+        (json!(DECISIONS), json!(0))
+    );
+    let one_agent = server
+        .post(
+            &format!("/policies/{policy}/backtest"),
+            &key,
+            json!({"version": 1, "agentId": agents[0], "to": "2000-01-01T00:00:00Z"}),
+        )
+        .expect(200);
+    assert_eq!(one_agent.body["evaluated"], 0);
+
+    // Streamed: progress lines, then the result.
+    let streamed = server.send(
+        "POST",
+        &format!("/policies/{policy}/backtest"),
+        Some(&key),
+        &[
+            ("accept", "application/x-ndjson"),
+            ("content-type", "application/json"),
+        ],
+        Some(candidate.to_string().as_bytes()),
+    );
+    assert_eq!(streamed.status, 200, "{}", streamed.text);
+    let lines: Vec<Value> = streamed
+        .text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (result, progress) = lines.split_last().unwrap();
+    assert_eq!(result["result"]["changed"], changed, "{result}");
+    // A line per 500 intents read, the count rising to all of them.
+    assert!(progress.len() >= 20, "{}", streamed.text);
+    let counts: Vec<u64> = progress
+        .iter()
+        .map(|l| l["evaluated"].as_u64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert_eq!(counts.last(), Some(&u64::from(DECISIONS)));
+
+    // Nothing was stored: no receipt, no intent.
+    let head = walk(&server, &key, &format!("?from={}", DECISIONS + 1));
+    assert_eq!(
+        (head["head"].clone(), head["intact"].clone()),
+        (json!(DECISIONS + 1), json!(true))
+    );
+
+    // What a back-test is asked for is checked first.
+    for bad in [
+        json!({}),
+        json!({"version": 1, "candidate": {"rules": []}}),
+        json!({"version": 9}),
+        json!({"version": 1, "from": "yesterday"}),
+        json!({"version": 1, "limit": 1000}),
+        json!({"candidate": {"rules": [{"plugin": "spend-limit", "config": {"maxAmountEuros": "x"}}]}}),
+    ] {
+        server
+            .post(&format!("/policies/{policy}/backtest"), &key, bad)
+            .expect_error(400, "E_VALIDATION");
+    }
+}

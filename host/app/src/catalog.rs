@@ -114,6 +114,18 @@ impl App {
         if let Some(policy) = self.inner.catalog.compiled.get(&key) {
             return Ok(policy);
         }
+        // A compiled policy stands for its text, and a little for itself.
+        let bytes = record.body.len() as u64 + 1024;
+        let policy = Arc::new(self.compile_unkept(record).await?);
+        self.inner
+            .catalog
+            .compiled
+            .insert(key, policy.clone(), bytes);
+        Ok(policy)
+    }
+
+    /// A version compiled, not kept: a candidate that is not stored.
+    pub(crate) async fn compile_unkept(&self, record: PolicyRecord) -> Result<CompiledPolicy> {
         let definition = PolicyDefinition::parse(&record.body).map_err(AppError::internal)?;
         let mut decide = Policy::default();
         for step in &definition.risk {
@@ -146,21 +158,14 @@ impl App {
                 .rules
                 .push(self.builtin_rule(RECURRING_MATCH, OnError::Deny).await?);
         }
-        // A compiled policy stands for its text, and a little for itself.
-        let bytes = record.body.len() as u64 + 1024;
-        let policy = Arc::new(CompiledPolicy {
+        Ok(CompiledPolicy {
             zone: definition.zone().map_err(AppError::internal)?,
             definition,
             decide,
             decide_reviewing,
             charges,
             record,
-        });
-        self.inner
-            .catalog
-            .compiled
-            .insert(key, policy.clone(), bytes);
-        Ok(policy)
+        })
     }
 
     async fn step_plugin(

@@ -22,6 +22,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod backtest;
 mod bounded;
 pub mod catalog;
 pub mod charges;

@@ -169,6 +169,39 @@ impl Policies<'_> {
         let tenant_id = principal.configures()?;
         let actor = principal.actor();
         let name = checked_name(&request.name)?;
+        let definition = self.definition(tenant_id, request).await?;
+        let version = PolicyVersion {
+            record: PolicyRecord {
+                id: new_id("pol"),
+                tenant_id: tenant_id.to_owned(),
+                name,
+                version: 1,
+                body: definition.to_json(),
+                created_ms: now_ms(),
+                actor: Some(actor.id),
+                actor_name: actor.name,
+            },
+            definition,
+        };
+        self.app
+            .store()
+            .insert_policy(
+                &version.record,
+                &version.definition.plugin_ids(),
+                remember(&version).as_ref(),
+            )
+            .await?;
+        Ok(version)
+    }
+
+    /// The definition a request describes, each step's plugin resolved
+    /// and its configuration checked: what a new policy stores, and what a
+    /// back-test tries.
+    pub(crate) async fn definition(
+        &self,
+        tenant_id: &str,
+        request: PolicyRequest,
+    ) -> Result<PolicyDefinition> {
         let approvals = match &request.approvals_required {
             Some(request) => request.check()?,
             None => None,
@@ -192,7 +225,7 @@ impl Policies<'_> {
             requested_costs("rules", &request.rules),
             requested_costs("charges", &request.charges),
         )?;
-        let definition = PolicyDefinition {
+        Ok(PolicyDefinition {
             rules: self
                 .resolve_steps(tenant_id, "rules", request.rules, World::Policy)
                 .await?,
@@ -206,29 +239,7 @@ impl Policies<'_> {
             amount_tolerance_bps,
             review_flagged_settlements: request.review_flagged_settlements.unwrap_or(true),
             approvals_required: approvals,
-        };
-        let version = PolicyVersion {
-            record: PolicyRecord {
-                id: new_id("pol"),
-                tenant_id: tenant_id.to_owned(),
-                name,
-                version: 1,
-                body: definition.to_json(),
-                created_ms: now_ms(),
-                actor: Some(actor.id),
-                actor_name: actor.name,
-            },
-            definition,
-        };
-        self.app
-            .store()
-            .insert_policy(
-                &version.record,
-                &version.definition.plugin_ids(),
-                remember(&version).as_ref(),
-            )
-            .await?;
-        Ok(version)
+        })
     }
 
     /// Decides `context` with the policy's current version exactly as the

@@ -97,6 +97,7 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(policies::versions))
         .routes(routes!(policies::rollback))
         .routes(routes!(policies::try_out))
+        .routes(routes!(policies::backtest))
         .routes(routes!(agents::create, agents::list))
         .routes(routes!(agents::show, agents::update, agents::archive))
         .routes(routes!(agents::freeze))

@@ -614,6 +614,9 @@ pub trait ReceiptRepository: Send + Sync {
     /// The head of a tenant's chain; none before its first receipt.
     async fn chain_head(&self, tenant_id: &str) -> Result<Option<ChainHead>>;
 
+    /// The text of a kept evaluation input of the tenant, alone.
+    async fn evaluation_input_text(&self, tenant_id: &str, sha256: &str) -> Result<Option<String>>;
+
     /// A kept evaluation input of the tenant, with the configurations it
     /// names.
     async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>>;

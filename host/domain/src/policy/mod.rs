@@ -88,7 +88,7 @@ pub struct Policy {
 }
 
 /// The outcome of a policy for one intent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// An enforced rule approved and no enforced rule objected.

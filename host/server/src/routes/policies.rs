@@ -285,3 +285,179 @@ pub(crate) async fn try_out(
         .await?;
     dry_run_reply(&dry_run)
 }
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct TransitionCount {
+    /// The verdict recorded.
+    from: &'static str,
+    /// The candidate's.
+    to: &'static str,
+    count: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AmountSum {
+    currency: &'static str,
+    #[schema(value_type = f64)]
+    amount: Box<RawValue>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BacktestExample<'a> {
+    intent_id: &'a str,
+    agent_id: &'a str,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
+    expected_amount: Option<Box<RawValue>>,
+    currency: &'static str,
+    /// The decision recorded, with its trace.
+    #[schema(value_type = Object)]
+    recorded: &'a warrant_domain::policy::record::DecisionRecord,
+    /// The candidate's, with its trace.
+    #[schema(value_type = Object)]
+    candidate: &'a warrant_domain::policy::record::DecisionRecord,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct BacktestView<'a> {
+    /// Decisions decided again.
+    evaluated: u64,
+    /// Decisions of the range made before inputs were kept.
+    skipped: u64,
+    /// How many the candidate decides otherwise.
+    changed: u64,
+    /// Counts by (recorded verdict → candidate's verdict), unchanged ones
+    /// included.
+    transitions: Vec<TransitionCount>,
+    /// The declared amounts the candidate would have approved and the
+    /// recorded decisions did not, per currency.
+    newly_approved: Vec<AmountSum>,
+    /// The declared amounts the candidate would have denied and the
+    /// recorded decisions did not, per currency.
+    newly_denied: Vec<AmountSum>,
+    /// Changed decisions, newest first, with both traces.
+    examples: Vec<BacktestExample<'a>>,
+}
+
+fn outcome_text(outcome: warrant_domain::policy::Outcome) -> &'static str {
+    warrant_domain::lifecycle::IntentStatus::from_outcome(outcome).as_str()
+}
+
+fn backtest_view(found: &warrant_app::backtest::Backtest) -> Result<BacktestView<'_>> {
+    let sums = |sums: &std::collections::BTreeMap<&'static str, u64>| -> Result<Vec<AmountSum>> {
+        sums.iter()
+            .map(|(code, minor)| {
+                let currency = money::Currency::from_code(code).map_err(ApiError::internal)?;
+                Ok(AmountSum {
+                    currency: currency.code(),
+                    amount: amount(money::Money::new(*minor, currency))?,
+                })
+            })
+            .collect()
+    };
+    Ok(BacktestView {
+        evaluated: found.evaluated,
+        skipped: found.skipped,
+        changed: found
+            .transitions
+            .iter()
+            .filter(|((from, to), _)| from != to)
+            .map(|(_, count)| count)
+            .sum(),
+        transitions: found
+            .transitions
+            .iter()
+            .map(|((from, to), count)| TransitionCount {
+                from: outcome_text(*from),
+                to: outcome_text(*to),
+                count: *count,
+            })
+            .collect(),
+        newly_approved: sums(&found.newly_approved)?,
+        newly_denied: sums(&found.newly_denied)?,
+        examples: found
+            .examples
+            .iter()
+            .map(|example| {
+                let intent = &example.intent.intent;
+                Ok(BacktestExample {
+                    intent_id: &example.intent.id,
+                    agent_id: &example.intent.agent_id,
+                    created_at: rfc3339(example.intent.created_ms),
+                    expected_amount: intent.amount.map(amount).transpose()?,
+                    currency: intent.currency().code(),
+                    recorded: &example.recorded,
+                    candidate: &example.candidate,
+                })
+            })
+            .collect::<Result<_>>()?,
+    })
+}
+
+/// `POST /policies/:id/backtest {"candidate": {"rules","risk"?} | "version",
+/// "from"?, "to"?, "agentId"?, "limit"?}`: the candidate decides again the
+/// policy's past decisions in the range, each from the input its plugins
+/// saw then; counts what would change, and shows up to `limit` changed
+/// decisions with both traces. Nothing is stored; no action runs. With
+/// `Accept: application/x-ndjson` the answer is a stream of lines: `{"evaluated":n}`
+/// after every 500 decisions, then `{"result":{…}}` (or `{"error":{…}}`).
+#[utoipa::path(
+    post,
+    operation_id = "policies_backtest",
+    path = "/policies/{id}/backtest",
+    tag = "policies",
+    params(("id" = String, Path, description = "The object's id.")),
+    request_body = warrant_app::backtest::BacktestRequest,
+    responses((status = 200, description = "What the candidate would have decided otherwise.", body = BacktestView<'static>))
+)]
+pub(crate) async fn backtest(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    headers: axum::http::HeaderMap,
+    submission: Submission,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let request: warrant_app::backtest::BacktestRequest = submission.json()?;
+    let plan = state.app.plan_backtest(&principal, &id, request).await?;
+    let streamed = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/x-ndjson"));
+    if !streamed {
+        let found = state.app.backtest(&plan, &|_| {}).await?;
+        return Ok(Reply::ok(&backtest_view(&found)?)?.into_response());
+    }
+    let (lines, receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let app = state.app.clone();
+    tokio::spawn(async move {
+        let progress = |evaluated: u64| {
+            let _ = lines.send(format!("{{\"evaluated\":{evaluated}}}\n"));
+        };
+        let last = match app.backtest(&plan, &progress).await {
+            Ok(found) => backtest_view(&found).and_then(|view| {
+                serde_json::to_string(&serde_json::json!({ "result": view }))
+                    .map_err(ApiError::internal)
+            }),
+            Err(e) => Err(ApiError::from(e)),
+        };
+        let last = last.unwrap_or_else(|e| {
+            serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}).to_string()
+        });
+        let _ = lines.send(last + "\n");
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let line = receiver.recv().await?;
+        Some((Ok::<_, std::convert::Infallible>(line), receiver))
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}

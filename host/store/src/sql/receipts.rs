@@ -352,15 +352,20 @@ impl ReceiptRepository for ThisStore {
             .transpose()
     }
 
-    async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>> {
-        let body: Option<String> = sqlx::query_scalar(
+    async fn evaluation_input_text(&self, tenant_id: &str, sha256: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
             "SELECT body FROM evaluation_inputs WHERE tenant_id = $1 AND sha256 = $2",
         )
         .bind(tenant_id)
         .bind(sha256)
         .fetch_optional(&self.pool)
-        .await?;
-        let Some(body) = body else { return Ok(None) };
+        .await?)
+    }
+
+    async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>> {
+        let Some(body) = self.evaluation_input_text(tenant_id, sha256).await? else {
+            return Ok(None);
+        };
         let input = EvaluationInput::parse(&body).map_err(|e| StoreError::Corrupt {
             column: "evaluation_inputs.body",
             detail: e.to_string(),
