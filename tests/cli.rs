@@ -1075,22 +1075,13 @@ try:
 except Exception:
     print("tampered refused")
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", script])
-        .env("PYTHONPATH", lib)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
+    let output = support::python_with_input(
+        &["-c", script],
+        &lib,
         serde_json::json!({"jwks": jwks, "chain": chain})
             .to_string()
             .as_bytes(),
-    )
-    .unwrap();
-    let output = child.wait_with_output().unwrap();
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 use support::{Answer, Server};
@@ -79,28 +79,17 @@ fn every_change_of_an_intent_is_a_signed_chained_receipt() {
     );
 
     // Pending approval (above 50), approved, completed: three receipts.
+    let body = format!(
+        r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
+    );
     let declared = server
-        .post_once(
-            "/intents",
-            &key,
-            "declare-1",
-            &format!(
-                r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
-            ),
-        )
+        .post_once("/intents", &key, "declare-1", &body)
         .expect(201);
     let intent = declared.str("id");
     let decided = declared.str("receipt");
     // The idempotent replay answers the same receipt.
     let replayed = server
-        .post_once(
-            "/intents",
-            &key,
-            "declare-1",
-            &format!(
-                r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
-            ),
-        )
+        .post_once("/intents", &key, "declare-1", &body)
         .expect(201);
     assert_eq!(replayed.str("receipt"), decided);
     let first = claims(&decided);
@@ -245,20 +234,14 @@ fn every_change_of_an_intent_is_a_signed_chained_receipt() {
 
     // And so does PyCA's Ed25519, with the README's script.
     let lib = support::python_tool("tools_cryptography");
-    let mut python = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/receipts/verify.py"
-        ))
-        .arg(&jwks_url)
-        .env("PYTHONPATH", lib)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(python.stdin.as_mut().unwrap(), all.join("\n").as_bytes()).unwrap();
-    let output = python.wait_with_output().unwrap();
+    let output = support::python_with_input(
+        &[
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/receipts/verify.py"),
+            &jwks_url,
+        ],
+        &lib,
+        all.join("\n").as_bytes(),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -105,6 +105,21 @@ pub fn python_tool(function: &str) -> String {
     String::from_utf8(lib.stdout).unwrap().trim().to_owned()
 }
 
+/// Runs `python3 ARGS` with `pythonpath`, `input` on its standard input;
+/// gives what it did.
+pub fn python_with_input(args: &[&str], pythonpath: &str, input: &[u8]) -> Output {
+    let mut child = Command::new("python3")
+        .args(args)
+        .env("PYTHONPATH", pythonpath)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    std::io::Write::write_all(child.stdin.as_mut().expect("a pipe"), input).expect("written");
+    child.wait_with_output().expect("python3 ends")
+}
+
 /// Plugins compile once per test run, whatever the number of servers.
 pub fn shared_cache() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-plugin-cache")
