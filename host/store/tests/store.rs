@@ -386,11 +386,11 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
             .is_some()
     );
     assert!(
-        !store
+        store
             .change_status(&change("ev_b", PendingApproval, Denied), &|_| None)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     let stored = store.intent("tn_1", "int_0001").await.unwrap().unwrap();
     assert_eq!(stored.status, Approved);
@@ -400,32 +400,32 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
     foreign.tenant_id = "tn_2".into();
     foreign.seen_updated_ms = Some(NOW + 1);
     assert!(
-        !store
+        store
             .change_status(&foreign, &|_| None)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     assert!(store.intent("tn_2", "int_0001").await.unwrap().is_none());
     // A change decided on an older version of the intent does not apply.
     let stale = change("ev_d", Approved, Cancelled);
     assert!(
-        !store
+        store
             .change_status(&stale, &|_| None)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     // Nor one made after the time to live ended.
     let mut late = change("ev_e", Approved, Cancelled);
     late.seen_updated_ms = Some(NOW + 1);
     late.event.at_ms = NOW + 61 * MINUTE;
     assert!(
-        !store
+        store
             .change_status(&late, &|_| None)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     late.event.at_ms = NOW + 2;
     assert!(
@@ -879,11 +879,11 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
         require_active_agent: true,
     };
     assert!(
-        !store
+        store
             .change_status(&approve, &|_| None)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     let next = intent(2, NOW, Approved, Money::eur(1), "a.com");
     let refused = store
