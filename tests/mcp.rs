@@ -144,17 +144,22 @@ fn a_python_mcp_client_over_stdio_on_the_database() {
         _ => ("WARRANT_DATA_DIR", storage[1].clone()),
     };
     let cache = tempfile::tempdir().unwrap();
-    let (tenant, seen) = run_client(
-        &server,
-        "stdio",
-        &[
-            env,
-            (
-                "WARRANT_CACHE_DIR",
-                cache.path().to_str().unwrap().to_owned(),
-            ),
-        ],
-    );
+    let mut envs = vec![
+        env,
+        (
+            "WARRANT_CACHE_DIR",
+            cache.path().to_str().unwrap().to_owned(),
+        ),
+    ];
+    // The key that seals the database's signing keys, on PostgreSQL (on
+    // SQLite, the data directory holds it).
+    if storage[0] == "--database-url" {
+        envs.push((
+            "WARRANT_KEY_ENCRYPTION_KEY",
+            support::POSTGRES_KEK.to_owned(),
+        ));
+    }
+    let (tenant, seen) = run_client(&server, "stdio", &envs);
     check_through_rest(&server, &tenant, &seen);
 }
 

@@ -717,3 +717,180 @@ fn a_backtest_over_ten_thousand_decisions_counts_what_a_candidate_changes() {
             .expect_error(400, "E_VALIDATION");
     }
 }
+
+/// Uploads `wasm` as `name@version`, with a `Warrant-Plugin-Signature`
+/// when given.
+fn upload_signed(
+    server: &Server,
+    key: &str,
+    name: &str,
+    wasm: &[u8],
+    signature: Option<&str>,
+) -> Answer {
+    let mut headers = vec![("Content-Type", "application/wasm")];
+    if let Some(signature) = signature {
+        headers.push(("Warrant-Plugin-Signature", signature));
+    }
+    server.send(
+        "POST",
+        &format!("/plugins?name={name}&version=1.0.0"),
+        Some(key),
+        &headers,
+        Some(wasm),
+    )
+}
+
+#[test]
+fn a_tenant_that_requires_signed_plugins_stores_only_those_its_publishers_signed() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let dir = tempfile::tempdir().unwrap();
+    let cache = support::shared_cache();
+    let run = |args: &[&str]| {
+        let done = support::warrant(args, &cache);
+        assert!(
+            done.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        String::from_utf8(done.stdout).unwrap().trim().to_owned()
+    };
+    let secret = dir.path().join("publisher.jwk");
+    let made: Value = serde_json::from_str(&run(&[
+        "plugin",
+        "keygen",
+        "--out",
+        secret.to_str().unwrap(),
+    ]))
+    .unwrap();
+    // The secret key is its owner's alone, and never replaced.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(
+        !support::warrant(
+            &["plugin", "keygen", "--out", secret.to_str().unwrap()],
+            &cache
+        )
+        .status
+        .success()
+    );
+
+    let wasm = warrant_fixtures::guest("nosy").wasm();
+    let component = dir.path().join("nosy.wasm");
+    std::fs::write(&component, &wasm).unwrap();
+    let signature = run(&[
+        "plugin",
+        "sign",
+        component.to_str().unwrap(),
+        "--key",
+        secret.to_str().unwrap(),
+    ]);
+    assert!(
+        signature.starts_with(&format!("keyid={},sig=", made["kid"].as_str().unwrap())),
+        "{signature}"
+    );
+
+    // Not required yet: an unsigned upload is stored; a signature that
+    // does not verify never is.
+    assert_eq!(
+        server.get("/settings", &key).expect(200).body,
+        json!({"requireSignedPlugins": false})
+    );
+    upload_signed(&server, &key, "unsigned", &wasm, None).expect(201);
+    upload_signed(&server, &key, "unknown-key", &wasm, Some(&signature))
+        .expect_error(400, "E_PLUGIN_SIGNATURE");
+
+    let registered = server
+        .post(
+            "/publisher-keys",
+            &key,
+            json!({"name": "Acme plugins", "publicKey": made["publicKey"]}),
+        )
+        .expect(201);
+    assert_eq!(registered.body["kid"], made["kid"]);
+    server
+        .post(
+            "/publisher-keys",
+            &key,
+            json!({"name": "again", "publicKey": made["publicKey"]}),
+        )
+        .expect(409);
+    server
+        .post(
+            "/publisher-keys",
+            &key,
+            json!({"name": "bad", "publicKey": "AAAA"}),
+        )
+        .expect_error(400, "E_VALIDATION");
+    assert_eq!(
+        server.get("/publisher-keys", &key).expect(200).body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let settings = server
+        .patch("/settings", &key, json!({"requireSignedPlugins": true}))
+        .expect(200);
+    assert_eq!(settings.body, json!({"requireSignedPlugins": true}));
+    let before = server.get("/plugins?limit=100", &key).expect(200).body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    // Required: missing, malformed, or another component's signature are
+    // refused, and nothing is stored.
+    upload_signed(&server, &key, "missing", &wasm, None).expect_error(400, "E_PLUGIN_SIGNATURE");
+    upload_signed(&server, &key, "malformed", &wasm, Some("keyid=x"))
+        .expect_error(400, "E_PLUGIN_SIGNATURE");
+    let other = warrant_fixtures::guest("panics").wasm();
+    upload_signed(&server, &key, "other-bytes", &other, Some(&signature))
+        .expect_error(400, "E_PLUGIN_SIGNATURE");
+    let mut forged = signature.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    upload_signed(&server, &key, "forged", &wasm, Some(&forged))
+        .expect_error(400, "E_PLUGIN_SIGNATURE");
+    let after = server.get("/plugins?limit=100", &key).expect(200).body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(after, before, "nothing stored");
+
+    // Signed by a registered publisher: stored, and the record says who.
+    let stored = upload_signed(&server, &key, "signed", &wasm, Some(&signature)).expect(201);
+    assert_eq!(stored.body["signedBy"], made["kid"]);
+    let shown = server
+        .get(&format!("/plugins/{}", stored.str("id")), &key)
+        .expect(200);
+    assert_eq!(shown.body["signedBy"], made["kid"]);
+
+    // Only an admin key changes who is trusted.
+    let developer = server
+        .post(
+            "/api-keys",
+            &key,
+            json!({"name": "dev", "role": "developer"}),
+        )
+        .expect(201)
+        .str("key");
+    server
+        .patch(
+            "/settings",
+            &developer,
+            json!({"requireSignedPlugins": false}),
+        )
+        .expect(403);
+    server
+        .post(
+            "/publisher-keys",
+            &developer,
+            json!({"name": "mine", "publicKey": made["publicKey"]}),
+        )
+        .expect(403);
+}

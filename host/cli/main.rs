@@ -9,6 +9,7 @@ mod plugin_source;
 mod policy_test;
 mod receipt;
 mod serve;
+mod signing;
 mod telemetry;
 mod template;
 
@@ -152,6 +153,14 @@ enum PluginCommand {
     /// Writes a ready-to-build plugin project: the reference policy in the
     /// chosen language, its SDK, the WIT and the conformance suite.
     New(template::NewArgs),
+    /// Makes an Ed25519 key pair for signing plugins: writes the secret
+    /// key (a JWK) to `--out`, readable by its owner alone, and prints the
+    /// public key and its id, to register with `POST /publisher-keys`.
+    Keygen(signing::KeygenArgs),
+    /// Signs a component with a key of `warrant plugin keygen`: prints the
+    /// value of the `Warrant-Plugin-Signature` header to upload it with
+    /// (`keyid=…,sig=…`, Ed25519 over the component's sha256).
+    Sign(signing::SignArgs),
 }
 
 #[derive(Subcommand)]
@@ -229,6 +238,8 @@ fn main() -> ExitCode {
         Command::Test(args) => conformance::run(args),
         Command::Plugin(PluginCommand::Inspect { plugin }) => eval::inspect(&plugin),
         Command::Plugin(PluginCommand::New(args)) => template::run(args),
+        Command::Plugin(PluginCommand::Keygen(args)) => signing::keygen(args),
+        Command::Plugin(PluginCommand::Sign(args)) => signing::sign(args),
         Command::Policy(PolicyCommand::Test(args)) => policy_test::run(args),
         Command::Receipt(ReceiptCommand::Verify(args)) => receipt::verify(args),
         Command::Admin(AdminCommand::RotateKey(args)) => serve::rotate_key(args),

@@ -308,7 +308,7 @@ async fn upload(
     );
     let uploaded = app
         .plugins()
-        .upload(principal, Some(name), Some(version), bytes, &forget)
+        .upload(principal, Some(name), Some(version), bytes, None, &forget)
         .await
         .map_err(|e| format!("`{}` is refused: {e}", path.display()))?;
     Ok(match uploaded {

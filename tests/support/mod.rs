@@ -67,6 +67,10 @@ impl Answer {
     }
 }
 
+/// The key-encryption key of the servers (and other commands) on a
+/// PostgreSQL database; on SQLite, each data directory makes its own.
+pub const POSTGRES_KEK: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+
 /// Whether servers run on PostgreSQL (`WARRANT_E2E_DATABASE=postgres`,
 /// with `WARRANT_TEST_POSTGRES` naming the server) instead of SQLite.
 pub fn e2e_on_postgres() -> bool {
@@ -206,7 +210,7 @@ impl Server {
         // Servers sharing a PostgreSQL database share the key that seals
         // its signing keys; on SQLite, the data directory keeps its own.
         if extra.iter().any(|arg| arg == "--database-url") {
-            command.env("WARRANT_KEY_ENCRYPTION_KEY", "5a".repeat(32));
+            command.env("WARRANT_KEY_ENCRYPTION_KEY", POSTGRES_KEK);
         } else {
             command.env_remove("WARRANT_KEY_ENCRYPTION_KEY");
         }
@@ -317,10 +321,16 @@ impl Server {
         &self.data_dir
     }
 
-    /// The arguments that name this server's database to another command.
+    /// The arguments that name this server's database to another command
+    /// (with the key that seals its signing keys).
     pub fn storage_args(&self) -> Vec<String> {
         match self.database_url() {
-            Some(url) => vec!["--database-url".to_owned(), url.to_owned()],
+            Some(url) => vec![
+                "--database-url".to_owned(),
+                url.to_owned(),
+                "--key-encryption-key".to_owned(),
+                POSTGRES_KEK.to_owned(),
+            ],
             None => vec![
                 "--data-dir".to_owned(),
                 self.data_dir.to_str().expect("a UTF-8 path").to_owned(),

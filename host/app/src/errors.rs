@@ -93,6 +93,10 @@ pub enum AppError {
     /// answer is this one's.
     #[error("another request with this `Idempotency-Key` is being answered; retry")]
     IdempotencyRace,
+    /// A plugin's signature is missing where the tenant requires one, or
+    /// does not verify.
+    #[error("{0}")]
+    PluginSignature(String),
     /// Something failed that is not the caller's doing; nothing was
     /// changed.
     #[error("internal error: {0}")]
@@ -180,6 +184,7 @@ impl AppError {
             AppError::RateLimited(_) => "E_RATE_LIMITED",
             AppError::IdempotencyMismatch => "E_IDEMPOTENCY_MISMATCH",
             AppError::IdempotencyRace => "E_IDEMPOTENCY_RACE",
+            AppError::PluginSignature(_) => "E_PLUGIN_SIGNATURE",
             AppError::Internal(_) => "E_INTERNAL",
         }
     }

@@ -39,6 +39,7 @@ pub mod oversight;
 pub mod plugins;
 pub mod policies;
 mod pool;
+pub mod publishers;
 pub mod receipts;
 pub mod registry;
 pub mod replay;

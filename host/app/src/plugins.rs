@@ -95,12 +95,15 @@ impl Plugins<'_> {
         name: Option<String>,
         version: Option<String>,
         bytes: Vec<u8>,
+        signature: Option<&str>,
         remember: Remember<'_, PluginEntry>,
     ) -> Result<Uploaded> {
         let app = self.app;
         let tenant_id = principal.configures()?;
         let (name, version) = self.check_upload(name, version)?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
+        // A signature is checked first, whatever else the upload is.
+        let publisher = app.check_signature(tenant_id, &sha256, signature).await?;
         let same_version = async || -> Result<Option<Uploaded>> {
             let Some(existing) = app
                 .store()
@@ -147,6 +150,7 @@ impl Plugins<'_> {
             world: plugin.meta().world,
             size: bytes.len() as i64,
             created_ms: now_ms(),
+            signed_by: publisher.map(|p| p.kid),
         };
         let entry = PluginEntry::from_record(&record);
         match app

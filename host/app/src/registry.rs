@@ -33,6 +33,8 @@ pub struct PluginEntry {
     pub builtin: bool,
     /// When it was uploaded; none for a built-in.
     pub created_ms: Option<i64>,
+    /// The key id of the publisher that signed it, when one did.
+    pub signed_by: Option<String>,
 }
 
 impl PluginEntry {
@@ -48,6 +50,7 @@ impl PluginEntry {
             },
             size: usize::try_from(record.size).unwrap_or(usize::MAX),
             builtin: false,
+            signed_by: record.signed_by.clone(),
             created_ms: Some(record.created_ms),
         }
     }
@@ -82,6 +85,7 @@ impl Registry {
                 size: builtin.wasm.len(),
                 builtin: true,
                 created_ms: None,
+                signed_by: None,
             });
             loaded.insert(id, Arc::new(plugin));
         }

@@ -19,6 +19,7 @@ pub mod plugin;
 pub mod policy;
 pub mod receipt;
 pub mod settlement;
+pub mod signature;
 pub mod webhook;
 
 pub use errors::ValidationError;

@@ -178,6 +178,7 @@ pub struct Jwk {
     /// The public key, 32 bytes, base64url without padding.
     pub x: String,
     /// The key's id, named by the receipts it signed.
+    #[serde(default)]
     pub kid: String,
     /// `EdDSA`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

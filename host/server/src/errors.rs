@@ -126,7 +126,7 @@ impl From<AppError> for ApiError {
         let code = error.code();
         let status = match &error {
             AppError::Validation(validation) => return validation.clone().into(),
-            AppError::Plugin(_) => StatusCode::BAD_REQUEST,
+            AppError::Plugin(_) | AppError::PluginSignature(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::AgentIsolation | AppError::PlanLimit(_) => {
                 StatusCode::FORBIDDEN

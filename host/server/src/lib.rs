@@ -135,6 +135,8 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(receipts::of_intent))
         .routes(routes!(receipts::verify))
         .routes(routes!(receipts::replay))
+        .routes(routes!(receipts::add_publisher, receipts::publishers))
+        .routes(routes!(receipts::settings, receipts::update_settings))
         .routes(routes!(webhooks::test))
         .routes(routes!(webhooks::deliveries))
         .split_for_parts();

@@ -28,9 +28,10 @@ pub use postgres::PostgresStore;
 pub use records::{
     Actor, AgentEvent, AgentFilter, AgentRecord, AgentVersion, ApiKeyRecord, BaselineUpdate,
     ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent,
-    IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord, Quota, ReceiptRecord,
-    RememberIntent, SettledAmount, SettlementUpdate, SettlementWrite, SigningKeyRecord,
-    StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
+    IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord, PublisherKeyRecord, Quota,
+    ReceiptRecord, RememberIntent, SettledAmount, SettlementUpdate, SettlementWrite,
+    SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord,
+    cancellation_event_id,
 };
 pub use repositories::{
     AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,

@@ -72,7 +72,7 @@ include!("sql/receipts.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 7] = [
+const MIGRATIONS: [(i64, &str, &str); 8] = [
     (
         1,
         "schema",
@@ -107,6 +107,11 @@ const MIGRATIONS: [(i64, &str, &str); 7] = [
         7,
         "receipts",
         include_str!("../migrations/postgres/0007_receipts.sql"),
+    ),
+    (
+        8,
+        "publishers",
+        include_str!("../migrations/postgres/0008_publishers.sql"),
     ),
 ];
 

@@ -85,6 +85,23 @@ pub struct PluginRecord {
     pub size: i64,
     /// When it was uploaded.
     pub created_ms: i64,
+    /// The key id of the publisher that signed it, when one did.
+    pub signed_by: Option<String>,
+}
+
+/// A publisher's key a tenant trusts to sign its plugins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublisherKeyRecord {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The key's id: the RFC 7638 thumbprint of its public key.
+    pub kid: String,
+    /// The publisher's name.
+    pub name: String,
+    /// The Ed25519 public key, base64url.
+    pub public_key: String,
+    /// When it was registered.
+    pub created_ms: i64,
 }
 
 /// One immutable version of a policy.

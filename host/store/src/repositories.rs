@@ -584,8 +584,8 @@ pub trait WebhookRepository: Send + Sync {
     async fn finish_attempt(&self, delivery_id: &str, outcome: &AttemptOutcome) -> Result<()>;
 }
 
-/// Receipts, the tenants' signing keys, and the evaluation inputs that
-/// decisions saw. Every write of an intent's history adds its receipt to
+/// Receipts, the tenants' signing keys, the evaluation inputs that
+/// decisions saw, and the publishers' keys that sign plugins. Every write of an intent's history adds its receipt to
 /// the tenant's chain in the same transaction.
 #[async_trait]
 pub trait ReceiptRepository: Send + Sync {
@@ -613,6 +613,18 @@ pub trait ReceiptRepository: Send + Sync {
 
     /// The head of a tenant's chain; none before its first receipt.
     async fn chain_head(&self, tenant_id: &str) -> Result<Option<ChainHead>>;
+
+    /// Registers a publisher's key with the tenant;
+    /// [`StoreError::Duplicate`](crate::StoreError::Duplicate) when the
+    /// tenant has it already.
+    async fn insert_publisher_key(&self, key: &PublisherKeyRecord) -> Result<()>;
+
+    /// The publishers' keys the tenant trusts, oldest first.
+    async fn publisher_keys(&self, tenant_id: &str) -> Result<Vec<PublisherKeyRecord>>;
+
+    /// The tenant's publisher key `kid`.
+    async fn publisher_key(&self, tenant_id: &str, kid: &str)
+    -> Result<Option<PublisherKeyRecord>>;
 
     /// The text of a kept evaluation input of the tenant, alone.
     async fn evaluation_input_text(&self, tenant_id: &str, sha256: &str) -> Result<Option<String>>;

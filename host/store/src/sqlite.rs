@@ -45,7 +45,7 @@ include!("sql/receipts.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "lifecycle",
@@ -81,6 +81,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         8,
         "receipts",
         include_str!("../migrations/0008_receipts.sql"),
+    ),
+    (
+        9,
+        "publishers",
+        include_str!("../migrations/0009_publishers.sql"),
     ),
 ];
 

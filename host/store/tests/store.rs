@@ -1661,6 +1661,7 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         world: warrant_domain::plugin::World::Policy,
         size,
         created_ms: NOW,
+        signed_by: None,
     };
     assert!(
         store

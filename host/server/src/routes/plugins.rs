@@ -36,6 +36,9 @@ pub(crate) struct PluginView<'a> {
     builtin: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<String>,
+    /// The key id of the publisher that signed it, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by: Option<&'a str>,
 }
 
 impl<'a> From<&'a PluginEntry> for PluginView<'a> {
@@ -49,6 +52,7 @@ impl<'a> From<&'a PluginEntry> for PluginView<'a> {
             size: entry.size,
             builtin: entry.builtin,
             created_at: entry.created_ms.map(rfc3339),
+            signed_by: entry.signed_by.as_deref(),
         }
     }
 }
@@ -66,9 +70,18 @@ pub(crate) async fn upload(
     State(state): State<AppState>,
     principal: Principal,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     submission: Submission,
 ) -> Result<Reply> {
     principal.configures()?;
+    let signature = match headers.get(warrant_domain::signature::HEADER) {
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ApiError::from(warrant_app::AppError::PluginSignature(
+                "`Warrant-Plugin-Signature` is not text".into(),
+            ))
+        })?),
+        None => None,
+    };
     // Read after the body, so that a client still sending a large upload
     // gets the answer instead of a closed connection.
     let Query(query) = Query::<UploadQuery>::try_from_uri(&uri)
@@ -84,6 +97,7 @@ pub(crate) async fn upload(
                 query.name,
                 query.version,
                 submission.body.to_vec(),
+                signature,
                 &|entry| ticket.record(&created(entry).ok()?),
             )
             .await?;

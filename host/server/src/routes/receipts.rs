@@ -6,14 +6,15 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use warrant_app::Principal;
+use warrant_app::publishers::{PublisherKeyRequest, Settings, SettingsUpdate};
 use warrant_app::receipts::{ChainReport, jwk_of};
 use warrant_app::replay::ReplayReport;
 use warrant_domain::receipt::{self, Jwk, Jwks, Receipt};
-use warrant_store::{ReceiptRecord, SigningKeyRecord};
+use warrant_store::{PublisherKeyRecord, ReceiptRecord, SigningKeyRecord};
 
 use crate::AppState;
 use crate::errors::{ApiError, Result};
-use crate::http::{ApiPath, ApiQuery, Reply, rfc3339};
+use crate::http::{ApiPath, ApiQuery, Reply, Submission, rfc3339};
 
 /// The public keys of every tenant's receipts, active and retired, as a
 /// JWK Set (RFC 7517; OKP Ed25519 keys, RFC 8037): what a verifier of any
@@ -207,4 +208,100 @@ pub(crate) async fn replay(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Reply> {
     Reply::ok(&state.app.replay(&principal, &id).await?)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct PublisherKeyView<'a> {
+    /// The id an upload's signature names (`keyid=`).
+    kid: &'a str,
+    name: &'a str,
+    /// The Ed25519 public key, base64url.
+    public_key: &'a str,
+    created_at: String,
+}
+
+fn publisher_view(key: &PublisherKeyRecord) -> PublisherKeyView<'_> {
+    PublisherKeyView {
+        kid: &key.kid,
+        name: &key.name,
+        public_key: &key.public_key,
+        created_at: rfc3339(key.created_ms),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct PublisherKeys<'a> {
+    data: Vec<PublisherKeyView<'a>>,
+}
+
+/// `POST /publisher-keys {"name","publicKey"}` (an `admin` key): trusts a
+/// publisher's Ed25519 key to sign the tenant's plugins; 201 with its
+/// `kid`, the id an upload's `Warrant-Plugin-Signature` names.
+#[utoipa::path(
+    post,
+    operation_id = "publishers_add",
+    path = "/publisher-keys",
+    tag = "plugins",
+    request_body = PublisherKeyRequest,
+    responses((status = 201, description = "The key, trusted.", body = PublisherKeyView<'static>))
+)]
+pub(crate) async fn add_publisher(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    let request: PublisherKeyRequest = submission.json()?;
+    let key = state.app.add_publisher_key(&principal, request).await?;
+    Reply::json(axum::http::StatusCode::CREATED, &publisher_view(&key))
+}
+
+/// `GET /publisher-keys`: the publishers' keys the tenant trusts.
+#[utoipa::path(
+    get,
+    operation_id = "publishers_list",
+    path = "/publisher-keys",
+    tag = "plugins",
+    responses((status = 200, description = "The trusted keys, oldest first.", body = PublisherKeys<'static>))
+)]
+pub(crate) async fn publishers(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Reply> {
+    let keys = state.app.publisher_keys(&principal).await?;
+    Reply::ok(&PublisherKeys {
+        data: keys.iter().map(publisher_view).collect(),
+    })
+}
+
+/// `GET /settings`: the tenant's settings.
+#[utoipa::path(
+    get,
+    operation_id = "settings_show",
+    path = "/settings",
+    tag = "tenants",
+    responses((status = 200, description = "The tenant's settings.", body = Settings))
+)]
+pub(crate) async fn settings(State(state): State<AppState>, principal: Principal) -> Result<Reply> {
+    Reply::ok(&state.app.settings(&principal).await?)
+}
+
+/// `PATCH /settings {"requireSignedPlugins"?}` (an `admin` key): with
+/// `requireSignedPlugins`, an upload without a registered publisher's valid
+/// signature is refused (400 `E_PLUGIN_SIGNATURE`) and nothing stored.
+#[utoipa::path(
+    patch,
+    operation_id = "settings_update",
+    path = "/settings",
+    tag = "tenants",
+    request_body = SettingsUpdate,
+    responses((status = 200, description = "The tenant's settings.", body = Settings))
+)]
+pub(crate) async fn update_settings(
+    State(state): State<AppState>,
+    principal: Principal,
+    submission: Submission,
+) -> Result<Reply> {
+    let update: SettingsUpdate = submission.json()?;
+    Reply::ok(&state.app.update_settings(&principal, update).await?)
 }

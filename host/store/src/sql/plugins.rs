@@ -13,8 +13,9 @@ impl PluginRepository for ThisStore {
         remember(&mut tx, idem).await?;
         check_plugin_quota(&mut tx, &plugin.tenant_id, plugin.size).await?;
         sqlx::query(
-            "INSERT INTO plugins (id, tenant_id, name, version, sha256, world, size, wasm, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO plugins (id, tenant_id, name, version, sha256, world, size, wasm, created_ms,
+                                  signed_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&plugin.id)
         .bind(&plugin.tenant_id)
@@ -25,6 +26,7 @@ impl PluginRepository for ThisStore {
         .bind(plugin.size)
         .bind(wasm)
         .bind(plugin.created_ms)
+        .bind(&plugin.signed_by)
         .execute(&mut *tx)
         .await
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
@@ -168,7 +170,8 @@ impl PluginRepository for ThisStore {
     }
 }
 
-const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, sha256, world, size, created_ms";
+const PLUGIN_COLUMNS: &str =
+    "id, tenant_id, name, version, sha256, world, size, created_ms, signed_by";
 
 fn plugin_row(row: &DbRow) -> Result<PluginRecord> {
     Ok(PluginRecord {
@@ -180,6 +183,7 @@ fn plugin_row(row: &DbRow) -> Result<PluginRecord> {
         world: parse_enum("plugins.world", row.try_get("world")?)?,
         size: row.try_get("size")?,
         created_ms: row.try_get("created_ms")?,
+        signed_by: row.try_get("signed_by")?,
     })
 }
 

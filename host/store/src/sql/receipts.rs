@@ -267,8 +267,67 @@ async fn remember_again(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result
     Ok(())
 }
 
+fn publisher_key_row(row: &DbRow) -> Result<PublisherKeyRecord> {
+    Ok(PublisherKeyRecord {
+        tenant_id: row.try_get("tenant_id")?,
+        kid: row.try_get("kid")?,
+        name: row.try_get("name")?,
+        public_key: row.try_get("public_key")?,
+        created_ms: row.try_get("created_ms")?,
+    })
+}
+
 #[async_trait]
 impl ReceiptRepository for ThisStore {
+    async fn insert_publisher_key(&self, key: &PublisherKeyRecord) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO publisher_keys (tenant_id, kid, name, public_key, created_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.tenant_id)
+        .bind(&key.kid)
+        .bind(&key.name)
+        .bind(&key.public_key)
+        .bind(key.created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn publisher_keys(&self, tenant_id: &str) -> Result<Vec<PublisherKeyRecord>> {
+        sqlx::query(
+            "SELECT tenant_id, kid, name, public_key, created_ms FROM publisher_keys
+             WHERE tenant_id = $1 ORDER BY created_ms, kid",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(publisher_key_row)
+        .collect()
+    }
+
+    async fn publisher_key(
+        &self,
+        tenant_id: &str,
+        kid: &str,
+    ) -> Result<Option<PublisherKeyRecord>> {
+        sqlx::query(
+            "SELECT tenant_id, kid, name, public_key, created_ms FROM publisher_keys
+             WHERE tenant_id = $1 AND kid = $2",
+        )
+        .bind(tenant_id)
+        .bind(kid)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(publisher_key_row)
+        .transpose()
+    }
+
     async fn signing_keys(&self, tenant_id: Option<&str>) -> Result<Vec<SigningKeyRecord>> {
         sqlx::query(
             "SELECT kid, tenant_id, public_key, created_ms, retired_ms FROM signing_keys
