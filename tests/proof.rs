@@ -195,8 +195,28 @@ fn every_change_of_an_intent_is_a_signed_chained_receipt() {
         (part["intact"].clone(), part["verified"].clone()),
         (json!(true), json!(2))
     );
+    // A range past the head walks up to it, and finds nothing missing.
+    let past = walk(&server, &key, "?from=3&to=40");
+    assert_eq!(
+        (
+            past["intact"].clone(),
+            past["verified"].clone(),
+            past["to"].clone()
+        ),
+        (json!(true), json!(2), json!(4)),
+        "{past}"
+    );
+    let beyond = walk(&server, &key, "?from=9");
+    assert_eq!(
+        (beyond["intact"].clone(), beyond["verified"].clone()),
+        (json!(true), json!(0)),
+        "{beyond}"
+    );
     server
         .get("/receipts/verify?from=0", &key)
+        .expect_error(400, "E_VALIDATION");
+    server
+        .get("/receipts/verify?from=3&to=1", &key)
         .expect_error(400, "E_VALIDATION");
 
     // Another tenant sees none of them, and has a chain of its own.

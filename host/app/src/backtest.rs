@@ -122,16 +122,9 @@ impl App {
             .policy(tenant_id, id, None)
             .await?
             .ok_or_else(|| AppError::not_found("policy", id))?;
-        let time = |field: &str, text: &Option<String>| -> Result<Option<i64>> {
+        let time = |field: &str, text: &Option<String>| {
             text.as_deref()
-                .map(|text| {
-                    time::OffsetDateTime::parse(
-                        text,
-                        &time::format_description::well_known::Rfc3339,
-                    )
-                    .map(|at| (at.unix_timestamp_nanos() / 1_000_000) as i64)
-                    .map_err(|_| AppError::validation(field, "is not an RFC 3339 time"))
-                })
+                .map(|text| crate::clock::parse_time_ms(field, text))
                 .transpose()
         };
         let filter = IntentFilter {

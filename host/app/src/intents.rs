@@ -371,9 +371,8 @@ impl Intents<'_> {
         let receipt = self
             .app
             .store()
-            .intent_receipts(&record.tenant_id, &record.id)
+            .latest_intent_receipt(&record.tenant_id, &record.id)
             .await?
-            .pop()
             .map(|r| r.jws);
         Ok(as_it_stands(record, events, receipt, now_ms()))
     }

@@ -213,11 +213,16 @@ impl Jwk {
         let bytes = URL_SAFE_NO_PAD
             .decode(&self.x)
             .map_err(|_| bad("has an `x` that is not base64url"))?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| bad("has an `x` that is not 32 bytes"))?;
-        VerifyingKey::from_bytes(&bytes).map_err(|_| bad("is not a valid Ed25519 point"))
+        ed25519_public_key(&bytes).map_err(|why| bad(&format!("has an `x` that {why}")))
     }
+}
+
+/// The Ed25519 public key of 32 raw bytes, or why they are not one.
+pub fn ed25519_public_key(bytes: &[u8]) -> Result<VerifyingKey, &'static str> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "is not 32 bytes (an Ed25519 public key)")?;
+    VerifyingKey::from_bytes(&bytes).map_err(|_| "is not a valid Ed25519 point")
 }
 
 /// A JWK Set: `{"keys": [...]}`.
@@ -382,6 +387,19 @@ pub fn verify_chain(
     keys: &Jwks,
     before: Option<&str>,
 ) -> Result<usize, ChainBreak> {
+    verify_chain_with(receipts, keys, before, |_, _| Ok(()))
+}
+
+/// [`verify_chain`], with one more check of each receipt once its
+/// signature and link hold: `check(index, receipt)` answers why the
+/// receipt breaks the chain, if it does (for example, it is not of the
+/// tenant whose chain is walked).
+pub fn verify_chain_with(
+    receipts: &[&str],
+    keys: &Jwks,
+    before: Option<&str>,
+    mut check: impl FnMut(usize, &Receipt) -> Result<(), String>,
+) -> Result<usize, ChainBreak> {
     let mut last: Option<(u64, String, String)> = None;
     for (index, jws) in receipts.iter().enumerate() {
         // What a receipt that breaks the chain claims to be is read only
@@ -430,6 +448,7 @@ pub fn verify_chain(
                 }
             }
         }
+        check(index, &receipt).map_err(broken)?;
         last = Some((receipt.sequence, receipt.tenant_id.clone(), digest(jws)));
     }
     Ok(receipts.len())

@@ -86,10 +86,7 @@ pub fn public_key(given: &serde_json::Value) -> Result<VerifyingKey, String> {
                 .decode(text.trim_end_matches('='))
                 .or_else(|_| STANDARD.decode(text))
                 .map_err(|_| "is not base64 or base64url".to_owned())?;
-            let bytes: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| "is not 32 bytes (an Ed25519 public key)".to_owned())?;
-            VerifyingKey::from_bytes(&bytes).map_err(|_| "is not an Ed25519 public key".to_owned())
+            crate::receipt::ed25519_public_key(&bytes).map_err(str::to_owned)
         }
         serde_json::Value::Object(_) => {
             let mut jwk: Jwk =

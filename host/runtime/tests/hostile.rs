@@ -36,12 +36,8 @@ fn every_guest_gets_its_expected_code_in_bounded_time() {
             Ok((plugin, _)) => {
                 let invocation = match fixture.world {
                     "risk" => {
-                        let i = plugin.assess(
-                            &context(Some(100), None),
-                            "{}",
-                            &limits,
-                            &Cancel::NEVER,
-                        );
+                        let i =
+                            plugin.assess(&context(Some(100), None), "{}", &limits, &Cancel::NEVER);
                         (i.outcome.map(|_| "assessed".to_owned()), i.duration)
                     }
                     _ => {

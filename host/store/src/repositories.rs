@@ -601,6 +601,13 @@ pub trait ReceiptRepository: Send + Sync {
     async fn intent_receipts(&self, tenant_id: &str, intent_id: &str)
     -> Result<Vec<ReceiptRecord>>;
 
+    /// The latest receipt of a tenant's intent, if it has one.
+    async fn latest_intent_receipt(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+    ) -> Result<Option<ReceiptRecord>>;
+
     /// Up to `limit` of a tenant's receipts with a sequence from `from` to
     /// `to`, in order.
     async fn receipts(

@@ -2097,6 +2097,18 @@ async fn every_history_entry_adds_a_signed_receipt_to_the_tenants_chain(backend:
             .unwrap()
             .is_empty()
     );
+    let latest = store
+        .latest_intent_receipt("tn_1", &record.id)
+        .await
+        .unwrap();
+    assert_eq!(latest.map(|r| r.jws), Some(third.clone()));
+    assert_eq!(
+        store
+            .latest_intent_receipt("tn_2", &record.id)
+            .await
+            .unwrap(),
+        None
+    );
 
     // A write that fails leaves no receipt.
     assert!(

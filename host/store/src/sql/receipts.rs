@@ -378,6 +378,24 @@ impl ReceiptRepository for ThisStore {
         .collect()
     }
 
+    async fn latest_intent_receipt(
+        &self,
+        tenant_id: &str,
+        intent_id: &str,
+    ) -> Result<Option<ReceiptRecord>> {
+        sqlx::query(
+            "SELECT sequence, intent_id, event_id, jws, created_ms FROM receipts
+             WHERE tenant_id = $1 AND intent_id = $2 ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(intent_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(receipt_row)
+        .transpose()
+    }
+
     async fn receipts(
         &self,
         tenant_id: &str,
