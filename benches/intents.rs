@@ -395,6 +395,7 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
                     recurring: None,
                     client_intent_id: None,
                     ttl_minutes: 60,
+                    signed_by: None,
                 },
                 decision: r#"{"outcome":"approved"}"#.into(),
                 policy_id: setup.policy.clone(),

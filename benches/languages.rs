@@ -32,6 +32,7 @@ fn context() -> EvaluationContext {
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         },
         agent: Agent::default(),
         usage: Usage::default(),

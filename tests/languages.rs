@@ -102,9 +102,15 @@ fn built(language: &str, plugin: &str, contract: &str) -> PathBuf {
     path
 }
 
-/// The reference policy of one language, on the newest contract.
+/// The newest contract a language's SDK targets: the Rust SDK's is 0.4.0
+/// (whether the agent signed the intent), the others' 0.3.0.
+fn newest_contract(language: &str) -> &'static str {
+    if language == "rust" { "0.4.0" } else { "0.3.0" }
+}
+
+/// The reference policy of one language, on its SDK's newest contract.
 fn reference_policy(language: &str) -> PathBuf {
-    built(language, "reference-policy", "0.3.0")
+    built(language, "reference-policy", newest_contract(language))
 }
 
 /// `warrant test` passes every case of `examples/cases/<suite>.json`.

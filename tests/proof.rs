@@ -914,3 +914,218 @@ fn a_tenant_that_requires_signed_plugins_stores_only_those_its_publishers_signed
         )
         .expect(403);
 }
+
+/// The `Warrant-Agent-Signature` of `body` by the secret JWK `secret`.
+fn agent_signature(secret: &Value, body: &str) -> String {
+    use sha2::Digest as _;
+    let jwk: warrant_domain::signature::SecretJwk = serde_json::from_value(secret.clone()).unwrap();
+    let sha256 = hex::encode(sha2::Sha256::digest(body.as_bytes()));
+    warrant_domain::signature::DigestSignature::sign(&sha256, &jwk.signing_key().unwrap())
+        .unwrap()
+        .header()
+}
+
+fn declare_signed(server: &Server, key: &str, body: &str, signature: &str) -> Answer {
+    server.send(
+        "POST",
+        "/intents",
+        Some(key),
+        &[("Warrant-Agent-Signature", signature)],
+        Some(body.as_bytes()),
+    )
+}
+
+#[test]
+fn an_agent_signs_its_intents_with_its_own_key_and_a_policy_can_require_it() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let policy = server
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "signed above 20", "rules": [{"plugin": "spend-limit",
+                   "config": {"maxAmountEuros": 100, "signedAboveEuros": 20}}]}),
+        )
+        .expect(201)
+        .str("id");
+
+    // An agent is made with a key: the secret half is in the first answer
+    // only, the public half in the agent and its JWK Set (public).
+    let request = json!({"name": "buyer", "policyId": policy,
+                         "profile": {"purpose": "pays for servers"}})
+    .to_string();
+    let created = server
+        .post_once("/agents", &key, "agent-1", &request)
+        .expect(201);
+    let agent = created.str("id");
+    let secret = created.body["secretKey"].clone();
+    let public = created.body["signingKey"].clone();
+    assert_eq!(
+        (secret["kty"].as_str(), secret["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    assert_eq!(secret["kid"], public["kid"]);
+    assert_eq!(secret["x"], public["x"]);
+    assert!(public.get("d").is_none());
+    let replayed = server
+        .post_once("/agents", &key, "agent-1", &request)
+        .expect(201);
+    assert!(
+        replayed.body.get("secretKey").is_none(),
+        "{}",
+        replayed.text
+    );
+    assert_eq!(replayed.body["signingKey"], public);
+    let shown = server.get(&format!("/agents/{agent}"), &key).expect(200);
+    assert_eq!(shown.body["signingKey"], public);
+    assert!(!shown.text.contains(secret["d"].as_str().unwrap()));
+    let jwks = public_get(&server, &format!("/agents/{agent}/jwks.json"));
+    assert_eq!(jwks.body["keys"], json!([public]));
+    server
+        .send("GET", "/agents/ag_nobody/jwks.json", None, &[], None)
+        .expect_error(404, "E_NOT_FOUND");
+
+    // Above 20 EUR the policy wants the agent's signature.
+    let body = |amount: u32, purpose: &str| {
+        format!(
+            r#"{{"agentId":"{agent}","cardName":"ops","purpose":"{purpose}","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
+        )
+    };
+    let unsigned = server.post_text("/intents", &key, &body(50, "unsigned"));
+    let unsigned = unsigned.expect(201);
+    assert_eq!(unsigned.str("status"), "denied");
+    assert!(
+        unsigned.text.contains("unsigned-over-limit"),
+        "{}",
+        unsigned.text
+    );
+    assert!(unsigned.body.get("signedBy").is_none());
+
+    let signed_body = body(50, "signed");
+    let signed = declare_signed(
+        &server,
+        &key,
+        &signed_body,
+        &agent_signature(&secret, &signed_body),
+    )
+    .expect(201);
+    assert_eq!(signed.str("status"), "approved", "{}", signed.text);
+    assert_eq!(signed.body["signedBy"], public["kid"]);
+    // The signature is part of what the plugins saw: the replay agrees.
+    let replay = server
+        .post(
+            &format!("/intents/{}/replay", signed.str("id")),
+            &key,
+            json!({}),
+        )
+        .expect(200);
+    assert_eq!(replay.body["identical"], true, "{}", replay.text);
+
+    // An agent's token signs the same way; PyCA's Ed25519 signs as well
+    // (the README's script).
+    let token = server.token(&key, &agent);
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("agent.jwk");
+    std::fs::write(&secret_file, secret.to_string()).unwrap();
+    let by_python = body(60, "signed by python");
+    let output = support::python_with_input(
+        &[
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/agents/sign.py"),
+            secret_file.to_str().unwrap(),
+        ],
+        &support::python_tool("tools_cryptography"),
+        by_python.as_bytes(),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let header = String::from_utf8(output.stdout).unwrap();
+    let python_signed = declare_signed(&server, &token, &by_python, header.trim()).expect(201);
+    assert_eq!(
+        python_signed.str("status"),
+        "approved",
+        "{}",
+        python_signed.text
+    );
+
+    // A signature that does not hold is refused, and nothing is stored.
+    let before = server
+        .get(&format!("/intents?agentId={agent}"), &key)
+        .expect(200)
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let other_body = body(51, "signed");
+    for bad in [
+        agent_signature(&secret, &signed_body), // another body's
+        "keyid=nope,sig=AAAA".to_owned(),
+        "not a signature".to_owned(),
+        agent_signature(&secret, &other_body).replace("keyid=", "keyid=x"),
+    ] {
+        declare_signed(&server, &key, &other_body, &bad).expect_error(400, "E_AGENT_SIGNATURE");
+    }
+    let after = server
+        .get(&format!("/intents?agentId={agent}"), &key)
+        .expect(200)
+        .body["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+
+    // The tenant registers a key of the agent's own; the old one is
+    // retired (still published) and no longer signs.
+    server
+        .post(&format!("/agents/{agent}/keys"), &token, json!({}))
+        .expect_error(403, "E_FORBIDDEN");
+    let own = warrant_domain::receipt::SigningKey::from_bytes(&[7; 32]);
+    let own_secret = serde_json::to_value(warrant_domain::signature::SecretJwk::of(&own)).unwrap();
+    let registered = server
+        .post(
+            &format!("/agents/{agent}/keys"),
+            &key,
+            json!({"publicKey": own_secret["x"]}),
+        )
+        .expect(201);
+    assert!(registered.body.get("secretKey").is_none());
+    assert_eq!(registered.body["signingKey"]["kid"], own_secret["kid"]);
+    server
+        .post(
+            &format!("/agents/{agent}/keys"),
+            &key,
+            json!({"publicKey": own_secret["x"]}),
+        )
+        .expect_error(409, "E_CONFLICT");
+    let jwks = public_get(&server, &format!("/agents/{agent}/jwks.json"));
+    let kids: Vec<&Value> = jwks.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["kid"])
+        .collect();
+    assert_eq!(kids, [&public["kid"], &own_secret["kid"]]);
+    let later = body(40, "later");
+    declare_signed(&server, &key, &later, &agent_signature(&secret, &later))
+        .expect_error(400, "E_AGENT_SIGNATURE");
+    let now_signed =
+        declare_signed(&server, &key, &later, &agent_signature(&own_secret, &later)).expect(201);
+    assert_eq!(now_signed.body["signedBy"], own_secret["kid"]);
+    // A new pair made by Warrant answers its secret once.
+    let made = server
+        .post_text(&format!("/agents/{agent}/keys"), &key, "")
+        .expect(201);
+    assert!(made.body["secretKey"]["d"].is_string());
+    server
+        .post(
+            &format!("/agents/{agent}/keys"),
+            &key,
+            json!({"publicKey": "short"}),
+        )
+        .expect_error(400, "E_VALIDATION");
+    server
+        .post("/agents/ag_nobody/keys", &key, json!({}))
+        .expect_error(404, "E_NOT_FOUND");
+}

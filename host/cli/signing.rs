@@ -5,13 +5,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use warrant_domain::receipt::{SigningKey, key_id};
-use warrant_domain::signature::PluginSignature;
+use warrant_domain::receipt::SigningKey;
+use warrant_domain::signature::{DigestSignature, SecretJwk};
 
 use crate::Failure;
 
@@ -32,28 +29,10 @@ pub struct SignArgs {
     key: PathBuf,
 }
 
-/// A secret Ed25519 key as a JWK (RFC 8037).
-#[derive(Serialize, Deserialize)]
-struct SecretJwk {
-    kty: String,
-    crv: String,
-    x: String,
-    d: String,
-    kid: String,
-}
-
 pub fn keygen(args: KeygenArgs) -> Result<(), Failure> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness: {e}"))?;
-    let key = SigningKey::from_bytes(&secret);
-    let public = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
-    let jwk = SecretJwk {
-        kty: "OKP".into(),
-        crv: "Ed25519".into(),
-        x: public.clone(),
-        d: URL_SAFE_NO_PAD.encode(secret),
-        kid: key_id(&key.verifying_key()),
-    };
+    let jwk = SecretJwk::of(&SigningKey::from_bytes(&secret));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -66,7 +45,7 @@ pub fn keygen(args: KeygenArgs) -> Result<(), Failure> {
         .with_context(|| format!("cannot write `{}`", args.out.display()))?;
     println!(
         "{}",
-        serde_json::json!({"kid": jwk.kid, "publicKey": public})
+        serde_json::json!({"kid": jwk.kid, "publicKey": jwk.x})
     );
     Ok(())
 }
@@ -80,16 +59,11 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
             args.key.display()
         ))
     })?;
-    let secret: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(&jwk.d)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| Failure::Usage("the key's `d` is not 32 bytes of base64url".into()))?;
-    let key = SigningKey::from_bytes(&secret);
+    let key = jwk.signing_key().map_err(Failure::Usage)?;
     let bytes = std::fs::read(&args.plugin)
         .map_err(|e| Failure::Usage(format!("cannot read `{}`: {e}", args.plugin.display())))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    let signature = PluginSignature::sign(&sha256, &key).map_err(|e| anyhow!(e))?;
+    let signature = DigestSignature::sign(&sha256, &key).map_err(|e| anyhow!(e))?;
     println!("{}", signature.header());
     Ok(())
 }

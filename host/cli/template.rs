@@ -89,7 +89,7 @@ impl Language {
 }
 
 /// The WIT every SDK targets, as the template has it.
-const CONTRACT: &str = "wit/0.3.0/warrant.wit";
+const CONTRACT: &str = "wit/0.4.0/warrant.wit";
 
 pub fn run(args: NewArgs) -> Result<(), Failure> {
     let name = plugin_name(&args.path).map_err(Failure::Usage)?;

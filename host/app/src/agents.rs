@@ -14,6 +14,9 @@ use warrant_store::{
     AgentEvent, AgentFilter, AgentRecord, AgentVersion, Page, StoreError, Suspension,
 };
 
+use warrant_domain::signature::SecretJwk;
+
+use crate::agent_keys::new_key_pair;
 use crate::auth::{Permission, Principal};
 use crate::errors::{AppError, Result};
 use crate::{App, Remember, new_id, now_ms};
@@ -112,13 +115,15 @@ impl Agents<'_> {
         }
     }
 
-    /// Creates an agent, active, at version 1, within the tenant's plan.
+    /// Creates an agent, active, at version 1, within the tenant's plan,
+    /// with a new Ed25519 key: the answer holds the key's secret half, kept
+    /// nowhere (not in what an idempotent replay answers either).
     pub async fn create(
         &self,
         principal: &Principal,
         request: AgentRequest,
         remember: Remember<'_, AgentRecord>,
-    ) -> Result<AgentRecord> {
+    ) -> Result<(AgentRecord, SecretJwk)> {
         let tenant_id = principal.configures()?;
         let name = check_name(&request.name)?;
         let profile = check_profile(request.profile)?;
@@ -126,12 +131,14 @@ impl Agents<'_> {
         let metadata = check_metadata(request.metadata)?;
         self.check_policy(tenant_id, &request.policy_id).await?;
         let now = now_ms();
+        let id = new_id("ag");
+        let key = new_key_pair(tenant_id, &id)?;
         let record = AgentRecord {
             tenant_id: tenant_id.to_owned(),
             policy_id: request.policy_id,
             policy_version: 0,
             agent: Agent {
-                id: new_id("ag"),
+                id,
                 name,
                 status: AgentStatus::Active,
                 agent_type: request.agent_type,
@@ -143,12 +150,16 @@ impl Agents<'_> {
             version: 1,
             created_ms: now,
             updated_ms: now,
+            signing_key: Some(key.key),
         };
         self.app
             .store()
             .insert_agent(&record, &principal.actor(), remember(&record).as_ref())
             .await?;
-        Ok(record)
+        let secret = key
+            .secret
+            .ok_or_else(|| AppError::internal("a new key pair without its secret"))?;
+        Ok((record, secret))
     }
 
     /// A page of the tenant's agents, newest first.

@@ -97,6 +97,9 @@ pub enum AppError {
     /// does not verify.
     #[error("{0}")]
     PluginSignature(String),
+    /// A request carries an agent's signature that does not verify.
+    #[error("{0}")]
+    AgentSignature(String),
     /// Something failed that is not the caller's doing; nothing was
     /// changed.
     #[error("internal error: {0}")]
@@ -185,6 +188,7 @@ impl AppError {
             AppError::IdempotencyMismatch => "E_IDEMPOTENCY_MISMATCH",
             AppError::IdempotencyRace => "E_IDEMPOTENCY_RACE",
             AppError::PluginSignature(_) => "E_PLUGIN_SIGNATURE",
+            AppError::AgentSignature(_) => "E_AGENT_SIGNATURE",
             AppError::Internal(_) => "E_INTERNAL",
         }
     }

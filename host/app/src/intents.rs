@@ -20,6 +20,7 @@ use warrant_store::{
     SettlementUpdate, SettlementWrite, StatusChange, StoreError, cancellation_event_id,
 };
 
+use crate::agent_keys::{SignedRequest, signer};
 use crate::auth::{Needs, Permission, Principal};
 use crate::catalog::CompiledPolicy;
 use crate::decider::{actions_of, count_transition, stored_input};
@@ -197,6 +198,21 @@ impl Intents<'_> {
         request: IntentRequest,
         remember: Remember<'_, IntentWithHistory>,
     ) -> Result<Declared> {
+        self.declare_signed(principal, request, None, remember)
+            .await
+    }
+
+    /// [`Intents::declare`] of a request the agent may have signed: a
+    /// signature is checked against the agent's key before anything else
+    /// (400 `E_AGENT_SIGNATURE`, nothing stored), and the plugins see which
+    /// key signed the intent (`intent.signed-by`).
+    pub async fn declare_signed(
+        &self,
+        principal: &Principal,
+        request: IntentRequest,
+        signed: Option<SignedRequest<'_>>,
+        remember: Remember<'_, IntentWithHistory>,
+    ) -> Result<Declared> {
         let app = self.app;
         let tenant_id = principal.tenant_id()?;
         let agent_id = Self::declaring_agent(principal, &request)?;
@@ -208,8 +224,9 @@ impl Intents<'_> {
         if agent.agent.status != AgentStatus::Active {
             return Err(not_active(&agent_id, agent.agent.status));
         }
-        let intent = request.into_intent(new_id("int"))?;
+        let mut intent = request.into_intent(new_id("int"))?;
         check_recordable(&intent)?;
+        intent.signed_by = signed.map(|signed| signer(&agent, &signed)).transpose()?;
         let policy = app.policy_of(&agent).await?;
 
         // One decision at a time per agent, on this server and on every

@@ -20,6 +20,7 @@
 //! answer.
 #![deny(missing_docs)]
 
+pub mod agent_keys;
 pub mod agents;
 pub mod auth;
 pub mod backtest;

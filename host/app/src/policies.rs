@@ -154,6 +154,7 @@ fn sample_context() -> EvaluationContext {
         recurring: None,
         client_intent_id: None,
         ttl_minutes: 60,
+        signed_by: None,
     };
     context_of(intent, Agent::default(), Usage::default(), now_ms())
 }

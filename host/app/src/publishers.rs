@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use warrant_domain::intent::checked_text;
 use warrant_domain::receipt::key_id;
-use warrant_domain::signature::{PluginSignature, public_key};
+use warrant_domain::signature::{DigestSignature, public_key};
 use warrant_store::PublisherKeyRecord;
 
 use crate::auth::Principal;
@@ -134,7 +134,7 @@ impl App {
             }
             return Ok(None);
         };
-        let signature = PluginSignature::parse(header).map_err(|why| {
+        let signature = DigestSignature::parse(header).map_err(|why| {
             AppError::PluginSignature(format!("`Warrant-Plugin-Signature`: {why}"))
         })?;
         let publisher = self

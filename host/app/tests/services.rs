@@ -65,7 +65,7 @@ async fn tenant_with_agent(app: &App) -> (Principal, String, String, String) {
         )
         .await
         .unwrap();
-    let agent = app
+    let (agent, _secret) = app
         .agents()
         .create(
             &principal,

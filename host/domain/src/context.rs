@@ -107,6 +107,10 @@ pub struct Intent {
     pub client_intent_id: Option<String>,
     /// Minutes the intent stays valid.
     pub ttl_minutes: u32,
+    /// The id of the agent's key whose signature the declaring request
+    /// carried, checked; none when it was not signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
 }
 
 impl Intent {

@@ -230,6 +230,7 @@ impl IntentRequest {
             recurring,
             client_intent_id,
             ttl_minutes,
+            signed_by: None,
         })
     }
 }

@@ -42,6 +42,7 @@ fn domain_context() -> EvaluationContext {
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         },
         agent: Agent::default(),
         usage: Usage::default(),

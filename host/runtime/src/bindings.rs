@@ -1,8 +1,10 @@
 //! The host side of Warrant's WIT packages: the one place where bindings are
 //! generated. The host runs plugins of every version of the contract:
 //! 0.1.0 (`wit/warrant.wit`); 0.2.0 (`wit/0.2.0/warrant.wit`), which adds
-//! baselines, the usage's time zone, charges and actions; and 0.3.0
-//! (`wit/0.3.0/warrant.wit`), which adds flagged settlements to the usage.
+//! baselines, the usage's time zone, charges and actions; 0.3.0
+//! (`wit/0.3.0/warrant.wit`), which adds flagged settlements to the usage;
+//! and 0.4.0 (`wit/0.4.0/warrant.wit`), which adds the agent's signature
+//! of the intent.
 
 /// Bindings of one version of the package: its `policy` world (exports
 /// `evaluate`) and its `risk` world (exports `assess`), which shares the
@@ -44,4 +46,9 @@ pub(crate) mod v2 {
 /// `warrant:policy@0.3.0`.
 pub(crate) mod v3 {
     package_bindings!("../../wit/0.3.0");
+}
+
+/// `warrant:policy@0.4.0`.
+pub(crate) mod v4 {
+    package_bindings!("../../wit/0.4.0");
 }

@@ -18,37 +18,11 @@ pub(crate) struct OwnError {
 
 /// The conversions every version of the contract shares: every type but
 /// the context, the agent, the usage and the decision, which 0.2.0
-/// extended, and the usage's windows, which 0.3.0 extended.
+/// extended, the usage's windows, which 0.3.0 extended, and the intent,
+/// which 0.4.0 extended.
 macro_rules! shared_conversions {
     () => {
         use super::*;
-
-        fn intent(intent: &domain::Intent) -> wit::Intent {
-            wit::Intent {
-                id: intent.id.clone(),
-                amount: intent.amount.as_ref().map(money),
-                merchant: intent.merchant.clone(),
-                card: match &intent.card {
-                    domain::Card::Id(id) => wit::Card::Id(id.clone()),
-                    domain::Card::Name(name) => wit::Card::Name(name.clone()),
-                },
-                purpose: intent.purpose.clone(),
-                recurring: intent.recurring.map(|terms| wit::RecurringTerms {
-                    cadence: match terms.cadence {
-                        domain::Cadence::Daily => wit::Cadence::Daily,
-                        domain::Cadence::Weekly => wit::Cadence::Weekly,
-                        domain::Cadence::Monthly => wit::Cadence::Monthly,
-                        domain::Cadence::Yearly => wit::Cadence::Yearly,
-                    },
-                    window_start_days_before: terms.window_start_days_before,
-                    window_end_days_after: terms.window_end_days_after,
-                    amount_tolerance_bps: terms.amount_tolerance_bps,
-                    merchant_match: terms.merchant_match,
-                }),
-                client_intent_id: intent.client_intent_id.clone(),
-                ttl_minutes: intent.ttl_minutes,
-            }
-        }
 
         fn money(money: &warrant_domain::money::Money) -> wit::Money {
             wit::Money {
@@ -153,6 +127,40 @@ macro_rules! shared_conversions {
     };
 }
 
+/// The intent, with the fields `$field: $value(intent)` a version adds.
+macro_rules! intent_conversion {
+    ($($field:ident: $value:expr),* $(,)?) => {
+        fn intent(intent: &domain::Intent) -> wit::Intent {
+            wit::Intent {
+                id: intent.id.clone(),
+                amount: intent.amount.as_ref().map(money),
+                merchant: intent.merchant.clone(),
+                card: match &intent.card {
+                    domain::Card::Id(id) => wit::Card::Id(id.clone()),
+                    domain::Card::Name(name) => wit::Card::Name(name.clone()),
+                },
+                purpose: intent.purpose.clone(),
+                recurring: intent.recurring.map(|terms| wit::RecurringTerms {
+                    cadence: match terms.cadence {
+                        domain::Cadence::Daily => wit::Cadence::Daily,
+                        domain::Cadence::Weekly => wit::Cadence::Weekly,
+                        domain::Cadence::Monthly => wit::Cadence::Monthly,
+                        domain::Cadence::Yearly => wit::Cadence::Yearly,
+                    },
+                    window_start_days_before: terms.window_start_days_before,
+                    window_end_days_after: terms.window_end_days_after,
+                    amount_tolerance_bps: terms.amount_tolerance_bps,
+                    merchant_match: terms.merchant_match,
+                }),
+                client_intent_id: intent.client_intent_id.clone(),
+                ttl_minutes: intent.ttl_minutes,
+                $($field: ($value)(intent),)*
+            }
+        }
+
+    };
+}
+
 /// A usage window without its flagged settlements, as 0.1.0 and 0.2.0
 /// plugins receive it.
 macro_rules! window_without_flags {
@@ -171,6 +179,7 @@ pub(crate) mod v1 {
     use crate::bindings::v1::types as wit;
 
     shared_conversions!();
+    intent_conversion!();
     window_without_flags!();
 
     /// The context as a 0.1.0 plugin receives it: without the baseline,
@@ -297,8 +306,23 @@ pub(crate) mod v2 {
     use crate::bindings::v2::types as wit;
 
     shared_conversions!();
+    intent_conversion!();
     window_without_flags!();
     context_since_v2!();
+}
+
+/// A usage window with its flagged settlements, from 0.3.0 on.
+macro_rules! window_with_flags {
+    () => {
+        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+            wit::WindowUsage {
+                count: w.count,
+                spend: w.spend,
+                flagged_count: w.flagged_count,
+                flagged_spend: w.flagged_spend,
+            }
+        }
+    };
 }
 
 /// `warrant:policy@0.3.0`.
@@ -306,16 +330,20 @@ pub(crate) mod v3 {
     use crate::bindings::v3::types as wit;
 
     shared_conversions!();
+    intent_conversion!();
+    window_with_flags!();
     context_since_v2!();
+}
 
-    fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
-        wit::WindowUsage {
-            count: w.count,
-            spend: w.spend,
-            flagged_count: w.flagged_count,
-            flagged_spend: w.flagged_spend,
-        }
-    }
+/// `warrant:policy@0.4.0`: the intent says which of the agent's keys
+/// signed it.
+pub(crate) mod v4 {
+    use crate::bindings::v4::types as wit;
+
+    shared_conversions!();
+    intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
+    window_with_flags!();
+    context_since_v2!();
 }
 
 /// Checks a policy plugin's answer against the contract and `limits`.

@@ -295,6 +295,7 @@ macro_rules! host_imports {
 host_imports!(v1);
 host_imports!(v2);
 host_imports!(v3);
+host_imports!(v4);
 
 #[cfg(test)]
 mod tests {

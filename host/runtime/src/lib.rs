@@ -46,7 +46,7 @@ pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 pub use errors::{LoadError, RuntimeError};
 pub use plugin::{LoadedPlugin, ReusedInstance};
 
-use bindings::{v1, v2, v3};
+use bindings::{v1, v2, v3, v4};
 use cache::CodeCache;
 use ctx::PluginCtx;
 use outline::Outline;
@@ -146,6 +146,8 @@ impl Runtime {
         v2::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         v3::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+            .map_err(link_error)?;
+        v4::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         link_clock_waits(&mut linker).map_err(link_error)?;
@@ -253,9 +255,13 @@ impl Runtime {
                 (World::Policy, "0.3.0") => {
                     v3::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV3)
                 }
+                (World::Policy, "0.4.0") => {
+                    v4::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV4)
+                }
                 (World::Risk, "0.1.0") => v1::risk::RiskPre::new(instance_pre).map(Pre::RiskV1),
                 (World::Risk, "0.2.0") => v2::risk::RiskPre::new(instance_pre).map(Pre::RiskV2),
                 (World::Risk, "0.3.0") => v3::risk::RiskPre::new(instance_pre).map(Pre::RiskV3),
+                (World::Risk, "0.4.0") => v4::risk::RiskPre::new(instance_pre).map(Pre::RiskV4),
                 (_, version) => Err(wasmtime::format_err!(
                     "the host has no bindings for contract version {version}"
                 )),

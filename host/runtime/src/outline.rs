@@ -11,7 +11,7 @@ use crate::errors::LoadError;
 /// The package whose worlds plugins target, and the versions of it the
 /// host runs, oldest first.
 const PACKAGE: &str = "warrant:policy";
-pub(crate) const CONTRACT_VERSIONS: [&str; 3] = ["0.1.0", "0.2.0", "0.3.0"];
+pub(crate) const CONTRACT_VERSIONS: [&str; 4] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
 /// The WASI 0.2 packages a plugin may import; the host's versions of them
 /// give no authority (see the crate documentation).
 const WASI_PACKAGES: [&str; 6] = [

@@ -16,7 +16,7 @@ use warrant_domain::plugin::{
 };
 
 use crate::EpochTicker;
-use crate::bindings::{v1, v2, v3};
+use crate::bindings::{v1, v2, v3, v4};
 use crate::convert;
 use crate::ctx::{MAX_RESOURCES, PluginCtx, WaitPastDeadline};
 
@@ -30,6 +30,8 @@ pub(crate) enum Pre {
     RiskV2(v2::risk::RiskPre<PluginCtx>),
     PolicyV3(v3::policy::PolicyPre<PluginCtx>),
     RiskV3(v3::risk::RiskPre<PluginCtx>),
+    PolicyV4(v4::policy::PolicyPre<PluginCtx>),
+    RiskV4(v4::risk::RiskPre<PluginCtx>),
 }
 
 impl Pre {
@@ -42,6 +44,8 @@ impl Pre {
             Pre::RiskV2(pre) => pre.instance_pre().component(),
             Pre::PolicyV3(pre) => pre.instance_pre().component(),
             Pre::RiskV3(pre) => pre.instance_pre().component(),
+            Pre::PolicyV4(pre) => pre.instance_pre().component(),
+            Pre::RiskV4(pre) => pre.instance_pre().component(),
         }
     }
 
@@ -51,6 +55,7 @@ impl Pre {
             Pre::PolicyV1(_) | Pre::RiskV1(_) => "0.1.0",
             Pre::PolicyV2(_) | Pre::RiskV2(_) => "0.2.0",
             Pre::PolicyV3(_) | Pre::RiskV3(_) => "0.3.0",
+            Pre::PolicyV4(_) | Pre::RiskV4(_) => "0.4.0",
         }
     }
 }
@@ -260,6 +265,7 @@ enum ReusedPolicy {
     V1(v1::policy::Policy),
     V2(v2::policy::Policy),
     V3(v3::policy::Policy),
+    V4(v4::policy::Policy),
 }
 
 impl ReusedInstance {
@@ -283,6 +289,11 @@ impl ReusedInstance {
                     .call_evaluate(&mut self.store, &convert::v3::context(context), config)
                     .ok()?,
             ),
+            ReusedPolicy::V4(instance) => convert::v4::decision(
+                instance
+                    .call_evaluate(&mut self.store, &convert::v4::context(context), config)
+                    .ok()?,
+            ),
         };
         convert::decision(answer, &Limits::default()).ok()
     }
@@ -301,7 +312,8 @@ impl LoadedPlugin {
             Pre::PolicyV1(pre) => ReusedPolicy::V1(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV2(pre) => ReusedPolicy::V2(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV3(pre) => ReusedPolicy::V3(pre.instantiate(&mut store).ok()?),
-            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) => return None,
+            Pre::PolicyV4(pre) => ReusedPolicy::V4(pre.instantiate(&mut store).ok()?),
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => return None,
         };
         Some(ReusedInstance {
             store,
@@ -310,8 +322,8 @@ impl LoadedPlugin {
         })
     }
 
-    /// The version of the contract the plugin targets: `0.1.0`, `0.2.0` or
-    /// `0.3.0`.
+    /// The version of the contract the plugin targets: `0.1.0`, `0.2.0`,
+    /// `0.3.0` or `0.4.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
     }
@@ -335,6 +347,15 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
+            Pre::PolicyV4(pre) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v4::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_evaluate(store, input, config),
+                |answer| convert::decision(convert::v4::decision(answer), limits),
+            ),
             Pre::PolicyV3(pre) => self.invoke(
                 context,
                 limits,
@@ -362,7 +383,9 @@ impl Plugin for LoadedPlugin {
                 |instance, store, input| instance.call_evaluate(store, input, config),
                 |answer| convert::decision(convert::v1::decision(answer), limits),
             ),
-            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) => self.wrong_world(World::Policy),
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => {
+                self.wrong_world(World::Policy)
+            }
         }
     }
 
@@ -374,6 +397,15 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
+            Pre::RiskV4(pre) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v4::context,
+                |store| pre.instantiate(store),
+                |instance, store, input| instance.call_assess(store, input, config),
+                |answer| convert::assessment(convert::v4::assessment(answer), limits),
+            ),
             Pre::RiskV3(pre) => self.invoke(
                 context,
                 limits,
@@ -401,7 +433,9 @@ impl Plugin for LoadedPlugin {
                 |instance, store, input| instance.call_assess(store, input, config),
                 |answer| convert::assessment(convert::v1::assessment(answer), limits),
             ),
-            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) => self.wrong_world(World::Risk),
+            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) | Pre::PolicyV4(_) => {
+                self.wrong_world(World::Risk)
+            }
         }
     }
 }

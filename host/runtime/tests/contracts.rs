@@ -1,10 +1,12 @@
-//! Plugins of older contracts keep working: a component built against
-//! `warrant:policy@0.1.0` (`wit/warrant.wit`) directly, without the SDK,
-//! loads and decides as it did, its codes and annotations intact.
+//! Plugins of older contracts keep working: components built against
+//! `warrant:policy@0.1.0` (`wit/warrant.wit`) and `@0.3.0`
+//! (`wit/0.3.0`) directly, without the SDK, load and decide as they did,
+//! their codes and annotations intact; and a plugin of the newest contract
+//! sees what only it has (whether the agent signed the intent).
 
 mod common;
 
-use common::{context, guest, runtime};
+use common::{builtin, context, guest, runtime};
 use warrant_domain::decision::VerdictKind;
 use warrant_domain::plugin::{Cancel, Limits, Plugin};
 
@@ -54,4 +56,65 @@ fn a_plugin_of_the_first_contract_still_decides() {
         &Cancel::NEVER,
     );
     assert_eq!(without.outcome.unwrap().verdict.kind(), VerdictKind::Review);
+}
+
+#[test]
+fn a_plugin_of_contract_0_3_0_still_decides_and_sees_its_fields() {
+    let runtime = runtime();
+    let info = runtime
+        .inspect(&warrant_fixtures::guest("contract-0-3-0").wasm())
+        .unwrap();
+    assert!(
+        info.imports
+            .iter()
+            .filter(|import| import.starts_with("warrant:policy/"))
+            .all(|import| import.ends_with("@0.3.0")),
+        "{:?}",
+        info.imports
+    );
+    let plugin = guest(&runtime, "contract-0-3-0");
+    let mut cx = context(Some(51), None);
+    cx.usage.last_day.flagged_count = 2;
+    cx.intent.signed_by = Some("kid-1".into());
+    let decision = plugin
+        .evaluate(&cx, "{}", &Limits::default(), &Cancel::NEVER)
+        .outcome
+        .unwrap();
+    assert_eq!(decision.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(decision.codes, ["over-limit"]);
+    let annotations: Vec<(&str, &str)> = decision
+        .annotations
+        .iter()
+        .map(|a| (a.key.as_str(), a.value.as_str()))
+        .collect();
+    assert_eq!(annotations, [("contract", "0.3.0"), ("flaggedToday", "2")]);
+    let within = plugin.evaluate(
+        &context(Some(50), None),
+        "{}",
+        &Limits::default(),
+        &Cancel::NEVER,
+    );
+    assert_eq!(within.outcome.unwrap().verdict.kind(), VerdictKind::Approve);
+}
+
+/// The built-ins are of the newest contract, 0.4.0, and see whether the
+/// agent signed the intent.
+#[test]
+fn a_plugin_of_contract_0_4_0_sees_which_key_signed_the_intent() {
+    let runtime = runtime();
+    let plugin = builtin(&runtime, "spend-limit");
+    let config = r#"{"maxAmountEuros": 100, "signedAboveEuros": 20}"#;
+    let mut cx = context(Some(5_000), None);
+    let unsigned = plugin
+        .evaluate(&cx, config, &Limits::default(), &Cancel::NEVER)
+        .outcome
+        .unwrap();
+    assert_eq!(unsigned.verdict.kind(), VerdictKind::Deny);
+    assert_eq!(unsigned.codes, ["unsigned-over-limit"]);
+    cx.intent.signed_by = Some("kid-1".into());
+    let signed = plugin
+        .evaluate(&cx, config, &Limits::default(), &Cancel::NEVER)
+        .outcome
+        .unwrap();
+    assert_eq!(signed.verdict.kind(), VerdictKind::Approve);
 }

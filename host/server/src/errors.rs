@@ -126,7 +126,9 @@ impl From<AppError> for ApiError {
         let code = error.code();
         let status = match &error {
             AppError::Validation(validation) => return validation.clone().into(),
-            AppError::Plugin(_) | AppError::PluginSignature(_) => StatusCode::BAD_REQUEST,
+            AppError::Plugin(_) | AppError::PluginSignature(_) | AppError::AgentSignature(_) => {
+                StatusCode::BAD_REQUEST
+            }
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::AgentIsolation | AppError::PlanLimit(_) => {
                 StatusCode::FORBIDDEN

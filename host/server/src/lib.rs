@@ -109,6 +109,8 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(agents::events))
         .routes(routes!(agents::issue_token, agents::tokens))
         .routes(routes!(agents::revoke_token))
+        .routes(routes!(agents::add_key))
+        .routes(routes!(agents::jwks))
         .routes(routes!(oversight::usage))
         .routes(routes!(oversight::set_baselines))
         .routes(routes!(oversight::anomalies))

@@ -41,6 +41,7 @@ fn intent(n: u64) -> IntentRecord {
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         },
         decision: "{}".into(),
         policy_id: "pol_1".into(),
@@ -100,6 +101,7 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
         created_ms: 0,
         updated_ms: 0,
         version: 1,
+        signing_key: None,
     };
     store
         .insert_agent(

@@ -26,12 +26,12 @@ pub use buckets::{MAX_BUCKET_SPEND, spend_minor};
 pub use errors::{Result, StoreError};
 pub use postgres::PostgresStore;
 pub use records::{
-    Actor, AgentEvent, AgentFilter, AgentRecord, AgentVersion, ApiKeyRecord, BaselineUpdate,
-    ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent,
-    IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord, PublisherKeyRecord, Quota,
-    ReceiptRecord, RememberIntent, SettledAmount, SettlementUpdate, SettlementWrite,
-    SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord,
-    cancellation_event_id,
+    Actor, AgentEvent, AgentFilter, AgentKeyRecord, AgentRecord, AgentVersion, ApiKeyRecord,
+    BaselineUpdate, ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord,
+    IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord,
+    PublisherKeyRecord, Quota, ReceiptRecord, RememberIntent, SettledAmount, SettlementUpdate,
+    SettlementWrite, SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord,
+    TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
     AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,

@@ -72,7 +72,7 @@ include!("sql/receipts.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (
         1,
         "schema",
@@ -112,6 +112,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         8,
         "publishers",
         include_str!("../migrations/postgres/0008_publishers.sql"),
+    ),
+    (
+        9,
+        "agent keys",
+        include_str!("../migrations/postgres/0009_agent_keys.sql"),
     ),
 ];
 

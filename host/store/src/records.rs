@@ -104,6 +104,23 @@ pub struct PublisherKeyRecord {
     pub created_ms: i64,
 }
 
+/// An agent's Ed25519 public key, with which it signs its requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentKeyRecord {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The agent.
+    pub agent_id: String,
+    /// The key's id: the RFC 7638 thumbprint of its public key.
+    pub kid: String,
+    /// The Ed25519 public key, base64url.
+    pub public_key: String,
+    /// When it was made or registered.
+    pub created_ms: i64,
+    /// When another key replaced it; none while it is the agent's key.
+    pub retired_ms: Option<i64>,
+}
+
 /// One immutable version of a policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyRecord {
@@ -145,6 +162,8 @@ pub struct AgentRecord {
     pub created_ms: i64,
     /// When it last changed.
     pub updated_ms: i64,
+    /// The key it signs its requests with, if it has one.
+    pub signing_key: Option<AgentKeyRecord>,
 }
 
 /// An agent token; its secret is kept only as a hash, beside the record.

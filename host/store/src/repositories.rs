@@ -217,6 +217,15 @@ pub trait PolicyRepository: Send + Sync {
 /// Agents, their versions, status, events, baselines and tokens.
 #[async_trait]
 pub trait AgentRepository: Send + Sync {
+    /// Makes `key` the agent's key, retiring the one before (it stays
+    /// listed): false if the agent is not the tenant's or is archived;
+    /// [`StoreError::Duplicate`](crate::StoreError::Duplicate) if the agent
+    /// had this key before.
+    async fn add_agent_key(&self, key: &AgentKeyRecord) -> Result<bool>;
+
+    /// The agent's keys, the retired ones first, the active one last.
+    async fn agent_keys(&self, agent_id: &str) -> Result<Vec<AgentKeyRecord>>;
+
     /// Creates an agent with its first version, made by `actor`.
     /// [`StoreError::PlanLimit`](crate::StoreError::PlanLimit) when the tenant's plan allows no more
     /// agents that are not archived, counted in the same transaction.

@@ -45,7 +45,7 @@ include!("sql/receipts.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (
         1,
         "lifecycle",
@@ -86,6 +86,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         9,
         "publishers",
         include_str!("../migrations/0009_publishers.sql"),
+    ),
+    (
+        10,
+        "agent keys",
+        include_str!("../migrations/0010_agent_keys.sql"),
     ),
 ];
 

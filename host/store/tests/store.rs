@@ -162,6 +162,7 @@ async fn store_with_agent_at(
         version: 1,
         created_ms: 0,
         updated_ms: 0,
+        signing_key: None,
     };
     store
         .insert_agent(
@@ -189,6 +190,7 @@ fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &st
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         },
         decision: "{}".into(),
         policy_id: "pol_1".into(),
@@ -928,6 +930,7 @@ fn agent_record(id: &str) -> AgentRecord {
         },
         version: 1,
         created_ms: NOW,
+        signing_key: None,
         updated_ms: NOW,
     }
 }

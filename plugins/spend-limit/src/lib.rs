@@ -4,13 +4,16 @@
 //! Configuration:
 //!
 //! ```json
-//! {"maxAmountEuros": 100, "reviewAboveEuros": 50}
+//! {"maxAmountEuros": 100, "reviewAboveEuros": 50, "signedAboveEuros": 20}
 //! ```
 //!
 //! - no amount on the intent: review (`no-amount`), since no limit can be
 //!   checked;
 //! - an amount in a currency other than EUR: review (`currency-mismatch`);
 //! - above `maxAmountEuros`: deny (`amount-over-max`);
+//! - above `signedAboveEuros` (optional) and not signed by the agent
+//!   (`Warrant-Agent-Signature`, `intent.signed-by`): deny
+//!   (`unsigned-over-limit`);
 //! - above `reviewAboveEuros` (optional): review (`amount-over-review-threshold`);
 //! - otherwise approve. An amount equal to a limit is within it.
 #![cfg_attr(target_arch = "wasm32", no_std)]
@@ -26,6 +29,9 @@ pub struct Config {
     /// Amounts above this, in euros, go to review.
     #[serde(default)]
     pub review_above_euros: Option<Amount>,
+    /// Amounts above this, in euros, must be signed by the agent.
+    #[serde(default)]
+    pub signed_above_euros: Option<Amount>,
 }
 
 /// Euro cents in a euro.
@@ -37,6 +43,10 @@ pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
     let review_above = config
         .review_above_euros
         .map(|amount| cents(amount, "reviewAboveEuros"))
+        .transpose()?;
+    let signed_above = config
+        .signed_above_euros
+        .map(|amount| cents(amount, "signedAboveEuros"))
         .transpose()?;
     if let Some(threshold) = review_above
         && threshold > max
@@ -70,6 +80,15 @@ pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
             euros(max)
         ))
         .with_code("amount-over-max")
+    } else if let Some(threshold) = signed_above.filter(|&threshold| spent > threshold)
+        && cx.intent.signed_by.is_none()
+    {
+        deny(format!(
+            "{} is above {}, and the agent did not sign the intent",
+            euros(spent),
+            euros(threshold)
+        ))
+        .with_code("unsigned-over-limit")
     } else if let Some(threshold) = review_above.filter(|&threshold| spent > threshold) {
         review(format!(
             "{} is above the review threshold of {}",
@@ -156,6 +175,35 @@ mod tests {
             decision.reason(),
             Some("100.01 EUR is over the limit of 100.00 EUR")
         );
+    }
+
+    #[test]
+    fn above_the_signed_threshold_only_a_signed_intent_passes() {
+        let config = r#"{"maxAmountEuros": 100, "signedAboveEuros": 20}"#;
+        let unsigned = decide(Some(Money::eur(20_01)), config).unwrap();
+        assert!(unsigned.is_deny());
+        assert_eq!(unsigned.codes, ["unsigned-over-limit"]);
+        assert_eq!(
+            unsigned.reason(),
+            Some("20.01 EUR is above 20.00 EUR, and the agent did not sign the intent")
+        );
+        assert!(
+            decide(Some(Money::eur(20_00)), config)
+                .unwrap()
+                .is_approve()
+        );
+        let mut cx = testing::context();
+        cx.intent.amount = Some(Money::eur(20_01));
+        cx.intent.signed_by = Some("kid-1".into());
+        assert!(
+            testing::evaluate(evaluate, &cx, config)
+                .unwrap()
+                .is_approve()
+        );
+        // The maximum holds for a signed intent too.
+        cx.intent.amount = Some(Money::eur(100_01));
+        let over = testing::evaluate(evaluate, &cx, config).unwrap();
+        assert_eq!(over.codes, ["amount-over-max"]);
     }
 
     #[test]

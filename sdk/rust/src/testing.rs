@@ -64,6 +64,7 @@ pub fn context() -> Context {
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 1440,
+            signed_by: None,
         },
         agent: Agent {
             id: "ag_test".into(),

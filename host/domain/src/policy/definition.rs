@@ -441,6 +441,7 @@ mod tests {
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         }
     }
 

@@ -612,6 +612,7 @@ mod tests {
                 recurring: None,
                 client_intent_id: None,
                 ttl_minutes: 60,
+                signed_by: None,
             },
             agent: Agent::default(),
             usage: Usage::default(),

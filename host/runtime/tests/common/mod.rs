@@ -43,6 +43,7 @@ pub fn context(cents: Option<u64>, merchant: Option<&str>) -> EvaluationContext 
             recurring: None,
             client_intent_id: None,
             ttl_minutes: 60,
+            signed_by: None,
         },
         agent: Agent::default(),
         usage: Usage::default(),

@@ -9,10 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use warrant_app::Principal;
+use warrant_app::agent_keys::{self, AgentKeyRequest};
 use warrant_app::agents::{AgentQuery, Hold};
 use warrant_app::tokens::{IssuedToken, TokenRequest};
 use warrant_domain::agent::{AgentRequest, AgentUpdate};
 use warrant_domain::context::{AgentProfile, AgentStatus, AgentType};
+use warrant_domain::receipt::Jwk;
+use warrant_domain::receipt::Jwks;
+use warrant_domain::signature::SecretJwk;
 use warrant_store::{AgentEvent, AgentRecord, AgentVersion, Suspension, TokenRecord};
 
 use crate::AppState;
@@ -36,6 +40,23 @@ pub(crate) struct AgentView<'a> {
     version: i64,
     created_at: String,
     updated_at: String,
+    /// The public key the agent signs its requests with
+    /// (`Warrant-Agent-Signature`); all its keys are at
+    /// `GET /agents/:id/jwks.json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signing_key: Option<Jwk>,
+}
+
+/// `POST /agents`' first answer: the agent and its key's secret half,
+/// shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreatedAgentView<'a> {
+    #[serde(flatten)]
+    agent: AgentView<'a>,
+    /// The secret key (a JWK with `d`) the agent signs with. Kept
+    /// nowhere: an idempotent replay of the request answers without it.
+    secret_key: &'a SecretJwk,
 }
 
 pub(crate) fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
@@ -53,6 +74,7 @@ pub(crate) fn view(record: &AgentRecord) -> Result<AgentView<'_>> {
         version: record.version,
         created_at: rfc3339(record.created_ms),
         updated_at: rfc3339(record.updated_ms),
+        signing_key: record.signing_key.as_ref().map(agent_keys::jwk),
     })
 }
 
@@ -60,14 +82,14 @@ pub(crate) fn reply(record: &AgentRecord) -> Result<Reply> {
     Reply::ok(&view(record)?)
 }
 
-/// `POST /agents`: 201, active, version 1.
+/// `POST /agents`: 201, active, version 1, with its key's secret half.
 #[utoipa::path(
     post,
     operation_id = "agents_create",
     path = "/agents",
     tag = "agents",
     request_body = AgentRequest,
-    responses((status = 201, description = "The agent, active, version 1.", body = AgentView<'static>))
+    responses((status = 201, description = "The agent, active, version 1, and the secret key it signs with (this answer only).", body = CreatedAgentView<'static>))
 )]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -78,14 +100,20 @@ pub(crate) async fn create(
     let request: AgentRequest = submission.json()?;
     once(&state, &principal, &submission, async |ticket| {
         let render = |record: &AgentRecord| Reply::json(StatusCode::CREATED, &view(record)?);
-        let record = state
+        let (record, secret_key) = state
             .app
             .agents()
             .create(&principal, request, &|record| {
                 ticket.record(&render(record).ok()?)
             })
             .await?;
-        render(&record)
+        Reply::json(
+            StatusCode::CREATED,
+            &CreatedAgentView {
+                agent: view(&record)?,
+                secret_key: &secret_key,
+            },
+        )
     })
     .await
 }
@@ -577,4 +605,68 @@ pub(crate) async fn revoke_token(
         .revoke_token(&principal, &id, &token_id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /agents/:id/keys`' answer: the agent's new key, and its secret
+/// half when Warrant made it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AgentKeyView {
+    /// The public key, now the agent's.
+    signing_key: Jwk,
+    /// The secret key (a JWK with `d`), when Warrant made the pair; shown
+    /// this once and kept nowhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<SecretJwk>,
+}
+
+/// `POST /agents/:id/keys {"publicKey"?}` (a key that configures): the
+/// agent's new Ed25519 key, the one given or one Warrant makes (its secret
+/// half answered once). The key before is retired, and stays published.
+#[utoipa::path(
+    post,
+    operation_id = "agents_add_key",
+    path = "/agents/{id}/keys",
+    tag = "agents",
+    params(("id" = String, Path, description = "The object's id.")),
+    request_body = AgentKeyRequest,
+    responses((status = 201, description = "The agent's new key.", body = AgentKeyView))
+)]
+pub(crate) async fn add_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    submission: Submission,
+) -> Result<Reply> {
+    let request: AgentKeyRequest = if submission.body.iter().all(u8::is_ascii_whitespace) {
+        AgentKeyRequest::default()
+    } else {
+        submission.json()?
+    };
+    let made = state.app.agents().add_key(&principal, &id, request).await?;
+    Reply::json(
+        StatusCode::CREATED,
+        &AgentKeyView {
+            signing_key: agent_keys::jwk(&made.key),
+            secret_key: made.secret,
+        },
+    )
+}
+
+/// `GET /agents/:id/jwks.json`: the agent's public keys, retired ones
+/// first and its key last, to check what it signed. Public.
+#[utoipa::path(
+    get,
+    operation_id = "agents_jwks",
+    path = "/agents/{id}/jwks.json",
+    tag = "agents",
+    security(()),
+    params(("id" = String, Path, description = "The agent's id.")),
+    responses((status = 200, description = "The agent's public keys.", body = Jwks))
+)]
+pub(crate) async fn jwks(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Reply> {
+    Reply::ok(&state.app.agents().jwks(&id).await?)
 }

@@ -3,11 +3,12 @@
 //! recurring ones.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use warrant_app::Principal;
+use warrant_app::agent_keys::SignedRequest;
 use warrant_app::charges::ChargeRequest;
 use warrant_app::intents::{
     Declared, IntentQuery, IntentWithHistory, Intents, MoveBody, ReasonRequest, approvals_given,
@@ -48,6 +49,10 @@ pub(crate) struct IntentView<'a> {
     recurring: Option<RecurringView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_intent_id: Option<&'a str>,
+    /// The agent's key whose signature (`Warrant-Agent-Signature`) the
+    /// declaring request carried, when it was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_by: Option<&'a str>,
     ttl_minutes: u32,
     expires_at: String,
     created_at: String,
@@ -156,6 +161,7 @@ pub(crate) fn intent_view<'a>(
         currency: intent.currency().code(),
         recurring,
         client_intent_id: intent.client_intent_id.as_deref(),
+        signed_by: intent.signed_by.as_deref(),
         ttl_minutes: intent.ttl_minutes,
         expires_at: rfc3339(record.expires_ms),
         created_at: rfc3339(record.created_ms),
@@ -211,7 +217,10 @@ pub(crate) fn reply(intent: &IntentWithHistory) -> Result<Reply> {
 }
 
 /// `POST /intents`: 201 with the decided intent; a repeated client intent
-/// id of the agent answers 200 with the existing one.
+/// id of the agent answers 200 with the existing one. With
+/// `Warrant-Agent-Signature: keyid=…,sig=…` (the agent's Ed25519 signature
+/// of the body's sha256), the plugins see that the agent signed it; a
+/// signature that does not verify is 400 `E_AGENT_SIGNATURE`.
 #[utoipa::path(
     post,
     operation_id = "intents_declare",
@@ -223,17 +232,30 @@ pub(crate) fn reply(intent: &IntentWithHistory) -> Result<Reply> {
 pub(crate) async fn declare(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     submission: Submission,
 ) -> Result<Reply> {
     principal.requires(warrant_app::Permission::Create)?;
     let request: IntentRequest = submission.json()?;
     Intents::declaring_agent(&principal, &request)?;
+    let header = match headers.get(warrant_domain::signature::AGENT_HEADER) {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ApiError::from(warrant_app::AppError::AgentSignature(
+                "`Warrant-Agent-Signature` is not text".into(),
+            ))
+        })?),
+    };
+    let signed = header.map(|header| SignedRequest {
+        header,
+        body: &submission.body,
+    });
     once(&state, &principal, &submission, async |ticket| {
         let created = |intent: &IntentWithHistory| reply_with(StatusCode::CREATED, intent);
         let declared = state
             .app
             .intents()
-            .declare(&principal, request, &|intent| {
+            .declare_signed(&principal, request, signed, &|intent| {
                 ticket.record(&created(intent).ok()?)
             })
             .await?;

@@ -33,6 +33,9 @@ impl AgentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         record_agent_version(&mut tx, &a.id, actor, None).await?;
+        if let Some(key) = &agent.signing_key {
+            insert_agent_key(&mut tx, key).await?;
+        }
         let event = new_event(
             &agent.tenant_id,
             "agent.created",
@@ -46,6 +49,47 @@ impl AgentRepository for ThisStore {
         log_event(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn add_agent_key(&self, key: &AgentKeyRecord) -> Result<bool> {
+        let mut tx = self.write().await?;
+        match agent_status(&mut tx, &key.tenant_id, &key.agent_id).await? {
+            None | Some(AgentStatus::Archived) => return Ok(false),
+            Some(_) => {}
+        }
+        sqlx::query(
+            "UPDATE agent_keys SET retired_ms = $2 WHERE agent_id = $1 AND retired_ms IS NULL",
+        )
+        .bind(&key.agent_id)
+        .bind(key.created_ms)
+        .execute(&mut *tx)
+        .await?;
+        insert_agent_key(&mut tx, key).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn agent_keys(&self, agent_id: &str) -> Result<Vec<AgentKeyRecord>> {
+        sqlx::query(
+            "SELECT tenant_id, agent_id, kid, public_key, created_ms, retired_ms
+             FROM agent_keys WHERE agent_id = $1
+             ORDER BY retired_ms IS NULL, created_ms, kid",
+        )
+        .bind(agent_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(AgentKeyRecord {
+                tenant_id: row.try_get("tenant_id")?,
+                agent_id: row.try_get("agent_id")?,
+                kid: row.try_get("kid")?,
+                public_key: row.try_get("public_key")?,
+                created_ms: row.try_get("created_ms")?,
+                retired_ms: row.try_get("retired_ms")?,
+            })
+        })
+        .collect()
     }
 
     async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>> {
@@ -481,10 +525,31 @@ impl AgentRepository for ThisStore {
     }
 }
 
-/// An agent with its policy's current version, for [`agent_row`]; ends
-/// where a `WHERE` on `a.` columns can follow.
-const AGENT_SELECT: &str = "SELECT a.*, p.current_version AS policy_version
-                            FROM agents a JOIN policies p ON p.id = a.policy_id";
+/// An agent with its policy's current version and its signing key, for
+/// [`agent_row`]; ends where a `WHERE` on `a.` columns can follow.
+const AGENT_SELECT: &str = "SELECT a.*, p.current_version AS policy_version,
+                                   k.kid AS key_id, k.public_key AS key_public,
+                                   k.created_ms AS key_created_ms
+                            FROM agents a JOIN policies p ON p.id = a.policy_id
+                            LEFT JOIN agent_keys k
+                              ON k.agent_id = a.id AND k.retired_ms IS NULL";
+
+/// Adds an agent's key, the only active one of the agent.
+async fn insert_agent_key(tx: &mut Tx, key: &AgentKeyRecord) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agent_keys (tenant_id, agent_id, kid, public_key, created_ms, retired_ms)
+         VALUES ($1, $2, $3, $4, $5, NULL)",
+    )
+    .bind(&key.tenant_id)
+    .bind(&key.agent_id)
+    .bind(&key.kid)
+    .bind(&key.public_key)
+    .bind(key.created_ms)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    Ok(())
+}
 
 fn agent_row(row: &DbRow) -> Result<AgentRecord> {
     Ok(AgentRecord {
@@ -507,6 +572,17 @@ fn agent_row(row: &DbRow) -> Result<AgentRecord> {
         version: row.try_get("version")?,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
+        signing_key: match row.try_get::<Option<String>, _>("key_id")? {
+            Some(kid) => Some(AgentKeyRecord {
+                tenant_id: row.try_get("tenant_id")?,
+                agent_id: row.try_get("id")?,
+                kid,
+                public_key: row.try_get("key_public")?,
+                created_ms: row.try_get("key_created_ms")?,
+                retired_ms: None,
+            }),
+            None => None,
+        },
     })
 }
 
