@@ -185,6 +185,7 @@ impl Warrant {
                 recurring: None,
                 client_intent_id: None,
                 ttl_minutes: 60,
+                signed_by: None,
             },
             agent: Agent::default(),
             usage: Usage::default(),
