@@ -1129,3 +1129,73 @@ fn an_agent_signs_its_intents_with_its_own_key_and_a_policy_can_require_it() {
         .post("/agents/ag_nobody/keys", &key, json!({}))
         .expect_error(404, "E_NOT_FOUND");
 }
+
+#[test]
+fn each_charge_of_a_recurring_intent_is_a_receipt_with_the_input_its_rules_saw() {
+    let server = Server::start();
+    let (key, agent) = tenant(&server);
+    let declared = server
+        .post_text(
+            "/intents",
+            &key,
+            &format!(
+                r#"{{"agentId":"{agent}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                    "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly",
+                    "windowStartDaysBefore":3,"windowEndDaysAfter":3,"amountTolerancePercent":10}}}}"#
+            ),
+        )
+        .expect(201);
+    let intent = declared.str("id");
+    let charges = format!("/intents/{intent}/charges");
+    let accepted = server
+        .post(
+            &charges,
+            &key,
+            json!({"amountEuros": 21, "merchant": "hetzner.com"}),
+        )
+        .expect(201);
+    assert_eq!(accepted.str("status"), "accepted");
+    let flagged = server
+        .post(
+            &charges,
+            &key,
+            json!({"amountEuros": 30, "merchant": "other.example"}),
+        )
+        .expect(201);
+    assert_eq!(flagged.str("status"), "flagged");
+
+    let chain = receipts(&server, &key, &intent);
+    let said: Vec<Value> = chain.iter().map(|jws| claims(jws)).collect();
+    let events: Vec<(&str, &str, &str)> = said
+        .iter()
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap(),
+                r["to"].as_str().unwrap(),
+                r["verdict"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("intent.decided", "approved", "approved"),
+            ("charge.accepted", "approved", "approved"),
+            ("charge.flagged", "approved", "denied"),
+        ]
+    );
+    // Each names the charge rules it ran and the input they saw, which
+    // differs from charge to charge.
+    for charge in &said[1..] {
+        assert_eq!(charge["from"], "approved");
+        assert_eq!(charge["rules"][0]["plugin"], "recurring-match", "{charge}");
+        assert!(charge["rules"][0]["pluginSha256"].is_string());
+    }
+    assert_eq!(said[2]["rules"][0]["codes"][0], "duplicate-charge");
+    let inputs: std::collections::BTreeSet<&str> = said
+        .iter()
+        .map(|r| r["inputSha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs.len(), 3);
+    assert_eq!(walk(&server, &key, "")["intact"], true);
+}

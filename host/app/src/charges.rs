@@ -12,7 +12,7 @@ use warrant_store::{ChargeRecord, Page};
 
 use crate::auth::{Permission, Principal};
 use crate::catalog::CompiledPolicy;
-use crate::decider::{actions_of, context_of};
+use crate::decider::{actions_of, context_of, stored_input};
 use crate::errors::{AppError, Result};
 use crate::intents::{Intents, effective};
 use crate::{Remember, new_id, now_ms, time_of};
@@ -114,7 +114,7 @@ impl Intents<'_> {
             }),
             ..context_of(record.intent.clone(), agent.agent.clone(), usage, now)
         };
-        let (_, decision) = app
+        let (context, decision) = app
             .run(
                 tenant_id,
                 policy.clone(),
@@ -133,7 +133,8 @@ impl Intents<'_> {
             decision: DecisionRecord::of(&decision).to_json(),
             created_ms: now,
         };
-        let actions = actions_of(&decision, &agent, id, now);
+        let mut actions = actions_of(&decision, &agent, id, now);
+        actions.input = Some(stored_input(policy.charge_chain(&context), &context));
         app.store()
             .insert_charge(
                 &charge,

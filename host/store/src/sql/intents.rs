@@ -323,7 +323,18 @@ impl IntentRepository for ThisStore {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
         lock_agent_of(&mut tx, &charge.intent_id).await?;
-        apply_actions(&mut tx, agent_id, actions).await?;
+        let input = match &actions.input {
+            Some(stored) => {
+                keep_input(&mut tx, &charge.tenant_id, stored, charge.created_ms).await?;
+                Some(
+                    EvaluationInput::parse(&stored.body).map_err(|e| StoreError::Corrupt {
+                        column: "evaluation_inputs.body",
+                        detail: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
         sqlx::query(
             "INSERT INTO charges (id, tenant_id, intent_id, amount_minor, currency, merchant,
                                   at_ms, status, decision, created_ms)
@@ -345,6 +356,19 @@ impl IntentRepository for ThisStore {
         .bind(charge.created_ms)
         .execute(&mut *tx)
         .await?;
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM intents WHERE id = $1");
+        let intent = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&charge.intent_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let receipt = charge_receipt(
+            charge,
+            &intent_row(&intent)?,
+            input.as_ref(),
+            input_sha256_of(actions),
+        )?;
+        append_receipt(&mut tx, receipt, &charge.id, charge.created_ms).await?;
+        apply_actions(&mut tx, agent_id, actions).await?;
         tx.commit().await?;
         Ok(())
     }

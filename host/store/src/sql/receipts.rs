@@ -65,6 +65,57 @@ fn receipt_of(
     })
 }
 
+/// The receipt of a charge of a recurring intent: the charge rules'
+/// verdict on it (`charge.accepted` or `charge.flagged`), the intent's
+/// status unchanged, and the input those rules saw.
+fn charge_receipt(
+    charge: &ChargeRecord,
+    intent: &IntentRecord,
+    input: Option<&EvaluationInput>,
+    input_sha256: Option<String>,
+) -> Result<Receipt> {
+    let decision = DecisionRecord::parse(&charge.decision).map_err(|e| StoreError::Corrupt {
+        column: "charges.decision",
+        detail: e.to_string(),
+    })?;
+    let status = intent.status.as_str().to_owned();
+    Ok(Receipt {
+        format: receipt::FORMAT.to_owned(),
+        tenant_id: intent.tenant_id.clone(),
+        sequence: 0,
+        previous: None,
+        intent_id: intent.id.clone(),
+        agent_id: intent.agent_id.clone(),
+        event: if charge.accepted {
+            "charge.accepted"
+        } else {
+            "charge.flagged"
+        }
+        .to_owned(),
+        from: Some(status.clone()),
+        to: status,
+        verdict: Some(
+            IntentStatus::from_outcome(decision.verdict)
+                .as_str()
+                .to_owned(),
+        ),
+        policy: Some(PolicyRef {
+            id: intent.policy_id.clone(),
+            version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
+        }),
+        rules: input
+            .map(|input| RuleRecord::of_decision(&decision, input))
+            .unwrap_or_default(),
+        input_sha256,
+        at: receipt_time(charge.created_ms),
+    })
+}
+
+/// The sha256 of the input a decision's actions keep.
+fn input_sha256_of(actions: &DecisionActions) -> Option<String> {
+    actions.input.as_ref().map(|input| input.sha256.clone())
+}
+
 /// A time as receipts write it: RFC 3339, UTC, milliseconds.
 fn receipt_time(at_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(at_ms)
