@@ -944,6 +944,7 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
     assert_eq!(builtin.str("name"), "spend-limit");
 
     // A policy may name it by name, name@version or id; it then decides.
+    let mut nosy_policy = String::new();
     for reference in ["nosy", "nosy@1.0.0", id.as_str()] {
         let policy = server
             .post(
@@ -953,7 +954,9 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
             )
             .expect(201);
         assert_eq!(policy.body["rules"][0]["pluginId"], id.as_str());
+        nosy_policy = policy.str("id");
     }
+    let nosy_agent = server.agent(&t.key, &nosy_policy, "nosy agent");
     server
         .post(
             "/policies",
@@ -973,10 +976,43 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
         .expect_error(400, "E_VALIDATION");
     assert!(refused.text.contains("E_PLUGIN_TRAP"), "{}", refused.text);
 
-    // Deleting: refused while used, allowed once unused; built-ins stay.
+    // Deleting one a policy version uses hides it: gone from the API and
+    // from new policies, still deciding for that version, its decisions
+    // still replayed on its bytes. Built-ins stay.
+    let before = server.intent(&t.key, &nosy_agent, "10").expect(201);
+    server.delete(&format!("/plugins/{id}"), &t.key).expect(204);
+    server
+        .get(&format!("/plugins/{id}"), &t.key)
+        .expect_error(404, "E_NOT_FOUND");
     server
         .delete(&format!("/plugins/{id}"), &t.key)
-        .expect_error(409, "E_CONFLICT");
+        .expect_error(404, "E_NOT_FOUND");
+    let listed = server.get("/plugins?limit=200", &t.key).expect(200);
+    assert!(!listed.text.contains(id.as_str()), "{}", listed.text);
+    for reference in ["nosy@1.0.0", id.as_str()] {
+        let refused = server
+            .post(
+                "/policies",
+                &t.key,
+                json!({"name": "x", "rules": [{"plugin": reference}]}),
+            )
+            .expect_error(400, "E_VALIDATION");
+        assert!(refused.text.contains("was deleted"), "{}", refused.text);
+    }
+    let after = server.intent(&t.key, &nosy_agent, "10").expect(201);
+    let ran = |answer: &support::Answer| answer.body["decision"]["rules"][0].clone();
+    assert_eq!(ran(&after)["plugin"], "nosy", "{}", after.text);
+    assert!(ran(&after)["sha256"].is_string());
+    assert_eq!(ran(&after)["sha256"], ran(&before)["sha256"]);
+    assert_eq!(after.str("status"), before.str("status"));
+    let replay = server
+        .post(
+            &format!("/intents/{}/replay", before.str("id")),
+            &t.key,
+            json!({}),
+        )
+        .expect(200);
+    assert_eq!(replay.body["identical"], true, "{}", replay.text);
     let unused = upload_v2.str("id");
     server
         .delete(&format!("/plugins/{unused}"), &t.key)

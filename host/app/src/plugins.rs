@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use warrant_domain::plugin::{Plugin, PluginMeta};
-use warrant_store::{Page, PluginRecord, StoreError};
+use warrant_store::{Page, PluginRecord, PluginRemoval, StoreError};
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Result};
@@ -151,6 +151,7 @@ impl Plugins<'_> {
             size: bytes.len() as i64,
             created_ms: now_ms(),
             signed_by: publisher.map(|p| p.kid),
+            deleted_ms: None,
         };
         let entry = PluginEntry::from_record(&record);
         match app
@@ -216,11 +217,15 @@ impl Plugins<'_> {
             .store()
             .plugin(tenant_id, id)
             .await?
+            .filter(|record| record.deleted_ms.is_none())
             .ok_or_else(|| AppError::not_found("plugin", id))?;
         Ok(PluginEntry::from_record(&record))
     }
 
-    /// Deletes one of the tenant's plugins that no policy version uses.
+    /// Deletes one of the tenant's plugins. One that a policy version uses
+    /// is hidden instead: it decides for those versions as before, its
+    /// bytes stay for their decisions' replays, and no new policy or
+    /// version can name it.
     pub async fn delete(&self, principal: &Principal, id: &str) -> Result<()> {
         let tenant_id = principal.configures()?;
         if self.app.registry().builtin_by_id(id).is_some() {
@@ -234,14 +239,12 @@ impl Plugins<'_> {
             .delete_plugin(tenant_id, id, &principal.actor(), now_ms())
             .await
         {
-            Ok(true) => {
+            Ok(Some(PluginRemoval::Removed)) => {
                 self.app.registry().forget(id);
                 Ok(())
             }
-            Ok(false) => Err(AppError::not_found("plugin", id)),
-            Err(StoreError::InUse) => Err(AppError::Conflict(format!(
-                "plugin `{id}` is used by a policy version; it cannot be deleted"
-            ))),
+            Ok(Some(PluginRemoval::Hidden)) => Ok(()),
+            Ok(None) => Err(AppError::not_found("plugin", id)),
             Err(e) => Err(e.into()),
         }
     }
@@ -285,6 +288,15 @@ impl Plugins<'_> {
                 .map(|(_, p)| p)
         };
         let record = record.ok_or_else(missing)?;
+        if record.deleted_ms.is_some() {
+            return Err(AppError::validation(
+                field,
+                format!(
+                    "plugin `{reference}` was deleted: it decides only for the policy versions \
+                     that used it"
+                ),
+            ));
+        }
         let meta = PluginMeta {
             name: record.name,
             version: record.version,

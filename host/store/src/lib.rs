@@ -28,7 +28,7 @@ pub use postgres::PostgresStore;
 pub use records::{
     Actor, AgentEvent, AgentFilter, AgentKeyRecord, AgentRecord, AgentVersion, ApiKeyRecord,
     BaselineUpdate, ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord,
-    IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord, PolicyRecord,
+    IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord, PluginRemoval, PolicyRecord,
     PublisherKeyRecord, Quota, ReceiptRecord, RememberIntent, SettledAmount, SettlementUpdate,
     SettlementWrite, SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord,
     TokenRecord, cancellation_event_id,

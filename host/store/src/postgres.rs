@@ -72,7 +72,7 @@ include!("sql/receipts.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (
         1,
         "schema",
@@ -117,6 +117,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
         9,
         "agent keys",
         include_str!("../migrations/postgres/0009_agent_keys.sql"),
+    ),
+    (
+        10,
+        "deleted plugins",
+        include_str!("../migrations/postgres/0010_deleted_plugins.sql"),
     ),
 ];
 

@@ -87,6 +87,19 @@ pub struct PluginRecord {
     pub created_ms: i64,
     /// The key id of the publisher that signed it, when one did.
     pub signed_by: Option<String>,
+    /// When it was deleted while a policy version used it: hidden since,
+    /// kept for those versions.
+    pub deleted_ms: Option<i64>,
+}
+
+/// What deleting a plugin did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginRemoval {
+    /// No policy version used it: it is gone, bytes and all.
+    Removed,
+    /// A policy version uses it: hidden from listings and new policies,
+    /// kept for the versions that use it and their decisions' replays.
+    Hidden,
 }
 
 /// A publisher's key a tenant trusts to sign its plugins.

@@ -161,15 +161,16 @@ pub trait PluginRepository: Send + Sync {
     /// The sha256 of every uploaded plugin of every tenant.
     async fn plugin_hashes(&self) -> Result<Vec<String>>;
 
-    /// Deletes a tenant's plugin; false when there is none.
-    /// [`StoreError::InUse`](crate::StoreError::InUse) while a policy version uses it.
+    /// Deletes a tenant's plugin: removes it, or, while a policy version
+    /// uses it, hides it (`deleted_ms`) and keeps its bytes. None when the
+    /// tenant has no such plugin, or deleted it before.
     async fn delete_plugin(
         &self,
         tenant_id: &str,
         id: &str,
         actor: &Actor,
         now_ms: i64,
-    ) -> Result<bool>;
+    ) -> Result<Option<PluginRemoval>>;
 }
 
 /// Policies and their immutable versions.

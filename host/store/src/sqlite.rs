@@ -45,7 +45,7 @@ include!("sql/receipts.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "lifecycle",
@@ -91,6 +91,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         10,
         "agent keys",
         include_str!("../migrations/0010_agent_keys.sql"),
+    ),
+    (
+        11,
+        "deleted plugins",
+        include_str!("../migrations/0011_deleted_plugins.sql"),
     ),
 ];
 

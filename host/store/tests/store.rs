@@ -1665,6 +1665,7 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         size,
         created_ms: NOW,
         signed_by: None,
+        deleted_ms: None,
     };
     assert!(
         store
@@ -1707,11 +1708,12 @@ async fn a_plan_caps_the_plugins_and_their_bytes(backend: Backend) {
         .into_iter()
         .map(|p| p.id)
         .collect();
-    assert!(
+    assert_eq!(
         store
             .delete_plugin("tn_1", &ids[0], &admin(), 0)
             .await
-            .unwrap()
+            .unwrap(),
+        Some(warrant_store::PluginRemoval::Removed)
     );
     let refused = store
         .insert_plugin(&plugin(20, 63 * mib), b"\0asm", &admin(), None)

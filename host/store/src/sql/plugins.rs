@@ -100,7 +100,8 @@ impl PluginRepository for ThisStore {
     ) -> Result<Vec<PluginRecord>> {
         let sql = format!(
             "SELECT {PLUGIN_COLUMNS} FROM plugins
-             WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR name = $2)
+             WHERE tenant_id = $1 AND deleted_ms IS NULL
+               AND (CAST($2 AS TEXT) IS NULL OR name = $2)
                AND (CAST($3 AS TEXT) IS NULL OR id < $3)
              ORDER BY id DESC LIMIT $4"
         );
@@ -130,30 +131,41 @@ impl PluginRepository for ThisStore {
         id: &str,
         actor: &Actor,
         now_ms: i64,
-    ) -> Result<bool> {
+    ) -> Result<Option<PluginRemoval>> {
         let mut tx = self.write().await?;
-        let sql = format!("SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = $1 AND id = $2");
+        let sql = format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins
+             WHERE tenant_id = $1 AND id = $2 AND deleted_ms IS NULL{FOR_UPDATE}"
+        );
         let Some(ours) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let plugin = plugin_row(&ours)?;
         let used = sqlx::query("SELECT policy_id FROM policy_version_plugins WHERE plugin_id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        if used.is_some() {
-            return Err(StoreError::InUse);
-        }
-        let done = sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let removal = if used.is_some() {
+            sqlx::query("UPDATE plugins SET deleted_ms = $3 WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+            PluginRemoval::Hidden
+        } else {
+            sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            PluginRemoval::Removed
+        };
         let event = new_event(
             tenant_id,
             "plugin.deleted",
@@ -166,12 +178,12 @@ impl PluginRepository for ThisStore {
         );
         log_event(&mut tx, &event).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(Some(removal))
     }
 }
 
 const PLUGIN_COLUMNS: &str =
-    "id, tenant_id, name, version, sha256, world, size, created_ms, signed_by";
+    "id, tenant_id, name, version, sha256, world, size, created_ms, signed_by, deleted_ms";
 
 fn plugin_row(row: &DbRow) -> Result<PluginRecord> {
     Ok(PluginRecord {
@@ -184,6 +196,7 @@ fn plugin_row(row: &DbRow) -> Result<PluginRecord> {
         size: row.try_get("size")?,
         created_ms: row.try_get("created_ms")?,
         signed_by: row.try_get("signed_by")?,
+        deleted_ms: row.try_get("deleted_ms")?,
     })
 }
 
