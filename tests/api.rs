@@ -1000,7 +1000,7 @@ fn plugins_are_uploaded_versioned_listed_used_and_deleted() {
         assert!(refused.text.contains("was deleted"), "{}", refused.text);
     }
     let after = server.intent(&t.key, &nosy_agent, "10").expect(201);
-    let ran = |answer: &support::Answer| answer.body["decision"]["rules"][0].clone();
+    let ran = |answer: &Answer| answer.body["decision"]["rules"][0].clone();
     assert_eq!(ran(&after)["plugin"], "nosy", "{}", after.text);
     assert!(ran(&after)["sha256"].is_string());
     assert_eq!(ran(&after)["sha256"], ran(&before)["sha256"]);
