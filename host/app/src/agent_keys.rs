@@ -65,14 +65,7 @@ fn key_record(tenant_id: &str, agent_id: &str, key: &VerifyingKey) -> AgentKeyRe
 
 /// The public JWK of an agent's key.
 pub fn jwk(key: &AgentKeyRecord) -> Jwk {
-    Jwk {
-        kty: "OKP".into(),
-        crv: "Ed25519".into(),
-        x: key.public_key.clone(),
-        kid: key.kid.clone(),
-        alg: Some("EdDSA".into()),
-        usage: Some("sig".into()),
-    }
+    Jwk::ed25519_x(&key.kid, &key.public_key)
 }
 
 impl Agents<'_> {

@@ -124,14 +124,7 @@ pub struct BrokenLink {
 
 /// A JWK of a stored key.
 pub fn jwk_of(key: &SigningKeyRecord) -> Jwk {
-    Jwk {
-        kty: "OKP".into(),
-        crv: "Ed25519".into(),
-        x: key.public_key.clone(),
-        kid: key.kid.clone(),
-        alg: Some("EdDSA".into()),
-        usage: Some("sig".into()),
-    }
+    Jwk::ed25519_x(&key.kid, &key.public_key)
 }
 
 impl Receipts<'_> {

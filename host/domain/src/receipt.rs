@@ -191,10 +191,15 @@ pub struct Jwk {
 impl Jwk {
     /// The JWK of `key`, named `kid`.
     pub fn ed25519(kid: &str, key: &VerifyingKey) -> Self {
+        Jwk::ed25519_x(kid, &URL_SAFE_NO_PAD.encode(key.as_bytes()))
+    }
+
+    /// The JWK of the Ed25519 public key `x` (base64url), named `kid`.
+    pub fn ed25519_x(kid: &str, x: &str) -> Self {
         Jwk {
             kty: "OKP".into(),
             crv: "Ed25519".into(),
-            x: URL_SAFE_NO_PAD.encode(key.as_bytes()),
+            x: x.into(),
             kid: kid.into(),
             alg: Some("EdDSA".into()),
             usage: Some("sig".into()),

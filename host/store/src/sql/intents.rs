@@ -19,18 +19,7 @@ impl IntentRepository for ThisStore {
             return Err(StoreError::AgentNotActive(status));
         }
         insert_counted(&mut tx, intent).await?;
-        let input = match &actions.input {
-            Some(stored) => {
-                keep_input(&mut tx, &intent.tenant_id, stored, event.at_ms).await?;
-                Some(
-                    EvaluationInput::parse(&stored.body).map_err(|e| StoreError::Corrupt {
-                        column: "evaluation_inputs.body",
-                        detail: e.to_string(),
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
         let receipt =
             insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
         apply_actions(&mut tx, &intent.agent_id, actions).await?;
@@ -323,18 +312,8 @@ impl IntentRepository for ThisStore {
         let mut tx = self.write().await?;
         remember(&mut tx, idem).await?;
         lock_agent_of(&mut tx, &charge.intent_id).await?;
-        let input = match &actions.input {
-            Some(stored) => {
-                keep_input(&mut tx, &charge.tenant_id, stored, charge.created_ms).await?;
-                Some(
-                    EvaluationInput::parse(&stored.body).map_err(|e| StoreError::Corrupt {
-                        column: "evaluation_inputs.body",
-                        detail: e.to_string(),
-                    })?,
-                )
-            }
-            None => None,
-        };
+        let input =
+            keep_decision_input(&mut tx, &charge.tenant_id, actions, charge.created_ms).await?;
         sqlx::query(
             "INSERT INTO charges (id, tenant_id, intent_id, amount_minor, currency, merchant,
                                   at_ms, status, decision, created_ms)

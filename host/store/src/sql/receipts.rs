@@ -32,14 +32,10 @@ fn receipt_of(
 ) -> Result<Receipt> {
     let decided = event.from.is_none();
     let rules = match input {
-        Some(input) if decided => {
-            let decision =
-                DecisionRecord::parse(&intent.decision).map_err(|e| StoreError::Corrupt {
-                    column: "intents.decision",
-                    detail: e.to_string(),
-                })?;
-            RuleRecord::of_decision(&decision, input)
-        }
+        Some(input) if decided => RuleRecord::of_decision(
+            &stored_decision("intents.decision", &intent.decision)?,
+            input,
+        ),
         _ => Vec::new(),
     };
     // A declared intent stands as its decision's outcome.
@@ -55,10 +51,7 @@ fn receipt_of(
         from: event.from.map(|status| status.as_str().to_owned()),
         to: event.to.as_str().to_owned(),
         verdict,
-        policy: Some(PolicyRef {
-            id: intent.policy_id.clone(),
-            version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
-        }),
+        policy: Some(policy_of(intent)),
         rules,
         input_sha256: intent.input_sha256.clone(),
         at: receipt_time(event.at_ms),
@@ -74,10 +67,7 @@ fn charge_receipt(
     input: Option<&EvaluationInput>,
     input_sha256: Option<String>,
 ) -> Result<Receipt> {
-    let decision = DecisionRecord::parse(&charge.decision).map_err(|e| StoreError::Corrupt {
-        column: "charges.decision",
-        detail: e.to_string(),
-    })?;
+    let decision = stored_decision("charges.decision", &charge.decision)?;
     let status = intent.status.as_str().to_owned();
     Ok(Receipt {
         format: receipt::FORMAT.to_owned(),
@@ -99,10 +89,7 @@ fn charge_receipt(
                 .as_str()
                 .to_owned(),
         ),
-        policy: Some(PolicyRef {
-            id: intent.policy_id.clone(),
-            version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
-        }),
+        policy: Some(policy_of(intent)),
         rules: input
             .map(|input| RuleRecord::of_decision(&decision, input))
             .unwrap_or_default(),
@@ -114,6 +101,22 @@ fn charge_receipt(
 /// The sha256 of the input a decision's actions keep.
 fn input_sha256_of(actions: &DecisionActions) -> Option<String> {
     actions.input.as_ref().map(|input| input.sha256.clone())
+}
+
+/// A decision as kept in `column`.
+fn stored_decision(column: &'static str, text: &str) -> Result<DecisionRecord> {
+    DecisionRecord::parse(text).map_err(|e| StoreError::Corrupt {
+        column,
+        detail: e.to_string(),
+    })
+}
+
+/// The policy version that decides `intent`.
+fn policy_of(intent: &IntentRecord) -> PolicyRef {
+    PolicyRef {
+        id: intent.policy_id.clone(),
+        version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
+    }
 }
 
 /// A time as receipts write it: RFC 3339, UTC, milliseconds.
@@ -277,6 +280,26 @@ fn receipt_row(row: &DbRow) -> Result<ReceiptRecord> {
         jws: row.try_get("jws")?,
         created_ms: row.try_get("created_ms")?,
     })
+}
+
+/// Keeps the evaluation input a decision's actions carry, if any, and
+/// gives it as the receipt reads it.
+async fn keep_decision_input(
+    tx: &mut Tx,
+    tenant_id: &str,
+    actions: &DecisionActions,
+    at_ms: i64,
+) -> Result<Option<EvaluationInput>> {
+    let Some(stored) = &actions.input else {
+        return Ok(None);
+    };
+    keep_input(tx, tenant_id, stored, at_ms).await?;
+    EvaluationInput::parse(&stored.body)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
+            column: "evaluation_inputs.body",
+            detail: e.to_string(),
+        })
 }
 
 /// Keeps a decision's evaluation input and its configurations, each once.
