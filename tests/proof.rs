@@ -1099,6 +1099,17 @@ fn an_agent_signs_its_intents_with_its_own_key_and_a_policy_can_require_it() {
             json!({"publicKey": own_secret["x"]}),
         )
         .expect_error(409, "E_CONFLICT");
+    let events = server
+        .get(&format!("/agents/{agent}/events"), &key)
+        .expect(200);
+    let added = &events.body["data"][0];
+    assert_eq!(added["kind"], "key-added", "{}", events.text);
+    assert!(
+        added["message"]
+            .as_str()
+            .unwrap()
+            .contains(own_secret["kid"].as_str().unwrap())
+    );
     let jwks = public_get(&server, &format!("/agents/{agent}/jwks.json"));
     let kids: Vec<&Value> = jwks.body["keys"]
         .as_array()

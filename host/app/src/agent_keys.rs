@@ -91,7 +91,22 @@ impl Agents<'_> {
             },
             None => new_key_pair(tenant_id, id)?,
         };
-        match self.app.store().add_agent_key(&new.key).await {
+        let event = Agents::event_of(
+            principal,
+            tenant_id,
+            id,
+            "key-added",
+            format!(
+                "key `{}` {}; the key before is retired",
+                new.key.kid,
+                if new.secret.is_some() {
+                    "made by Warrant"
+                } else {
+                    "registered"
+                }
+            ),
+        );
+        match self.app.store().add_agent_key(&new.key, &event).await {
             Ok(true) => Ok(new),
             Ok(false) => match self.app.store().agent(tenant_id, id).await? {
                 Some(_) => Err(AppError::AgentNotActive(format!(

@@ -219,10 +219,11 @@ pub trait PolicyRepository: Send + Sync {
 #[async_trait]
 pub trait AgentRepository: Send + Sync {
     /// Makes `key` the agent's key, retiring the one before (it stays
-    /// listed): false if the agent is not the tenant's or is archived;
+    /// listed), and records `event`: false if the agent is not the
+    /// tenant's or is archived;
     /// [`StoreError::Duplicate`](crate::StoreError::Duplicate) if the agent
     /// had this key before.
-    async fn add_agent_key(&self, key: &AgentKeyRecord) -> Result<bool>;
+    async fn add_agent_key(&self, key: &AgentKeyRecord, event: &AgentEvent) -> Result<bool>;
 
     /// The agent's keys, the retired ones first, the active one last.
     async fn agent_keys(&self, agent_id: &str) -> Result<Vec<AgentKeyRecord>>;

@@ -51,7 +51,7 @@ impl AgentRepository for ThisStore {
         Ok(())
     }
 
-    async fn add_agent_key(&self, key: &AgentKeyRecord) -> Result<bool> {
+    async fn add_agent_key(&self, key: &AgentKeyRecord, event: &AgentEvent) -> Result<bool> {
         let mut tx = self.write().await?;
         match agent_status(&mut tx, &key.tenant_id, &key.agent_id).await? {
             None | Some(AgentStatus::Archived) => return Ok(false),
@@ -65,6 +65,7 @@ impl AgentRepository for ThisStore {
         .execute(&mut *tx)
         .await?;
         insert_agent_key(&mut tx, key).await?;
+        insert_agent_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
     }
