@@ -436,20 +436,29 @@ pub(crate) async fn backtest(
     let (lines, receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
     let app = state.app.clone();
     tokio::spawn(async move {
-        let progress = |evaluated: u64| {
-            let _ = lines.send(format!("{{\"evaluated\":{evaluated}}}\n"));
+        let work = async {
+            let progress = |evaluated: u64| {
+                let _ = lines.send(format!("{{\"evaluated\":{evaluated}}}\n"));
+            };
+            let last = match app.backtest(&plan, &progress).await {
+                Ok(found) => backtest_view(&found).and_then(|view| {
+                    serde_json::to_string(&serde_json::json!({ "result": view }))
+                        .map_err(ApiError::internal)
+                }),
+                Err(e) => Err(ApiError::from(e)),
+            };
+            let last = last.unwrap_or_else(|e| {
+                serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
+                    .to_string()
+            });
+            let _ = lines.send(last + "\n");
         };
-        let last = match app.backtest(&plan, &progress).await {
-            Ok(found) => backtest_view(&found).and_then(|view| {
-                serde_json::to_string(&serde_json::json!({ "result": view }))
-                    .map_err(ApiError::internal)
-            }),
-            Err(e) => Err(ApiError::from(e)),
-        };
-        let last = last.unwrap_or_else(|e| {
-            serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}}).to_string()
-        });
-        let _ = lines.send(last + "\n");
+        // A client that goes away stops the back-test, as it would stop
+        // one answered in one piece.
+        tokio::select! {
+            () = work => {}
+            () = lines.closed() => {}
+        }
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         let line = receiver.recv().await?;
