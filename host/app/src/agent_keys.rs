@@ -20,7 +20,7 @@ use crate::errors::{AppError, Result};
 use crate::now_ms;
 
 /// The body of `POST /agents/:id/keys`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AgentKeyRequest {
     /// The agent's own Ed25519 public key (32 bytes in base64 or

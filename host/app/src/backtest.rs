@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use warrant_domain::money::Money;
 use warrant_domain::policy::Outcome;
+use warrant_domain::policy::definition::StepRequest;
 use warrant_domain::policy::input::EvaluationInput;
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_store::{IntentFilter, IntentRecord, Page, PolicyRecord};
@@ -19,8 +20,6 @@ use warrant_store::{IntentFilter, IntentRecord, Page, PolicyRecord};
 use crate::auth::Principal;
 use crate::catalog::CompiledPolicy;
 use crate::errors::{AppError, Result};
-use warrant_domain::policy::definition::StepRequest;
-
 use crate::policies::PolicyRequest;
 use crate::{App, new_id, now_ms};
 

@@ -189,7 +189,6 @@ impl Receipts<'_> {
         }
         // Past the head there is nothing to walk, not something missing.
         let to = to.map_or(head_sequence, |to| to.min(head_sequence));
-        let jwks = self.jwks(Some(tenant_id)).await?;
         let mut report = ChainReport {
             intact: true,
             from,
@@ -202,11 +201,12 @@ impl Receipts<'_> {
             report.intact = false;
             report.broken = Some(BrokenLink { sequence, reason });
         };
-        // The link into the range: the digest of the receipt before it.
-        let mut before = None;
         if from > to {
             return Ok(report);
         }
+        let jwks = self.jwks(Some(tenant_id)).await?;
+        // The link into the range: the digest of the receipt before it.
+        let mut before = None;
         if from > 1 {
             match store
                 .receipts(tenant_id, from - 1, from - 1, 1)

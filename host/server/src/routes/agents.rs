@@ -638,11 +638,7 @@ pub(crate) async fn add_key(
     ApiPath(id): ApiPath<String>,
     submission: Submission,
 ) -> Result<Reply> {
-    let request: AgentKeyRequest = if submission.body.iter().all(u8::is_ascii_whitespace) {
-        AgentKeyRequest::default()
-    } else {
-        submission.json()?
-    };
+    let request: AgentKeyRequest = submission.json_or_empty()?;
     let made = state.app.agents().add_key(&principal, &id, request).await?;
     Reply::json(
         StatusCode::CREATED,

@@ -38,24 +38,49 @@ fn receipt_of(
         ),
         _ => Vec::new(),
     };
-    // A declared intent stands as its decision's outcome.
-    let verdict = decided.then(|| event.to.as_str().to_owned());
     Ok(Receipt {
+        // A declared intent stands as its decision's outcome.
+        verdict: decided.then(|| event.to.as_str().to_owned()),
+        rules,
+        ..unchained(
+            intent,
+            receipt_event(event, flagged),
+            event.from.map(|status| status.as_str().to_owned()),
+            event.to.as_str().to_owned(),
+            event.at_ms,
+        )
+    })
+}
+
+/// A receipt about `intent`, before its place in the chain is known:
+/// its event, the statuses before and after, and the time; no verdict or
+/// rules, and the input the intent's decision saw.
+fn unchained(
+    intent: &IntentRecord,
+    event: String,
+    from: Option<String>,
+    to: String,
+    at_ms: i64,
+) -> Receipt {
+    Receipt {
         format: receipt::FORMAT.to_owned(),
         tenant_id: intent.tenant_id.clone(),
         sequence: 0,
         previous: None,
         intent_id: intent.id.clone(),
         agent_id: intent.agent_id.clone(),
-        event: receipt_event(event, flagged),
-        from: event.from.map(|status| status.as_str().to_owned()),
-        to: event.to.as_str().to_owned(),
-        verdict,
-        policy: Some(policy_of(intent)),
-        rules,
+        event,
+        from,
+        to,
+        verdict: None,
+        policy: Some(PolicyRef {
+            id: intent.policy_id.clone(),
+            version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
+        }),
+        rules: Vec::new(),
         input_sha256: intent.input_sha256.clone(),
-        at: receipt_time(event.at_ms),
-    })
+        at: receipt_time(at_ms),
+    }
 }
 
 /// The receipt of a charge of a recurring intent: the charge rules'
@@ -68,33 +93,29 @@ fn charge_receipt(
     input_sha256: Option<String>,
 ) -> Result<Receipt> {
     let decision = stored_decision("charges.decision", &charge.decision)?;
-    let status = intent.status.as_str().to_owned();
+    let status = intent.status.as_str();
+    let event = if charge.accepted {
+        "charge.accepted"
+    } else {
+        "charge.flagged"
+    };
     Ok(Receipt {
-        format: receipt::FORMAT.to_owned(),
-        tenant_id: intent.tenant_id.clone(),
-        sequence: 0,
-        previous: None,
-        intent_id: intent.id.clone(),
-        agent_id: intent.agent_id.clone(),
-        event: if charge.accepted {
-            "charge.accepted"
-        } else {
-            "charge.flagged"
-        }
-        .to_owned(),
-        from: Some(status.clone()),
-        to: status,
         verdict: Some(
             IntentStatus::from_outcome(decision.verdict)
                 .as_str()
                 .to_owned(),
         ),
-        policy: Some(policy_of(intent)),
         rules: input
             .map(|input| RuleRecord::of_decision(&decision, input))
             .unwrap_or_default(),
         input_sha256,
-        at: receipt_time(charge.created_ms),
+        ..unchained(
+            intent,
+            event.to_owned(),
+            Some(status.to_owned()),
+            status.to_owned(),
+            charge.created_ms,
+        )
     })
 }
 
@@ -109,14 +130,6 @@ fn stored_decision(column: &'static str, text: &str) -> Result<DecisionRecord> {
         column,
         detail: e.to_string(),
     })
-}
-
-/// The policy version that decides `intent`.
-fn policy_of(intent: &IntentRecord) -> PolicyRef {
-    PolicyRef {
-        id: intent.policy_id.clone(),
-        version: u32::try_from(intent.policy_version).unwrap_or(u32::MAX),
-    }
 }
 
 /// A time as receipts write it: RFC 3339, UTC, milliseconds.
