@@ -29,20 +29,25 @@ pub enum Permission {
     /// agent probe its policy's thresholds.
     #[serde(rename = "intents:evaluate")]
     Evaluate,
+    /// Reveal its agent's secrets for its approved intents
+    /// (`POST /intents/:id/secrets/:key/reveal`). Only when asked for.
+    #[serde(rename = "secrets:reveal")]
+    RevealSecrets,
 }
 
 impl Permission {
     /// Every permission, in the order the API lists them.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::Create,
         Permission::Read,
         Permission::Cancel,
         Permission::Settle,
         Permission::Evaluate,
+        Permission::RevealSecrets,
     ];
 
     /// What a token issued without a list gets: all but
-    /// [`Permission::Evaluate`].
+    /// [`Permission::Evaluate`] and [`Permission::RevealSecrets`].
     pub const DEFAULT: [Permission; 4] = [
         Permission::Create,
         Permission::Read,
@@ -56,7 +61,10 @@ impl Permission {
         match self {
             Permission::Read => Needs::Read,
             Permission::Cancel => Needs::Cancel,
-            Permission::Create | Permission::Settle | Permission::Evaluate => Needs::Configure,
+            Permission::Create
+            | Permission::Settle
+            | Permission::Evaluate
+            | Permission::RevealSecrets => Needs::Configure,
         }
     }
 
@@ -68,6 +76,7 @@ impl Permission {
             Permission::Cancel => "intents:cancel",
             Permission::Settle => "intents:settle",
             Permission::Evaluate => "intents:evaluate",
+            Permission::RevealSecrets => "secrets:reveal",
         }
     }
 }

@@ -74,6 +74,9 @@ pub enum AppError {
     /// A frozen, suspended or archived agent gets no approval.
     #[error("{0}")]
     AgentNotActive(String),
+    /// A frozen or closed card: nothing is approved or authorized on it.
+    #[error("{0}")]
+    CardNotUsable(String),
     /// An uploaded component is refused.
     #[error(transparent)]
     Plugin(#[from] LoadError),
@@ -182,6 +185,7 @@ impl AppError {
                 "E_INVALID_TRANSITION"
             }
             AppError::AgentNotActive(_) => "E_AGENT_NOT_ACTIVE",
+            AppError::CardNotUsable(_) => "E_CARD_FROZEN",
             AppError::Plugin(error) => error.code(),
             AppError::Busy(_) => "E_BUSY",
             AppError::RateLimited(_) => "E_RATE_LIMITED",

@@ -105,7 +105,7 @@ pub enum MoveBody {
 
 /// The status a stored intent shows at `now`: expired once its time to
 /// live has ended (see [`IntentStatus::at`]).
-fn status_at(record: &IntentRecord, now: i64) -> IntentStatus {
+pub(crate) fn status_at(record: &IntentRecord, now: i64) -> IntentStatus {
     record
         .status
         .at(record.intent.recurring.is_some(), record.expires_ms, now)
@@ -177,6 +177,7 @@ fn as_it_stands(
             note: None,
             at_ms: record.expires_ms,
             settlement: None,
+            kind: None,
         });
     }
     IntentWithHistory {
@@ -277,6 +278,7 @@ impl Intents<'_> {
             note: None,
             at_ms: now,
             settlement: None,
+            kind: None,
         };
         // Recorded as decided; answered as it then stands.
         let record_as_decided = record.clone();
@@ -305,6 +307,7 @@ impl Intents<'_> {
                 note: None,
                 at_ms: now + 1,
                 settlement: None,
+                kind: None,
             });
             created.record.status = IntentStatus::Cancelled;
             created.record.status_reason = Some(reason);
@@ -553,6 +556,7 @@ impl Intents<'_> {
                 note: note.clone(),
                 at_ms: now,
                 settlement: settlement.as_ref().map(|s| s.record.clone()),
+                kind: None,
             };
             events.push(event.clone());
             let moved = IntentWithHistory {
@@ -641,6 +645,7 @@ impl Intents<'_> {
                 note: None,
                 at_ms: now,
                 settlement: Some(settlement.record.clone()),
+                kind: None,
             };
             let mut events = app.store().intent_events(&record.id).await?;
             events.push(event.clone());

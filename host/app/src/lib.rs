@@ -25,6 +25,7 @@ pub mod agents;
 pub mod auth;
 pub mod backtest;
 mod bounded;
+pub mod cards;
 pub mod catalog;
 pub mod charges;
 mod clock;
@@ -45,6 +46,7 @@ pub mod receipts;
 pub mod registry;
 pub mod replay;
 pub mod sealing;
+pub mod secrets;
 pub mod sessions;
 pub mod tenants;
 pub mod tokens;
@@ -106,6 +108,9 @@ struct Inner {
     /// Whether webhook endpoints may be `http` and reach any address (for
     /// local development and tests only).
     insecure_webhooks: bool,
+    /// What seals secrets: a key derived from the key-encryption key, once
+    /// it is given.
+    secrets_cipher: std::sync::OnceLock<aes_gcm::Aes256Gcm>,
 }
 
 impl App {
@@ -123,6 +128,7 @@ impl App {
                 compilations: FairPool::new("plugin compilations", PoolSize::compilations()),
                 limiter: None,
                 insecure_webhooks: false,
+                secrets_cipher: std::sync::OnceLock::new(),
             }),
         })
     }

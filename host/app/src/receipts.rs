@@ -78,6 +78,7 @@ impl App {
         store.use_key_vault(Arc::new(SealedKeys {
             cipher: sealing::cipher(kek),
         }));
+        self.use_secrets_key(&kek);
         Ok(())
     }
 

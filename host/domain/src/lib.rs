@@ -8,6 +8,7 @@
 
 pub mod agent;
 pub mod baseline;
+pub mod card;
 pub mod context;
 pub mod decision;
 mod errors;

@@ -138,6 +138,7 @@ impl From<AppError> for ApiError {
             | AppError::InvalidTransition { .. }
             | AppError::AgentTransition { .. }
             | AppError::AgentNotActive(_)
+            | AppError::CardNotUsable(_)
             | AppError::IdempotencyRace => StatusCode::CONFLICT,
             AppError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Busy(_) | AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

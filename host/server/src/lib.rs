@@ -67,8 +67,8 @@ pub fn openapi_json() -> &'static str {
 /// document. Uploads take bodies of up to `plugin_limit` bytes.
 fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        agents, events, health, intents, keys, oversight, plugins, policies, receipts, tenants,
-        webhooks,
+        agents, cards, events, health, intents, keys, oversight, plugins, policies, receipts,
+        tenants, webhooks,
     };
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
@@ -124,6 +124,18 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
         .routes(routes!(intents::fail))
         .routes(routes!(intents::verify))
         .routes(routes!(intents::report_charge, intents::charges))
+        .routes(routes!(cards::create, cards::list))
+        .routes(routes!(cards::show, cards::update, cards::close))
+        .routes(routes!(cards::freeze))
+        .routes(routes!(cards::unfreeze))
+        .routes(routes!(cards::agent_secrets))
+        .routes(routes!(cards::put_agent_secret, cards::delete_agent_secret))
+        .routes(routes!(cards::tenant_secrets))
+        .routes(routes!(
+            cards::put_tenant_secret,
+            cards::delete_tenant_secret
+        ))
+        .routes(routes!(cards::reveal))
         .routes(routes!(events::list))
         .routes(routes!(events::show))
         .routes(routes!(events::redeliver))

@@ -62,6 +62,8 @@ pub(crate) struct ErrorDetail {
         (name = "agents", description = "Agents, their versions, status, events and tokens."),
         (name = "oversight", description = "Usage, baselines, anomalies and dry runs."),
         (name = "intents", description = "Intents, their decisions and lifecycle."),
+        (name = "cards", description = "The cards agents pay with: one agent each, frozen, unfrozen, closed."),
+        (name = "secrets", description = "Secrets of agents and tenants, sealed; an agent's revealed only for its approved intent."),
         (name = "events", description = "The tenant's audit log: every change, as an event."),
         (name = "webhooks", description = "Endpoints the events are sent to, signed."),
         (name = "receipts", description = "Signed, chained receipts of every decision and change of an intent, and the keys that sign them."),

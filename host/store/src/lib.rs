@@ -27,16 +27,16 @@ pub use errors::{Result, StoreError};
 pub use postgres::PostgresStore;
 pub use records::{
     Actor, AgentEvent, AgentFilter, AgentKeyRecord, AgentRecord, AgentVersion, ApiKeyRecord,
-    BaselineUpdate, ChainHead, ChargeRecord, DecisionActions, HistoryEntry, IdempotencyRecord,
-    IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord, PluginRemoval, PolicyRecord,
-    PublisherKeyRecord, Quota, ReceiptRecord, RememberIntent, SettledAmount, SettlementUpdate,
-    SettlementWrite, SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord,
-    TokenRecord, cancellation_event_id,
+    BaselineUpdate, CardFilter, CardRecord, ChainHead, ChargeRecord, DecisionActions, HistoryEntry,
+    IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord,
+    PluginRemoval, PolicyRecord, PublisherKeyRecord, Quota, ReceiptRecord, RememberIntent,
+    SecretRecord, SettledAmount, SettlementUpdate, SettlementWrite, SigningKeyRecord, StatusChange,
+    StoredInput, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
 };
 pub use repositories::{
-    AgentRepository, ApiKeyRepository, EventRepository, IdempotencyRepository, IntentRepository,
-    PluginRepository, PolicyRepository, ReceiptRepository, TenantRepository, UsageRepository,
-    WebhookRepository,
+    AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository,
+    IntentRepository, PluginRepository, PolicyRepository, ReceiptRepository, TenantRepository,
+    UsageRepository, WebhookRepository,
 };
 pub use sqlite::SqliteStore;
 
@@ -57,6 +57,7 @@ pub trait Store:
     + EventRepository
     + WebhookRepository
     + ReceiptRepository
+    + CardRepository
     + Send
     + Sync
     + 'static

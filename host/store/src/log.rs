@@ -28,6 +28,8 @@ pub trait Views: Send + Sync {
     fn plugin(&self, plugin: &PluginRecord) -> String;
     /// A webhook endpoint (never its secret).
     fn endpoint(&self, endpoint: &EndpointRecord) -> String;
+    /// A card.
+    fn card(&self, card: &crate::CardRecord) -> String;
 }
 
 /// Renders only each object's id: what events carry where no API has
@@ -56,6 +58,9 @@ impl Views for IdsOnly {
     }
     fn endpoint(&self, endpoint: &EndpointRecord) -> String {
         id_only(&endpoint.id)
+    }
+    fn card(&self, card: &crate::CardRecord) -> String {
+        id_only(&card.id)
     }
 }
 

@@ -69,10 +69,11 @@ include!("sql/intents.rs");
 include!("sql/usage.rs");
 include!("sql/events.rs");
 include!("sql/receipts.rs");
+include!("sql/cards.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 10] = [
+const MIGRATIONS: [(i64, &str, &str); 11] = [
     (
         1,
         "schema",
@@ -122,6 +123,11 @@ const MIGRATIONS: [(i64, &str, &str); 10] = [
         10,
         "deleted plugins",
         include_str!("../migrations/postgres/0010_deleted_plugins.sql"),
+    ),
+    (
+        11,
+        "cards and secrets",
+        include_str!("../migrations/postgres/0011_cards_and_secrets.sql"),
     ),
 ];
 

@@ -1,9 +1,10 @@
 //! What the store keeps, one record per table. Times are Unix milliseconds.
 
 pub use warrant_domain::baseline::HistoryEntry;
+use warrant_domain::card::{CardStatus, Provider};
 use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
-use warrant_domain::money::Money;
+use warrant_domain::money::{Currency, Money};
 pub use warrant_domain::plan::{Plan, Quota};
 use warrant_domain::plugin::World;
 use warrant_domain::settlement::Reporter;
@@ -258,6 +259,10 @@ pub struct IntentEvent {
     /// approval that the intent's `approvals_required` does not yet
     /// complete goes from and to `pending_approval`.
     pub settlement: Option<String>,
+    /// What the entry records when it is not a move of its own:
+    /// `secret_revealed` (from and to `approved`, the key named in
+    /// `reason`).
+    pub kind: Option<String>,
 }
 
 /// A status change to apply to an intent that is still in `from`.
@@ -578,4 +583,55 @@ pub struct Suspension {
     pub cancelled_intents: Vec<String>,
     /// How many live tokens it revoked.
     pub revoked_tokens: u64,
+}
+
+/// A card an agent pays with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardRecord {
+    /// `ca_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The one agent that pays with it.
+    pub agent_id: String,
+    /// Its name, unique among its agent's cards that are not closed.
+    pub name: String,
+    /// The currency it pays in.
+    pub currency: Currency,
+    /// The last four digits of its number, when given.
+    pub last4: Option<String>,
+    /// Who issues it.
+    pub provider: Provider,
+    /// The issuer's id of it (`ic_…` at Stripe), when given.
+    pub external_id: Option<String>,
+    /// Where it stands.
+    pub status: CardStatus,
+    /// When it was made.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+}
+
+/// Which cards a listing shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CardFilter {
+    /// Only this agent's.
+    pub agent_id: Option<String>,
+}
+
+/// A secret: its value sealed, never in clear.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The agent it belongs to; none for the tenant's own.
+    pub agent_id: Option<String>,
+    /// Its key.
+    pub key: String,
+    /// The value sealed under the key-encryption key.
+    pub sealed: String,
+    /// The hosts it may be revealed for, in lower case.
+    pub allowed_hosts: Vec<String>,
+    /// When it was last set.
+    pub set_ms: i64,
 }

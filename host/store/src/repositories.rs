@@ -5,6 +5,7 @@
 //! same transaction as the write itself.
 
 use async_trait::async_trait;
+use warrant_domain::card::Provider;
 use warrant_domain::context::{AgentStatus, Usage};
 use warrant_domain::money::Currency;
 
@@ -650,4 +651,79 @@ pub trait ReceiptRepository: Send + Sync {
     /// A kept evaluation input of the tenant, with the configurations it
     /// names.
     async fn evaluation_input(&self, tenant_id: &str, sha256: &str) -> Result<Option<StoredInput>>;
+}
+
+/// Cards agents pay with, and the secrets of agents and tenants.
+#[async_trait]
+pub trait CardRepository: Send + Sync {
+    /// Adds a card, with its `card.created` event; `Duplicate` when its
+    /// agent has a card of that name, or the tenant one of that provider's
+    /// id, that is not closed.
+    async fn insert_card(&self, card: &CardRecord, actor: &Actor) -> Result<()>;
+
+    /// One of the tenant's cards.
+    async fn card(&self, tenant_id: &str, id: &str) -> Result<Option<CardRecord>>;
+
+    /// The agent's card of that name that is not closed.
+    async fn card_named(&self, agent_id: &str, name: &str) -> Result<Option<CardRecord>>;
+
+    /// The tenant's card with that provider's id: the one not closed, if
+    /// any, else the newest.
+    async fn card_by_external_id(
+        &self,
+        tenant_id: &str,
+        provider: Provider,
+        external_id: &str,
+    ) -> Result<Option<CardRecord>>;
+
+    /// A page of the tenant's cards, newest first.
+    async fn cards(
+        &self,
+        tenant_id: &str,
+        filter: &CardFilter,
+        page: &Page,
+    ) -> Result<Vec<CardRecord>>;
+
+    /// Changes a card as `change` does, which answers the event the change
+    /// is (`card.updated`, `card.frozen`, …) or none when nothing changes;
+    /// `Duplicate` as for [`CardRepository::insert_card`].
+    async fn update_card(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: &(dyn for<'c> Fn(&'c mut CardRecord) -> Option<&'static str> + Sync),
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<Option<CardRecord>>;
+
+    /// Sets a secret (sealed), with its `secret.set` event; whether it is
+    /// new.
+    async fn put_secret(&self, secret: &SecretRecord, actor: &Actor) -> Result<bool>;
+
+    /// An agent's secrets (the tenant's own for none), by key.
+    async fn secrets(&self, tenant_id: &str, agent_id: Option<&str>) -> Result<Vec<SecretRecord>>;
+
+    /// One secret of an agent (the tenant's own for none).
+    async fn secret(
+        &self,
+        tenant_id: &str,
+        agent_id: Option<&str>,
+        key: &str,
+    ) -> Result<Option<SecretRecord>>;
+
+    /// Deletes a secret, with its `secret.deleted` event; whether there
+    /// was one.
+    async fn delete_secret(
+        &self,
+        tenant_id: &str,
+        agent_id: Option<&str>,
+        key: &str,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<bool>;
+
+    /// Records a secret's reveal (`event`, of kind `secret_revealed`) on
+    /// its intent, only while the intent is approved within its time to
+    /// live and its agent active; whether it was.
+    async fn record_reveal(&self, tenant_id: &str, event: &IntentEvent) -> Result<bool>;
 }

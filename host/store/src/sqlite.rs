@@ -42,10 +42,11 @@ include!("sql/intents.rs");
 include!("sql/usage.rs");
 include!("sql/events.rs");
 include!("sql/receipts.rs");
+include!("sql/cards.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "lifecycle",
@@ -96,6 +97,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         11,
         "deleted plugins",
         include_str!("../migrations/0011_deleted_plugins.sql"),
+    ),
+    (
+        12,
+        "cards and secrets",
+        include_str!("../migrations/0012_cards_and_secrets.sql"),
     ),
 ];
 

@@ -21,7 +21,7 @@ use warrant_store::{
 };
 
 use warrant_store::log::{
-    AttemptOutcome, AttemptRecord, DeliveryStatus, EndpointRecord, EventFilter,
+    AttemptOutcome, AttemptRecord, DeliveryStatus, EndpointRecord, EventFilter, EventRecord,
 };
 
 const MINUTE: i64 = 60_000;
@@ -217,6 +217,7 @@ fn created(record: &IntentRecord) -> IntentEvent {
         note: None,
         at_ms: record.created_ms,
         settlement: None,
+        kind: None,
     }
 }
 
@@ -374,6 +375,7 @@ async fn a_status_change_applies_only_from_the_expected_status(backend: Backend)
             note: None,
             at_ms: NOW + 1,
             settlement: None,
+            kind: None,
         },
         settlement: None,
         seen_updated_ms: Some(NOW),
@@ -587,6 +589,7 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
             note: None,
             at_ms: NOW - 400,
             settlement: None,
+            kind: None,
         },
         settlement: Some(settlement(Some(minor), by, flagged)),
         seen_updated_ms: None,
@@ -747,6 +750,7 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
                 note: None,
                 at_ms: NOW,
                 settlement: None,
+                kind: None,
             },
             settlement,
             seen_updated_ms: None,
@@ -874,6 +878,7 @@ async fn an_approval_and_a_new_intent_need_an_active_agent_at_commit(backend: Ba
             note: None,
             at_ms: NOW + 1,
             settlement: None,
+            kind: None,
         },
         settlement: None,
         seen_updated_ms: Some(NOW),
@@ -1999,6 +2004,7 @@ async fn every_history_entry_adds_a_signed_receipt_to_the_tenants_chain(backend:
             note: None,
             at_ms: NOW + 1,
             settlement: None,
+            kind: None,
         },
         settlement: None,
         seen_updated_ms: None,
@@ -2179,7 +2185,212 @@ on_both!(
     an_endpoint_reached_since_a_delivery_failed_stays_enabled,
     intents_list_by_the_time_they_were_declared,
     every_history_entry_adds_a_signed_receipt_to_the_tenants_chain,
+    a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freezes_them,
+    a_secret_is_kept_sealed_per_owner_and_its_events_carry_no_value,
 );
+
+fn card_record(id: &str, name: &str, external_id: Option<&str>) -> warrant_store::CardRecord {
+    use warrant_domain::card::{CardStatus, Provider};
+    warrant_store::CardRecord {
+        id: id.into(),
+        tenant_id: "tn_1".into(),
+        agent_id: "ag_1".into(),
+        name: name.into(),
+        currency: Currency::EUR,
+        last4: None,
+        provider: if external_id.is_some() {
+            Provider::Stripe
+        } else {
+            Provider::Generic
+        },
+        external_id: external_id.map(str::to_owned),
+        status: CardStatus::Active,
+        created_ms: NOW,
+        updated_ms: NOW,
+    }
+}
+
+async fn a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freezes_them(
+    backend: Backend,
+) {
+    use warrant_domain::card::{CardStatus, Provider};
+    use warrant_domain::context::AgentStatus;
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    store
+        .insert_card(&card_record("ca_1", "subs", None), &admin())
+        .await
+        .unwrap();
+    store
+        .insert_card(&card_record("ca_2", "stripe", Some("ic_1")), &admin())
+        .await
+        .unwrap();
+    for duplicate in [
+        card_record("ca_3", "subs", None),
+        card_record("ca_3", "other", Some("ic_1")),
+    ] {
+        let refused = store.insert_card(&duplicate, &admin()).await;
+        assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
+    }
+    assert_eq!(
+        store.card_named("ag_1", "subs").await.unwrap().unwrap().id,
+        "ca_1"
+    );
+    assert!(store.card_named("ag_1", "SUBS").await.unwrap().is_none());
+    let found = store
+        .card_by_external_id("tn_1", Provider::Stripe, "ic_1")
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().id, "ca_2");
+    assert!(
+        store
+            .card_by_external_id("tn_1", Provider::Generic, "ic_1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.card("tn_2", "ca_1").await.unwrap().is_none());
+
+    // Closed, its name and id are free for a new card; the provider's id
+    // then finds the open one.
+    let close = |card: &mut warrant_store::CardRecord| {
+        card.status = CardStatus::Closed;
+        Some("card.closed")
+    };
+    for id in ["ca_1", "ca_2"] {
+        store
+            .update_card("tn_1", id, &close, &admin(), NOW + 1)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert!(store.card_named("ag_1", "subs").await.unwrap().is_none());
+    store
+        .insert_card(&card_record("ca_4", "subs", Some("ic_1")), &admin())
+        .await
+        .unwrap();
+    let found = store
+        .card_by_external_id("tn_1", Provider::Stripe, "ic_1")
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().id, "ca_4");
+    let page = store
+        .cards("tn_1", &warrant_store::CardFilter::default(), &whole_page())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["ca_4", "ca_2", "ca_1"]
+    );
+
+    // Suspending the agent freezes its active cards in the same write,
+    // each with its event; closed ones stay closed.
+    store
+        .stop_agent(
+            &agent_event("aev_s", "emergency-suspend", NOW + 2),
+            AgentStatus::Suspended,
+            "stop",
+            &|_| None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let statuses: Vec<CardStatus> = store
+        .cards(
+            "tn_1",
+            &warrant_store::CardFilter {
+                agent_id: Some("ag_1".into()),
+            },
+            &whole_page(),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(
+        statuses,
+        [CardStatus::Frozen, CardStatus::Closed, CardStatus::Closed]
+    );
+    let filter = EventFilter {
+        event_type: Some("card.frozen".into()),
+        ..EventFilter::default()
+    };
+    let frozen = store.events("tn_1", &filter, &whole_page()).await.unwrap();
+    assert_eq!(frozen.len(), 1);
+    assert_eq!(frozen[0].object_id, "ca_4");
+}
+
+async fn a_secret_is_kept_sealed_per_owner_and_its_events_carry_no_value(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    let secret = |agent_id: Option<&str>, sealed: &str| warrant_store::SecretRecord {
+        tenant_id: "tn_1".into(),
+        agent_id: agent_id.map(str::to_owned),
+        key: "KEY".into(),
+        sealed: sealed.into(),
+        allowed_hosts: vec!["shop.example".into()],
+        set_ms: NOW,
+    };
+    assert!(
+        store
+            .put_secret(&secret(Some("ag_1"), "sealed-1"), &admin())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_secret(&secret(Some("ag_1"), "sealed-2"), &admin())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_secret(&secret(None, "sealed-3"), &admin())
+            .await
+            .unwrap()
+    );
+    let agents = store.secrets("tn_1", Some("ag_1")).await.unwrap();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].sealed, "sealed-2");
+    assert_eq!(
+        store
+            .secret("tn_1", None, "KEY")
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed,
+        "sealed-3"
+    );
+    assert!(store.secret("tn_2", None, "KEY").await.unwrap().is_none());
+    assert!(
+        store
+            .delete_secret("tn_1", Some("ag_1"), "KEY", &admin(), NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_secret("tn_1", Some("ag_1"), "KEY", &admin(), NOW)
+            .await
+            .unwrap()
+    );
+    assert!(store.secret("tn_1", None, "KEY").await.unwrap().is_some());
+    let events = store
+        .events("tn_1", &EventFilter::default(), &whole_page())
+        .await
+        .unwrap();
+    let secrets: Vec<&EventRecord> = events
+        .iter()
+        .filter(|e| e.event_type.starts_with("secret."))
+        .collect();
+    assert_eq!(secrets.len(), 4);
+    for event in secrets {
+        assert!(!event.data.contains("sealed-"), "{}", event.data);
+    }
+}
 
 /// A page holding all there is in these tests.
 fn whole_page() -> Page {

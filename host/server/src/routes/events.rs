@@ -233,4 +233,7 @@ impl warrant_app::Views for ApiViews {
     fn endpoint(&self, endpoint: &EndpointRecord) -> String {
         json_text(Ok(crate::routes::webhooks::view(endpoint)))
     }
+    fn card(&self, card: &warrant_store::CardRecord) -> String {
+        json_text(Ok(crate::routes::cards::view(card)))
+    }
 }

@@ -119,6 +119,9 @@ struct EventView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     settlement: Option<&'a RawValue>,
+    /// What the entry records when it is not a move: `secret_revealed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
     at: String,
 }
 
@@ -190,6 +193,7 @@ pub(crate) fn intent_view<'a>(
                             reason: event.reason.as_deref(),
                             note: event.note.as_deref(),
                             settlement: event.settlement.as_deref().map(raw).transpose()?,
+                            kind: event.kind.as_deref(),
                             at: rfc3339(event.at_ms),
                         })
                     })

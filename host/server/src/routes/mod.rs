@@ -2,6 +2,7 @@
 //! service of [`warrant_app`] and renders the answer with its views.
 
 pub(crate) mod agents;
+pub(crate) mod cards;
 pub(crate) mod events;
 pub(crate) mod health;
 pub(crate) mod intents;

@@ -437,6 +437,9 @@ impl AgentRepository for ThisStore {
             .bind(&event.agent_id)
             .execute(&mut *tx)
             .await?;
+        if matches!(to, AgentStatus::Suspended | AgentStatus::Archived) {
+            freeze_cards_of(&mut tx, &event.agent_id, &event.actor(), event.at_ms).await?;
+        }
         insert_agent_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
@@ -465,6 +468,7 @@ impl AgentRepository for ThisStore {
             .await?;
         let cancelled_intents =
             cancel_live_intents(&mut tx, agent_id, &event.actor(), intent_reason, now).await?;
+        freeze_cards_of(&mut tx, agent_id, &event.actor(), now).await?;
         let revoked = sqlx::query(
             "UPDATE agent_tokens SET revoked_ms = $1 WHERE agent_id = $2 AND revoked_ms IS NULL",
         )
@@ -622,6 +626,7 @@ async fn apply_actions(tx: &mut Tx, agent_id: &str, actions: &DecisionActions) -
                 suspension.at_ms + 1,
             )
             .await?;
+            freeze_cards_of(tx, agent_id, &suspension.actor(), suspension.at_ms + 1).await?;
         }
     }
     for alert in &actions.alerts {

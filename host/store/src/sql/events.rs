@@ -136,6 +136,7 @@ async fn log_intent_event(
     let data = crate::log::views().intent(intent);
     let mut types = Vec::with_capacity(2);
     match event.from {
+        _ if let Some(kind) = &event.kind => types.push(format!("intent.{kind}")),
         None => {
             types.push("intent.created".to_owned());
             types.push(format!("intent.{}", event.to.as_str()));

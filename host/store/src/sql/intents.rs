@@ -201,6 +201,7 @@ impl IntentRepository for ThisStore {
             note: None,
             at_ms: update.at_ms,
             settlement: Some(update.settlement.record.clone()),
+            kind: None,
         };
         let receipt = insert_event(&mut tx, &event, None, update.settlement.flagged).await?;
         resync_spend(&mut tx, &update.intent_id, flag_left_by(&update.settlement)).await?;
@@ -293,6 +294,7 @@ impl IntentRepository for ThisStore {
                     note: None,
                     at_ms: now_ms,
                     settlement: None,
+                    kind: None,
                 };
                 insert_event(&mut tx, &event, None, false).await?;
                 events.push(event);
@@ -480,6 +482,7 @@ fn event_row(row: &DbRow) -> Result<IntentEvent> {
         note: row.try_get("note")?,
         at_ms: row.try_get("at_ms")?,
         settlement: row.try_get("settlement")?,
+        kind: row.try_get("kind")?,
     })
 }
 
@@ -524,8 +527,8 @@ async fn insert_event_with(
     sqlx::query(
         "INSERT INTO intent_events
              (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
-              actor_name, note)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+              actor_name, note, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&event.id)
     .bind(&event.intent_id)
@@ -537,6 +540,7 @@ async fn insert_event_with(
     .bind(&event.settlement)
     .bind(&event.actor_name)
     .bind(&event.note)
+    .bind(&event.kind)
     .execute(&mut **tx)
     .await?;
     let read;
@@ -606,6 +610,7 @@ async fn cancel_live_intents(
             note: None,
             at_ms: now_ms,
             settlement: None,
+            kind: None,
         };
         insert_event(tx, &event, None, false).await?;
         cancelled.push(id);

@@ -8,8 +8,12 @@ use warrant_domain::receipt::{self, PolicyRef, Receipt, RuleRecord};
 
 /// What a receipt calls a history entry of an intent: its decision, a
 /// move, a verification, an approval that four eyes still wait on, or a
-/// settlement's flag.
+/// settlement's flag; an entry of another kind by its kind
+/// (`intent.secret_revealed`).
 fn receipt_event(event: &IntentEvent, flagged: bool) -> String {
+    if let Some(kind) = &event.kind {
+        return format!("intent.{kind}");
+    }
     match event.from {
         None => "intent.decided".to_owned(),
         Some(_) if flagged => "intent.flagged".to_owned(),
