@@ -27,7 +27,12 @@ fn card_row(row: &DbRow) -> Result<CardRecord> {
 }
 
 /// Logs `event_type` about `card`, as it stands after the change.
-async fn log_card_event(tx: &mut Tx, card: &CardRecord, event_type: &str, actor: &Actor) -> Result<()> {
+async fn log_card_event(
+    tx: &mut Tx,
+    card: &CardRecord,
+    event_type: &str,
+    actor: &Actor,
+) -> Result<()> {
     let event = new_event(
         &card.tenant_id,
         event_type,
@@ -42,7 +47,8 @@ async fn log_card_event(tx: &mut Tx, card: &CardRecord, event_type: &str, actor:
 }
 
 async fn card_in(tx: &mut Tx, tenant_id: &str, id: &str) -> Result<Option<CardRecord>> {
-    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE tenant_id = $1 AND id = $2{FOR_UPDATE}");
+    let sql =
+        format!("SELECT {CARD_COLUMNS} FROM cards WHERE tenant_id = $1 AND id = $2{FOR_UPDATE}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tenant_id)
         .bind(id)
@@ -71,7 +77,8 @@ async fn write_card(tx: &mut Tx, card: &CardRecord) -> Result<()> {
 /// Freezes every active card of an agent, each with its event: what
 /// archiving or suspending the agent does in its own transaction.
 async fn freeze_cards_of(tx: &mut Tx, agent_id: &str, actor: &Actor, now_ms: i64) -> Result<()> {
-    let sql = format!("SELECT {CARD_COLUMNS} FROM cards WHERE agent_id = $1 AND status = $2 ORDER BY id");
+    let sql =
+        format!("SELECT {CARD_COLUMNS} FROM cards WHERE agent_id = $1 AND status = $2 ORDER BY id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(agent_id)
         .bind(CardStatus::Active.as_str())
@@ -204,7 +211,12 @@ impl CardRepository for ThisStore {
         row.as_ref().map(card_row).transpose()
     }
 
-    async fn cards(&self, tenant_id: &str, filter: &CardFilter, page: &Page) -> Result<Vec<CardRecord>> {
+    async fn cards(
+        &self,
+        tenant_id: &str,
+        filter: &CardFilter,
+        page: &Page,
+    ) -> Result<Vec<CardRecord>> {
         let sql = format!(
             "SELECT {CARD_COLUMNS} FROM cards
              WHERE tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR agent_id = $2)
@@ -249,13 +261,15 @@ impl CardRepository for ThisStore {
     async fn put_secret(&self, secret: &SecretRecord, actor: &Actor) -> Result<bool> {
         let mut tx = self.write().await?;
         let owner = secret.agent_id.as_deref().unwrap_or("");
-        let existed = sqlx::query("SELECT 1 AS one FROM secrets WHERE tenant_id = $1 AND owner = $2 AND key = $3")
-            .bind(&secret.tenant_id)
-            .bind(owner)
-            .bind(&secret.key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
+        let existed = sqlx::query(
+            "SELECT 1 AS one FROM secrets WHERE tenant_id = $1 AND owner = $2 AND key = $3",
+        )
+        .bind(&secret.tenant_id)
+        .bind(owner)
+        .bind(&secret.key)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
         sqlx::query(
             "INSERT INTO secrets (tenant_id, owner, key, sealed, allowed_hosts, set_ms)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -290,7 +304,12 @@ impl CardRepository for ThisStore {
         .collect()
     }
 
-    async fn secret(&self, tenant_id: &str, agent_id: Option<&str>, key: &str) -> Result<Option<SecretRecord>> {
+    async fn secret(
+        &self,
+        tenant_id: &str,
+        agent_id: Option<&str>,
+        key: &str,
+    ) -> Result<Option<SecretRecord>> {
         let row = sqlx::query(
             "SELECT tenant_id, owner, key, sealed, allowed_hosts, set_ms FROM secrets
              WHERE tenant_id = $1 AND owner = $2 AND key = $3",

@@ -21,9 +21,9 @@ use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges
 use crate::errors::{Result, StoreError};
 use crate::records::*;
 use crate::{
-    AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository, IntentRepository,
-    PluginRepository, PolicyRepository, ReceiptRepository, Store, TenantRepository,
-    UsageRepository, WebhookRepository,
+    AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository,
+    IntentRepository, PluginRepository, PolicyRepository, ReceiptRepository, Store,
+    TenantRepository, UsageRepository, WebhookRepository,
 };
 
 #[async_trait]
