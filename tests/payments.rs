@@ -491,3 +491,829 @@ fn a_secret_is_revealed_only_for_an_approved_intent_at_an_allowed_host() {
         );
     }
 }
+
+/// An authorization's body for `amount` cents at hetzner.com.
+fn at_hetzner(card: &str, amount: u64) -> Value {
+    json!({"cardId": card, "amount": amount, "currency": "EUR",
+           "merchant": {"name": "HETZNER ONLINE GMBH", "domain": "hetzner.com", "mcc": "4816", "country": "de"}})
+}
+
+fn declare(
+    server: &Server,
+    key: &str,
+    agent: &str,
+    card: &str,
+    euros: &str,
+    merchant: &str,
+) -> Value {
+    server
+        .post_text(
+            "/intents",
+            key,
+            &format!(
+                r#"{{"agentId":"{agent}","cardName":"{card}","purpose":"renew the server","expectedAmountEuros":{euros},"expectedMerchant":"{merchant}"}}"#
+            ),
+        )
+        .expect(201)
+        .body
+}
+
+fn authorize(server: &Server, key: &str, body: Value) -> Value {
+    server.post("/authorizations", key, body).expect(200).body
+}
+
+fn declined(server: &Server, key: &str, body: Value, code: &str) -> Value {
+    let answer = authorize(server, key, body);
+    assert_eq!(answer["approved"], false, "{answer}");
+    assert_eq!(answer["code"], code, "{answer}");
+    assert_eq!(answer["status"], "declined");
+    answer
+}
+
+fn status(server: &Server, key: &str, intent: &str) -> String {
+    server
+        .get(&format!("/intents/{intent}"), key)
+        .expect(200)
+        .body["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn money_moves_only_against_an_approved_intent_and_lands_in_the_ledger() {
+    let server = Server::start();
+    let (key, buyer, other) = tenant(&server, "acme");
+    let card_id = card(
+        &server,
+        &key,
+        json!({"agentId": buyer, "name": "subscriptions"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Nothing declared: declined, recorded, never an error.
+    declined(&server, &key, at_hetzner(&card_id, 4510), "E_NO_INTENT");
+
+    // Declared and approved; the agent gets the card's number for it.
+    let intent = declare(
+        &server,
+        &key,
+        &buyer,
+        "subscriptions",
+        "45.10",
+        "hetzner.com",
+    );
+    assert_eq!(intent["status"], "approved");
+    let intent = intent["id"].as_str().unwrap().to_owned();
+
+    // Declines for what does not match, each with its code.
+    let mut usd = at_hetzner(&card_id, 4510);
+    usd["currency"] = json!("USD");
+    declined(&server, &key, usd, "E_CURRENCY_MISMATCH");
+    let mut aws = at_hetzner(&card_id, 4510);
+    aws["merchant"] = json!({"name": "AWS EMEA", "domain": "aws.amazon.com"});
+    let answer = declined(&server, &key, aws, "E_MERCHANT_MISMATCH");
+    assert_eq!(
+        answer["intentId"],
+        intent.as_str(),
+        "the closest intent is named"
+    );
+    declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 4511),
+        "E_AMOUNT_MISMATCH",
+    );
+    assert_eq!(status(&server, &key, &intent), "approved");
+
+    // Approved: the intent is taken and its amount reserved.
+    let approved = authorize(&server, &key, at_hetzner(&card_id, 4510));
+    assert_eq!(approved["approved"], true, "{approved}");
+    assert_eq!(approved["code"], "approved");
+    assert_eq!(approved["status"], "pending");
+    assert_eq!(approved["intentId"], intent.as_str());
+    assert_eq!(approved["merchant"]["country"], "DE");
+    let auth = approved["id"].as_str().unwrap().to_owned();
+    assert!(auth.starts_with("auth_"));
+    assert_eq!(status(&server, &key, &intent), "authorized");
+    let usage = server
+        .get(&format!("/agents/{buyer}/usage"), &key)
+        .expect(200)
+        .text;
+    assert!(
+        usage.contains(r#""lastDay":{"count":1,"spendEuros":45.10,"#),
+        "{usage}"
+    );
+    // A one-off intent is consumed by its first approved authorization.
+    declined(&server, &key, at_hetzner(&card_id, 4510), "E_NO_INTENT");
+    // Nobody cancels an authorized intent from under its authorization.
+    server
+        .post(&format!("/intents/{intent}/cancel"), &key, json!({}))
+        .expect_error(409, "E_INVALID_TRANSITION");
+
+    // Captured for a little more: the intent completes, flagged as
+    // `/verify` would flag it, and the ledger has the capture.
+    let captured = server
+        .post(
+            &format!("/authorizations/{auth}/capture"),
+            &key,
+            json!({"amount": 4600}),
+        )
+        .expect(200)
+        .body;
+    assert_eq!(captured["authorization"]["status"], "captured");
+    assert_eq!(captured["authorization"]["capturedAmount"], 4600);
+    let capture = captured["transaction"].clone();
+    assert_eq!(capture["kind"], "capture");
+    assert_eq!(capture["amount"], 4600);
+    assert_eq!(capture["intentId"], intent.as_str());
+    let shown = server.get(&format!("/intents/{intent}"), &key).expect(200);
+    assert_eq!(shown.body["status"], "completed");
+    assert_eq!(
+        shown.body["settlement"]["flags"],
+        json!(["amount-deviation"]),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown.text.contains(r#""actualAmountEuros":46.00"#),
+        "{}",
+        shown.text
+    );
+    server
+        .post(&format!("/authorizations/{auth}/capture"), &key, json!({}))
+        .expect_error(409, "E_CONFLICT");
+    server
+        .post(&format!("/authorizations/{auth}/reverse"), &key, json!({}))
+        .expect_error(409, "E_CONFLICT");
+
+    // Refunds, at most what was captured.
+    let capture_id = capture["id"].as_str().unwrap();
+    let refund = |amount: u64| {
+        server.post(
+            &format!("/transactions/{capture_id}/refund"),
+            &key,
+            json!({"amount": amount}),
+        )
+    };
+    let first = refund(1000).expect(201).body;
+    assert_eq!(
+        (first["kind"].as_str(), first["refundOf"].as_str()),
+        (Some("refund"), Some(capture_id))
+    );
+    let too_much = refund(3601).expect_error(409, "E_CONFLICT");
+    assert!(
+        too_much.text.contains("36.00 EUR left"),
+        "{}",
+        too_much.text
+    );
+    refund(3600).expect(201);
+    refund(1).expect_error(409, "E_CONFLICT");
+    let first_id = first["id"].as_str().unwrap();
+    server
+        .post(
+            &format!("/transactions/{first_id}/refund"),
+            &key,
+            json!({"amount": 1}),
+        )
+        .expect_error(409, "E_CONFLICT");
+    refund(0).expect_error(400, "E_VALIDATION");
+
+    // The ledger, by intent, card and agent, exact.
+    let ledger = server
+        .get(&format!("/transactions?intentId={intent}"), &key)
+        .expect(200)
+        .body;
+    let amounts: Vec<(String, u64)> = ledger["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().to_owned(),
+                t["amount"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        amounts,
+        [
+            ("refund".into(), 3600),
+            ("refund".into(), 1000),
+            ("capture".into(), 4600)
+        ]
+    );
+    assert_eq!(
+        server
+            .get(&format!("/transactions?cardId={card_id}&limit=1"), &key)
+            .expect(200)
+            .body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        server
+            .get(&format!("/transactions?agentId={other}"), &key)
+            .expect(200)
+            .body["data"],
+        json!([])
+    );
+    assert_eq!(
+        server
+            .get(&format!("/transactions/{capture_id}"), &key)
+            .expect(200)
+            .body["amount"],
+        4600
+    );
+
+    // A reversal releases the intent, which another authorization takes.
+    let intent = declare(&server, &key, &buyer, "subscriptions", "20", "hetzner.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auth = authorize(&server, &key, at_hetzner(&card_id, 2000))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reversed = server
+        .post(&format!("/authorizations/{auth}/reverse"), &key, json!({}))
+        .expect(200)
+        .body;
+    assert_eq!(reversed["status"], "reversed");
+    assert_eq!(status(&server, &key, &intent), "approved");
+    let again = authorize(&server, &key, at_hetzner(&card_id, 2000));
+    assert_eq!(
+        (again["approved"].as_bool(), again["intentId"].as_str()),
+        (Some(true), Some(intent.as_str()))
+    );
+    server
+        .get(&format!("/authorizations/{auth}"), &key)
+        .expect(200);
+
+    // The issuer's id makes a repeated authorization one.
+    let declared = declare(&server, &key, &buyer, "subscriptions", "10", "hetzner.com");
+    let mut once = at_hetzner(&card_id, 1000);
+    once["externalId"] = json!("iauth_1");
+    let first = authorize(&server, &key, once.clone());
+    let second = authorize(&server, &key, once);
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(first["approved"], true);
+    assert_eq!(
+        status(&server, &key, declared["id"].as_str().unwrap()),
+        "authorized"
+    );
+
+    // A frozen card and an agent that is not active get nothing.
+    declare(&server, &key, &buyer, "subscriptions", "5", "hetzner.com");
+    let pending = declare(&server, &key, &buyer, "subscriptions", "60", "hetzner.com");
+    assert_eq!(pending["status"], "pending_approval");
+    server
+        .post(&format!("/cards/{card_id}/freeze"), &key, json!({}))
+        .expect(200);
+    declined(&server, &key, at_hetzner(&card_id, 500), "E_CARD_FROZEN");
+    server
+        .post(
+            &format!("/intents/{}/approve", pending["id"].as_str().unwrap()),
+            &key,
+            json!({}),
+        )
+        .expect_error(409, "E_CARD_FROZEN");
+    server
+        .post(&format!("/cards/{card_id}/unfreeze"), &key, json!({}))
+        .expect(200);
+    server
+        .post(&format!("/agents/{buyer}/freeze"), &key, json!({}))
+        .expect(200);
+    declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 500),
+        "E_AGENT_NOT_ACTIVE",
+    );
+    server
+        .post(&format!("/agents/{buyer}/unfreeze"), &key, json!({}))
+        .expect(200);
+    assert_eq!(
+        authorize(&server, &key, at_hetzner(&card_id, 500))["approved"],
+        true
+    );
+
+    // Bad input: 4xx naming the field, never a 5xx; nothing recorded.
+    for (body, field) in [
+        (
+            json!({"amount": 100, "currency": "EUR", "merchant": {"name": "x"}}),
+            "cardId",
+        ),
+        (
+            json!({"cardId": card_id, "externalCardId": "x", "amount": 100, "currency": "EUR", "merchant": {"name": "x"}}),
+            "cardId",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 0, "currency": "EUR", "merchant": {"name": "x"}}),
+            "amount",
+        ),
+        (
+            json!({"cardId": card_id, "amount": -5, "currency": "EUR", "merchant": {"name": "x"}}),
+            "amount",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 1.5, "currency": "EUR", "merchant": {"name": "x"}}),
+            "amount",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 100, "currency": "EURO", "merchant": {"name": "x"}}),
+            "currency",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 100, "currency": "EUR", "merchant": {}}),
+            "merchant.name",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 100, "currency": "EUR", "merchant": {"name": "x", "mcc": "1"}}),
+            "merchant.mcc",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 100, "currency": "EUR"}),
+            "merchant",
+        ),
+        (
+            json!({"cardId": card_id, "amount": 100, "currency": "EUR", "merchant": {"name": "x"}, "tip": 1}),
+            "tip",
+        ),
+    ] {
+        let answer = server
+            .post("/authorizations", &key, body.clone())
+            .expect_error(400, "E_VALIDATION");
+        assert_eq!(
+            answer.body["error"]["field"], field,
+            "{body}: {}",
+            answer.text
+        );
+    }
+    server
+        .post_text("/authorizations", &key, "{")
+        .expect_error(400, "E_VALIDATION");
+    server
+        .post("/authorizations", &key, at_hetzner("ca_nothing", 100))
+        .expect_error(404, "E_NOT_FOUND");
+    let mut external = at_hetzner(&card_id, 100);
+    external.as_object_mut().unwrap().remove("cardId");
+    external["externalCardId"] = json!("ic_unknown");
+    server
+        .post("/authorizations", &key, external)
+        .expect_error(404, "E_NOT_FOUND");
+    server
+        .post(
+            &format!("/authorizations/{auth}/capture"),
+            &key,
+            json!({"amount": "12"}),
+        )
+        .expect_error(400, "E_VALIDATION");
+
+    // Isolation: an agent's token neither authorizes nor captures; another
+    // tenant sees none of it.
+    let token = server.token(&key, &buyer);
+    server
+        .post("/authorizations", &token, at_hetzner(&card_id, 100))
+        .expect(403);
+    server
+        .post(
+            &format!("/authorizations/{auth}/reverse"),
+            &token,
+            json!({}),
+        )
+        .expect(403);
+    server
+        .get(&format!("/authorizations/{auth}"), &token)
+        .expect(200);
+    let own = server.get("/transactions", &token).expect(200).body;
+    assert_eq!(own["data"].as_array().unwrap().len(), 3);
+    let (stranger, _, _) = tenant(&server, "globex");
+    server
+        .post("/authorizations", &stranger, at_hetzner(&card_id, 100))
+        .expect_error(404, "E_NOT_FOUND");
+    server
+        .get(&format!("/authorizations/{auth}"), &stranger)
+        .expect_error(404, "E_NOT_FOUND");
+    server
+        .post(
+            &format!("/authorizations/{auth}/capture"),
+            &stranger,
+            json!({}),
+        )
+        .expect_error(404, "E_NOT_FOUND");
+    server
+        .get(&format!("/transactions/{capture_id}"), &stranger)
+        .expect_error(404, "E_NOT_FOUND");
+    server
+        .post(
+            &format!("/transactions/{capture_id}/refund"),
+            &stranger,
+            json!({"amount": 1}),
+        )
+        .expect_error(404, "E_NOT_FOUND");
+    assert_eq!(
+        server.get("/transactions", &stranger).expect(200).body["data"],
+        json!([])
+    );
+
+    // Every step is an event and the receipts still chain.
+    for (event_type, at_least) in [
+        ("authorization.approved", 4),
+        ("authorization.declined", 7),
+        ("authorization.captured", 1),
+        ("authorization.reversed", 1),
+        ("transaction.captured", 1),
+        ("transaction.refunded", 2),
+        ("intent.authorized", 4),
+    ] {
+        let found = events(&server, &key, event_type).len();
+        assert!(found >= at_least, "{event_type}: {found}");
+    }
+    assert_eq!(
+        server.get("/receipts/verify", &key).expect(200).body["intact"],
+        true
+    );
+}
+
+#[test]
+fn a_reservation_counts_in_the_budget_and_the_policys_tolerance_applies() {
+    let server = Server::start();
+    let key = server.tenant("acme");
+    let policy = server
+        .post(
+            "/policies",
+            &key,
+            json!({"name": "budgeted", "amountTolerancePercent": 10,
+                   "rules": [{"plugin": "budget", "config": {"maxDailyEuros": 100}}]}),
+        )
+        .expect(201)
+        .str("id");
+    let agent = server.agent(&key, &policy, "buyer");
+    let card_id = card(
+        &server,
+        &key,
+        json!({"agentId": agent, "name": "subscriptions"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = declare(&server, &key, &agent, "subscriptions", "50", "hetzner.com");
+    assert_eq!(first["status"], "approved");
+    // 10 % over the declared 50 EUR is within the policy's tolerance; 55.01 is not.
+    declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 5501),
+        "E_AMOUNT_MISMATCH",
+    );
+    let auth = authorize(&server, &key, at_hetzner(&card_id, 5500));
+    assert_eq!(auth["approved"], true, "{auth}");
+    // The reservation (55 EUR, not the declared 50) counts in the budget:
+    // 46 more would be 101.
+    let over = declare(&server, &key, &agent, "subscriptions", "46", "hetzner.com");
+    assert_eq!(over["status"], "denied", "{over}");
+    // Released, the intent counts its declared 50 again: 46 more fit.
+    let auth = auth["id"].as_str().unwrap();
+    server
+        .post(&format!("/authorizations/{auth}/reverse"), &key, json!({}))
+        .expect(200);
+    let fits = declare(&server, &key, &agent, "subscriptions", "46", "hetzner.com");
+    assert_eq!(fits["status"], "approved", "{fits}");
+}
+
+#[test]
+fn of_twenty_concurrent_authorizations_of_one_intent_on_two_servers_one_is_approved() {
+    let first = Server::start();
+    let second = first.sibling();
+    let (key, buyer, _) = tenant(&first, "acme");
+    let card_id = card(
+        &first,
+        &key,
+        json!({"agentId": buyer, "name": "subscriptions"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let intent = declare(
+        &first,
+        &key,
+        &buyer,
+        "subscriptions",
+        "45.10",
+        "hetzner.com",
+    );
+    assert_eq!(intent["status"], "approved");
+    let answers: Vec<Value> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let server = if i % 2 == 0 { &first } else { &second };
+                let (key, card_id) = (&key, &card_id);
+                scope.spawn(move || authorize(server, key, at_hetzner(card_id, 4510)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let approved: Vec<&Value> = answers.iter().filter(|a| a["approved"] == true).collect();
+    assert_eq!(approved.len(), 1, "{answers:?}");
+    assert_eq!(approved[0]["intentId"], intent["id"]);
+    for answer in answers.iter().filter(|a| a["approved"] == false) {
+        assert_eq!(answer["code"], "E_NO_INTENT", "{answer}");
+    }
+    assert_eq!(
+        status(&first, &key, intent["id"].as_str().unwrap()),
+        "authorized"
+    );
+}
+
+const STRIPE_SECRET: &str = "whsec_test_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
+
+/// `Stripe-Signature` as Stripe makes it: HMAC-SHA256 of `t.payload` with
+/// the endpoint's signing secret, hex, as `t=…,v1=…`.
+fn stripe_signature(secret: &str, at: i64, payload: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{at}.{payload}").as_bytes());
+    format!("t={at},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// An event shaped like Stripe's documented ones.
+fn stripe_event(id: &str, event_type: &str, object: Value) -> String {
+    json!({
+        "id": id,
+        "object": "event",
+        "api_version": "2024-06-20",
+        "created": unix_now(),
+        "livemode": false,
+        "pending_webhooks": 1,
+        "request": {"id": null, "idempotency_key": null},
+        "type": event_type,
+        "data": {"object": object}
+    })
+    .to_string()
+}
+
+/// An `issuing.authorization` of `amount` cents on card `card` at Hetzner.
+fn issuing_authorization(id: &str, card: &str, amount: u64, status: &str) -> Value {
+    json!({
+        "id": id,
+        "object": "issuing.authorization",
+        "amount": if status == "pending" { 0 } else { amount },
+        "amount_details": {"atm_fee": null, "cashback_amount": null},
+        "approved": false,
+        "authorization_method": "online",
+        "balance_transactions": [],
+        "card": {"id": card, "object": "issuing.card", "brand": "Visa", "currency": "eur", "last4": "4242", "status": "active", "type": "virtual"},
+        "cardholder": "ich_1MsKAB2eZvKYlo2C3eZ2BdvK",
+        "created": unix_now(),
+        "currency": "eur",
+        "livemode": false,
+        "merchant_amount": amount,
+        "merchant_currency": "eur",
+        "merchant_data": {
+            "category": "computer_network_services", "category_code": "4816", "city": "Gunzenhausen",
+            "country": "DE", "name": "HETZNER ONLINE GMBH", "network_id": "1234567890",
+            "postal_code": "91710", "state": null, "terminal_id": null, "url": "https://www.hetzner.com"
+        },
+        "metadata": {},
+        "pending_request": if status == "pending" {
+            json!({"amount": amount, "amount_details": {"atm_fee": null}, "currency": "eur",
+                   "is_amount_controllable": false, "merchant_amount": amount, "merchant_currency": "eur"})
+        } else { Value::Null },
+        "request_history": [],
+        "status": status,
+        "transactions": [],
+        "verification_data": {"address_line1_check": "not_provided", "cvc_check": "match", "expiry_check": "match"},
+        "wallet": null
+    })
+}
+
+fn issuing_transaction(id: &str, authorization: &str, kind: &str, amount: i64) -> Value {
+    json!({
+        "id": id,
+        "object": "issuing.transaction",
+        "amount": amount,
+        "authorization": authorization,
+        "card": "ic_1JDmgz2eZvKYlo2CRXlTsXj6",
+        "created": unix_now(),
+        "currency": "eur",
+        "merchant_amount": amount,
+        "merchant_currency": "eur",
+        "merchant_data": {"category": "computer_network_services", "category_code": "4816", "country": "DE", "name": "HETZNER ONLINE GMBH"},
+        "type": kind
+    })
+}
+
+#[test]
+fn stripe_asks_at_payment_time_and_reports_what_settled_signed_with_the_tenants_secret() {
+    let server = Server::start();
+    let made = server
+        .post("/tenants", support::ADMIN_KEY, json!({"name": "acme"}))
+        .expect(201);
+    let (tenant, key) = (made.str("id"), made.str("apiKey"));
+    let policy = server.policy(&key);
+    let buyer = server.agent(&key, &policy, "buyer");
+    let stripe_card = "ic_1JDmgz2eZvKYlo2CRXlTsXj6";
+    card(
+        &server,
+        &key,
+        json!({"agentId": buyer, "name": "subscriptions", "provider": "stripe", "externalId": stripe_card}),
+    );
+    server
+        .send(
+            "PUT",
+            "/secrets/STRIPE_SIGNING_SECRET",
+            Some(&key),
+            &[],
+            Some(json!({"value": STRIPE_SECRET}).to_string().as_bytes()),
+        )
+        .expect(201);
+    let intent = declare(
+        &server,
+        &key,
+        &buyer,
+        "subscriptions",
+        "45.10",
+        "hetzner.com",
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ask = format!("/providers/stripe/{tenant}/authorizations");
+    let post = |path: &str, payload: &str, signature: Option<String>| {
+        let headers: Vec<(&str, &str)> = match &signature {
+            Some(signature) => vec![
+                ("Stripe-Signature", signature.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            None => vec![("Content-Type", "application/json")],
+        };
+        server.send("POST", path, None, &headers, Some(payload.as_bytes()))
+    };
+    let request = stripe_event(
+        "evt_1",
+        "issuing_authorization.request",
+        issuing_authorization("iauth_1", stripe_card, 4510, "pending"),
+    );
+
+    // Bad, missing, stale and forged signatures: 400, nothing recorded.
+    let now = unix_now();
+    for signature in [
+        None,
+        Some(stripe_signature("whsec_someone_else", now, &request)),
+        Some(stripe_signature(STRIPE_SECRET, now - 301, &request)),
+        Some(stripe_signature(
+            STRIPE_SECRET,
+            now,
+            &request.replace("4510", "4511"),
+        )),
+        Some("t=abc,v1=zz".to_owned()),
+    ] {
+        post(&ask, &request, signature).expect_error(400, "E_VALIDATION");
+    }
+    post(
+        "/providers/stripe/tn_nobody/authorizations",
+        &request,
+        Some(stripe_signature(STRIPE_SECRET, now, &request)),
+    )
+    .expect_error(400, "E_VALIDATION");
+    assert_eq!(status(&server, &key, &intent), "approved");
+    assert!(events(&server, &key, "authorization.approved").is_empty());
+
+    // Signed as Stripe signs: approved, as Stripe reads a direct answer.
+    let answer = post(
+        &ask,
+        &request,
+        Some(stripe_signature(STRIPE_SECRET, now, &request)),
+    )
+    .expect(200);
+    assert_eq!(answer.body, json!({"approved": true}));
+    assert_eq!(answer.stripe_version.as_deref(), Some("2024-06-20"));
+    assert_eq!(status(&server, &key, &intent), "authorized");
+    // Replayed within the tolerance: the same answer, recorded once.
+    let again = post(
+        &ask,
+        &request,
+        Some(stripe_signature(STRIPE_SECRET, now + 1, &request)),
+    )
+    .expect(200);
+    assert_eq!(again.body, json!({"approved": true}));
+    let approved = events(&server, &key, "authorization.approved");
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0]["data"]["externalId"], "iauth_1");
+    assert_eq!(approved[0]["data"]["merchant"]["domain"], "hetzner.com");
+
+    // A second payment with nothing declared for it is declined; so is a
+    // card Warrant does not know.
+    for (id, card) in [("iauth_2", stripe_card), ("iauth_3", "ic_unknown")] {
+        let request = stripe_event(
+            "evt_x",
+            "issuing_authorization.request",
+            issuing_authorization(id, card, 999, "pending"),
+        );
+        let answer = post(
+            &ask,
+            &request,
+            Some(stripe_signature(STRIPE_SECRET, unix_now(), &request)),
+        )
+        .expect(200);
+        assert_eq!(answer.body, json!({"approved": false}));
+    }
+
+    // What settles comes as events, each recorded once.
+    let events_path = format!("/providers/stripe/{tenant}/events");
+    let send_event = |payload: String| {
+        post(
+            &events_path,
+            &payload,
+            Some(stripe_signature(STRIPE_SECRET, unix_now(), &payload)),
+        )
+        .expect(200)
+        .body
+    };
+    let capture = stripe_event(
+        "evt_capture",
+        "issuing_transaction.created",
+        issuing_transaction("ipi_1", "iauth_1", "capture", -4510),
+    );
+    assert_eq!(send_event(capture.clone())["recorded"], true);
+    assert_eq!(send_event(capture)["recorded"], false);
+    assert_eq!(status(&server, &key, &intent), "completed");
+    let refund = stripe_event(
+        "evt_refund",
+        "issuing_transaction.created",
+        issuing_transaction("ipi_2", "iauth_1", "refund", 1000),
+    );
+    assert_eq!(send_event(refund.clone())["recorded"], true);
+    assert_eq!(send_event(refund)["recorded"], false);
+    let ledger = server
+        .get(&format!("/transactions?intentId={intent}"), &key)
+        .expect(200)
+        .body;
+    let entries: Vec<(String, u64, String)> = ledger["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().to_owned(),
+                t["amount"].as_u64().unwrap(),
+                t["externalId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("refund".into(), 1000, "evt_refund".into()),
+            ("capture".into(), 4510, "evt_capture".into())
+        ]
+    );
+    // An event signed badly changes nothing.
+    let forged = stripe_event(
+        "evt_forged",
+        "issuing_transaction.created",
+        issuing_transaction("ipi_3", "iauth_1", "refund", 3000),
+    );
+    post(
+        &events_path,
+        &forged,
+        Some(stripe_signature("whsec_someone_else", unix_now(), &forged)),
+    )
+    .expect_error(400, "E_VALIDATION");
+
+    // A reversal Stripe reports releases the intent.
+    let second = declare(&server, &key, &buyer, "subscriptions", "12", "hetzner.com")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let request = stripe_event(
+        "evt_4",
+        "issuing_authorization.request",
+        issuing_authorization("iauth_4", stripe_card, 1200, "pending"),
+    );
+    let answer = post(
+        &ask,
+        &request,
+        Some(stripe_signature(STRIPE_SECRET, unix_now(), &request)),
+    )
+    .expect(200);
+    assert_eq!(answer.body, json!({"approved": true}));
+    assert_eq!(status(&server, &key, &second), "authorized");
+    let mut reversed = issuing_authorization("iauth_4", stripe_card, 0, "reversed");
+    reversed["amount"] = json!(0);
+    let updated = stripe_event("evt_reversed", "issuing_authorization.updated", reversed);
+    assert_eq!(send_event(updated)["recorded"], true);
+    assert_eq!(status(&server, &key, &second), "approved");
+}

@@ -36,6 +36,8 @@ pub struct Answer {
     pub retry_after: Option<String>,
     /// Every `Set-Cookie` header.
     pub set_cookies: Vec<String>,
+    /// The `Stripe-Version` header (Stripe's adapter answers with it).
+    pub stripe_version: Option<String>,
 }
 
 impl Answer {
@@ -402,6 +404,11 @@ impl Server {
             .get("retry-after")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
+        let stripe_version = response
+            .headers()
+            .get("stripe-version")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let set_cookies = response
             .headers()
             .get_all("set-cookie")
@@ -424,6 +431,7 @@ impl Server {
             request_id,
             retry_after,
             set_cookies,
+            stripe_version,
         }
     }
 
@@ -447,6 +455,7 @@ impl Server {
             request_id: None,
             retry_after: None,
             set_cookies: Vec::new(),
+            stripe_version: None,
         })
     }
 

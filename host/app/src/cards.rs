@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use warrant_domain::card::{self, CardStatus, Provider};
-use warrant_domain::context::AgentStatus;
+use warrant_domain::context::{AgentStatus, Card};
 use warrant_domain::money::Currency;
 use warrant_store::{CardFilter, CardRecord, Page, StoreError};
 
@@ -321,6 +321,36 @@ impl Cards<'_> {
             return Err(closed(id));
         }
         Ok(moved)
+    }
+}
+
+impl Cards<'_> {
+    /// Refuses what would let an intent be paid (an approval, a secret's
+    /// reveal) when the card it names, among its agent's, is frozen or
+    /// closed.
+    pub(crate) async fn refuse_unusable(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        named: &Card,
+    ) -> Result<()> {
+        let store = self.app.store();
+        let card = match named {
+            Card::Id(id) => store
+                .card(tenant_id, id)
+                .await?
+                .filter(|card| card.agent_id == agent_id),
+            Card::Name(name) => store.card_named(agent_id, name).await?,
+        };
+        match card {
+            Some(card) if card.status != CardStatus::Active => {
+                Err(AppError::CardNotUsable(format!(
+                    "card `{}` is {}: nothing is approved, revealed or authorized on it",
+                    card.id, card.status
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

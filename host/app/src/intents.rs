@@ -13,6 +13,7 @@ use warrant_domain::intent::{
     IntentRequest, SettleRequest, check_reason, check_recordable, checked_text,
 };
 use warrant_domain::lifecycle::{IntentStatus, Transition};
+use warrant_domain::money::Money;
 use warrant_domain::policy::record::DecisionRecord;
 use warrant_domain::settlement::{self, Reporter, SettlementRecord};
 use warrant_store::{
@@ -472,7 +473,12 @@ impl Intents<'_> {
                 Permission::Read
             }
             Transition::Cancel => Permission::Cancel,
-            Transition::Complete | Transition::Fail | Transition::Expire => Permission::Settle,
+            Transition::Complete
+            | Transition::Fail
+            | Transition::Expire
+            | Transition::Authorize
+            | Transition::Capture
+            | Transition::Reverse => Permission::Settle,
         })
     }
 
@@ -534,6 +540,9 @@ impl Intents<'_> {
                 if agent.agent.status != AgentStatus::Active {
                     return Err(not_active(&record.agent_id, agent.agent.status));
                 }
+                app.cards()
+                    .refuse_unusable(tenant_id, &record.agent_id, &record.intent.card)
+                    .await?;
             }
             let now = now_ms().max(record.updated_ms + 1);
             let settlement = match &settlement {
@@ -699,8 +708,28 @@ impl Intents<'_> {
         sets_amount: bool,
         now: i64,
     ) -> Result<SettlementWrite> {
+        let by = match principal {
+            Principal::Agent { .. } => Reporter::Agent,
+            Principal::Tenant(_) | Principal::Admin => Reporter::Tenant,
+        };
+        let (actual, actual_merchant) = body.check(record.intent.currency())?;
+        self.settlement_by(
+            record,
+            actual,
+            actual_merchant,
+            by,
+            principal.actor().id,
+            sets_amount,
+            now,
+        )
+        .await
+    }
+
+    /// The tolerance a settlement or an authorization of `record` is
+    /// checked with, in basis points: its recurring terms', else its
+    /// policy version's `amountTolerancePercent`.
+    pub(crate) async fn tolerance_bps(&self, record: &IntentRecord) -> Result<u32> {
         let intent = &record.intent;
-        let (actual, actual_merchant) = body.check(intent.currency())?;
         // A recurring intent's terms give its tolerance (see
         // `settlement::tolerance_bps`): its policy is not needed for it.
         let policy_tolerance = match intent.recurring {
@@ -713,16 +742,28 @@ impl Intents<'_> {
                     .amount_tolerance_bps
             }
         };
-        let by = match principal {
-            Principal::Agent { .. } => Reporter::Agent,
-            Principal::Tenant(_) | Principal::Admin => Reporter::Tenant,
-        };
+        Ok(settlement::tolerance_bps(intent, policy_tolerance))
+    }
+
+    /// [`Intents::settle`] of a checked amount and merchant, reported by
+    /// `by` (`reported_by` naming who).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn settlement_by(
+        &self,
+        record: &IntentRecord,
+        actual: Option<Money>,
+        actual_merchant: Option<String>,
+        by: Reporter,
+        reported_by: String,
+        sets_amount: bool,
+        now: i64,
+    ) -> Result<SettlementWrite> {
         let settlement = SettlementRecord::check(
-            intent,
+            &record.intent,
             actual,
             actual_merchant,
-            settlement::tolerance_bps(intent, policy_tolerance),
-            principal.actor().id,
+            self.tolerance_bps(record).await?,
+            reported_by,
             time_of(now),
         );
         Ok(SettlementWrite {

@@ -38,6 +38,7 @@ mod keyed;
 pub mod keys;
 pub mod limits;
 pub mod oversight;
+pub mod payments;
 pub mod plugins;
 pub mod policies;
 mod pool;

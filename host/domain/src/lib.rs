@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod agent;
+pub mod authorization;
 pub mod baseline;
 pub mod card;
 pub mod context;

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! pending_approval → approved | denied | expired | cancelled
-//! approved         → completed | failed | expired | cancelled
+//! approved         → completed | failed | expired | cancelled | authorized
+//! authorized       → completed (captured) | approved (reversed)
 //! denied | completed | failed | expired | cancelled: terminal
 //! ```
 
@@ -22,6 +23,9 @@ pub enum IntentStatus {
     PendingApproval,
     /// Approved by the policy or a human; ready to pay.
     Approved,
+    /// A card authorization holds it (one-off intents): its amount is
+    /// reserved until the authorization is captured or reversed.
+    Authorized,
     /// Rejected by the policy or a human.
     Denied,
     /// Settled.
@@ -36,9 +40,10 @@ pub enum IntentStatus {
 
 impl IntentStatus {
     /// Every status, in FSM order.
-    pub const ALL: [IntentStatus; 7] = [
+    pub const ALL: [IntentStatus; 8] = [
         IntentStatus::PendingApproval,
         IntentStatus::Approved,
+        IntentStatus::Authorized,
         IntentStatus::Denied,
         IntentStatus::Completed,
         IntentStatus::Failed,
@@ -51,6 +56,7 @@ impl IntentStatus {
         match self {
             IntentStatus::PendingApproval => "pending_approval",
             IntentStatus::Approved => "approved",
+            IntentStatus::Authorized => "authorized",
             IntentStatus::Denied => "denied",
             IntentStatus::Completed => "completed",
             IntentStatus::Failed => "failed",
@@ -70,7 +76,10 @@ impl IntentStatus {
 
     /// Whether nothing can happen to the intent any more.
     pub fn is_terminal(self) -> bool {
-        !matches!(self, IntentStatus::PendingApproval | IntentStatus::Approved)
+        !matches!(
+            self,
+            IntentStatus::PendingApproval | IntentStatus::Approved | IntentStatus::Authorized
+        )
     }
 
     /// Whether an intent in this status expires when its time to live
@@ -138,6 +147,12 @@ pub enum Transition {
     Fail,
     /// The time to live passed.
     Expire,
+    /// A card authorization takes an approved one-off intent.
+    Authorize,
+    /// The authorization was captured: the payment settled.
+    Capture,
+    /// The authorization was reversed: the intent is approved again.
+    Reverse,
 }
 
 impl Transition {
@@ -150,6 +165,9 @@ impl Transition {
             Transition::Complete => "complete",
             Transition::Fail => "fail",
             Transition::Expire => "expire",
+            Transition::Authorize => "authorize",
+            Transition::Capture => "capture",
+            Transition::Reverse => "reverse",
         }
     }
 
@@ -162,6 +180,9 @@ impl Transition {
             Transition::Complete => IntentStatus::Completed,
             Transition::Fail => IntentStatus::Failed,
             Transition::Expire => IntentStatus::Expired,
+            Transition::Authorize => IntentStatus::Authorized,
+            Transition::Capture => IntentStatus::Completed,
+            Transition::Reverse => IntentStatus::Approved,
         }
     }
 
@@ -174,11 +195,12 @@ impl Transition {
     /// assert!(Transition::Cancel.allowed_from(IntentStatus::Approved));
     /// ```
     pub fn allowed_from(self, from: IntentStatus) -> bool {
-        use IntentStatus::{Approved, PendingApproval};
+        use IntentStatus::{Approved, Authorized, PendingApproval};
         match self {
             Transition::Approve | Transition::Deny => from == PendingApproval,
             Transition::Cancel | Transition::Expire => matches!(from, PendingApproval | Approved),
-            Transition::Complete | Transition::Fail => from == Approved,
+            Transition::Complete | Transition::Fail | Transition::Authorize => from == Approved,
+            Transition::Capture | Transition::Reverse => from == Authorized,
         }
     }
 
@@ -204,34 +226,36 @@ mod tests {
 
     #[test]
     fn allows_exactly_the_edges_of_the_fsm() {
+        use Transition::*;
         let allowed = [
-            (PendingApproval, Approved),
-            (PendingApproval, Denied),
-            (PendingApproval, Expired),
-            (PendingApproval, Cancelled),
-            (Approved, Completed),
-            (Approved, Failed),
-            (Approved, Expired),
-            (Approved, Cancelled),
+            (PendingApproval, Approve),
+            (PendingApproval, Deny),
+            (PendingApproval, Expire),
+            (PendingApproval, Cancel),
+            (Approved, Complete),
+            (Approved, Fail),
+            (Approved, Expire),
+            (Approved, Cancel),
+            (Approved, Authorize),
+            (Authorized, Capture),
+            (Authorized, Reverse),
         ];
         let transitions = [
-            Transition::Approve,
-            Transition::Deny,
-            Transition::Cancel,
-            Transition::Complete,
-            Transition::Fail,
-            Transition::Expire,
+            Approve, Deny, Cancel, Complete, Fail, Expire, Authorize, Capture, Reverse,
         ];
         for from in IntentStatus::ALL {
             for transition in transitions {
-                let edge = (from, transition.target());
                 assert_eq!(
                     transition.allowed_from(from),
-                    allowed.contains(&edge),
+                    allowed.contains(&(from, transition)),
                     "{transition} from {from}"
                 );
             }
         }
+        // Each leads where its name says; a capture completes.
+        assert_eq!(Capture.target(), Completed);
+        assert_eq!(Reverse.target(), Approved);
+        assert!(!Authorized.is_terminal() && !Authorized.lives_out(false));
     }
 
     #[test]

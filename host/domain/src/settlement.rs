@@ -41,7 +41,12 @@ pub fn spend(
     settled_by: Reporter,
 ) -> u64 {
     let amount = match status {
-        IntentStatus::PendingApproval | IntentStatus::Approved => declared,
+        // An authorized intent's reservation, the authorized amount, is
+        // counted by the store where it keeps it; the declared amount
+        // stands for it here.
+        IntentStatus::PendingApproval | IntentStatus::Approved | IntentStatus::Authorized => {
+            declared
+        }
         IntentStatus::Completed => match settled_by {
             Reporter::Tenant => settled.or(declared),
             Reporter::Agent => declared.max(settled),

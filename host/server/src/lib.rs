@@ -16,6 +16,7 @@ mod errors;
 pub mod http;
 pub mod mcp;
 mod openapi;
+mod providers;
 mod routes;
 
 use axum::Router;
@@ -47,6 +48,9 @@ pub fn router(app: App, serving: http::operate::Serving) -> Router {
         .method_not_allowed_fallback(async || ApiError::method_not_allowed())
         // The dashboard's pages are HTML for people, not in the document.
         .merge(dashboard::router())
+        // Providers post their own events, signed their way, not in the
+        // document.
+        .merge(providers::stripe::router())
         .with_state(AppState {
             app: app.clone(),
             metrics,
@@ -67,8 +71,8 @@ pub fn openapi_json() -> &'static str {
 /// document. Uploads take bodies of up to `plugin_limit` bytes.
 fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use routes::{
-        agents, cards, events, health, intents, keys, oversight, plugins, policies, receipts,
-        tenants, webhooks,
+        agents, cards, events, health, intents, keys, oversight, payments, plugins, policies,
+        receipts, tenants, webhooks,
     };
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
@@ -136,6 +140,13 @@ fn routes_and_document(plugin_limit: usize) -> (Router<AppState>, utoipa::openap
             cards::delete_tenant_secret
         ))
         .routes(routes!(cards::reveal))
+        .routes(routes!(payments::authorize))
+        .routes(routes!(payments::show))
+        .routes(routes!(payments::capture))
+        .routes(routes!(payments::reverse))
+        .routes(routes!(payments::transactions))
+        .routes(routes!(payments::transaction))
+        .routes(routes!(payments::refund))
         .routes(routes!(events::list))
         .routes(routes!(events::show))
         .routes(routes!(events::redeliver))

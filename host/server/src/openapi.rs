@@ -63,6 +63,7 @@ pub(crate) struct ErrorDetail {
         (name = "oversight", description = "Usage, baselines, anomalies and dry runs."),
         (name = "intents", description = "Intents, their decisions and lifecycle."),
         (name = "cards", description = "The cards agents pay with: one agent each, frozen, unfrozen, closed."),
+        (name = "payments", description = "Card authorizations at payment time, approved only against an approved intent; captures, reversals and the ledger."),
         (name = "secrets", description = "Secrets of agents and tenants, sealed; an agent's revealed only for its approved intent."),
         (name = "events", description = "The tenant's audit log: every change, as an event."),
         (name = "webhooks", description = "Endpoints the events are sent to, signed."),

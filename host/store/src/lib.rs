@@ -27,16 +27,17 @@ pub use errors::{Result, StoreError};
 pub use postgres::PostgresStore;
 pub use records::{
     Actor, AgentEvent, AgentFilter, AgentKeyRecord, AgentRecord, AgentVersion, ApiKeyRecord,
-    BaselineUpdate, CardFilter, CardRecord, ChainHead, ChargeRecord, DecisionActions, HistoryEntry,
-    IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord, Page, Plan, PluginRecord,
-    PluginRemoval, PolicyRecord, PublisherKeyRecord, Quota, ReceiptRecord, RememberIntent,
-    SecretRecord, SettledAmount, SettlementUpdate, SettlementWrite, SigningKeyRecord, StatusChange,
-    StoredInput, Suspension, TenantRecord, TokenRecord, cancellation_event_id,
+    AuthorizationRecord, BaselineUpdate, CardFilter, CardRecord, ChainHead, ChargeRecord,
+    DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord,
+    Page, Plan, PluginRecord, PluginRemoval, PolicyRecord, PublisherKeyRecord, Quota,
+    ReceiptRecord, RememberIntent, SecretRecord, SettledAmount, SettlementUpdate, SettlementWrite,
+    SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord,
+    TransactionFilter, TransactionRecord, cancellation_event_id,
 };
 pub use repositories::{
     AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository,
-    IntentRepository, PluginRepository, PolicyRepository, ReceiptRepository, TenantRepository,
-    UsageRepository, WebhookRepository,
+    IntentRepository, PaymentRepository, PluginRepository, PolicyRepository, ReceiptRepository,
+    TenantRepository, UsageRepository, WebhookRepository,
 };
 pub use sqlite::SqliteStore;
 
@@ -58,6 +59,7 @@ pub trait Store:
     + WebhookRepository
     + ReceiptRepository
     + CardRepository
+    + PaymentRepository
     + Send
     + Sync
     + 'static

@@ -30,6 +30,10 @@ pub trait Views: Send + Sync {
     fn endpoint(&self, endpoint: &EndpointRecord) -> String;
     /// A card.
     fn card(&self, card: &crate::CardRecord) -> String;
+    /// A card authorization.
+    fn authorization(&self, authorization: &crate::AuthorizationRecord) -> String;
+    /// An entry of the ledger.
+    fn transaction(&self, transaction: &crate::TransactionRecord) -> String;
 }
 
 /// Renders only each object's id: what events carry where no API has
@@ -61,6 +65,12 @@ impl Views for IdsOnly {
     }
     fn card(&self, card: &crate::CardRecord) -> String {
         id_only(&card.id)
+    }
+    fn authorization(&self, authorization: &crate::AuthorizationRecord) -> String {
+        id_only(&authorization.id)
+    }
+    fn transaction(&self, transaction: &crate::TransactionRecord) -> String {
+        id_only(&transaction.id)
     }
 }
 

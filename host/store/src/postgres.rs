@@ -70,10 +70,11 @@ include!("sql/usage.rs");
 include!("sql/events.rs");
 include!("sql/receipts.rs");
 include!("sql/cards.rs");
+include!("sql/payments.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (
         1,
         "schema",
@@ -128,6 +129,11 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         11,
         "cards and secrets",
         include_str!("../migrations/postgres/0011_cards_and_secrets.sql"),
+    ),
+    (
+        12,
+        "authorizations",
+        include_str!("../migrations/postgres/0012_authorizations.sql"),
     ),
 ];
 

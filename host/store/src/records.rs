@@ -1,5 +1,6 @@
 //! What the store keeps, one record per table. Times are Unix milliseconds.
 
+use warrant_domain::authorization::{AuthorizationStatus, Merchant, TransactionKind};
 pub use warrant_domain::baseline::HistoryEntry;
 use warrant_domain::card::{CardStatus, Provider};
 use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
@@ -634,4 +635,80 @@ pub struct SecretRecord {
     pub allowed_hosts: Vec<String>,
     /// When it was last set.
     pub set_ms: i64,
+}
+
+/// A card authorization, approved or declined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthorizationRecord {
+    /// `auth_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The card.
+    pub card_id: String,
+    /// The card's agent.
+    pub agent_id: String,
+    /// The intent it matched, when approved (or the one that came
+    /// closest, when declined).
+    pub intent_id: Option<String>,
+    /// The amount asked for.
+    pub amount: Money,
+    /// The merchant the network named.
+    pub merchant: Merchant,
+    /// The provider's id of it, when a provider asked.
+    pub external_id: Option<String>,
+    /// Whether it was approved.
+    pub approved: bool,
+    /// `approved`, or the decline's code (`E_NO_INTENT`, …).
+    pub code: String,
+    /// Why, in words.
+    pub reason: String,
+    /// Where it stands.
+    pub status: AuthorizationStatus,
+    /// The amount captured, once captured.
+    pub captured_minor: Option<u64>,
+    /// When it was asked.
+    pub created_ms: i64,
+    /// When it last changed.
+    pub updated_ms: i64,
+}
+
+/// An entry of the ledger: a capture or a refund.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionRecord {
+    /// `txn_…`.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// A capture or a refund.
+    pub kind: TransactionKind,
+    /// The authorization it settles.
+    pub authorization_id: String,
+    /// For a refund, the capture it refunds.
+    pub refund_of: Option<String>,
+    /// The card.
+    pub card_id: String,
+    /// The card's agent.
+    pub agent_id: String,
+    /// The intent it settles.
+    pub intent_id: Option<String>,
+    /// The amount, exact.
+    pub amount: Money,
+    /// The merchant.
+    pub merchant: Merchant,
+    /// The provider's id of it, when a provider reported it.
+    pub external_id: Option<String>,
+    /// When.
+    pub created_ms: i64,
+}
+
+/// Which ledger entries a listing shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransactionFilter {
+    /// Only this agent's.
+    pub agent_id: Option<String>,
+    /// Only this card's.
+    pub card_id: Option<String>,
+    /// Only those settling this intent.
+    pub intent_id: Option<String>,
 }

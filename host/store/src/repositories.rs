@@ -5,6 +5,7 @@
 //! same transaction as the write itself.
 
 use async_trait::async_trait;
+use warrant_domain::authorization::AuthorizationStatus;
 use warrant_domain::card::Provider;
 use warrant_domain::context::{AgentStatus, Usage};
 use warrant_domain::money::Currency;
@@ -726,4 +727,86 @@ pub trait CardRepository: Send + Sync {
     /// its intent, only while the intent is approved within its time to
     /// live and its agent active; whether it was.
     async fn record_reveal(&self, tenant_id: &str, event: &IntentEvent) -> Result<bool>;
+}
+
+/// Card authorizations and the ledger.
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    /// Records an authorization with its `authorization.approved` or
+    /// `.declined` event; `take`, for an approved one, moves its intent to
+    /// `authorized` with the amount reserved, in the same transaction. An
+    /// authorization with the provider's id of one already recorded
+    /// answers that one and records nothing. None when `take` no longer
+    /// applies (the intent moved meanwhile): nothing is recorded.
+    async fn record_authorization(
+        &self,
+        authorization: &AuthorizationRecord,
+        take: Option<&StatusChange>,
+        actor: &Actor,
+    ) -> Result<Option<AuthorizationRecord>>;
+
+    /// One of the tenant's authorizations.
+    async fn authorization(&self, tenant_id: &str, id: &str)
+    -> Result<Option<AuthorizationRecord>>;
+
+    /// The tenant's authorization with that provider's id.
+    async fn authorization_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> Result<Option<AuthorizationRecord>>;
+
+    /// Captures (with its ledger `entry`) or reverses a pending
+    /// authorization, moving its intent with `change` in the same
+    /// transaction, with the events. None when it is not pending (or the
+    /// intent moved): nothing changes.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle_authorization(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        to: AuthorizationStatus,
+        change: Option<&StatusChange>,
+        entry: Option<&TransactionRecord>,
+        actor: &Actor,
+        now_ms: i64,
+    ) -> Result<Option<AuthorizationRecord>>;
+
+    /// Appends a refund of the capture it names, if that capture has that
+    /// much left to refund: `Ok` the amount left after it; `Err` the
+    /// amount left when the refund is more, and nothing is appended; none
+    /// when there is no such capture.
+    async fn record_refund(
+        &self,
+        refund: &TransactionRecord,
+        actor: &Actor,
+    ) -> Result<Option<std::result::Result<u64, u64>>>;
+
+    /// One entry of the tenant's ledger.
+    async fn transaction(&self, tenant_id: &str, id: &str) -> Result<Option<TransactionRecord>>;
+
+    /// The tenant's ledger entry with that provider's id.
+    async fn transaction_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> Result<Option<TransactionRecord>>;
+
+    /// The capture of an authorization, once captured.
+    async fn capture_of(&self, authorization_id: &str) -> Result<Option<TransactionRecord>>;
+
+    /// How much of a capture was refunded.
+    async fn refunded(&self, capture_id: &str) -> Result<u64>;
+
+    /// A page of the tenant's ledger, newest first.
+    async fn transactions(
+        &self,
+        tenant_id: &str,
+        filter: &TransactionFilter,
+        page: &Page,
+    ) -> Result<Vec<TransactionRecord>>;
+
+    /// The agent's intents that are approved within their time to live,
+    /// oldest first: those an authorization may take.
+    async fn approved_intents_on(&self, agent_id: &str, now_ms: i64) -> Result<Vec<IntentRecord>>;
 }

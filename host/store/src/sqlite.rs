@@ -43,10 +43,11 @@ include!("sql/usage.rs");
 include!("sql/events.rs");
 include!("sql/receipts.rs");
 include!("sql/cards.rs");
+include!("sql/payments.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "lifecycle",
@@ -102,6 +103,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         12,
         "cards and secrets",
         include_str!("../migrations/0012_cards_and_secrets.sql"),
+    ),
+    (
+        13,
+        "authorizations",
+        include_str!("../migrations/0013_authorizations.sql"),
     ),
 ];
 

@@ -2187,7 +2187,268 @@ on_both!(
     every_history_entry_adds_a_signed_receipt_to_the_tenants_chain,
     a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freezes_them,
     a_secret_is_kept_sealed_per_owner_and_its_events_carry_no_value,
+    an_authorization_takes_its_intent_once_and_reserves_its_amount_until_settled,
 );
+
+fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {
+    use warrant_domain::authorization::{AuthorizationStatus, Merchant};
+    warrant_store::AuthorizationRecord {
+        id: id.into(),
+        tenant_id: "tn_1".into(),
+        card_id: "ca_1".into(),
+        agent_id: "ag_1".into(),
+        intent_id: Some(intent_id.into()),
+        amount: Money::eur(minor),
+        merchant: Merchant {
+            name: "A".into(),
+            domain: Some("a.com".into()),
+            mcc: None,
+            country: None,
+        },
+        external_id: None,
+        approved: true,
+        code: "approved".into(),
+        reason: "covered".into(),
+        status: AuthorizationStatus::Pending,
+        captured_minor: None,
+        created_ms: NOW + 1,
+        updated_ms: NOW + 1,
+    }
+}
+
+fn move_of(intent_id: &str, from: IntentStatus, to: IntentStatus, at_ms: i64) -> StatusChange {
+    StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: format!("ev_{intent_id}_{}", to.as_str()),
+            intent_id: intent_id.into(),
+            from: Some(from),
+            to,
+            actor: "key:ak_1".into(),
+            actor_name: None,
+            reason: None,
+            note: None,
+            at_ms,
+            settlement: None,
+            kind: None,
+        },
+        settlement: None,
+        seen_updated_ms: None,
+        require_unexpired: from == IntentStatus::Approved,
+        require_active_agent: from == IntentStatus::Approved,
+    }
+}
+
+async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_settled(
+    backend: Backend,
+) {
+    use IntentStatus::*;
+    use warrant_domain::authorization::{AuthorizationStatus, TransactionKind};
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    store
+        .insert_card(&card_record("ca_1", "subs", None), &admin())
+        .await
+        .unwrap();
+    let record = intent(1, NOW, Approved, Money::eur(5000), "a.com");
+    store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+        .await
+        .unwrap();
+    let spend = |usage: &warrant_domain::context::Usage| usage.last_day.spend;
+    let usage_now = || {
+        store.usage(
+            "ag_1",
+            Currency::EUR,
+            None,
+            NOW + 10,
+            NOW - MINUTE,
+            NOW - MINUTE,
+        )
+    };
+    assert_eq!(spend(&usage_now().await.unwrap()), 5000);
+    assert_eq!(
+        store
+            .approved_intents_on("ag_1", NOW + 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Two authorizations take the one intent at once: one does.
+    let take = move_of("int_0001", Approved, Authorized, NOW + 1);
+    let (one, two, actor) = (
+        authorization_of("auth_1", "int_0001", 5400),
+        authorization_of("auth_2", "int_0001", 5400),
+        admin(),
+    );
+    let (first, second) = tokio::join!(
+        store.record_authorization(&one, Some(&take), &actor),
+        store.record_authorization(&two, Some(&take), &actor),
+    );
+    let taken: Vec<_> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    let won = taken[0].id.clone();
+    assert!(store.authorization("tn_1", &won).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .intent("tn_1", "int_0001")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Authorized
+    );
+    assert!(
+        store
+            .approved_intents_on("ag_1", NOW + 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The reservation, not the declared amount, counts.
+    assert_eq!(spend(&usage_now().await.unwrap()), 5400);
+
+    // Reversed: the declared amount counts again; taken again and captured.
+    let reverse = move_of("int_0001", Authorized, Approved, NOW + 3);
+    store
+        .settle_authorization(
+            "tn_1",
+            &won,
+            AuthorizationStatus::Reversed,
+            Some(&reverse),
+            None,
+            &admin(),
+            NOW + 3,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .settle_authorization(
+                "tn_1",
+                &won,
+                AuthorizationStatus::Reversed,
+                Some(&reverse),
+                None,
+                &admin(),
+                NOW + 3
+            )
+            .await
+            .unwrap()
+            .is_none(),
+        "only a pending authorization moves"
+    );
+    assert_eq!(spend(&usage_now().await.unwrap()), 5000);
+    let mut take = move_of("int_0001", Approved, Authorized, NOW + 4);
+    take.event.id = "ev_retake".into();
+    store
+        .record_authorization(
+            &authorization_of("auth_3", "int_0001", 5000),
+            Some(&take),
+            &admin(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let capture = warrant_store::TransactionRecord {
+        id: "txn_1".into(),
+        tenant_id: "tn_1".into(),
+        kind: TransactionKind::Capture,
+        authorization_id: "auth_3".into(),
+        refund_of: None,
+        card_id: "ca_1".into(),
+        agent_id: "ag_1".into(),
+        intent_id: Some("int_0001".into()),
+        amount: Money::eur(5000),
+        merchant: authorization_of("x", "x", 1).merchant,
+        external_id: Some("evt_1".into()),
+        created_ms: NOW + 5,
+    };
+    let complete = move_of("int_0001", Authorized, Completed, NOW + 5);
+    let captured = store
+        .settle_authorization(
+            "tn_1",
+            "auth_3",
+            AuthorizationStatus::Captured,
+            Some(&complete),
+            Some(&capture),
+            &admin(),
+            NOW + 5,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(captured.captured_minor, Some(5000));
+    assert_eq!(
+        store
+            .intent("tn_1", "int_0001")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Completed
+    );
+    assert_eq!(
+        store.capture_of("auth_3").await.unwrap().unwrap().id,
+        "txn_1"
+    );
+    assert_eq!(
+        store
+            .transaction_by_external_id("tn_1", "evt_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "txn_1"
+    );
+
+    // Refunds: at most what is left.
+    let refund = |id: &str, minor: u64| warrant_store::TransactionRecord {
+        id: id.into(),
+        kind: TransactionKind::Refund,
+        refund_of: Some("txn_1".into()),
+        amount: Money::eur(minor),
+        external_id: None,
+        ..capture.clone()
+    };
+    assert_eq!(
+        store
+            .record_refund(&refund("txn_2", 3000), &admin())
+            .await
+            .unwrap(),
+        Some(Ok(2000))
+    );
+    assert_eq!(
+        store
+            .record_refund(&refund("txn_3", 2001), &admin())
+            .await
+            .unwrap(),
+        Some(Err(2000))
+    );
+    assert_eq!(store.refunded("txn_1").await.unwrap(), 3000);
+    let ledger = store
+        .transactions(
+            "tn_1",
+            &warrant_store::TransactionFilter {
+                intent_id: Some("int_0001".into()),
+                ..Default::default()
+            },
+            &whole_page(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        ["txn_2", "txn_1"]
+    );
+}
 
 fn card_record(id: &str, name: &str, external_id: Option<&str>) -> warrant_store::CardRecord {
     use warrant_domain::card::{CardStatus, Provider};

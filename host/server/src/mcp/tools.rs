@@ -588,6 +588,10 @@ pub(super) fn intent_text(record: &IntentRecord) -> String {
         IntentStatus::Expired => {
             format!("expired: {what} was not paid in time. Declare a new intent to pay it.")
         }
+        IntentStatus::Authorized => format!(
+            "authorized: the card payment for {what} is under way; it completes when the issuer \
+             captures it. Do not pay it again."
+        ),
         IntentStatus::Completed => format!("completed: {what} was paid and reported{reason}."),
         IntentStatus::Failed => format!("failed: {what}{reason}."),
     }

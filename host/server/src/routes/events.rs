@@ -236,4 +236,12 @@ impl warrant_app::Views for ApiViews {
     fn card(&self, card: &warrant_store::CardRecord) -> String {
         json_text(Ok(crate::routes::cards::view(card)))
     }
+    fn authorization(&self, authorization: &warrant_store::AuthorizationRecord) -> String {
+        json_text(Ok(crate::routes::payments::authorization_view(
+            authorization,
+        )))
+    }
+    fn transaction(&self, transaction: &warrant_store::TransactionRecord) -> String {
+        json_text(Ok(crate::routes::payments::transaction_view(transaction)))
+    }
 }

@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod intents;
 pub(crate) mod keys;
 pub(crate) mod oversight;
+pub(crate) mod payments;
 pub(crate) mod plugins;
 pub(crate) mod policies;
 pub(crate) mod receipts;

@@ -116,46 +116,13 @@ impl IntentRepository for ThisStore {
         change: &StatusChange,
         idem: RememberIntent<'_>,
     ) -> Result<Option<String>> {
-        let event = &change.event;
-        let from = event.from.expect("a status change starts from a status");
         let mut tx = self.write().await?;
         // First, so that of two requests with one key the second replays
         // the first instead of finding the status moved.
         remember(&mut tx, idem(None).as_ref()).await?;
-        lock_agent_of(&mut tx, &event.intent_id).await?;
-        let moved = sqlx::query(
-            "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3
-             WHERE tenant_id = $4 AND id = $5 AND status = $6
-               AND (CAST($7 AS BIGINT) IS NULL OR updated_ms = $7)
-               AND ($8 = 0 OR expires_ms > $3)
-               AND ($9 = 0 OR EXISTS (SELECT 1 FROM agents a
-                                      WHERE a.id = intents.agent_id AND a.status = 'active'))",
-        )
-        .bind(event.to.as_str())
-        .bind(&event.reason)
-        .bind(event.at_ms)
-        .bind(&change.tenant_id)
-        .bind(&event.intent_id)
-        .bind(from.as_str())
-        .bind(change.seen_updated_ms)
-        .bind(i64::from(change.require_unexpired))
-        .bind(i64::from(change.require_active_agent))
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() != 1 {
+        let Some(receipt) = move_intent(&mut tx, change, None).await? else {
             return Ok(None);
-        }
-        if let Some(settlement) = &change.settlement {
-            write_settlement(&mut tx, &event.intent_id, settlement).await?;
-        }
-        let flagged = change.settlement.as_ref().is_some_and(|s| s.flagged);
-        let receipt = insert_event(&mut tx, event, None, flagged).await?;
-        resync_spend(
-            &mut tx,
-            &event.intent_id,
-            change.settlement.as_ref().and_then(flag_left_by),
-        )
-        .await?;
+        };
         remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
         tx.commit().await?;
         Ok(Some(receipt))
@@ -407,6 +374,56 @@ fn flag_left_by(settlement: &SettlementWrite) -> Option<bool> {
 
 /// Records a settlement on an intent: its record and, when it brings one,
 /// the settled amount and who stands behind it.
+/// Applies a status change in a write's transaction, if the intent is
+/// still as the change expects: its history entry (with receipt and
+/// event), its settlement, and its spend. `reserve` is the amount an
+/// authorization holds on an intent it takes; any other move releases it.
+/// Gives the entry's receipt; none when the change does not apply.
+async fn move_intent(
+    tx: &mut Tx,
+    change: &StatusChange,
+    reserve: Option<u64>,
+) -> Result<Option<String>> {
+    let event = &change.event;
+    let from = event.from.expect("a status change starts from a status");
+    lock_agent_of(tx, &event.intent_id).await?;
+    let moved = sqlx::query(
+        "UPDATE intents SET status = $1, status_reason = $2, updated_ms = $3, reserved_minor = $10
+         WHERE tenant_id = $4 AND id = $5 AND status = $6
+           AND (CAST($7 AS BIGINT) IS NULL OR updated_ms = $7)
+           AND ($8 = 0 OR expires_ms > $3)
+           AND ($9 = 0 OR EXISTS (SELECT 1 FROM agents a
+                                  WHERE a.id = intents.agent_id AND a.status = 'active'))",
+    )
+    .bind(event.to.as_str())
+    .bind(&event.reason)
+    .bind(event.at_ms)
+    .bind(&change.tenant_id)
+    .bind(&event.intent_id)
+    .bind(from.as_str())
+    .bind(change.seen_updated_ms)
+    .bind(i64::from(change.require_unexpired))
+    .bind(i64::from(change.require_active_agent))
+    .bind(reserve.and_then(minor_i64))
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Ok(None);
+    }
+    if let Some(settlement) = &change.settlement {
+        write_settlement(tx, &event.intent_id, settlement).await?;
+    }
+    let flagged = change.settlement.as_ref().is_some_and(|s| s.flagged);
+    let receipt = insert_event(tx, event, None, flagged).await?;
+    resync_spend(
+        tx,
+        &event.intent_id,
+        change.settlement.as_ref().and_then(flag_left_by),
+    )
+    .await?;
+    Ok(Some(receipt))
+}
+
 async fn write_settlement(
     tx: &mut Tx,
     intent_id: &str,

@@ -22,8 +22,8 @@ use crate::errors::{Result, StoreError};
 use crate::records::*;
 use crate::{
     AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository,
-    IntentRepository, PluginRepository, PolicyRepository, ReceiptRepository, Store,
-    TenantRepository, UsageRepository, WebhookRepository,
+    IntentRepository, PaymentRepository, PluginRepository, PolicyRepository, ReceiptRepository,
+    Store, TenantRepository, UsageRepository, WebhookRepository,
 };
 
 #[async_trait]

@@ -273,7 +273,7 @@ async fn bump_usage(
 async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Result<()> {
     let row = sqlx::query(
         "SELECT agent_id, created_ms, currency, merchant_key, status, amount_minor,
-                actual_minor, settled_confirmed, spend_minor, flagged
+                actual_minor, settled_confirmed, spend_minor, flagged, reserved_minor
          FROM intents WHERE id = $1",
     )
     .bind(intent_id)
@@ -291,7 +291,13 @@ async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Re
         Reporter::Agent
     };
     let declared = minor("amount_minor")?;
-    let spend = spend_minor(status, declared, minor("actual_minor")?, settled_by);
+    // An authorized intent counts what its authorization reserves.
+    let spend = match minor("reserved_minor")? {
+        Some(reserved) if status == IntentStatus::Authorized => {
+            spend_minor(status, Some(reserved), None, settled_by)
+        }
+        _ => spend_minor(status, declared, minor("actual_minor")?, settled_by),
+    };
     let before: i64 = row.try_get("spend_minor")?;
     let was_flagged = row.try_get::<i64, _>("flagged")? == 1;
     let is_flagged = flagged.unwrap_or(was_flagged);
