@@ -9,13 +9,16 @@
 //! 2. latency at half of that: the same connections send on a fixed
 //!    schedule (an open loop; a request's latency counts from when it was
 //!    due, so a stall is not hidden by the requests it delays); p50, p99;
-//! 3. growth: that latency again with 10 k, 100 k and 1 M intents stored
+//! 3. payments: each connection's agent declares an intent and the issuer
+//!    then authorizes it (`POST /authorizations`, the tenant's key), back
+//!    to back and at half that rate; the authorizations' latency;
+//! 4. growth: that latency again with 10 k, 100 k and 1 M intents stored
 //!    (filled directly into the database, spread over the agents and the
 //!    last 30 days);
-//! 4. start: `warrant serve` restarted with 100 uploaded plugins, time to
+//! 5. start: `warrant serve` restarted with 100 uploaded plugins, time to
 //!    listening, then the first decisions of two policies that run all 100
 //!    (fifty rules each, a policy's most is 64);
-//! 5. the outbox: saturation again with a webhook endpoint that receives
+//! 6. the outbox: saturation again with a webhook endpoint that receives
 //!    every event (two per intent: created, and its decision) on a local
 //!    receiver; intents per second, and how fast the deliverer sends.
 //!
@@ -257,6 +260,40 @@ fn setup(server: &Server) -> Setup {
     }
 }
 
+/// Payers: an agent of its own per connection (so that each has only the
+/// intents it declares to pay), its token, its card `subscriptions` and an
+/// issuer's key (`developer`; a key may make 100 requests a second by
+/// default).
+fn payers(server: &Server, setup: &Setup) -> Vec<(String, String, String)> {
+    (0..CONNECTIONS)
+        .map(|i| {
+            let agent = server.post(
+                "/agents",
+                &setup.key,
+                &json!({"name": format!("payer {i}"), "policyId": setup.policy,
+                        "profile": {"purpose": "pays"}}),
+            );
+            let agent = agent["id"].as_str().unwrap();
+            let token = server.post(&format!("/agents/{agent}/tokens"), &setup.key, &json!({}));
+            let card = server.post(
+                "/cards",
+                &setup.key,
+                &json!({"agentId": agent, "name": "subscriptions"}),
+            );
+            let issuer = server.post(
+                "/api-keys",
+                &setup.key,
+                &json!({"name": format!("issuer {i}"), "role": "developer"}),
+            );
+            (
+                token["token"].as_str().unwrap().to_owned(),
+                card["id"].as_str().unwrap().to_owned(),
+                issuer["key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// What a run measured.
 struct Run {
     intents: usize,
@@ -338,6 +375,90 @@ async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f6
                     let body = response.into_body().collect().await.expect("body");
                     assert_eq!(status.as_u16(), 201, "{:?}", body.to_bytes());
                     latencies.push(due.elapsed());
+                    if let Some(interval) = interval {
+                        due += interval;
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.expect("a load task"));
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    Run {
+        intents: latencies.len(),
+        elapsed,
+        latencies,
+    }
+}
+
+/// Payments: each connection's agent declares an intent of 12 EUR at
+/// hetzner.com with its token, then the issuer asks `POST /authorizations`
+/// for it on the agent's card with its own key, for `duration`, back to
+/// back or `rate` pairs a second in all. Only the authorization is timed,
+/// from when it is sent; every one must be approved.
+async fn authorize_load(
+    base: &str,
+    payers: &[(String, String, String)],
+    duration: Duration,
+    rate: Option<f64>,
+) -> Run {
+    let start = Instant::now() + Duration::from_millis(50);
+    let interval = rate.map(|rate| Duration::from_secs_f64(payers.len() as f64 / rate));
+    let connections = payers.len() as f64;
+    let tasks: Vec<_> = payers
+        .iter()
+        .enumerate()
+        .map(|(index, (token, card, key))| {
+            let base = base.to_owned();
+            let agent = format!("Bearer {token}");
+            let issuer = format!("Bearer {key}");
+            let authorization = format!(
+                r#"{{"cardId":"{card}","amount":1200,"currency":"EUR","merchant":{{"name":"HETZNER ONLINE GMBH","domain":"hetzner.com","mcc":"4816","country":"DE"}}}}"#
+            );
+            tokio::spawn(async move {
+                let mut sender = connect(&base).await;
+                let mut latencies = Vec::new();
+                let offset =
+                    interval.map_or(Duration::ZERO, |i| i.mul_f64(index as f64 / connections));
+                let mut due = start + offset;
+                loop {
+                    if interval.is_some() {
+                        tokio::time::sleep_until(due.into()).await;
+                    } else {
+                        due = Instant::now();
+                    }
+                    if due.duration_since(start) >= duration {
+                        break;
+                    }
+                    let declare = hyper::Request::post("/intents")
+                        .header("host", "bench")
+                        .header("authorization", &agent)
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from_static(
+                            br#"{"cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":12,"expectedMerchant":"hetzner.com"}"#,
+                        )))
+                        .unwrap();
+                    let response = sender.send_request(declare).await.expect("answer");
+                    let body = response.into_body().collect().await.expect("body").to_bytes();
+                    assert!(body.windows(19).any(|w| w == br#""status":"approved""#), "{body:?}");
+                    let sent = Instant::now();
+                    let ask = hyper::Request::post("/authorizations")
+                        .header("host", "bench")
+                        .header("authorization", &issuer)
+                        .header("content-type", "application/json")
+                        .body(Full::new(Bytes::from(authorization.clone())))
+                        .unwrap();
+                    let response = sender.send_request(ask).await.expect("answer");
+                    let status = response.status();
+                    let body = response.into_body().collect().await.expect("body").to_bytes();
+                    assert_eq!(status.as_u16(), 200, "{body:?}");
+                    assert!(body.windows(15).any(|w| w == br#""approved":true"#), "{body:?}");
+                    latencies.push(sent.elapsed());
                     if let Some(interval) = interval {
                         due += interval;
                     }
@@ -574,6 +695,32 @@ fn main() {
             ms(at_half.percentile(0.99)),
             ms(*at_half.latencies.last().unwrap()),
             at_half.intents,
+        );
+
+        // Payments: an intent declared, then its authorization.
+        let payers = payers(&server, &setup);
+        let paying = runtime.block_on(authorize_load(&server.base, &payers, duration, None));
+        println!(
+            "authorizations, each after its intent: {:.0} pairs/s ({} in {:.1} s), authorization p50 {:.2} ms, p99 {:.2} ms",
+            paying.per_second(),
+            paying.intents,
+            paying.elapsed.as_secs_f64(),
+            ms(paying.percentile(0.5)),
+            ms(paying.percentile(0.99)),
+        );
+        let half_pairs = paying.per_second() / 2.0;
+        let paying = runtime.block_on(authorize_load(
+            &server.base,
+            &payers,
+            duration,
+            Some(half_pairs),
+        ));
+        println!(
+            "authorizations at {half_pairs:.0} pairs/s (half): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} authorizations)",
+            ms(paying.percentile(0.5)),
+            ms(paying.percentile(0.99)),
+            ms(*paying.latencies.last().unwrap()),
+            paying.intents,
         );
 
         // Growth: the same rate with more intents stored.

@@ -171,23 +171,32 @@ impl StorageArgs {
     }
 
     /// The key-encryption key: given, or the data directory's (made on
-    /// first use, readable by its owner alone).
+    /// first use, readable by its owner alone). The file is reached
+    /// through a capability of the data directory (`cap_std::fs::Dir`).
     fn key_encryption_key(&self) -> anyhow::Result<[u8; 32]> {
+        const KEY_FILE: &str = "key-encryption-key";
         if let Some(text) = &self.key_encryption_key {
             return parse_kek(text).context("--key-encryption-key");
         }
         create_private_dir(&self.data_dir)?;
-        let path = self.data_dir.join("key-encryption-key");
-        match std::fs::read_to_string(&path) {
+        let path = self.data_dir.join(KEY_FILE);
+        let dir = cap_std::fs::Dir::open_ambient_dir(&self.data_dir, cap_std::ambient_authority())
+            .with_context(|| {
+                format!(
+                    "cannot open the data directory `{}`",
+                    self.data_dir.display()
+                )
+            })?;
+        match dir.read_to_string(KEY_FILE) {
             Ok(text) => parse_kek(&text).with_context(|| format!("`{}`", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut kek = [0u8; 32];
                 getrandom::fill(&mut kek).map_err(|e| anyhow!("no randomness: {e}"))?;
-                let mut options = std::fs::OpenOptions::new();
+                let mut options = cap_std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let written = options.open(&path).and_then(|mut file| {
+                cap_std::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let written = dir.open_with(KEY_FILE, &options).and_then(|mut file| {
                     use std::io::Write as _;
                     writeln!(file, "{}", hex::encode(kek))?;
                     file.sync_all()
@@ -196,7 +205,7 @@ impl StorageArgs {
                     Ok(()) => Ok(kek),
                     // Another process made it first: use that one.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        parse_kek(&std::fs::read_to_string(&path)?)
+                        parse_kek(&dir.read_to_string(KEY_FILE)?)
                     }
                     Err(e) => Err(e).with_context(|| format!("cannot write `{}`", path.display())),
                 }

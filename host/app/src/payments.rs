@@ -190,37 +190,58 @@ impl Payments<'_> {
                 )
                 .await;
         }
-        let candidates: Vec<IntentRecord> = store
-            .approved_intents_on(&card.agent_id, now)
-            .await?
-            .into_iter()
-            .filter(|record| authorization::on_card(&record.intent, &card.id, &card.name))
-            .collect();
+        // First the intents for this merchant, the nearest amounts first,
+        // each of which may cover it; declined, the agent's approved
+        // intents say which came closest.
+        let name = asked.merchant.name.trim().to_lowercase();
+        let domain = asked
+            .merchant
+            .domain
+            .clone()
+            .unwrap_or_else(|| name.clone());
         let mut closest: Option<(Decline, String, String)> = None;
         let mut recurring_only = true;
-        for record in &candidates {
-            if record.intent.recurring.is_some() {
-                continue;
-            }
-            recurring_only = false;
-            let tolerance = self.app.intents().tolerance_bps(record).await?;
-            match authorization::covers(&record.intent, asked.amount, &asked.merchant, tolerance) {
-                Ok(()) => {
-                    if let Some(approved) = self.take(&card, &asked, record, actor, now).await? {
-                        return Ok(approved);
-                    }
-                    // Taken by another authorization meanwhile.
+        let mut candidates = 0;
+        let near = ([name.as_str(), domain.as_str()], asked.amount.minor_units);
+        for merchants in [Some(near), None] {
+            let records: Vec<IntentRecord> = store
+                .approved_intents_on(&card.agent_id, now, merchants)
+                .await?
+                .into_iter()
+                .filter(|record| authorization::on_card(&record.intent, &card.id, &card.name))
+                .collect();
+            candidates += records.len();
+            for record in &records {
+                if record.intent.recurring.is_some() {
+                    continue;
                 }
-                Err((decline, reason)) => {
-                    if closest.as_ref().is_none_or(|(best, ..)| decline > *best) {
-                        closest = Some((decline, reason, record.id.clone()));
+                recurring_only = false;
+                let tolerance = self.app.intents().tolerance_bps(record).await?;
+                match authorization::covers(
+                    &record.intent,
+                    asked.amount,
+                    &asked.merchant,
+                    tolerance,
+                ) {
+                    Ok(()) if merchants.is_some() => {
+                        if let Some(approved) = self.take(&card, &asked, record, actor, now).await?
+                        {
+                            return Ok(approved);
+                        }
+                        // Taken by another authorization meanwhile.
+                    }
+                    Ok(()) => {}
+                    Err((decline, reason)) => {
+                        if closest.as_ref().is_none_or(|(best, ..)| decline > *best) {
+                            closest = Some((decline, reason, record.id.clone()));
+                        }
                     }
                 }
             }
         }
         let (decline, reason, intent_id) = match closest {
             Some((decline, reason, intent_id)) => (decline, reason, Some(intent_id)),
-            None if !candidates.is_empty() && recurring_only => (
+            None if candidates > 0 && recurring_only => (
                 Decline::NoIntent,
                 format!(
                     "card `{}` has only recurring intents approved, whose charges are reported \

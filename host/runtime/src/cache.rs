@@ -4,19 +4,24 @@
 //! fingerprint: a different Wasmtime version or engine setting misses the
 //! cache rather than loading code compiled for another configuration.
 //! Entries are native code that the runtime maps and runs, so the directory
-//! must be writable only by Warrant; it is created with mode 0700.
+//! must be writable only by Warrant; it is created with mode 0700. Every
+//! access after that goes through a capability of the directory
+//! (`cap_std::fs::Dir`): no name can reach outside it.
 
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use crate::errors::RuntimeError;
 
 pub(crate) struct CodeCache {
-    dir: PathBuf,
+    /// The directory, for messages.
+    path: PathBuf,
+    dir: Dir,
     fingerprint: String,
 }
 
@@ -26,39 +31,39 @@ impl CodeCache {
             path: dir.to_owned(),
             source,
         };
-        fs::create_dir_all(dir).map_err(error)?;
+        std::fs::create_dir_all(dir).map_err(error)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(error)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(error)?;
         }
         Ok(CodeCache {
-            dir: dir.to_owned(),
+            path: dir.to_owned(),
+            dir: Dir::open_ambient_dir(dir, ambient_authority()).map_err(error)?,
             fingerprint: fingerprint(engine),
         })
     }
 
-    fn path(&self, sha256: &str) -> PathBuf {
-        self.dir
-            .join(format!("{sha256}-{}.cwasm", self.fingerprint))
+    /// The entry's name in the directory: a sha256 in hex and the engine's
+    /// fingerprint, nothing a request chooses.
+    fn name(&self, sha256: &str) -> String {
+        format!("{sha256}-{}.cwasm", self.fingerprint)
     }
 
     /// The cached compilation of the component with `sha256`, if there is
     /// a usable one. An entry that cannot be loaded is removed.
     pub(crate) fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
-        let path = self.path(sha256);
-        if !path.exists() {
-            return None;
-        }
+        let name = self.name(sha256);
+        let bytes = self.dir.read(&name).ok()?;
         // SAFETY: the file was written by `store` below from
         // `Component::serialize` with an engine of the same fingerprint, into
         // a directory only Warrant can write to, and renamed into place only
         // once complete. Wasmtime checks its header and compatibility again.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match unsafe { Component::deserialize(engine, &bytes) } {
             Ok(component) => Some(component),
             Err(error) => {
-                tracing::warn!(path = %path.display(), %error, "discarding an unusable compiled plugin");
-                let _ = fs::remove_file(&path);
+                tracing::warn!(dir = %self.path.display(), %name, %error, "discarding an unusable compiled plugin");
+                let _ = self.dir.remove_file(&name);
                 None
             }
         }
@@ -68,17 +73,25 @@ impl CodeCache {
     /// an optimisation.
     pub(crate) fn store(&self, sha256: &str, component: &Component) {
         if let Err(error) = self.try_store(sha256, component) {
-            tracing::warn!(dir = %self.dir.display(), %error, "cannot cache a compiled plugin");
+            tracing::warn!(dir = %self.path.display(), %error, "cannot cache a compiled plugin");
         }
     }
 
     fn try_store(&self, sha256: &str, component: &Component) -> std::io::Result<()> {
         let bytes = component.serialize().map_err(std::io::Error::other)?;
-        let mut file = tempfile::NamedTempFile::new_in(&self.dir)?;
-        file.write_all(&bytes)?;
-        file.as_file().sync_all()?;
-        file.persist(self.path(sha256)).map_err(|e| e.error)?;
-        Ok(())
+        let name = self.name(sha256);
+        // Written whole under a name of its own, then renamed into place.
+        let partial = format!(".{name}.{}.{}", std::process::id(), unique());
+        let written = (|| {
+            let mut file = self.dir.create(&partial)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            self.dir.rename(&partial, &self.dir, &name)
+        })();
+        if written.is_err() {
+            let _ = self.dir.remove_file(&partial);
+        }
+        written
     }
 }
 
@@ -87,7 +100,7 @@ impl CodeCache {
     /// every entry compiled for another engine. Files that are not entries
     /// (such as one being written) are left alone.
     pub(crate) fn remove_except(&self, keep: &std::collections::HashSet<String>) -> usize {
-        let Ok(entries) = fs::read_dir(&self.dir) else {
+        let Ok(entries) = self.dir.entries() else {
             return 0;
         };
         let mut removed = 0;
@@ -103,15 +116,22 @@ impl CodeCache {
             if fingerprint == self.fingerprint && keep.contains(sha256) {
                 continue;
             }
-            match fs::remove_file(entry.path()) {
+            match self.dir.remove_file(&name) {
                 Ok(()) => removed += 1,
                 Err(error) => {
-                    tracing::warn!(path = %entry.path().display(), %error, "cannot remove an unused compiled plugin");
+                    tracing::warn!(dir = %self.path.display(), name = ?name, %error, "cannot remove an unused compiled plugin");
                 }
             }
         }
         removed
     }
+}
+
+/// A number no other write of this process has used.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A short stable digest of everything that makes compiled code usable by

@@ -806,7 +806,15 @@ pub trait PaymentRepository: Send + Sync {
         page: &Page,
     ) -> Result<Vec<TransactionRecord>>;
 
-    /// The agent's intents that are approved within their time to live,
-    /// oldest first: those an authorization may take.
-    async fn approved_intents_on(&self, agent_id: &str, now_ms: i64) -> Result<Vec<IntentRecord>>;
+    /// At most 100 of the agent's intents that are approved within their
+    /// time to live: those an authorization may take. With `near`
+    /// (merchant keys in lower case, and an amount in minor units), those
+    /// for one of the merchants, the nearest amounts first; without, the
+    /// oldest.
+    async fn approved_intents_on(
+        &self,
+        agent_id: &str,
+        now_ms: i64,
+        near: Option<([&str; 2], u64)>,
+    ) -> Result<Vec<IntentRecord>>;
 }

@@ -2270,7 +2270,7 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
     assert_eq!(spend(&usage_now().await.unwrap()), 5000);
     assert_eq!(
         store
-            .approved_intents_on("ag_1", NOW + 1)
+            .approved_intents_on("ag_1", NOW + 1, None)
             .await
             .unwrap()
             .len(),
@@ -2306,7 +2306,7 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
     );
     assert!(
         store
-            .approved_intents_on("ag_1", NOW + 2)
+            .approved_intents_on("ag_1", NOW + 2, Some((["a.com", "a.com"], 5400)))
             .await
             .unwrap()
             .is_empty()

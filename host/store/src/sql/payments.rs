@@ -9,6 +9,11 @@ const AUTHORIZATION_COLUMNS: &str = "id, tenant_id, card_id, agent_id, intent_id
      currency, merchant, external_id, approved, code, reason, status, captured_minor, \
      created_ms, updated_ms";
 
+/// How many of an agent's approved intents an authorization reads at most:
+/// those for its merchant with the nearest amounts, or, to say which came
+/// closest when it is declined, the oldest.
+const APPROVED_READ_AT_MOST: i64 = 100;
+
 const TRANSACTION_COLUMNS: &str = "id, tenant_id, kind, authorization_id, refund_of, card_id, \
      agent_id, intent_id, amount_minor, currency, merchant, external_id, created_ms";
 
@@ -405,15 +410,30 @@ impl PaymentRepository for ThisStore {
             .collect()
     }
 
-    async fn approved_intents_on(&self, agent_id: &str, now_ms: i64) -> Result<Vec<IntentRecord>> {
+    async fn approved_intents_on(
+        &self,
+        agent_id: &str,
+        now_ms: i64,
+        near: Option<([&str; 2], u64)>,
+    ) -> Result<Vec<IntentRecord>> {
+        let (first, second, amount) = match near {
+            Some(([first, second], amount)) => (Some(first), Some(second), minor_i64(amount)),
+            None => (None, None, None),
+        };
         let sql = format!(
             "SELECT {INTENT_COLUMNS} FROM intents
              WHERE agent_id = $1 AND status = 'approved' AND NOT ({LIVES_OUT} AND expires_ms <= $2)
-             ORDER BY id"
+               AND (CAST($3 AS TEXT) IS NULL OR merchant_key = $3 OR merchant_key = $4)
+             ORDER BY CASE WHEN CAST($5 AS BIGINT) IS NULL THEN 0
+                           ELSE ABS(COALESCE(amount_minor, 0) - $5) END, id
+             LIMIT {APPROVED_READ_AT_MOST}"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(agent_id)
             .bind(now_ms)
+            .bind(first)
+            .bind(second)
+            .bind(amount)
             .fetch_all(&self.pool)
             .await?
             .iter()
