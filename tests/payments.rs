@@ -1317,3 +1317,77 @@ fn stripe_asks_at_payment_time_and_reports_what_settled_signed_with_the_tenants_
     assert_eq!(send_event(updated)["recorded"], true);
     assert_eq!(status(&server, &key, &second), "approved");
 }
+
+#[test]
+fn a_recurring_intent_pays_once_per_window_and_stays_approved() {
+    let server = Server::start();
+    let (key, buyer, _) = tenant(&server, "acme");
+    let card_id = card(
+        &server,
+        &key,
+        json!({"agentId": buyer, "name": "subscriptions"}),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Monthly, due from today, payable up to a day either side, 10 %.
+    let intent = server
+        .post_text(
+            "/intents",
+            &key,
+            &format!(
+                r#"{{"agentId":"{buyer}","cardName":"subscriptions","purpose":"the server, monthly","expectedAmountEuros":45.10,"expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly","windowStartDaysBefore":1,"windowEndDaysAfter":1,"amountTolerancePercent":10}}}}"#
+            ),
+        )
+        .expect(201)
+        .body;
+    assert_eq!(intent["status"], "approved", "{intent}");
+    let intent = intent["id"].as_str().unwrap().to_owned();
+
+    // Beyond the series' tolerance: declined; within it: approved, and the
+    // intent stays approved for the rest of its series.
+    declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 4962),
+        "E_AMOUNT_MISMATCH",
+    );
+    let first = authorize(&server, &key, at_hetzner(&card_id, 4900));
+    assert_eq!(first["approved"], true, "{first}");
+    assert_eq!(first["intentId"], intent.as_str());
+    assert_eq!(status(&server, &key, &intent), "approved");
+    // The window is held: a second payment in it is declined.
+    let second = declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 4510),
+        "E_OUTSIDE_WINDOW",
+    );
+    assert_eq!(second["intentId"], intent.as_str());
+    // Reversed, the window is free again; captured, it is held for good.
+    let first = first["id"].as_str().unwrap();
+    server
+        .post(&format!("/authorizations/{first}/reverse"), &key, json!({}))
+        .expect(200);
+    assert_eq!(status(&server, &key, &intent), "approved");
+    let again = authorize(&server, &key, at_hetzner(&card_id, 4510));
+    assert_eq!(again["approved"], true, "{again}");
+    let again = again["id"].as_str().unwrap();
+    let captured = server
+        .post(&format!("/authorizations/{again}/capture"), &key, json!({}))
+        .expect(200)
+        .body;
+    assert_eq!(captured["transaction"]["amount"], 4510);
+    assert_eq!(status(&server, &key, &intent), "approved");
+    declined(
+        &server,
+        &key,
+        at_hetzner(&card_id, 4510),
+        "E_OUTSIDE_WINDOW",
+    );
+    let ledger = server
+        .get(&format!("/transactions?intentId={intent}"), &key)
+        .expect(200)
+        .body;
+    assert_eq!(ledger["data"].as_array().unwrap().len(), 1);
+}

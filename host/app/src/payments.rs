@@ -6,8 +6,11 @@
 //! the agent's usage): of concurrent authorizations, on one server or
 //! several, exactly one takes it. A capture completes the intent, flagged
 //! as `/verify` would flag it, and appends to the ledger; a reversal
-//! returns it to `approved`; refunds are appended to the ledger. A decline
-//! is an answer with a code, never an error.
+//! returns it to `approved`; refunds are appended to the ledger. A
+//! recurring intent stays approved: an authorization holds the window of
+//! its series that it falls in (inside one of its cadence windows, none
+//! already charged or held by another authorization), and its capture is
+//! in the ledger. A decline is an answer with a code, never an error.
 
 use serde::Deserialize;
 
@@ -15,13 +18,13 @@ use warrant_domain::authorization::{
     self, AuthorizationStatus, Decline, Merchant, TransactionKind,
 };
 use warrant_domain::card::{self, CardStatus, Provider};
-use warrant_domain::context::AgentStatus;
+use warrant_domain::context::{AgentStatus, RecurringTerms};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_domain::settlement::Reporter;
 use warrant_store::{
     Actor, AuthorizationRecord, CardRecord, IntentEvent, IntentRecord, Page, StatusChange,
-    StoreError, TransactionFilter, TransactionRecord,
+    StoreError, Take, TransactionFilter, TransactionRecord,
 };
 
 use crate::auth::{Needs, Permission, Principal};
@@ -199,10 +202,13 @@ impl Payments<'_> {
             .domain
             .clone()
             .unwrap_or_else(|| name.clone());
-        let mut closest: Option<(Decline, String, String)> = None;
-        let mut recurring_only = true;
-        let mut candidates = 0;
         let near = ([name.as_str(), domain.as_str()], asked.amount.minor_units);
+        let mut closest: Option<(Decline, String, String)> = None;
+        let mut keep = |decline: Decline, reason: String, intent_id: &str| {
+            if closest.as_ref().is_none_or(|(best, ..)| decline > *best) {
+                closest = Some((decline, reason, intent_id.to_owned()));
+            }
+        };
         for merchants in [Some(near), None] {
             let records: Vec<IntentRecord> = store
                 .approved_intents_on(&card.agent_id, now, merchants)
@@ -210,12 +216,7 @@ impl Payments<'_> {
                 .into_iter()
                 .filter(|record| authorization::on_card(&record.intent, &card.id, &card.name))
                 .collect();
-            candidates += records.len();
             for record in &records {
-                if record.intent.recurring.is_some() {
-                    continue;
-                }
-                recurring_only = false;
                 let tolerance = self.app.intents().tolerance_bps(record).await?;
                 match authorization::covers(
                     &record.intent,
@@ -224,32 +225,35 @@ impl Payments<'_> {
                     tolerance,
                 ) {
                     Ok(()) if merchants.is_some() => {
-                        if let Some(approved) = self.take(&card, &asked, record, actor, now).await?
+                        let window = match &record.intent.recurring {
+                            Some(terms) => match self.free_window(record, terms, now).await? {
+                                Ok(window) => Some(window),
+                                Err(reason) => {
+                                    keep(Decline::OutsideWindow, reason, &record.id);
+                                    continue;
+                                }
+                            },
+                            None => None,
+                        };
+                        if let Some(approved) =
+                            self.take(&card, &asked, record, window, actor, now).await?
                         {
                             return Ok(approved);
                         }
-                        // Taken by another authorization meanwhile.
+                        if window.is_some() {
+                            let reason = "another authorization holds this window of the series";
+                            keep(Decline::OutsideWindow, reason.into(), &record.id);
+                        }
+                        // A one-off intent taken by another authorization
+                        // meanwhile.
                     }
                     Ok(()) => {}
-                    Err((decline, reason)) => {
-                        if closest.as_ref().is_none_or(|(best, ..)| decline > *best) {
-                            closest = Some((decline, reason, record.id.clone()));
-                        }
-                    }
+                    Err((decline, reason)) => keep(decline, reason, &record.id),
                 }
             }
         }
         let (decline, reason, intent_id) = match closest {
             Some((decline, reason, intent_id)) => (decline, reason, Some(intent_id)),
-            None if candidates > 0 && recurring_only => (
-                Decline::NoIntent,
-                format!(
-                    "card `{}` has only recurring intents approved, whose charges are reported \
-                     (`POST /intents/:id/charges`), not authorized here",
-                    card.id
-                ),
-                None,
-            ),
             None => (
                 Decline::NoIntent,
                 format!(
@@ -261,6 +265,34 @@ impl Payments<'_> {
         };
         self.decline(&card, asked, decline, reason, intent_id, actor, now)
             .await
+    }
+
+    /// The window of a recurring intent's series that a charge now falls
+    /// in, when no accepted charge holds it; else why not.
+    async fn free_window(
+        &self,
+        record: &IntentRecord,
+        terms: &RecurringTerms,
+        now: i64,
+    ) -> Result<std::result::Result<(i64, i64), String>> {
+        let Some((from, to)) = authorization::charge_window(terms, record.created_ms, now) else {
+            return Ok(Err(format!(
+                "now is outside every window of intent `{}`'s series",
+                record.id
+            )));
+        };
+        let charged = self
+            .app
+            .store()
+            .accepted_charge_times(&record.tenant_id, &record.id)
+            .await?;
+        if charged.iter().any(|at| (from..=to).contains(at)) {
+            return Ok(Err(format!(
+                "intent `{}` was already charged in this window of its series",
+                record.id
+            )));
+        }
+        Ok(Ok((from, to)))
     }
 
     /// The card an authorization names: 404 when the tenant has none such.
@@ -302,13 +334,16 @@ impl Payments<'_> {
         }
     }
 
-    /// Records an approved authorization that takes `record`; none when
-    /// the intent moved meanwhile.
+    /// Records an approved authorization that takes `record` (a one-off
+    /// intent), or the `window` of its series (a recurring one); none when
+    /// the intent moved, or another authorization took the window,
+    /// meanwhile.
     async fn take(
         &self,
         card: &CardRecord,
         asked: &Asked,
         record: &IntentRecord,
+        window: Option<(i64, i64)>,
         actor: &Actor,
         now: i64,
     ) -> Result<Option<AuthorizationRecord>> {
@@ -362,7 +397,15 @@ impl Payments<'_> {
             created_ms: at,
             updated_ms: at,
         };
-        let recorded = self.record(&authorization, Some(&change), actor).await?;
+        let take = match window {
+            Some((from_ms, to_ms)) => Take::Window {
+                intent_id: &record.id,
+                from_ms,
+                to_ms,
+            },
+            None => Take::Intent(&change),
+        };
+        let recorded = self.record(&authorization, Some(take), actor).await?;
         if recorded.is_some() {
             metrics::counter!("warrant_authorizations_total", "outcome" => "approved").increment(1);
         }
@@ -409,7 +452,7 @@ impl Payments<'_> {
     async fn record(
         &self,
         authorization: &AuthorizationRecord,
-        take: Option<&StatusChange>,
+        take: Option<Take<'_>>,
         actor: &Actor,
     ) -> Result<Option<AuthorizationRecord>> {
         let store = self.app.store();
@@ -506,43 +549,14 @@ impl Payments<'_> {
             None => authorization.amount,
         };
         let now = now_ms().max(intent.updated_ms + 1);
-        let merchant = &authorization.merchant;
-        let settled_at = merchant
-            .domain
-            .clone()
-            .unwrap_or_else(|| merchant.name.clone());
-        let settlement = self
-            .app
-            .intents()
-            .settlement_by(
-                &intent,
-                Some(amount),
-                Some(settled_at),
-                Reporter::Tenant,
-                actor.id.clone(),
-                true,
-                now,
-            )
-            .await?;
-        let change = StatusChange {
-            tenant_id: intent.tenant_id.clone(),
-            event: IntentEvent {
-                id: new_id("ev"),
-                intent_id: intent.id.clone(),
-                from: Some(IntentStatus::Authorized),
-                to: IntentStatus::Completed,
-                actor: actor.id.clone(),
-                actor_name: actor.name.clone(),
-                reason: Some(format!("card authorization `{id}` captured")),
-                note: None,
-                at_ms: now,
-                settlement: Some(settlement.record.clone()),
-                kind: None,
-            },
-            settlement: Some(settlement),
-            seen_updated_ms: None,
-            require_unexpired: false,
-            require_active_agent: false,
+        // A one-off intent completes with what settled; a recurring one
+        // stays approved for the rest of its series.
+        let change = match intent.intent.recurring {
+            Some(_) => None,
+            None => Some(
+                self.completion(&intent, &authorization, amount, actor, now)
+                    .await?,
+            ),
         };
         let transaction = TransactionRecord {
             id: new_id("txn"),
@@ -565,7 +579,7 @@ impl Payments<'_> {
                 &intent.tenant_id,
                 id,
                 AuthorizationStatus::Captured,
-                Some(&change),
+                change.as_ref(),
                 Some(&transaction),
                 actor,
                 now,
@@ -575,6 +589,59 @@ impl Payments<'_> {
         Ok(Captured {
             authorization: captured,
             transaction,
+        })
+    }
+
+    /// The move that completes a one-off intent with its capture: the
+    /// amount and merchant settled, flagged as `/verify` would flag them.
+    async fn completion(
+        &self,
+        intent: &IntentRecord,
+        authorization: &AuthorizationRecord,
+        amount: Money,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<StatusChange> {
+        let merchant = &authorization.merchant;
+        let settled_at = merchant
+            .domain
+            .clone()
+            .unwrap_or_else(|| merchant.name.clone());
+        let settlement = self
+            .app
+            .intents()
+            .settlement_by(
+                intent,
+                Some(amount),
+                Some(settled_at),
+                Reporter::Tenant,
+                actor.id.clone(),
+                true,
+                now,
+            )
+            .await?;
+        Ok(StatusChange {
+            tenant_id: intent.tenant_id.clone(),
+            event: IntentEvent {
+                id: new_id("ev"),
+                intent_id: intent.id.clone(),
+                from: Some(IntentStatus::Authorized),
+                to: IntentStatus::Completed,
+                actor: actor.id.clone(),
+                actor_name: actor.name.clone(),
+                reason: Some(format!(
+                    "card authorization `{}` captured",
+                    authorization.id
+                )),
+                note: None,
+                at_ms: now,
+                settlement: Some(settlement.record.clone()),
+                kind: None,
+            },
+            settlement: Some(settlement),
+            seen_updated_ms: None,
+            require_unexpired: false,
+            require_active_agent: false,
         })
     }
 
@@ -621,7 +688,8 @@ impl Payments<'_> {
                 &intent.tenant_id,
                 id,
                 AuthorizationStatus::Reversed,
-                Some(&change),
+                // A recurring intent never left `approved`.
+                intent.intent.recurring.is_none().then_some(&change),
                 None,
                 actor,
                 now,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::{Card, Intent};
+use crate::context::{Cadence, Card, Intent, RecurringTerms};
 use crate::errors::ValidationError;
 use crate::intent::checked_text;
 use crate::money::{Currency, Money};
@@ -147,9 +147,9 @@ pub enum Decline {
     MerchantMismatch,
     /// An intent for this merchant, not for this amount.
     AmountMismatch,
-    /// A recurring intent whose charge rules refuse this charge (outside
-    /// its window, already charged in it, …).
-    ChargeRefused,
+    /// A recurring intent's charge outside its cadence window, or in a
+    /// window already charged.
+    OutsideWindow,
     /// The card is frozen or closed.
     CardFrozen,
     /// The card's agent is frozen, suspended or archived.
@@ -164,7 +164,7 @@ impl Decline {
             Decline::CurrencyMismatch => "E_CURRENCY_MISMATCH",
             Decline::MerchantMismatch => "E_MERCHANT_MISMATCH",
             Decline::AmountMismatch => "E_AMOUNT_MISMATCH",
-            Decline::ChargeRefused => "E_CHARGE_REFUSED",
+            Decline::OutsideWindow => "E_OUTSIDE_WINDOW",
             Decline::CardFrozen => "E_CARD_FROZEN",
             Decline::AgentNotActive => "E_AGENT_NOT_ACTIVE",
         }
@@ -245,6 +245,41 @@ pub fn covers(
     Ok(())
 }
 
+/// The window of a recurring intent's series that `at_ms` falls in, as
+/// `[from, to]` in Unix milliseconds (UTC): the payments are due every
+/// cadence from the series' start (`start_ms`, when the intent was
+/// declared), and each may come from `windowStartDaysBefore` days before
+/// its due time to `windowEndDaysAfter` days after. None when `at_ms` falls
+/// in no window.
+pub fn charge_window(terms: &RecurringTerms, start_ms: i64, at_ms: i64) -> Option<(i64, i64)> {
+    const DAY_MS: i64 = 86_400_000;
+    let start = jiff::Timestamp::from_millisecond(start_ms)
+        .ok()?
+        .to_zoned(jiff::tz::TimeZone::UTC);
+    let due = |k: i64| -> Option<i64> {
+        let span = match terms.cadence {
+            Cadence::Daily => jiff::Span::new().days(k),
+            Cadence::Weekly => jiff::Span::new().weeks(k),
+            Cadence::Monthly => jiff::Span::new().months(k),
+            Cadence::Yearly => jiff::Span::new().years(k),
+        };
+        Some(start.checked_add(span).ok()?.timestamp().as_millisecond())
+    };
+    let period_ms = match terms.cadence {
+        Cadence::Daily => DAY_MS,
+        Cadence::Weekly => 7 * DAY_MS,
+        Cadence::Monthly => 30 * DAY_MS,
+        Cadence::Yearly => 365 * DAY_MS,
+    };
+    let before = i64::from(terms.window_start_days_before) * DAY_MS;
+    let after = i64::from(terms.window_end_days_after) * DAY_MS;
+    let guess = (at_ms - start_ms).div_euclid(period_ms);
+    (guess - 2..=guess + 2)
+        .filter(|k| *k >= 0)
+        .filter_map(|k| due(k).map(|due| (due - before, due + after)))
+        .find(|(from, to)| (*from..=*to).contains(&at_ms))
+}
+
 /// An amount in minor units of `currency`, as an authorization gives it:
 /// positive and at most 2^53 − 1.
 pub fn amount(minor_units: u64, currency: Currency) -> Result<Money, ValidationError> {
@@ -266,7 +301,6 @@ pub fn amount(minor_units: u64, currency: Currency) -> Result<Money, ValidationE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::RecurringTerms;
 
     fn intent(amount: Option<Money>, merchant: Option<&str>) -> Intent {
         Intent {
@@ -346,6 +380,43 @@ mod tests {
                 .0,
             Decline::AmountMismatch
         );
+    }
+
+    #[test]
+    fn a_charge_window_surrounds_each_due_date() {
+        const DAY: i64 = 86_400_000;
+        // 2026-01-31T00:00Z: monthly due dates clamp to the month's end.
+        let start = 1_769_817_600_000;
+        let monthly = RecurringTerms {
+            cadence: Cadence::Monthly,
+            window_start_days_before: 2,
+            window_end_days_after: 3,
+            amount_tolerance_bps: 0,
+            merchant_match: true,
+        };
+        assert_eq!(
+            charge_window(&monthly, start, start),
+            Some((start - 2 * DAY, start + 3 * DAY))
+        );
+        // 2026-02-28 is the next due date.
+        let february = start + 28 * DAY;
+        assert_eq!(
+            charge_window(&monthly, start, february + DAY),
+            Some((february - 2 * DAY, february + 3 * DAY))
+        );
+        assert_eq!(charge_window(&monthly, start, start + 10 * DAY), None);
+        assert_eq!(charge_window(&monthly, start, start - 3 * DAY), None);
+        let daily = RecurringTerms {
+            cadence: Cadence::Daily,
+            window_start_days_before: 0,
+            window_end_days_after: 0,
+            ..monthly
+        };
+        assert_eq!(
+            charge_window(&daily, start, start + 5 * DAY),
+            Some((start + 5 * DAY, start + 5 * DAY))
+        );
+        assert_eq!(charge_window(&daily, start, start + 5 * DAY + 1), None);
     }
 
     #[test]

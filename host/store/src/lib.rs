@@ -31,7 +31,7 @@ pub use records::{
     DecisionActions, HistoryEntry, IdempotencyRecord, IntentEvent, IntentFilter, IntentRecord,
     Page, Plan, PluginRecord, PluginRemoval, PolicyRecord, PublisherKeyRecord, Quota,
     ReceiptRecord, RememberIntent, SecretRecord, SettledAmount, SettlementUpdate, SettlementWrite,
-    SigningKeyRecord, StatusChange, StoredInput, Suspension, TenantRecord, TokenRecord,
+    SigningKeyRecord, StatusChange, StoredInput, Suspension, Take, TenantRecord, TokenRecord,
     TransactionFilter, TransactionRecord, cancellation_event_id,
 };
 pub use repositories::{

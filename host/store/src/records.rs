@@ -712,3 +712,22 @@ pub struct TransactionFilter {
     /// Only those settling this intent.
     pub intent_id: Option<String>,
 }
+
+/// What an approved authorization takes, in the transaction that records
+/// it.
+#[derive(Clone, Copy, Debug)]
+pub enum Take<'a> {
+    /// A one-off intent: moved to `authorized` by the change, the
+    /// authorized amount reserved.
+    Intent(&'a StatusChange),
+    /// A charge of a recurring intent in its window `[from_ms, to_ms]`,
+    /// which no other pending or captured authorization of it may hold.
+    Window {
+        /// The recurring intent.
+        intent_id: &'a str,
+        /// The window's start.
+        from_ms: i64,
+        /// The window's end.
+        to_ms: i64,
+    },
+}

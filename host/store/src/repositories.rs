@@ -733,15 +733,16 @@ pub trait CardRepository: Send + Sync {
 #[async_trait]
 pub trait PaymentRepository: Send + Sync {
     /// Records an authorization with its `authorization.approved` or
-    /// `.declined` event; `take`, for an approved one, moves its intent to
-    /// `authorized` with the amount reserved, in the same transaction. An
-    /// authorization with the provider's id of one already recorded
-    /// answers that one and records nothing. None when `take` no longer
-    /// applies (the intent moved meanwhile): nothing is recorded.
+    /// `.declined` event; `take`, for an approved one, takes its intent in
+    /// the same transaction (see [`Take`]). An authorization with the
+    /// provider's id of one already recorded answers that one and records
+    /// nothing. None when `take` no longer applies (the intent moved, or
+    /// another authorization holds the window, meanwhile): nothing is
+    /// recorded.
     async fn record_authorization(
         &self,
         authorization: &AuthorizationRecord,
-        take: Option<&StatusChange>,
+        take: Option<Take<'_>>,
         actor: &Actor,
     ) -> Result<Option<AuthorizationRecord>>;
 

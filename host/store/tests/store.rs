@@ -2285,8 +2285,8 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
         admin(),
     );
     let (first, second) = tokio::join!(
-        store.record_authorization(&one, Some(&take), &actor),
-        store.record_authorization(&two, Some(&take), &actor),
+        store.record_authorization(&one, Some(warrant_store::Take::Intent(&take)), &actor),
+        store.record_authorization(&two, Some(warrant_store::Take::Intent(&take)), &actor),
     );
     let taken: Vec<_> = [first.unwrap(), second.unwrap()]
         .into_iter()
@@ -2351,7 +2351,7 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
     store
         .record_authorization(
             &authorization_of("auth_3", "int_0001", 5000),
-            Some(&take),
+            Some(warrant_store::Take::Intent(&take)),
             &admin(),
         )
         .await

@@ -26,8 +26,8 @@ pub(crate) struct AuthorizationView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     intent_id: Option<&'a str>,
     /// `approved`, or why not: `E_NO_INTENT`, `E_AMOUNT_MISMATCH`,
-    /// `E_MERCHANT_MISMATCH`, `E_CURRENCY_MISMATCH`, `E_CARD_FROZEN`,
-    /// `E_AGENT_NOT_ACTIVE`.
+    /// `E_MERCHANT_MISMATCH`, `E_CURRENCY_MISMATCH`, `E_OUTSIDE_WINDOW`,
+    /// `E_CARD_FROZEN`, `E_AGENT_NOT_ACTIVE`.
     code: &'a str,
     reason: &'a str,
     status: AuthorizationStatus,

@@ -159,7 +159,7 @@ impl PaymentRepository for ThisStore {
     async fn record_authorization(
         &self,
         authorization: &AuthorizationRecord,
-        take: Option<&StatusChange>,
+        take: Option<Take<'_>>,
         actor: &Actor,
     ) -> Result<Option<AuthorizationRecord>> {
         let mut tx = self.write().await?;
@@ -170,13 +170,36 @@ impl PaymentRepository for ThisStore {
         {
             return Ok(Some(known));
         }
-        if let Some(change) = take
-            && move_intent(&mut tx, change, Some(authorization.amount.minor_units))
-                .await?
-                .is_none()
-        {
-            // The intent moved meanwhile: nothing recorded.
-            return Ok(None);
+        match take {
+            Some(Take::Intent(change)) => {
+                let reserve = Some(authorization.amount.minor_units);
+                if move_intent(&mut tx, change, reserve).await?.is_none() {
+                    // The intent moved meanwhile: nothing recorded.
+                    return Ok(None);
+                }
+            }
+            Some(Take::Window {
+                intent_id,
+                from_ms,
+                to_ms,
+            }) => {
+                lock_agent_of(&mut tx, intent_id).await?;
+                let held = sqlx::query(
+                    "SELECT id FROM authorizations
+                     WHERE intent_id = $1 AND status IN ('pending', 'captured')
+                       AND created_ms >= $2 AND created_ms <= $3",
+                )
+                .bind(intent_id)
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if held.is_some() {
+                    // Another authorization holds the window.
+                    return Ok(None);
+                }
+            }
+            None => {}
         }
         sqlx::query(
             "INSERT INTO authorizations (id, tenant_id, card_id, agent_id, intent_id, amount_minor,
