@@ -323,6 +323,16 @@ impl Principal {
         self.requires(permission)
     }
 
+    /// Checks the caller may read `what` `id`, an object of `agent_id`'s: a
+    /// tenant key as its role allows; an agent token its own agent's only,
+    /// to which another agent's is not found.
+    pub fn reads_of_agent(&self, agent_id: &str, what: &'static str, id: &str) -> Result<()> {
+        if self.own_agent().is_some_and(|own| own != agent_id) {
+            return Err(AppError::not_found(what, id));
+        }
+        self.may(agent_id, Permission::Read)
+    }
+
     /// Checks that the caller holds `permission` at all, whatever it acts
     /// on: a tenant key holds those its role allows ([`Permission::needs`]).
     /// Checked before anything else, an

@@ -195,13 +195,7 @@ impl Cards<'_> {
             .card(tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("card", id))?;
-        if principal
-            .own_agent()
-            .is_some_and(|own| own != card.agent_id)
-        {
-            return Err(AppError::not_found("card", id));
-        }
-        principal.may(&card.agent_id, Permission::Read)?;
+        principal.reads_of_agent(&card.agent_id, "card", id)?;
         Ok(card)
     }
 

@@ -477,13 +477,7 @@ impl Payments<'_> {
             .authorization(tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("authorization", id))?;
-        if principal
-            .own_agent()
-            .is_some_and(|own| own != authorization.agent_id)
-        {
-            return Err(AppError::not_found("authorization", id));
-        }
-        principal.may(&authorization.agent_id, Permission::Read)?;
+        principal.reads_of_agent(&authorization.agent_id, "authorization", id)?;
         Ok(authorization)
     }
 
@@ -788,13 +782,7 @@ impl Payments<'_> {
             .transaction(tenant_id, id)
             .await?
             .ok_or_else(|| AppError::not_found("transaction", id))?;
-        if principal
-            .own_agent()
-            .is_some_and(|own| own != entry.agent_id)
-        {
-            return Err(AppError::not_found("transaction", id));
-        }
-        principal.may(&entry.agent_id, Permission::Read)?;
+        principal.reads_of_agent(&entry.agent_id, "transaction", id)?;
         Ok(entry)
     }
 

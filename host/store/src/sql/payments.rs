@@ -154,6 +154,25 @@ async fn insert_transaction(tx: &mut Tx, entry: &TransactionRecord, actor: &Acto
     log_event(tx, &event).await
 }
 
+impl ThisStore {
+    /// The one row of the tenant that `sql` selects with the tenant as `$1`
+    /// and `value` as `$2`, read by `read`.
+    async fn one_of_tenant<T>(
+        &self,
+        sql: String,
+        tenant_id: &str,
+        value: &str,
+        read: fn(&DbRow) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(read).transpose()
+    }
+}
+
 #[async_trait]
 impl PaymentRepository for ThisStore {
     async fn record_authorization(
@@ -241,15 +260,13 @@ impl PaymentRepository for ThisStore {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<AuthorizationRecord>> {
-        let sql = format!(
-            "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE tenant_id = $1 AND id = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(authorization_row).transpose()
+        self.one_of_tenant(
+            format!("SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE tenant_id = $1 AND id = $2"),
+            tenant_id,
+            id,
+            authorization_row,
+        )
+        .await
     }
 
     async fn authorization_by_external_id(
@@ -257,15 +274,13 @@ impl PaymentRepository for ThisStore {
         tenant_id: &str,
         external_id: &str,
     ) -> Result<Option<AuthorizationRecord>> {
-        let sql = format!(
-            "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE tenant_id = $1 AND external_id = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(external_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(authorization_row).transpose()
+        self.one_of_tenant(
+            format!("SELECT {AUTHORIZATION_COLUMNS} FROM authorizations WHERE tenant_id = $1 AND external_id = $2"),
+            tenant_id,
+            external_id,
+            authorization_row,
+        )
+        .await
     }
 
     async fn settle_authorization(
@@ -354,15 +369,15 @@ impl PaymentRepository for ThisStore {
     }
 
     async fn transaction(&self, tenant_id: &str, id: &str) -> Result<Option<TransactionRecord>> {
-        let sql = format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE tenant_id = $1 AND id = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(transaction_row).transpose()
+        self.one_of_tenant(
+            format!(
+                "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE tenant_id = $1 AND id = $2"
+            ),
+            tenant_id,
+            id,
+            transaction_row,
+        )
+        .await
     }
 
     async fn transaction_by_external_id(
@@ -370,15 +385,13 @@ impl PaymentRepository for ThisStore {
         tenant_id: &str,
         external_id: &str,
     ) -> Result<Option<TransactionRecord>> {
-        let sql = format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE tenant_id = $1 AND external_id = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(tenant_id)
-            .bind(external_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(transaction_row).transpose()
+        self.one_of_tenant(
+            format!("SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE tenant_id = $1 AND external_id = $2"),
+            tenant_id,
+            external_id,
+            transaction_row,
+        )
+        .await
     }
 
     async fn capture_of(&self, authorization_id: &str) -> Result<Option<TransactionRecord>> {
