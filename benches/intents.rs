@@ -248,6 +248,11 @@ fn setup(server: &Server) -> Setup {
                         "profile": {"purpose": "load"}}),
             );
             let id = agent["id"].as_str().unwrap().to_owned();
+            server.post(
+                "/cards",
+                &key,
+                &json!({"agentId": id, "name": "subscriptions"}),
+            );
             let token = server.post(&format!("/agents/{id}/tokens"), &key, &json!({}));
             (id, token["token"].as_str().unwrap().to_owned())
         })
@@ -518,6 +523,7 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
                     ttl_minutes: 60,
                     signed_by: None,
                 },
+                card: None,
                 decision: r#"{"outcome":"approved"}"#.into(),
                 policy_id: setup.policy.clone(),
                 policy_version: 1,
@@ -599,7 +605,13 @@ fn many_plugins(server: &Server, setup: &Setup, count: usize) -> Vec<String> {
                 &json!({"name": "many rules", "policyId": policy["id"],
                         "profile": {"purpose": "start"}}),
             );
-            agent["id"].as_str().unwrap().to_owned()
+            let agent = agent["id"].as_str().unwrap().to_owned();
+            server.post(
+                "/cards",
+                &setup.key,
+                &json!({"agentId": agent, "name": "c"}),
+            );
+            agent
         })
         .collect()
 }

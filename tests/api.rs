@@ -48,7 +48,7 @@ fn the_quickstart_gives_approved_pending_and_denied_intents_and_approves_one() {
         .post_text(
             "/intents",
             &t.token,
-            r#"{"cardName":"fun","purpose":"bet","expectedAmountEuros":5,"expectedMerchant":"Casino.example"}"#,
+            r#"{"cardName":"subscriptions","purpose":"bet","expectedAmountEuros":5,"expectedMerchant":"Casino.example"}"#,
         )
         .expect(201);
     assert_eq!(blocked.str("status"), "denied");
@@ -360,63 +360,63 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
         ("/intents", "{".into(), ""),
         ("/intents", "[]".into(), ""),
         ("/intents", "".into(), ""),
-        ("/intents", r#"{"cardName":"c",,}"#.into(), ""),
+        ("/intents", r#"{"cardName":"subscriptions",,}"#.into(), ""),
         ("/intents", r#"{"cardName": }"#.into(), "cardName"),
         ("/intents", format!(r#"{{"agentId":"{agent}","purpose":"x"}}"#), "cardName"),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","cardId":"d","purpose":"x"}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","cardId":"d","purpose":"x"}}"#),
             "cardId",
         ),
         ("/intents", format!(r#"{{"agentId":"{agent}","cardName":"c"}}"#), "purpose"),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","expectedAmountEuros":"4.51"}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":"4.51"}}"#),
             "expectedAmountEuros",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","expectedAmountEuros":4.515}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":4.515}}"#),
             "expectedAmountEuros",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","expectedAmountEuros":-1}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":-1}}"#),
             "expectedAmountEuros",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","expectedAmountEuros":1e30}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":1e30}}"#),
             "expectedAmountEuros",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","expectedAmountEuros":20000000000000}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":20000000000000}}"#),
             "expectedAmountEuros",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","currency":"XYZ"}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","currency":"XYZ"}}"#),
             "currency",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","ttlMinutes":43201}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","ttlMinutes":43201}}"#),
             "ttlMinutes",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","ttlMinutes":-5}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","ttlMinutes":-5}}"#),
             "ttlMinutes",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","recurring":{{"cadence":"hourly"}}}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","recurring":{{"cadence":"hourly"}}}}"#),
             "recurring.cadence",
         ),
         (
             "/intents",
-            format!(r#"{{"agentId":"{agent}","cardName":"c","purpose":"x","colour":"red"}}"#),
+            format!(r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"x","colour":"red"}}"#),
             "colour",
         ),
         (
@@ -424,10 +424,10 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
             format!(r#"{{"agentId":"{agent}","cardName":"c\u0000","purpose":"x"}}"#),
             "cardName",
         ),
-        ("/intents", r#"{"cardName":"c","purpose":"x"}"#.into(), "agentId"),
+        ("/intents", r#"{"cardName":"subscriptions","purpose":"x"}"#.into(), "agentId"),
         (
             "/intents",
-            r#"{"agentId":"ag_nobody","cardName":"c","purpose":"x"}"#.into(),
+            r#"{"agentId":"ag_nobody","cardName":"subscriptions","purpose":"x"}"#.into(),
             "agentId",
         ),
         ("/agents", r#"{"name":"x","profile":{"purpose":"x"}}"#.into(), "policyId"),
@@ -516,7 +516,7 @@ fn bad_input_is_a_4xx_naming_the_field_and_writes_nothing() {
         )
         .expect_error(400, "E_VALIDATION");
     let huge = format!(
-        r#"{{"agentId":"{agent}","cardName":"c","purpose":"{}"}}"#,
+        r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"{}"}}"#,
         "x".repeat(2 << 20)
     );
     server
@@ -577,7 +577,7 @@ fn amounts_are_exact_decimals_in_the_currencys_minor_units() {
             "/intents",
             &t.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"c","purpose":"x","currency":"jpy","expectedAmountEuros":5000}}"#,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","currency":"jpy","expectedAmountEuros":5000}}"#,
                 t.agent
             ),
         )
@@ -593,7 +593,7 @@ fn amounts_are_exact_decimals_in_the_currencys_minor_units() {
             "/intents",
             &t.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"c","purpose":"x","currency":"JPY","expectedAmountEuros":5000.5}}"#,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","currency":"JPY","expectedAmountEuros":5000.5}}"#,
                 t.agent
             ),
         )
@@ -721,7 +721,7 @@ fn an_idempotency_key_replays_the_first_response_and_refuses_another_body() {
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let body = format!(
-        r#"{{"agentId":"{}","cardName":"c","purpose":"x","expectedAmountEuros":86.40}}"#,
+        r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":86.40}}"#,
         t.agent
     );
     let first = server
@@ -793,7 +793,7 @@ fn concurrent_requests_with_one_idempotency_key_create_one_intent() {
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let body = format!(
-        r#"{{"agentId":"{}","cardName":"c","purpose":"x","expectedAmountEuros":12}}"#,
+        r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":12}}"#,
         t.agent
     );
     let answers: Vec<Answer> = std::thread::scope(|s| {
@@ -819,7 +819,7 @@ fn a_repeated_client_intent_id_returns_the_existing_intent() {
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
     let body = format!(
-        r#"{{"agentId":"{}","cardName":"c","purpose":"x","expectedAmountEuros":3,"clientIntentId":"order-7"}}"#,
+        r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":3,"clientIntentId":"order-7"}}"#,
         t.agent
     );
     let first = server.post_text("/intents", &t.token, &body).expect(201);
@@ -1111,6 +1111,7 @@ fn agents_are_created_listed_changed_frozen_and_archived() {
         .expect(201);
     let id = created.str("id");
     assert!(id.starts_with("ag_"));
+    server.card(&t.key, &id, "subscriptions");
     assert_eq!(created.str("status"), "active");
     assert_eq!(created.body["profile"]["framework"], "langgraph");
     assert_eq!(created.body["metadata"]["team"], 7);
@@ -1307,7 +1308,7 @@ fn settlement_is_verified_against_the_tolerance() {
             "/intents",
             &t.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"subs","purpose":"monthly","expectedAmountEuros":10,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"monthly","expectedAmountEuros":10,
                     "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly","amountTolerancePercent":10}}}}"#,
                 t.agent
             ),
@@ -1362,7 +1363,7 @@ fn idempotency_keys_belong_to_their_caller_and_keep_no_secret_in_the_clear() {
     let other = server.agent(&t.key, &t.policy, "other");
     let other_token = server.token(&t.key, &other);
     // Two agents, one key, one body: two intents, each its own.
-    let body = r#"{"cardName":"c","purpose":"x","expectedAmountEuros":2}"#;
+    let body = r#"{"cardName":"subscriptions","purpose":"x","expectedAmountEuros":2}"#;
     let mine = server
         .post_once("/intents", &t.token, "k", body)
         .expect(201);
@@ -1438,8 +1439,7 @@ fn concurrent_transitions_with_one_idempotency_key_all_answer_the_winner() {
 fn a_client_intent_id_reused_for_another_intent_is_a_conflict() {
     let server = Server::start();
     let t = Tenant::new(&server, "acme");
-    let body =
-        r#"{"cardName":"c","purpose":"x","expectedAmountEuros":3,"clientIntentId":"order-8"}"#;
+    let body = r#"{"cardName":"subscriptions","purpose":"x","expectedAmountEuros":3,"clientIntentId":"order-8"}"#;
     server.post_text("/intents", &t.token, body).expect(201);
     let other = body.replace(":3,", ":30,");
     server

@@ -538,7 +538,7 @@ fn every_list_is_paged() {
             "/intents",
             &t.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"hosting","expectedAmountEuros":20,
                     "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly"}}}}"#,
                 t.agent
             ),

@@ -35,7 +35,7 @@ fn everything_survives_a_restart_and_sigterm_stops_cleanly() {
         .str("id");
     let agent = server.agent(&t.key, &policy, "nosy agent");
     let pending = server.intent(&t.token, &t.agent, "86.40").expect(201);
-    let body = r#"{"cardName":"c","purpose":"x","expectedAmountEuros":1}"#;
+    let body = r#"{"cardName":"subscriptions","purpose":"x","expectedAmountEuros":1}"#;
     let first = server
         .post_once("/intents", &t.token, "before-restart", body)
         .expect(201);
@@ -118,7 +118,7 @@ fn every_acknowledged_intent_survives_kill_9_under_load() {
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
                     let body = format!(
-                        r#"{{"cardName":"c","purpose":"load","expectedAmountEuros":{worker}.{n:02},"clientIntentId":"w{worker}-{n}"}}"#
+                        r#"{{"cardName":"subscriptions","purpose":"load","expectedAmountEuros":{worker}.{n:02},"clientIntentId":"w{worker}-{n}"}}"#
                     );
                     let Some(answer) = server.try_post("/intents", &t.token, &body) else {
                         return;
@@ -195,7 +195,7 @@ fn intents_expire_on_time_by_the_sweeper_and_at_every_read() {
                 "/intents",
                 &t.key,
                 &format!(
-                    r#"{{"agentId":"{}","cardName":"c","purpose":"x","expectedAmountEuros":{amount},"ttlMinutes":1}}"#,
+                    r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":{amount},"ttlMinutes":1}}"#,
                     t.agent
                 ),
             )

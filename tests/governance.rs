@@ -27,6 +27,9 @@ fn setup(server: &Server, policy: Value, agent_type: &str) -> Setup {
         )
         .expect(201)
         .str("id");
+    for card in ["main", "subscriptions"] {
+        server.card(&key, &agent, card);
+    }
     Setup { key, policy, agent }
 }
 
@@ -337,7 +340,7 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
             "/intents",
             &s.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"hosting","expectedAmountEuros":20,
                     "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly",
                     "windowStartDaysBefore":3,"windowEndDaysAfter":3,"amountTolerancePercent":10}}}}"#,
                 s.agent
@@ -445,7 +448,7 @@ fn charges_of_a_recurring_intent_are_accepted_or_flagged_by_the_series_terms() {
             "/intents",
             &s.key,
             &format!(
-                r#"{{"agentId":"{}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"hosting","expectedAmountEuros":20,
                     "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly"}}}}"#,
                 s.agent
             ),

@@ -630,6 +630,20 @@ fn only_activate_ends_a_suspension_and_it_thaws_nothing_else() {
         .get(&path, &t.token)
         .expect_error(401, "E_UNAUTHORIZED");
     let token = server.token(&t.key, &t.agent);
+    // Its cards, frozen by the suspension, stay frozen until unfrozen.
+    server
+        .intent(&token, &t.agent, "4.51")
+        .expect_error(409, "E_CARD_FROZEN");
+    let card = server
+        .get(&format!("/cards?agentId={}", t.agent), &t.key)
+        .expect(200)
+        .body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .post(&format!("/cards/{card}/unfreeze"), &t.key, json!({}))
+        .expect(200);
     server.intent(&token, &t.agent, "4.51").expect(201);
 
     let logged = events(&server, &t.key, &t.agent);

@@ -286,7 +286,8 @@ fn every_language_gives_the_same_decisions_over_rest_and_replays_them() {
 
         let mut answers = Vec::new();
         for (fields, status) in &intents {
-            let mut body = json!({"agentId": agent, "cardName": "c", "purpose": "servers"});
+            let mut body =
+                json!({"agentId": agent, "cardName": "subscriptions", "purpose": "servers"});
             body.as_object_mut()
                 .unwrap()
                 .extend(fields.as_object().unwrap().clone());

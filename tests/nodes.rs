@@ -95,7 +95,7 @@ fn two_nodes_share_one_database() {
                 "/intents",
                 &key,
                 &format!(
-                    r#"{{"agentId":"{}","cardName":"c","purpose":"x","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com","ttlMinutes":1}}"#,
+                    r#"{{"agentId":"{}","cardName":"subscriptions","purpose":"x","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com","ttlMinutes":1}}"#,
                     agents[n % 3]
                 ),
             )

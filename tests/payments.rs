@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use support::Server;
 
 /// A tenant with the quickstart policy (review above 50 EUR, at most 100)
-/// and two agents: its key and the agents.
+/// and two agents without cards: its key and the agents.
 fn tenant(server: &Server, name: &str) -> (String, String, String) {
     let key = server.tenant(name);
     let policy = server.policy(&key);
-    let buyer = server.agent(&key, &policy, "buyer");
-    let other = server.agent(&key, &policy, "other");
+    let buyer = server.bare_agent(&key, &policy, "buyer");
+    let other = server.bare_agent(&key, &policy, "other");
     (key, buyer, other)
 }
 
@@ -259,6 +259,92 @@ fn cards_belong_to_one_agent_and_freeze_with_it() {
     assert_eq!(events(&server, &key, "card.closed").len(), 1);
 }
 
+/// An intent names one of its agent's cards, by id or by name, and shows
+/// both; no other card is accepted, and a frozen one gets nothing declared.
+/// An authorization finds the intent by its card, renamed since or not.
+#[test]
+fn an_intent_is_declared_on_a_card_of_its_agent() {
+    let server = Server::start();
+    let (key, buyer, other) = tenant(&server, "acme");
+    let subs = server.card(&key, &buyer, "subscriptions");
+    let theirs = server.card(&key, &other, "theirs");
+    let body = |card: Value| {
+        let mut body = json!({"agentId": buyer, "purpose": "renew the server",
+                              "expectedAmountEuros": 20, "expectedMerchant": "hetzner.com"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(card.as_object().unwrap().clone());
+        body
+    };
+
+    let mut declared = Vec::new();
+    for card in [
+        json!({"cardName": "subscriptions"}),
+        json!({"cardId": subs}),
+    ] {
+        let intent = server.post("/intents", &key, body(card)).expect(201).body;
+        assert_eq!(intent["cardId"], subs.as_str(), "{intent}");
+        assert_eq!(intent["cardName"], "subscriptions", "{intent}");
+        declared.push(intent["id"].as_str().unwrap().to_owned());
+    }
+
+    // No card of this agent's: 400 naming the field, nothing stored.
+    let closed = server.card(&key, &buyer, "old");
+    server.delete(&format!("/cards/{closed}"), &key).expect(200);
+    for card in [
+        json!({"cardName": "nope"}),
+        json!({"cardId": "ca_nope"}),
+        json!({"cardId": theirs}),
+        json!({"cardName": "theirs"}),
+        json!({"cardName": "old"}),
+        json!({"cardName": "SUBSCRIPTIONS"}),
+    ] {
+        let field = card.as_object().unwrap().keys().next().unwrap().clone();
+        let answer = server
+            .post("/intents", &key, body(card.clone()))
+            .expect_error(400, "E_VALIDATION");
+        assert_eq!(answer.body["error"]["field"], field.as_str(), "{card}");
+    }
+    // A closed card named by its id is no card to pay with.
+    server
+        .post("/intents", &key, body(json!({"cardId": closed})))
+        .expect_error(409, "E_CARD_FROZEN");
+    let listed = server
+        .get(&format!("/intents?agentId={buyer}"), &key)
+        .expect(200)
+        .body;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "{listed}");
+
+    // Frozen: nothing is declared on it until it is unfrozen.
+    server
+        .post(&format!("/cards/{subs}/freeze"), &key, json!({}))
+        .expect(200);
+    server
+        .post("/intents", &key, body(json!({"cardName": "subscriptions"})))
+        .expect_error(409, "E_CARD_FROZEN");
+    server
+        .post(&format!("/cards/{subs}/unfreeze"), &key, json!({}))
+        .expect(200);
+
+    // Renamed, the card still pays for what was declared on it; the intent
+    // shows the name it was declared with.
+    server
+        .patch(&format!("/cards/{subs}"), &key, json!({"name": "servers"}))
+        .expect(200);
+    let approved = authorize(&server, &key, at_hetzner(&subs, 2000));
+    assert_eq!(approved["approved"], true, "{approved}");
+    assert_eq!(approved["intentId"], declared[0].as_str());
+    let intent = server
+        .get(&format!("/intents/{}", declared[0]), &key)
+        .expect(200)
+        .body;
+    assert_eq!(intent["cardName"], "subscriptions");
+    assert_eq!(intent["status"], "authorized");
+    // Another agent's card authorizes none of them.
+    let answer = authorize(&server, &key, at_hetzner(&theirs, 2000));
+    assert_eq!(answer["code"], "E_NO_INTENT", "{answer}");
+}
+
 #[test]
 fn a_secret_is_revealed_only_for_an_approved_intent_at_an_allowed_host() {
     const NUMBER: &str = "4000-0566-5566-5556 exp 12/30 cvc 737";
@@ -266,6 +352,7 @@ fn a_secret_is_revealed_only_for_an_approved_intent_at_an_allowed_host() {
     const UNREVEALED: &str = "sk_live_never_revealed_Xy91";
     let server = Server::start_with(&["--log-format", "json"]);
     let (key, buyer, other) = tenant(&server, "acme");
+    server.card(&key, &buyer, "subscriptions");
     let secrets = format!("/agents/{buyer}/secrets");
 
     // Set: 201, then 200 when replaced; never the value.
@@ -953,7 +1040,7 @@ fn a_reservation_counts_in_the_budget_and_the_policys_tolerance_applies() {
         )
         .expect(201)
         .str("id");
-    let agent = server.agent(&key, &policy, "buyer");
+    let agent = server.bare_agent(&key, &policy, "buyer");
     let card_id = card(
         &server,
         &key,
@@ -1123,7 +1210,7 @@ fn stripe_asks_at_payment_time_and_reports_what_settled_signed_with_the_tenants_
         .expect(201);
     let (tenant, key) = (made.str("id"), made.str("apiKey"));
     let policy = server.policy(&key);
-    let buyer = server.agent(&key, &policy, "buyer");
+    let buyer = server.bare_agent(&key, &policy, "buyer");
     let stripe_card = "ic_1JDmgz2eZvKYlo2CRXlTsXj6";
     card(
         &server,

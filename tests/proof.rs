@@ -80,7 +80,7 @@ fn every_change_of_an_intent_is_a_signed_chained_receipt() {
 
     // Pending approval (above 50), approved, completed: three receipts.
     let body = format!(
-        r#"{{"agentId":"{agent}","cardName":"ops","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
+        r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"a server","expectedAmountEuros":70,"expectedMerchant":"hetzner.com"}}"#
     );
     let declared = server
         .post_once("/intents", &key, "declare-1", &body)
@@ -958,6 +958,7 @@ fn an_agent_signs_its_intents_with_its_own_key_and_a_policy_can_require_it() {
         .post_once("/agents", &key, "agent-1", &request)
         .expect(201);
     let agent = created.str("id");
+    server.card(&key, &agent, "ops");
     let secret = created.body["secretKey"].clone();
     let public = created.body["signingKey"].clone();
     assert_eq!(
@@ -1150,7 +1151,7 @@ fn each_charge_of_a_recurring_intent_is_a_receipt_with_the_input_its_rules_saw()
             "/intents",
             &key,
             &format!(
-                r#"{{"agentId":"{agent}","cardName":"subs","purpose":"hosting","expectedAmountEuros":20,
+                r#"{{"agentId":"{agent}","cardName":"subscriptions","purpose":"hosting","expectedAmountEuros":20,
                     "expectedMerchant":"hetzner.com","recurring":{{"cadence":"monthly",
                     "windowStartDaysBefore":3,"windowEndDaysAfter":3,"amountTolerancePercent":10}}}}"#
             ),

@@ -299,7 +299,7 @@ fn declare(server: &Server, key: &str, agent: &str, body: Value) -> Value {
     let mut body = body;
     body["agentId"] = json!(agent);
     body["purpose"] = json!("servers");
-    body["cardName"] = json!("c");
+    body["cardName"] = json!("subscriptions");
     if body.get("expectedMerchant").is_none() {
         body["expectedMerchant"] = json!("hetzner.com");
     }
@@ -741,7 +741,7 @@ fn the_audit_log_filters_pages_and_is_scoped() {
         "/intents",
         Some(&t.token),
         &[("Request-Id", "trace-webhooks-2")],
-        Some(br#"{"cardName":"c","purpose":"x","expectedAmountEuros":1}"#),
+        Some(br#"{"cardName":"subscriptions","purpose":"x","expectedAmountEuros":1}"#),
     );
     assert_eq!(declared.status, 201, "{}", declared.text);
     let caused = events(

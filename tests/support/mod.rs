@@ -527,8 +527,16 @@ impl Server {
         .str("id")
     }
 
-    /// Creates an agent on `policy` and returns its id.
+    /// Creates an agent on `policy` with a card named `subscriptions` (the
+    /// card [`Server::intent`] declares on) and returns its id.
     pub fn agent(&self, key: &str, policy: &str, name: &str) -> String {
+        let agent = self.bare_agent(key, policy, name);
+        self.card(key, &agent, "subscriptions");
+        agent
+    }
+
+    /// Creates an agent on `policy`, without cards, and returns its id.
+    pub fn bare_agent(&self, key: &str, policy: &str, name: &str) -> String {
         self.post(
             "/agents",
             key,
@@ -536,6 +544,13 @@ impl Server {
         )
         .expect(201)
         .str("id")
+    }
+
+    /// Gives `agent` a card named `name` and returns its id.
+    pub fn card(&self, key: &str, agent: &str, name: &str) -> String {
+        self.post("/cards", key, json!({"agentId": agent, "name": name}))
+            .expect(201)
+            .str("id")
     }
 
     /// Issues an agent token with every permission.

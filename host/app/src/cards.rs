@@ -5,10 +5,10 @@
 
 use serde::Deserialize;
 
-use warrant_domain::card::{self, CardStatus, Provider};
+use warrant_domain::card::{self, CardStatus, IntentCard, Provider};
 use warrant_domain::context::{AgentStatus, Card};
 use warrant_domain::money::Currency;
-use warrant_store::{CardFilter, CardRecord, Page, StoreError};
+use warrant_store::{CardFilter, CardRecord, IntentRecord, Page, StoreError};
 
 use crate::auth::{Permission, Principal};
 use crate::errors::{AppError, Result};
@@ -319,33 +319,80 @@ impl Cards<'_> {
 }
 
 impl Cards<'_> {
+    /// The agent's card an intent declares by `cardId` or `cardName`:
+    /// 400 naming the field when the agent has no such card (another
+    /// agent's is none of its own), 409 `E_CARD_FROZEN` when it is frozen
+    /// or closed, as nothing is approved on it.
+    pub(crate) async fn resolve(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+        declared: &Card,
+    ) -> Result<IntentCard> {
+        let (field, text) = match declared {
+            Card::Id(id) => ("cardId", id),
+            Card::Name(name) => ("cardName", name),
+        };
+        let card = self
+            .find(tenant_id, agent_id, declared)
+            .await?
+            .ok_or_else(|| {
+                AppError::validation(field, format!("no card `{text}` of agent `{agent_id}`"))
+            })?;
+        usable(&card)?;
+        Ok(IntentCard {
+            id: card.id,
+            name: card.name,
+        })
+    }
+
     /// Refuses what would let an intent be paid (an approval, a secret's
-    /// reveal) when the card it names, among its agent's, is frozen or
+    /// reveal) when its card is frozen or closed: the card it was declared
+    /// on, or for an intent declared before cards were checked, the
+    /// agent's card it names.
+    pub(crate) async fn refuse_unusable(&self, record: &IntentRecord) -> Result<()> {
+        let card = match &record.card {
+            Some(card) => self.app.store().card(&record.tenant_id, &card.id).await?,
+            None => {
+                self.find(&record.tenant_id, &record.agent_id, &record.intent.card)
+                    .await?
+            }
+        };
+        match card {
+            Some(card) => usable(&card),
+            None => Ok(()),
+        }
+    }
+
+    /// The agent's card of that id, or its card of that name that is not
     /// closed.
-    pub(crate) async fn refuse_unusable(
+    async fn find(
         &self,
         tenant_id: &str,
         agent_id: &str,
         named: &Card,
-    ) -> Result<()> {
+    ) -> Result<Option<CardRecord>> {
         let store = self.app.store();
-        let card = match named {
+        Ok(match named {
             Card::Id(id) => store
                 .card(tenant_id, id)
                 .await?
                 .filter(|card| card.agent_id == agent_id),
             Card::Name(name) => store.card_named(agent_id, name).await?,
-        };
-        match card {
-            Some(card) if card.status != CardStatus::Active => {
-                Err(AppError::CardNotUsable(format!(
-                    "card `{}` is {}: nothing is approved, revealed or authorized on it",
-                    card.id, card.status
-                )))
-            }
-            _ => Ok(()),
-        }
+        })
     }
+}
+
+/// Refuses a frozen or closed card: nothing is approved, revealed or
+/// authorized on it.
+fn usable(card: &CardRecord) -> Result<()> {
+    if card.status == CardStatus::Active {
+        return Ok(());
+    }
+    Err(AppError::CardNotUsable(format!(
+        "card `{}` is {}: nothing is approved, revealed or authorized on it",
+        card.id, card.status
+    )))
 }
 
 fn closed(id: &str) -> AppError {

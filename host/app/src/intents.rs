@@ -228,6 +228,10 @@ impl Intents<'_> {
         }
         let mut intent = request.into_intent(new_id("int"))?;
         check_recordable(&intent)?;
+        let card = app
+            .cards()
+            .resolve(tenant_id, &agent_id, &intent.card)
+            .await?;
         intent.signed_by = signed.map(|signed| signer(&agent, &signed)).transpose()?;
         let policy = app.policy_of(&agent).await?;
 
@@ -257,6 +261,7 @@ impl Intents<'_> {
             agent_id: agent_id.clone(),
             status,
             intent: context.intent,
+            card: Some(card),
             decision: DecisionRecord::of(&decision).to_json(),
             policy_id: policy.record.id.clone(),
             policy_version: policy.record.version,
@@ -540,9 +545,7 @@ impl Intents<'_> {
                 if agent.agent.status != AgentStatus::Active {
                     return Err(not_active(&record.agent_id, agent.agent.status));
                 }
-                app.cards()
-                    .refuse_unusable(tenant_id, &record.agent_id, &record.intent.card)
-                    .await?;
+                app.cards().refuse_unusable(&record).await?;
             }
             let now = now_ms().max(record.updated_ms + 1);
             let settlement = match &settlement {

@@ -211,10 +211,17 @@ impl Payments<'_> {
         };
         for merchants in [Some(near), None] {
             let records: Vec<IntentRecord> = store
-                .approved_intents_on(&card.agent_id, now, merchants)
+                .approved_intents_on(&card.agent_id, &card.id, now, merchants)
                 .await?
                 .into_iter()
-                .filter(|record| authorization::on_card(&record.intent, &card.id, &card.name))
+                .filter(|record| {
+                    authorization::on_card(
+                        record.card.as_ref(),
+                        &record.intent,
+                        &card.id,
+                        &card.name,
+                    )
+                })
                 .collect();
             for record in &records {
                 let tolerance = self.app.intents().tolerance_bps(record).await?;
@@ -857,15 +864,6 @@ impl Payments<'_> {
             }
         }
         Ok(true)
-    }
-
-    /// How much of a capture is left to refund.
-    pub async fn refundable(&self, capture: &TransactionRecord) -> Result<u64> {
-        if capture.kind != TransactionKind::Capture {
-            return Ok(0);
-        }
-        let refunded = self.app.store().refunded(&capture.id).await?;
-        Ok(capture.amount.minor_units.saturating_sub(refunded))
     }
 }
 

@@ -237,10 +237,7 @@ impl Secrets<'_> {
             .secret(tenant_id, Some(&record.agent_id), &key)
             .await?
             .ok_or_else(|| AppError::not_found("secret", &key))?;
-        self.app
-            .cards()
-            .refuse_unusable(tenant_id, &record.agent_id, &record.intent.card)
-            .await?;
+        self.app.cards().refuse_unusable(&record).await?;
         let merchant = record.intent.merchant.as_deref().unwrap_or("");
         if merchant.is_empty() || !card::reveals_for(&secret.allowed_hosts, merchant) {
             return Err(AppError::Forbidden(format!(

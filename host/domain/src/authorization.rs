@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::card::IntentCard;
 use crate::context::{Cadence, Card, Intent, RecurringTerms};
 use crate::errors::ValidationError;
 use crate::intent::checked_text;
@@ -171,11 +172,19 @@ impl Decline {
     }
 }
 
-/// Whether `intent` names `card` (its id or its name, as declared).
-pub fn on_card(intent: &Intent, card_id: &str, card_name: &str) -> bool {
-    match &intent.card {
-        Card::Id(id) => id == card_id,
-        Card::Name(name) => name == card_name,
+/// Whether an intent is on card `card_id`: the card it was declared on,
+/// `resolved`; or, for an intent declared before cards were checked, the
+/// card whose id or name it named.
+pub fn on_card(
+    resolved: Option<&IntentCard>,
+    intent: &Intent,
+    card_id: &str,
+    card_name: &str,
+) -> bool {
+    match (resolved, &intent.card) {
+        (Some(card), _) => card.id == card_id,
+        (None, Card::Id(id)) => id == card_id,
+        (None, Card::Name(name)) => name == card_name,
     }
 }
 
@@ -323,6 +332,26 @@ mod tests {
             mcc: None,
             country: None,
         }
+    }
+
+    #[test]
+    fn an_intent_is_on_the_card_it_was_declared_on_or_the_one_it_named() {
+        let declared = intent(None, None);
+        let resolved = IntentCard {
+            id: "ca_1".into(),
+            name: "subs".into(),
+        };
+        assert!(on_card(Some(&resolved), &declared, "ca_1", "renamed"));
+        assert!(!on_card(Some(&resolved), &declared, "ca_2", "subs"));
+        // Declared before cards were checked: by the text it named.
+        assert!(on_card(None, &declared, "ca_2", "subs"));
+        assert!(!on_card(None, &declared, "ca_1", "Subs"));
+        let by_id = Intent {
+            card: Card::Id("ca_1".into()),
+            ..declared
+        };
+        assert!(on_card(None, &by_id, "ca_1", "x"));
+        assert!(!on_card(None, &by_id, "ca_2", "ca_1"));
     }
 
     #[test]

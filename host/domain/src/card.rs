@@ -47,6 +47,16 @@ impl fmt::Display for CardStatus {
     }
 }
 
+/// The card an intent is declared on, resolved among its agent's cards
+/// when it is declared: its id, and its name at that time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentCard {
+    /// `ca_…`.
+    pub id: String,
+    /// Its name when the intent was declared.
+    pub name: String,
+}
+
 /// Who issues a card.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,

@@ -102,10 +102,12 @@ pub struct IntentRequest {
     /// The agent the intent is for (required by the REST API).
     #[serde(default)]
     pub agent_id: Option<String>,
-    /// The card's id; give this or `cardName`.
+    /// The id of one of the agent's cards (`ca_…`); give this or
+    /// `cardName`.
     #[serde(default)]
     pub card_id: Option<String>,
-    /// The card's name; give this or `cardId`.
+    /// The exact name of one of the agent's cards that is not closed; give
+    /// this or `cardId`.
     #[serde(default)]
     pub card_name: Option<String>,
     /// Why the agent wants to pay.

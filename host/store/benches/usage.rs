@@ -43,6 +43,7 @@ fn intent(n: u64) -> IntentRecord {
             ttl_minutes: 60,
             signed_by: None,
         },
+        card: None,
         decision: "{}".into(),
         policy_id: "pol_1".into(),
         policy_version: 1,

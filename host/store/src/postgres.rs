@@ -74,7 +74,7 @@ include!("sql/payments.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (
         1,
         "schema",
@@ -134,6 +134,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         12,
         "authorizations",
         include_str!("../migrations/postgres/0012_authorizations.sql"),
+    ),
+    (
+        13,
+        "intent cards",
+        include_str!("../migrations/postgres/0013_intent_cards.sql"),
     ),
 ];
 

@@ -2,7 +2,7 @@
 
 use warrant_domain::authorization::{AuthorizationStatus, Merchant, TransactionKind};
 pub use warrant_domain::baseline::HistoryEntry;
-use warrant_domain::card::{CardStatus, Provider};
+use warrant_domain::card::{CardStatus, IntentCard, Provider};
 use warrant_domain::context::{Agent, AgentProfile, AgentType, Baseline, Intent};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
@@ -211,6 +211,10 @@ pub struct IntentRecord {
     pub status: IntentStatus,
     /// What the agent declared, as the plugins saw it.
     pub intent: Intent,
+    /// The agent's card it was declared on, resolved then; none for an
+    /// intent declared before cards were checked, whose card is only the
+    /// text in `intent.card`.
+    pub card: Option<IntentCard>,
     /// The policy's decision with its trace, as JSON text.
     pub decision: String,
     /// The policy that decided.

@@ -796,9 +796,6 @@ pub trait PaymentRepository: Send + Sync {
     /// The capture of an authorization, once captured.
     async fn capture_of(&self, authorization_id: &str) -> Result<Option<TransactionRecord>>;
 
-    /// How much of a capture was refunded.
-    async fn refunded(&self, capture_id: &str) -> Result<u64>;
-
     /// A page of the tenant's ledger, newest first.
     async fn transactions(
         &self,
@@ -808,13 +805,15 @@ pub trait PaymentRepository: Send + Sync {
     ) -> Result<Vec<TransactionRecord>>;
 
     /// At most 100 of the agent's intents that are approved within their
-    /// time to live: those an authorization may take. With `near`
+    /// time to live, on card `card_id` or declared before cards were
+    /// checked: those an authorization may take. With `near`
     /// (merchant keys in lower case, and an amount in minor units), those
     /// for one of the merchants, the nearest amounts first; without, the
     /// oldest.
     async fn approved_intents_on(
         &self,
         agent_id: &str,
+        card_id: &str,
         now_ms: i64,
         near: Option<([&str; 2], u64)>,
     ) -> Result<Vec<IntentRecord>>;

@@ -47,7 +47,7 @@ include!("sql/payments.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 13] = [
+const MIGRATIONS: [(i64, &str, &str); 14] = [
     (
         1,
         "lifecycle",
@@ -108,6 +108,11 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
         13,
         "authorizations",
         include_str!("../migrations/0013_authorizations.sql"),
+    ),
+    (
+        14,
+        "intent cards",
+        include_str!("../migrations/0014_intent_cards.sql"),
     ),
 ];
 

@@ -192,6 +192,7 @@ fn intent(n: u32, at_ms: i64, status: IntentStatus, amount: Money, merchant: &st
             ttl_minutes: 60,
             signed_by: None,
         },
+        card: None,
         decision: "{}".into(),
         policy_id: "pol_1".into(),
         policy_version: 1,
@@ -2251,11 +2252,19 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
         .insert_card(&card_record("ca_1", "subs", None), &admin())
         .await
         .unwrap();
-    let record = intent(1, NOW, Approved, Money::eur(5000), "a.com");
+    let record = IntentRecord {
+        card: Some(warrant_domain::card::IntentCard {
+            id: "ca_1".into(),
+            name: "subs".into(),
+        }),
+        ..intent(1, NOW, Approved, Money::eur(5000), "a.com")
+    };
     store
         .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
         .await
         .unwrap();
+    let stored = store.intent("tn_1", "int_0001").await.unwrap().unwrap();
+    assert_eq!(stored.card, record.card);
     let spend = |usage: &warrant_domain::context::Usage| usage.last_day.spend;
     let usage_now = || {
         store.usage(
@@ -2270,11 +2279,19 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
     assert_eq!(spend(&usage_now().await.unwrap()), 5000);
     assert_eq!(
         store
-            .approved_intents_on("ag_1", NOW + 1, None)
+            .approved_intents_on("ag_1", "ca_1", NOW + 1, None)
             .await
             .unwrap()
             .len(),
         1
+    );
+    // Another card's authorization does not see it.
+    assert!(
+        store
+            .approved_intents_on("ag_1", "ca_2", NOW + 1, None)
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     // Two authorizations take the one intent at once: one does.
@@ -2306,7 +2323,7 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
     );
     assert!(
         store
-            .approved_intents_on("ag_1", NOW + 2, Some((["a.com", "a.com"], 5400)))
+            .approved_intents_on("ag_1", "ca_1", NOW + 2, Some((["a.com", "a.com"], 5400)))
             .await
             .unwrap()
             .is_empty()
@@ -2432,7 +2449,6 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
             .unwrap(),
         Some(Err(2000))
     );
-    assert_eq!(store.refunded("txn_1").await.unwrap(), 3000);
     let ledger = store
         .transactions(
             "tn_1",

@@ -97,14 +97,13 @@ async fn verified(
     else {
         return Err(bad_signature("the `Stripe-Signature` header is missing"));
     };
-    // An unknown tenant and one without a secret are answered alike.
+    // An unknown tenant and one without a secret are answered alike; a
+    // secret that cannot be read is the server's failure, not Stripe's.
     let secret = state
         .app
         .secrets()
         .tenant_value(tenant_id, SIGNING_SECRET_KEY)
-        .await
-        .ok()
-        .flatten();
+        .await?;
     let now_s = warrant_app::now_ms() / 1000;
     match secret {
         Some(secret) if signature_holds(header, body, &secret, now_s) => {}

@@ -134,9 +134,12 @@ pub(crate) fn intent_view<'a>(
     events: Option<&'a [IntentEvent]>,
 ) -> Result<IntentView<'a>> {
     let intent = &record.intent;
-    let (card_id, card_name) = match &intent.card {
-        Card::Id(id) => (Some(id.as_str()), None),
-        Card::Name(name) => (None, Some(name.as_str())),
+    // The card it was declared on, by id and name; an intent declared
+    // before cards were checked shows the text it named.
+    let (card_id, card_name) = match (&record.card, &intent.card) {
+        (Some(card), _) => (Some(card.id.as_str()), Some(card.name.as_str())),
+        (None, Card::Id(id)) => (Some(id.as_str()), None),
+        (None, Card::Name(name)) => (None, Some(name.as_str())),
     };
     let recurring = intent
         .recurring

@@ -462,7 +462,7 @@ const LIVES_OUT: &str = "(status = 'pending_approval' OR (status = 'approved' AN
 
 const INTENT_COLUMNS: &str = "id, tenant_id, agent_id, status, intent, decision, policy_id, \
      policy_version, status_reason, settlement, created_ms, updated_ms, expires_ms, \
-     approvals_required, input_sha256";
+     approvals_required, input_sha256, card_id, card_name";
 
 fn intent_row(row: &DbRow) -> Result<IntentRecord> {
     Ok(IntentRecord {
@@ -471,6 +471,10 @@ fn intent_row(row: &DbRow) -> Result<IntentRecord> {
         agent_id: row.try_get("agent_id")?,
         status: status_of("intents.status", row.try_get("status")?)?,
         intent: parse_json("intents.intent", row.try_get("intent")?)?,
+        card: match (row.try_get("card_id")?, row.try_get("card_name")?) {
+            (Some(id), Some(name)) => Some(IntentCard { id, name }),
+            _ => None,
+        },
         decision: row.try_get("decision")?,
         policy_id: row.try_get("policy_id")?,
         policy_version: row.try_get("policy_version")?,

@@ -406,17 +406,6 @@ impl PaymentRepository for ThisStore {
         row.as_ref().map(transaction_row).transpose()
     }
 
-    async fn refunded(&self, capture_id: &str) -> Result<u64> {
-        let refunded: Option<i64> = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS s FROM transactions WHERE refund_of = $1",
-        )
-        .bind(capture_id)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("s")?;
-        Ok(refunded.unwrap_or(0).max(0) as u64)
-    }
-
     async fn transactions(
         &self,
         tenant_id: &str,
@@ -449,6 +438,7 @@ impl PaymentRepository for ThisStore {
     async fn approved_intents_on(
         &self,
         agent_id: &str,
+        card_id: &str,
         now_ms: i64,
         near: Option<([&str; 2], u64)>,
     ) -> Result<Vec<IntentRecord>> {
@@ -460,6 +450,7 @@ impl PaymentRepository for ThisStore {
             "SELECT {INTENT_COLUMNS} FROM intents
              WHERE agent_id = $1 AND status = 'approved' AND NOT ({LIVES_OUT} AND expires_ms <= $2)
                AND (CAST($3 AS TEXT) IS NULL OR merchant_key = $3 OR merchant_key = $4)
+               AND (card_id IS NULL OR card_id = $6)
              ORDER BY CASE WHEN CAST($5 AS BIGINT) IS NULL THEN 0
                            ELSE ABS(COALESCE(amount_minor, 0) - $5) END, id
              LIMIT {APPROVED_READ_AT_MOST}"
@@ -470,6 +461,7 @@ impl PaymentRepository for ThisStore {
             .bind(first)
             .bind(second)
             .bind(amount)
+            .bind(card_id)
             .fetch_all(&self.pool)
             .await?
             .iter()

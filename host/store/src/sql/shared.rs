@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
 
+use warrant_domain::card::IntentCard;
 use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage, merchant_key};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};

@@ -131,9 +131,9 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
                               policy_version, currency, amount_minor, merchant_key,
                               client_intent_id, status_reason, settlement, created_ms,
                               updated_ms, expires_ms, spend_minor, recurring,
-                              approvals_required, input_sha256)
+                              approvals_required, input_sha256, card_id, card_name)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21)",
+                 $18, $19, $20, $21, $22, $23)",
     )
     .bind(&intent.id)
     .bind(&intent.tenant_id)
@@ -156,6 +156,8 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
     .bind(i64::from(declared.recurring.is_some()))
     .bind(intent.approvals_required)
     .bind(&intent.input_sha256)
+    .bind(intent.card.as_ref().map(|card| &card.id))
+    .bind(intent.card.as_ref().map(|card| &card.name))
     .execute(&mut **tx)
     .await
     .map_err(|e| unique_as(e, StoreError::Duplicate))?;
