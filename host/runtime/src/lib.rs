@@ -210,12 +210,17 @@ impl Runtime {
             sha256,
             world: outline.world()?,
         };
+        let world = meta.world;
         let plugin = LoadedPlugin::new(
             meta,
             pre,
             self.inner.engine.clone(),
             self.inner.ticker.clone(),
-        );
+        )
+        .ok_or_else(|| LoadError::Exports {
+            world,
+            detail: "the component does not export its world's function".into(),
+        })?;
         let report = LoadReport {
             source,
             duration: start.elapsed(),

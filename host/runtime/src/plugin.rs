@@ -6,7 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTableError;
+use wasmtime::component::{
+    ComponentExportIndex, ComponentNamedList, Func, InstancePre, Lift, Lower, ResourceTableError,
+    TypedFunc,
+};
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use warrant_domain::context::EvaluationContext;
@@ -49,6 +52,28 @@ impl Pre {
         }
     }
 
+    /// The linked component, ready to instantiate.
+    fn instance_pre(&self) -> &InstancePre<PluginCtx> {
+        match self {
+            Pre::PolicyV1(pre) => pre.instance_pre(),
+            Pre::RiskV1(pre) => pre.instance_pre(),
+            Pre::PolicyV2(pre) => pre.instance_pre(),
+            Pre::RiskV2(pre) => pre.instance_pre(),
+            Pre::PolicyV3(pre) => pre.instance_pre(),
+            Pre::RiskV3(pre) => pre.instance_pre(),
+            Pre::PolicyV4(pre) => pre.instance_pre(),
+            Pre::RiskV4(pre) => pre.instance_pre(),
+        }
+    }
+
+    /// The function its world exports: `evaluate` or `assess`.
+    fn export_name(&self) -> &'static str {
+        match self {
+            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) | Pre::PolicyV4(_) => "evaluate",
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => "assess",
+        }
+    }
+
     /// The version of the contract the plugin targets, e.g. `0.2.0`.
     pub(crate) fn contract(&self) -> &'static str {
         match self {
@@ -67,9 +92,33 @@ impl Pre {
 pub struct LoadedPlugin {
     meta: PluginMeta,
     pre: Pre,
+    /// Where the component's export (`evaluate` or `assess`) is: looked up
+    /// once, not at every instantiation.
+    export: ComponentExportIndex,
     engine: Engine,
     /// Keeps the epoch advancing while the plugin exists.
     _ticker: Arc<EpochTicker>,
+}
+
+/// Calls a plugin's export with `params`, answering its one result.
+///
+/// # Safety
+///
+/// `export` must take `params` and answer `R`: it is not type-checked
+/// again, as the bindings checked it when the plugin was loaded.
+unsafe fn call_export<P, R>(
+    export: Func,
+    store: &mut Store<PluginCtx>,
+    params: P,
+) -> wasmtime::Result<R>
+where
+    P: ComponentNamedList + Lower,
+    (R,): ComponentNamedList + Lift,
+{
+    // SAFETY: the caller vouches for the type.
+    let typed = unsafe { TypedFunc::<P, (R,)>::new_unchecked(export) };
+    let (answer,) = typed.call(store, params)?;
+    Ok(answer)
 }
 
 /// Where in a call an error happened.
@@ -79,18 +128,30 @@ enum Phase {
 }
 
 impl LoadedPlugin {
+    /// A plugin of `pre`, whose bindings checked the type of its export
+    /// against the contract: none when the component has no such export.
     pub(crate) fn new(
         meta: PluginMeta,
         pre: Pre,
         engine: Engine,
         ticker: Arc<EpochTicker>,
-    ) -> Self {
-        LoadedPlugin {
+    ) -> Option<Self> {
+        let (_, export) = pre.component().get_export(None, pre.export_name())?;
+        Some(LoadedPlugin {
             meta,
             pre,
+            export,
             engine,
             _ticker: ticker,
-        }
+        })
+    }
+
+    /// A new instance of the plugin in `store`, and its export.
+    fn instantiate(&self, store: &mut Store<PluginCtx>) -> wasmtime::Result<Func> {
+        let instance = self.pre.instance_pre().instantiate(&mut *store)?;
+        instance.get_func(&mut *store, self.export).ok_or_else(|| {
+            wasmtime::format_err!("the instance has no `{}`", self.pre.export_name())
+        })
     }
 
     /// Runs `call` in a new store set up with `limits` and the decision's
@@ -347,40 +408,48 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
-            Pre::PolicyV4(pre) => self.invoke(
+            Pre::PolicyV4(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v4::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_evaluate(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::decision(convert::v4::decision(answer), limits),
             ),
-            Pre::PolicyV3(pre) => self.invoke(
+            Pre::PolicyV3(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v3::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_evaluate(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::decision(convert::v3::decision(answer), limits),
             ),
-            Pre::PolicyV2(pre) => self.invoke(
+            Pre::PolicyV2(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v2::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_evaluate(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::decision(convert::v2::decision(answer), limits),
             ),
-            Pre::PolicyV1(pre) => self.invoke(
+            Pre::PolicyV1(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v1::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_evaluate(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::decision(convert::v1::decision(answer), limits),
             ),
             Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => {
@@ -397,40 +466,48 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
-            Pre::RiskV4(pre) => self.invoke(
+            Pre::RiskV4(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v4::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_assess(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::assessment(convert::v4::assessment(answer), limits),
             ),
-            Pre::RiskV3(pre) => self.invoke(
+            Pre::RiskV3(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v3::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_assess(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::assessment(convert::v3::assessment(answer), limits),
             ),
-            Pre::RiskV2(pre) => self.invoke(
+            Pre::RiskV2(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v2::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_assess(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::assessment(convert::v2::assessment(answer), limits),
             ),
-            Pre::RiskV1(pre) => self.invoke(
+            Pre::RiskV1(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v1::context,
-                |store| pre.instantiate(store),
-                |instance, store, input| instance.call_assess(store, input, config),
+                |store| self.instantiate(store),
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded.
+                |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::assessment(convert::v1::assessment(answer), limits),
             ),
             Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) | Pre::PolicyV4(_) => {
