@@ -319,31 +319,25 @@ impl Cards<'_> {
 }
 
 impl Cards<'_> {
-    /// The agent's card an intent declares by `cardId` or `cardName`:
-    /// 400 naming the field when the agent has no such card (another
-    /// agent's is none of its own), 409 `E_CARD_FROZEN` when it is frozen
-    /// or closed, as nothing is approved on it.
-    pub(crate) async fn resolve(
-        &self,
-        tenant_id: &str,
+    /// The card an intent of `agent_id` declares by `cardId` or
+    /// `cardName`, as the store found it among the agent's (`found`, with
+    /// its status): 400 naming the field when the agent has no such card
+    /// (another agent's is none of its own), 409 `E_CARD_FROZEN` when it is
+    /// frozen or closed, as nothing is approved on it.
+    pub(crate) fn declared_on(
         agent_id: &str,
         declared: &Card,
+        found: Option<(IntentCard, CardStatus)>,
     ) -> Result<IntentCard> {
         let (field, text) = match declared {
             Card::Id(id) => ("cardId", id),
             Card::Name(name) => ("cardName", name),
         };
-        let card = self
-            .find(tenant_id, agent_id, declared)
-            .await?
-            .ok_or_else(|| {
-                AppError::validation(field, format!("no card `{text}` of agent `{agent_id}`"))
-            })?;
-        usable(&card)?;
-        Ok(IntentCard {
-            id: card.id,
-            name: card.name,
-        })
+        let (card, status) = found.ok_or_else(|| {
+            AppError::validation(field, format!("no card `{text}` of agent `{agent_id}`"))
+        })?;
+        refuse_status(&card.id, status)?;
+        Ok(card)
     }
 
     /// Refuses what would let an intent be paid (an approval, a secret's
@@ -386,12 +380,16 @@ impl Cards<'_> {
 /// Refuses a frozen or closed card: nothing is approved, revealed or
 /// authorized on it.
 fn usable(card: &CardRecord) -> Result<()> {
-    if card.status == CardStatus::Active {
+    refuse_status(&card.id, card.status)
+}
+
+/// Refuses card `id` unless `status` is active.
+fn refuse_status(id: &str, status: CardStatus) -> Result<()> {
+    if status == CardStatus::Active {
         return Ok(());
     }
     Err(AppError::CardNotUsable(format!(
-        "card `{}` is {}: nothing is approved, revealed or authorized on it",
-        card.id, card.status
+        "card `{id}` is {status}: nothing is approved, revealed or authorized on it"
     )))
 }
 

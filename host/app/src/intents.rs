@@ -23,6 +23,7 @@ use warrant_store::{
 
 use crate::agent_keys::{SignedRequest, signer};
 use crate::auth::{Needs, Permission, Principal};
+use crate::cards::Cards;
 use crate::catalog::CompiledPolicy;
 use crate::decider::{actions_of, count_transition, stored_input};
 use crate::errors::{AppError, Result};
@@ -218,20 +219,18 @@ impl Intents<'_> {
         let app = self.app;
         let tenant_id = principal.tenant_id()?;
         let agent_id = Self::declaring_agent(principal, &request)?;
-        let agent = app
+        let mut intent = request.into_intent(new_id("int"))?;
+        // The agent and the card the intent names, in one read.
+        let (agent, card) = app
             .store()
-            .agent(tenant_id, &agent_id)
+            .agent_with_card(tenant_id, &agent_id, &intent.card)
             .await?
             .ok_or_else(|| AppError::validation("agentId", format!("no agent `{agent_id}`")))?;
         if agent.agent.status != AgentStatus::Active {
             return Err(not_active(&agent_id, agent.agent.status));
         }
-        let mut intent = request.into_intent(new_id("int"))?;
+        let card = Cards::declared_on(&agent_id, &intent.card, card)?;
         check_recordable(&intent)?;
-        let card = app
-            .cards()
-            .resolve(tenant_id, &agent_id, &intent.card)
-            .await?;
         intent.signed_by = signed.map(|signed| signer(&agent, &signed)).transpose()?;
         let policy = app.policy_of(&agent).await?;
 

@@ -6,8 +6,8 @@
 
 use async_trait::async_trait;
 use warrant_domain::authorization::AuthorizationStatus;
-use warrant_domain::card::Provider;
-use warrant_domain::context::{AgentStatus, Usage};
+use warrant_domain::card::{CardStatus, IntentCard, Provider};
+use warrant_domain::context::{AgentStatus, Card, Usage};
 use warrant_domain::money::Currency;
 
 use crate::errors::Result;
@@ -242,6 +242,16 @@ pub trait AgentRepository: Send + Sync {
 
     /// A tenant's agent.
     async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>>;
+
+    /// A tenant's agent and, in the same read, its card that `card` names:
+    /// the card of that id (whatever its status), or its card of that name
+    /// that is not closed; with the card's status.
+    async fn agent_with_card(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        card: &Card,
+    ) -> Result<Option<(AgentRecord, Option<(IntentCard, CardStatus)>)>>;
 
     /// A page of a tenant's agents that `filter` picks, newest first.
     async fn agents(

@@ -2547,6 +2547,37 @@ async fn a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freeze
         .insert_card(&card_record("ca_4", "subs", Some("ic_1")), &admin())
         .await
         .unwrap();
+    // The card an intent names, read with its agent: by id whatever its
+    // status, by name the one not closed.
+    use warrant_domain::context::Card;
+    for (card, expected) in [
+        (
+            Card::Name("subs".into()),
+            Some(("ca_4", CardStatus::Active)),
+        ),
+        (Card::Id("ca_1".into()), Some(("ca_1", CardStatus::Closed))),
+        (Card::Name("stripe".into()), None),
+        (Card::Id("ca_nope".into()), None),
+    ] {
+        let (agent, found) = store
+            .agent_with_card("tn_1", "ag_1", &card)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(agent.agent.id, "ag_1");
+        assert_eq!(
+            found.map(|(card, status)| (card.id, status)),
+            expected.map(|(id, status)| (id.to_owned(), status)),
+            "{card:?}"
+        );
+    }
+    assert!(
+        store
+            .agent_with_card("tn_2", "ag_1", &Card::Name("subs".into()))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let found = store
         .card_by_external_id("tn_1", Provider::Stripe, "ic_1")
         .await

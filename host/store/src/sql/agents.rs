@@ -94,7 +94,8 @@ impl AgentRepository for ThisStore {
     }
 
     async fn agent(&self, tenant_id: &str, id: &str) -> Result<Option<AgentRecord>> {
-        let sql = format!("{AGENT_SELECT} WHERE a.tenant_id = $1 AND a.id = $2");
+        let sql =
+            format!("SELECT {AGENT_FIELDS} FROM {AGENT_FROM} WHERE a.tenant_id = $1 AND a.id = $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(id)
@@ -105,6 +106,47 @@ impl AgentRepository for ThisStore {
             .transpose()
     }
 
+    async fn agent_with_card(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        card: &Card,
+    ) -> Result<Option<(AgentRecord, Option<(IntentCard, CardStatus)>)>> {
+        let (card_id, card_name) = match card {
+            Card::Id(id) => (Some(id.as_str()), None),
+            Card::Name(name) => (None, Some(name.as_str())),
+        };
+        let sql = format!(
+            "SELECT {AGENT_FIELDS}, c.id AS card_id, c.name AS card_name, c.status AS card_status
+             FROM {AGENT_FROM}
+             LEFT JOIN cards c
+               ON c.agent_id = a.id
+              AND (c.id = $3 OR (c.name = $4 AND c.status <> 'closed'))
+             WHERE a.tenant_id = $1 AND a.id = $2"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .bind(card_id)
+            .bind(card_name)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let card = match row.try_get::<Option<String>, _>("card_id")? {
+            Some(id) => Some((
+                IntentCard {
+                    id,
+                    name: row.try_get("card_name")?,
+                },
+                parse_enum("cards.status", row.try_get("card_status")?)?,
+            )),
+            None => None,
+        };
+        Ok(Some((agent_row(&row)?, card)))
+    }
+
     async fn agents(
         &self,
         tenant_id: &str,
@@ -112,7 +154,7 @@ impl AgentRepository for ThisStore {
         page: &Page,
     ) -> Result<Vec<AgentRecord>> {
         let sql = format!(
-            "{AGENT_SELECT}
+            "SELECT {AGENT_FIELDS} FROM {AGENT_FROM}
              WHERE a.tenant_id = $1 AND (CAST($2 AS TEXT) IS NULL OR a.id < $2)
                AND (CAST($4 AS TEXT) IS NULL OR a.status = $4)
                AND (CAST($5 AS TEXT) IS NULL OR a.agent_type = $5)
@@ -532,12 +574,14 @@ impl AgentRepository for ThisStore {
 
 /// An agent with its policy's current version and its signing key, for
 /// [`agent_row`]; ends where a `WHERE` on `a.` columns can follow.
-const AGENT_SELECT: &str = "SELECT a.*, p.current_version AS policy_version,
-                                   k.kid AS key_id, k.public_key AS key_public,
-                                   k.created_ms AS key_created_ms
-                            FROM agents a JOIN policies p ON p.id = a.policy_id
-                            LEFT JOIN agent_keys k
-                              ON k.agent_id = a.id AND k.retired_ms IS NULL";
+/// What [`agent_row`] reads of an agent (`a`), its policy (`p`) and its
+/// active key (`k`), from [`AGENT_FROM`].
+const AGENT_FIELDS: &str = "a.*, p.current_version AS policy_version,
+                            k.kid AS key_id, k.public_key AS key_public,
+                            k.created_ms AS key_created_ms";
+const AGENT_FROM: &str = "agents a JOIN policies p ON p.id = a.policy_id
+                          LEFT JOIN agent_keys k
+                            ON k.agent_id = a.id AND k.retired_ms IS NULL";
 
 /// Adds an agent's key, the only active one of the agent.
 async fn insert_agent_key(tx: &mut Tx, key: &AgentKeyRecord) -> Result<()> {

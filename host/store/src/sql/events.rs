@@ -183,7 +183,7 @@ async fn intent_in(tx: &mut Tx, id: &str) -> Result<IntentRecord> {
 /// The agent `id` as the write's transaction sees it.
 async fn agent_in(tx: &mut Tx, id: &str) -> Result<Option<AgentRecord>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{AGENT_SELECT} WHERE a.id = $1"
+        "SELECT {AGENT_FIELDS} FROM {AGENT_FROM} WHERE a.id = $1"
     )))
     .bind(id)
     .fetch_optional(&mut **tx)

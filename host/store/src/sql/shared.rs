@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 
 use warrant_domain::card::IntentCard;
-use warrant_domain::context::{Agent, AgentStatus, Usage, WindowUsage, merchant_key};
+use warrant_domain::context::{Agent, AgentStatus, Card, Usage, WindowUsage, merchant_key};
 use warrant_domain::lifecycle::IntentStatus;
 use warrant_domain::money::{Currency, Money};
 use warrant_domain::receipt::KeyVault;
