@@ -24,7 +24,8 @@
 //!
 //! `cargo bench --bench intents` measures (`WARRANT_BENCH_SECONDS` per run,
 //! default 10; `WARRANT_BENCH_GROWTH`, default `10000,100000,1000000`;
-//! `WARRANT_BENCH_ONLY=sqlite` or `postgres` for one database);
+//! `WARRANT_BENCH_ONLY=sqlite` or `postgres` for one database;
+//! `WARRANT_BENCH_SERVER`, another build's `warrant` to measure instead);
 //! `cargo test` runs every part for a moment on a small store, so that it
 //! cannot rot. Nothing here asserts a speed.
 
@@ -130,7 +131,10 @@ impl Drop for Server {
 }
 
 fn spawn(dir: &std::path::Path, database: &Database) -> (String, Child) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_warrant"));
+    // Another build of the server may be compared with this one's.
+    let binary = std::env::var_os("WARRANT_BENCH_SERVER")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_warrant").into());
+    let mut command = Command::new(binary);
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir);
