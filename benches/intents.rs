@@ -392,17 +392,7 @@ async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f6
             })
         })
         .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await.expect("a load task"));
-    }
-    let elapsed = start.elapsed();
-    latencies.sort();
-    Run {
-        intents: latencies.len(),
-        elapsed,
-        latencies,
-    }
+    run_of(tasks, start).await
 }
 
 /// Payments: each connection's agent declares an intent of 12 EUR at
@@ -476,6 +466,11 @@ async fn authorize_load(
             })
         })
         .collect();
+    run_of(tasks, start).await
+}
+
+/// What the load tasks started at `start` measured, once all are done.
+async fn run_of(tasks: Vec<tokio::task::JoinHandle<Vec<Duration>>>, start: Instant) -> Run {
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.expect("a load task"));

@@ -255,7 +255,7 @@ fn cards_belong_to_one_agent_and_freeze_with_it() {
     server
         .patch(&format!("/cards/{id}"), &key, json!({"name": "x"}))
         .expect_error(409, "E_CONFLICT");
-    card(&server, &key, json!({"agentId": buyer, "name": "servers"}));
+    server.card(&key, &buyer, "servers");
     assert_eq!(events(&server, &key, "card.closed").len(), 1);
 }
 
@@ -631,14 +631,7 @@ fn status(server: &Server, key: &str, intent: &str) -> String {
 fn money_moves_only_against_an_approved_intent_and_lands_in_the_ledger() {
     let server = Server::start();
     let (key, buyer, other) = tenant(&server, "acme");
-    let card_id = card(
-        &server,
-        &key,
-        json!({"agentId": buyer, "name": "subscriptions"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let card_id = server.card(&key, &buyer, "subscriptions");
 
     // Nothing declared: declined, recorded, never an error.
     declined(&server, &key, at_hetzner(&card_id, 4510), "E_NO_INTENT");
@@ -1041,14 +1034,7 @@ fn a_reservation_counts_in_the_budget_and_the_policys_tolerance_applies() {
         .expect(201)
         .str("id");
     let agent = server.bare_agent(&key, &policy, "buyer");
-    let card_id = card(
-        &server,
-        &key,
-        json!({"agentId": agent, "name": "subscriptions"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let card_id = server.card(&key, &agent, "subscriptions");
     let first = declare(&server, &key, &agent, "subscriptions", "50", "hetzner.com");
     assert_eq!(first["status"], "approved");
     // 10 % over the declared 50 EUR is within the policy's tolerance; 55.01 is not.
@@ -1078,14 +1064,7 @@ fn of_twenty_concurrent_authorizations_of_one_intent_on_two_servers_one_is_appro
     let first = Server::start();
     let second = first.sibling();
     let (key, buyer, _) = tenant(&first, "acme");
-    let card_id = card(
-        &first,
-        &key,
-        json!({"agentId": buyer, "name": "subscriptions"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let card_id = first.card(&key, &buyer, "subscriptions");
     let intent = declare(
         &first,
         &key,
@@ -1409,14 +1388,7 @@ fn stripe_asks_at_payment_time_and_reports_what_settled_signed_with_the_tenants_
 fn a_recurring_intent_pays_once_per_window_and_stays_approved() {
     let server = Server::start();
     let (key, buyer, _) = tenant(&server, "acme");
-    let card_id = card(
-        &server,
-        &key,
-        json!({"agentId": buyer, "name": "subscriptions"}),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let card_id = server.card(&key, &buyer, "subscriptions");
     // Monthly, due from today, payable up to a day either side, 10 %.
     let intent = server
         .post_text(
