@@ -345,42 +345,23 @@ impl Cards<'_> {
     /// on, or for an intent declared before cards were checked, the
     /// agent's card it names.
     pub(crate) async fn refuse_unusable(&self, record: &IntentRecord) -> Result<()> {
+        let store = self.app.store();
         let card = match &record.card {
-            Some(card) => self.app.store().card(&record.tenant_id, &card.id).await?,
-            None => {
-                self.find(&record.tenant_id, &record.agent_id, &record.intent.card)
-                    .await?
-            }
+            Some(card) => store
+                .card(&record.tenant_id, &card.id)
+                .await?
+                .map(|card| (card.id, card.status)),
+            None => store
+                .agent_with_card(&record.tenant_id, &record.agent_id, &record.intent.card)
+                .await?
+                .and_then(|(_, card)| card)
+                .map(|(card, status)| (card.id, status)),
         };
         match card {
-            Some(card) => usable(&card),
+            Some((id, status)) => refuse_status(&id, status),
             None => Ok(()),
         }
     }
-
-    /// The agent's card of that id, or its card of that name that is not
-    /// closed.
-    async fn find(
-        &self,
-        tenant_id: &str,
-        agent_id: &str,
-        named: &Card,
-    ) -> Result<Option<CardRecord>> {
-        let store = self.app.store();
-        Ok(match named {
-            Card::Id(id) => store
-                .card(tenant_id, id)
-                .await?
-                .filter(|card| card.agent_id == agent_id),
-            Card::Name(name) => store.card_named(agent_id, name).await?,
-        })
-    }
-}
-
-/// Refuses a frozen or closed card: nothing is approved, revealed or
-/// authorized on it.
-fn usable(card: &CardRecord) -> Result<()> {
-    refuse_status(&card.id, card.status)
 }
 
 /// Refuses card `id` unless `status` is active.

@@ -675,9 +675,6 @@ pub trait CardRepository: Send + Sync {
     /// One of the tenant's cards.
     async fn card(&self, tenant_id: &str, id: &str) -> Result<Option<CardRecord>>;
 
-    /// The agent's card of that name that is not closed.
-    async fn card_named(&self, agent_id: &str, name: &str) -> Result<Option<CardRecord>>;
-
     /// The tenant's card with that provider's id: the one not closed, if
     /// any, else the newest.
     async fn card_by_external_id(

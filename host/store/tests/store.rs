@@ -2491,7 +2491,7 @@ async fn a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freeze
     backend: Backend,
 ) {
     use warrant_domain::card::{CardStatus, Provider};
-    use warrant_domain::context::AgentStatus;
+    use warrant_domain::context::{AgentStatus, Card};
     let Some((_dir, store)) = store_with_agent(backend).await else {
         return;
     };
@@ -2510,11 +2510,17 @@ async fn a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freeze
         let refused = store.insert_card(&duplicate, &admin()).await;
         assert!(matches!(refused, Err(StoreError::Duplicate)), "{refused:?}");
     }
-    assert_eq!(
-        store.card_named("ag_1", "subs").await.unwrap().unwrap().id,
-        "ca_1"
-    );
-    assert!(store.card_named("ag_1", "SUBS").await.unwrap().is_none());
+    let named = async |name: &str| {
+        store
+            .agent_with_card("tn_1", "ag_1", &Card::Name(name.into()))
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .map(|(card, _)| card.id)
+    };
+    assert_eq!(named("subs").await.as_deref(), Some("ca_1"));
+    assert!(named("SUBS").await.is_none());
     let found = store
         .card_by_external_id("tn_1", Provider::Stripe, "ic_1")
         .await
@@ -2542,14 +2548,13 @@ async fn a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freeze
             .unwrap()
             .unwrap();
     }
-    assert!(store.card_named("ag_1", "subs").await.unwrap().is_none());
+    assert!(named("subs").await.is_none());
     store
         .insert_card(&card_record("ca_4", "subs", Some("ic_1")), &admin())
         .await
         .unwrap();
     // The card an intent names, read with its agent: by id whatever its
     // status, by name the one not closed.
-    use warrant_domain::context::Card;
     for (card, expected) in [
         (
             Card::Name("subs".into()),

@@ -179,18 +179,6 @@ impl CardRepository for ThisStore {
         row.as_ref().map(card_row).transpose()
     }
 
-    async fn card_named(&self, agent_id: &str, name: &str) -> Result<Option<CardRecord>> {
-        let sql = format!(
-            "SELECT {CARD_COLUMNS} FROM cards WHERE agent_id = $1 AND name = $2 AND status <> 'closed'"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(agent_id)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(card_row).transpose()
-    }
-
     async fn card_by_external_id(
         &self,
         tenant_id: &str,
