@@ -102,10 +102,10 @@ fn built(language: &str, plugin: &str, contract: &str) -> PathBuf {
     path
 }
 
-/// The newest contract a language's SDK targets: the Rust SDK's is 0.4.0
-/// (whether the agent signed the intent), the others' 0.3.0.
+/// The newest contract a language's SDK targets: the Rust SDK's is 0.5.0
+/// (log lines returned with the answer), the others' 0.3.0.
 fn newest_contract(language: &str) -> &'static str {
-    if language == "rust" { "0.4.0" } else { "0.3.0" }
+    if language == "rust" { "0.5.0" } else { "0.3.0" }
 }
 
 /// The reference policy of one language, on its SDK's newest contract.

@@ -169,6 +169,8 @@ pub fn inspect(plugin: &str) -> Result<(), Failure> {
         size: usize,
         imports: Vec<String>,
         exports: Vec<String>,
+        #[serde(rename = "coreInstances")]
+        core_instances: usize,
         #[serde(skip_serializing_if = "Option::is_none")]
         refused: Option<Refused>,
     }
@@ -188,6 +190,7 @@ pub fn inspect(plugin: &str) -> Result<(), Failure> {
         size: info.size,
         imports: info.imports,
         exports: info.exports,
+        core_instances: info.core_instances,
         refused,
     })?;
     match info.refusal {

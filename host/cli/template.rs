@@ -88,8 +88,14 @@ impl Language {
     }
 }
 
-/// The WIT every SDK targets, as the template has it.
-const CONTRACT: &str = "wit/0.4.0/warrant.wit";
+/// The WIT a language's SDK targets, as the template has it: the Rust
+/// SDK's the newest, the others' 0.3.0.
+fn contract(lang: Language) -> &'static str {
+    match lang {
+        Language::Rust => "wit/0.5.0/warrant.wit",
+        _ => "wit/0.3.0/warrant.wit",
+    }
+}
 
 pub fn run(args: NewArgs) -> Result<(), Failure> {
     let name = plugin_name(&args.path).map_err(Failure::Usage)?;
@@ -336,11 +342,12 @@ fn readme(lang: Language, name: &str, sdk: &str) -> String {
              `~/.cache/warrant-tools`).",
         ),
     };
+    let contract = contract(lang);
     format!(
         "# {name}\n\n\
          A Warrant policy plugin in {language}. It starts as Warrant's reference policy \
          (a spend limit with a review threshold and an allow-list of merchants); change \
-         {source} to make it yours. The contract it implements is `{CONTRACT}`.\n\n\
+         {source} to make it yours. The contract it implements is `{contract}`.\n\n\
          It uses Warrant's {language} SDK, the package at `{sdk}` (from this folder): \
          {dependency}. Moving the project or the SDK means changing that path.\n\n\
          **Prerequisites**: {prerequisites}\n\n\
@@ -481,7 +488,7 @@ mod tests {
                     .any(|(_, text)| text.contains("../warrant/sdk/x")),
                 "{lang:?}: no file names the SDK"
             );
-            assert!(files.iter().any(|(path, _)| path == Path::new(CONTRACT)));
+            assert!(files.iter().any(|(path, _)| path == Path::new(contract(lang))));
         }
     }
 

@@ -3,8 +3,10 @@
 //! 0.1.0 (`wit/warrant.wit`); 0.2.0 (`wit/0.2.0/warrant.wit`), which adds
 //! baselines, the usage's time zone, charges and actions; 0.3.0
 //! (`wit/0.3.0/warrant.wit`), which adds flagged settlements to the usage;
-//! and 0.4.0 (`wit/0.4.0/warrant.wit`), which adds the agent's signature
-//! of the intent.
+//! 0.4.0 (`wit/0.4.0/warrant.wit`), which adds the agent's signature of
+//! the intent; and 0.5.0 (`wit/0.5.0/warrant.wit`), whose plugins return
+//! their log lines with their answer and import no function that takes a
+//! string.
 
 /// Bindings of one version of the package: its `policy` world (exports
 /// `evaluate`) and its `risk` world (exports `assess`), which shares the
@@ -51,4 +53,9 @@ pub(crate) mod v3 {
 /// `warrant:policy@0.4.0`.
 pub(crate) mod v4 {
     package_bindings!("../../wit/0.4.0");
+}
+
+/// `warrant:policy@0.5.0`.
+pub(crate) mod v5 {
+    package_bindings!("../../wit/0.5.0");
 }

@@ -19,7 +19,7 @@ pub(crate) struct OwnError {
 /// The conversions every version of the contract shares: every type but
 /// the context, the agent, the usage and the decision, which 0.2.0
 /// extended, the usage's windows, which 0.3.0 extended, and the intent,
-/// which 0.4.0 extended.
+/// which 0.4.0 extended. (0.5.0 changed the answer, not the types.)
 macro_rules! shared_conversions {
     () => {
         use super::*;
@@ -344,6 +344,34 @@ pub(crate) mod v4 {
     intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
     window_with_flags!();
     context_since_v2!();
+}
+
+/// `warrant:policy@0.5.0`: the types of 0.4.0; the plugin's log lines
+/// come back with its answer.
+pub(crate) mod v5 {
+    use crate::bindings::v5::types as wit;
+    use crate::ctx::LogBuffer;
+    use warrant_domain::plugin::LogLevel;
+
+    shared_conversions!();
+    intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
+    window_with_flags!();
+    context_since_v2!();
+
+    /// Keeps the lines a plugin returned in the call's log, which bounds
+    /// them as it bounds lines logged through the host's `log` import.
+    pub(crate) fn keep_log(log: wit::Log, buffer: &mut LogBuffer) {
+        for line in log.lines {
+            let level = match line.level {
+                wit::LogLevel::Debug => LogLevel::Debug,
+                wit::LogLevel::Info => LogLevel::Info,
+                wit::LogLevel::Warn => LogLevel::Warn,
+                wit::LogLevel::Error => LogLevel::Error,
+            };
+            buffer.push(level, line.message);
+        }
+        buffer.count_dropped(usize::try_from(log.dropped).unwrap_or(usize::MAX));
+    }
 }
 
 /// Checks a policy plugin's answer against the contract and `limits`.

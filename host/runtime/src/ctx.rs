@@ -242,10 +242,14 @@ impl ResourceLimiter for Limiter {
 pub(crate) struct LogBuffer {
     lines: Vec<LogLine>,
     dropped: usize,
+    /// The message a 0.5.0 plugin gave for the trap it was about to cause,
+    /// at most [`MAX_LOG_LINE_BYTES`] of it, and whether more came.
+    trap_message: Vec<u8>,
+    trap_message_cut: bool,
 }
 
 impl LogBuffer {
-    fn push(&mut self, level: LogLevel, mut message: String) {
+    pub(crate) fn push(&mut self, level: LogLevel, mut message: String) {
         if self.lines.len() >= MAX_LOG_LINES {
             self.dropped += 1;
             return;
@@ -261,7 +265,32 @@ impl LogBuffer {
         self.lines.push(LogLine { level, message });
     }
 
+    /// Counts `lines` the plugin logged and did not keep itself.
+    pub(crate) fn count_dropped(&mut self, lines: usize) {
+        self.dropped = self.dropped.saturating_add(lines);
+    }
+
+    /// Adds the first `len` bytes of `bytes` (first byte lowest) to the
+    /// trap message, as `trap-message` gives them.
+    pub(crate) fn add_to_trap_message(&mut self, bytes: u64, len: u8) {
+        let len = usize::from(len.min(8));
+        let room = MAX_LOG_LINE_BYTES - self.trap_message.len();
+        self.trap_message_cut |= len > room;
+        self.trap_message
+            .extend_from_slice(&bytes.to_le_bytes()[..len.min(room)]);
+    }
+
     pub(crate) fn into_lines(mut self) -> Vec<LogLine> {
+        if !self.trap_message.is_empty() {
+            let mut message = String::from_utf8_lossy(&self.trap_message).into_owned();
+            if self.trap_message_cut {
+                message.push('…');
+            }
+            self.lines.push(LogLine {
+                level: LogLevel::Error,
+                message,
+            });
+        }
         if self.dropped > 0 {
             self.lines.push(LogLine {
                 level: LogLevel::Warn,
@@ -297,6 +326,14 @@ host_imports!(v2);
 host_imports!(v3);
 host_imports!(v4);
 
+impl crate::bindings::v5::host::Host for PluginCtx {
+    fn trap_message(&mut self, bytes: u64, len: u8) {
+        self.log.add_to_trap_message(bytes, len);
+    }
+}
+
+impl crate::bindings::v5::types::Host for PluginCtx {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +356,25 @@ mod tests {
         let line = &log.into_lines()[0].message;
         assert!(line.len() <= MAX_LOG_LINE_BYTES + '…'.len_utf8());
         assert!(line.ends_with('…'));
+    }
+
+    #[test]
+    fn a_trap_message_comes_in_pieces_and_is_bounded() {
+        let mut log = LogBuffer::default();
+        for chunk in "plugin panicked: boom".as_bytes().chunks(8) {
+            let mut bytes = [0u8; 8];
+            bytes[..chunk.len()].copy_from_slice(chunk);
+            log.add_to_trap_message(u64::from_le_bytes(bytes), chunk.len() as u8);
+        }
+        assert_eq!(log.into_lines()[0].message, "plugin panicked: boom");
+
+        let mut log = LogBuffer::default();
+        for _ in 0..MAX_LOG_LINE_BYTES {
+            log.add_to_trap_message(u64::from_le_bytes(*b"abcdefgh"), 200);
+        }
+        let line = &log.into_lines()[0];
+        assert_eq!(line.level, LogLevel::Error);
+        assert_eq!(line.message.len(), MAX_LOG_LINE_BYTES + '…'.len_utf8());
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 pub use errors::{LoadError, RuntimeError};
 pub use plugin::{LoadedPlugin, ReusedInstance};
 
-use bindings::{v1, v2, v3, v4};
+use bindings::{v1, v2, v3, v4, v5};
 use cache::CodeCache;
 use ctx::PluginCtx;
 use outline::Outline;
@@ -114,6 +114,10 @@ pub struct ComponentInfo {
     pub imports: Vec<String>,
     /// The names of its exports.
     pub exports: Vec<String>,
+    /// How many core instances every call creates: one for a plugin that
+    /// imports nothing through its own memory (a 0.5.0 plugin without
+    /// WASI), more for a language runtime or an older contract's `log`.
+    pub core_instances: usize,
     /// Why it cannot be a plugin (what an upload would be refused with),
     /// when it cannot.
     pub refusal: Option<LoadError>,
@@ -148,6 +152,8 @@ impl Runtime {
         v3::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         v4::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
+            .map_err(link_error)?;
+        v5::policy::Policy::add_to_linker::<_, HasSelf<_>>(&mut linker, |ctx| ctx)
             .map_err(link_error)?;
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         link_clock_waits(&mut linker).map_err(link_error)?;
@@ -267,6 +273,10 @@ impl Runtime {
                 (World::Risk, "0.2.0") => v2::risk::RiskPre::new(instance_pre).map(Pre::RiskV2),
                 (World::Risk, "0.3.0") => v3::risk::RiskPre::new(instance_pre).map(Pre::RiskV3),
                 (World::Risk, "0.4.0") => v4::risk::RiskPre::new(instance_pre).map(Pre::RiskV4),
+                (World::Policy, "0.5.0") => {
+                    v5::policy::PolicyPre::new(instance_pre).map(Pre::PolicyV5)
+                }
+                (World::Risk, "0.5.0") => v5::risk::RiskPre::new(instance_pre).map(Pre::RiskV5),
                 (_, version) => Err(wasmtime::format_err!(
                     "the host has no bindings for contract version {version}"
                 )),
@@ -327,6 +337,7 @@ impl Runtime {
             size: bytes.len(),
             imports: outline.imports,
             exports: outline.exports,
+            core_instances: outline.core_instances,
             refusal,
         })
     }

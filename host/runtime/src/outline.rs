@@ -11,7 +11,7 @@ use crate::errors::LoadError;
 /// The package whose worlds plugins target, and the versions of it the
 /// host runs, oldest first.
 const PACKAGE: &str = "warrant:policy";
-pub(crate) const CONTRACT_VERSIONS: [&str; 4] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
+pub(crate) const CONTRACT_VERSIONS: [&str; 5] = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
 /// The WASI 0.2 packages a plugin may import; the host's versions of them
 /// give no authority (see the crate documentation).
 const WASI_PACKAGES: [&str; 6] = [
@@ -28,6 +28,8 @@ const WASI_PACKAGES: [&str; 6] = [
 pub(crate) struct Outline {
     pub(crate) imports: Vec<String>,
     pub(crate) exports: Vec<String>,
+    /// How many core instances the component creates when instantiated.
+    pub(crate) core_instances: usize,
 }
 
 impl Outline {
@@ -63,6 +65,16 @@ impl Outline {
                         // are not something the host provides.
                         if !matches!(import.ty, ComponentTypeRef::Type(_)) {
                             outline.imports.push(import.name.name.to_owned());
+                        }
+                    }
+                }
+                Payload::InstanceSection(section) if depth == 0 => {
+                    // Instances made of other instances' exports cost
+                    // nothing; only instantiated modules are created.
+                    for instance in section {
+                        let instance = instance.map_err(|e| LoadError::Invalid(e.to_string()))?;
+                        if matches!(instance, wasmparser::Instance::Instantiate { .. }) {
+                            outline.core_instances += 1;
                         }
                     }
                 }

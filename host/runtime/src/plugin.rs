@@ -19,7 +19,7 @@ use warrant_domain::plugin::{
 };
 
 use crate::EpochTicker;
-use crate::bindings::{v1, v2, v3, v4};
+use crate::bindings::{v1, v2, v3, v4, v5};
 use crate::convert;
 use crate::ctx::{MAX_RESOURCES, PluginCtx, WaitPastDeadline};
 
@@ -35,6 +35,8 @@ pub(crate) enum Pre {
     RiskV3(v3::risk::RiskPre<PluginCtx>),
     PolicyV4(v4::policy::PolicyPre<PluginCtx>),
     RiskV4(v4::risk::RiskPre<PluginCtx>),
+    PolicyV5(v5::policy::PolicyPre<PluginCtx>),
+    RiskV5(v5::risk::RiskPre<PluginCtx>),
 }
 
 impl Pre {
@@ -49,6 +51,8 @@ impl Pre {
             Pre::RiskV3(pre) => pre.instance_pre().component(),
             Pre::PolicyV4(pre) => pre.instance_pre().component(),
             Pre::RiskV4(pre) => pre.instance_pre().component(),
+            Pre::PolicyV5(pre) => pre.instance_pre().component(),
+            Pre::RiskV5(pre) => pre.instance_pre().component(),
         }
     }
 
@@ -63,14 +67,22 @@ impl Pre {
             Pre::RiskV3(pre) => pre.instance_pre(),
             Pre::PolicyV4(pre) => pre.instance_pre(),
             Pre::RiskV4(pre) => pre.instance_pre(),
+            Pre::PolicyV5(pre) => pre.instance_pre(),
+            Pre::RiskV5(pre) => pre.instance_pre(),
         }
     }
 
     /// The function its world exports: `evaluate` or `assess`.
     fn export_name(&self) -> &'static str {
         match self {
-            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) | Pre::PolicyV4(_) => "evaluate",
-            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => "assess",
+            Pre::PolicyV1(_)
+            | Pre::PolicyV2(_)
+            | Pre::PolicyV3(_)
+            | Pre::PolicyV4(_)
+            | Pre::PolicyV5(_) => "evaluate",
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) | Pre::RiskV5(_) => {
+                "assess"
+            }
         }
     }
 
@@ -81,6 +93,7 @@ impl Pre {
             Pre::PolicyV2(_) | Pre::RiskV2(_) => "0.2.0",
             Pre::PolicyV3(_) | Pre::RiskV3(_) => "0.3.0",
             Pre::PolicyV4(_) | Pre::RiskV4(_) => "0.4.0",
+            Pre::PolicyV5(_) | Pre::RiskV5(_) => "0.5.0",
         }
     }
 }
@@ -327,6 +340,7 @@ enum ReusedPolicy {
     V2(v2::policy::Policy),
     V3(v3::policy::Policy),
     V4(v4::policy::Policy),
+    V5(v5::policy::Policy),
 }
 
 impl ReusedInstance {
@@ -355,6 +369,12 @@ impl ReusedInstance {
                     .call_evaluate(&mut self.store, &convert::v4::context(context), config)
                     .ok()?,
             ),
+            ReusedPolicy::V5(instance) => convert::v5::decision(
+                instance
+                    .call_evaluate(&mut self.store, &convert::v5::context(context), config)
+                    .ok()?
+                    .outcome,
+            ),
         };
         convert::decision(answer, &Limits::default()).ok()
     }
@@ -374,7 +394,10 @@ impl LoadedPlugin {
             Pre::PolicyV2(pre) => ReusedPolicy::V2(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV3(pre) => ReusedPolicy::V3(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV4(pre) => ReusedPolicy::V4(pre.instantiate(&mut store).ok()?),
-            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => return None,
+            Pre::PolicyV5(pre) => ReusedPolicy::V5(pre.instantiate(&mut store).ok()?),
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) | Pre::RiskV5(_) => {
+                return None;
+            }
         };
         Some(ReusedInstance {
             store,
@@ -383,8 +406,7 @@ impl LoadedPlugin {
         })
     }
 
-    /// The version of the contract the plugin targets: `0.1.0`, `0.2.0`,
-    /// `0.3.0` or `0.4.0`.
+    /// The version of the contract the plugin targets: `0.1.0` to `0.5.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
     }
@@ -408,6 +430,22 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
+            Pre::PolicyV5(_) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v5::context,
+                |store| self.instantiate(store),
+                |export, store, input| {
+                    // SAFETY: the export of this plugin's component, whose
+                    // type its bindings (`pre`) checked when it was loaded.
+                    let answer: v5::types::PolicyAnswer =
+                        unsafe { call_export(export, store, (input, config)) }?;
+                    convert::v5::keep_log(answer.log, &mut store.data_mut().log);
+                    Ok(answer.outcome)
+                },
+                |answer| convert::decision(convert::v5::decision(answer), limits),
+            ),
             Pre::PolicyV4(_) => self.invoke(
                 context,
                 limits,
@@ -452,7 +490,7 @@ impl Plugin for LoadedPlugin {
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::decision(convert::v1::decision(answer), limits),
             ),
-            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) => {
+            Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) | Pre::RiskV5(_) => {
                 self.wrong_world(World::Policy)
             }
         }
@@ -466,6 +504,22 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
+            Pre::RiskV5(_) => self.invoke(
+                context,
+                limits,
+                cancel,
+                convert::v5::context,
+                |store| self.instantiate(store),
+                |export, store, input| {
+                    // SAFETY: the export of this plugin's component, whose
+                    // type its bindings (`pre`) checked when it was loaded.
+                    let answer: v5::types::RiskAnswer =
+                        unsafe { call_export(export, store, (input, config)) }?;
+                    convert::v5::keep_log(answer.log, &mut store.data_mut().log);
+                    Ok(answer.outcome)
+                },
+                |answer| convert::assessment(convert::v5::assessment(answer), limits),
+            ),
             Pre::RiskV4(_) => self.invoke(
                 context,
                 limits,
@@ -510,9 +564,11 @@ impl Plugin for LoadedPlugin {
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
                 |answer| convert::assessment(convert::v1::assessment(answer), limits),
             ),
-            Pre::PolicyV1(_) | Pre::PolicyV2(_) | Pre::PolicyV3(_) | Pre::PolicyV4(_) => {
-                self.wrong_world(World::Risk)
-            }
+            Pre::PolicyV1(_)
+            | Pre::PolicyV2(_)
+            | Pre::PolicyV3(_)
+            | Pre::PolicyV4(_)
+            | Pre::PolicyV5(_) => self.wrong_world(World::Risk),
         }
     }
 }

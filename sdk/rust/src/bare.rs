@@ -153,7 +153,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     // A panic while reporting a panic (say, out of memory) must not recurse.
     if !PANICKING.swap(true, Ordering::Relaxed) {
         let message = alloc::format!("plugin panicked: {info}");
-        crate::log::error(&message);
+        crate::log::trap_message(&message);
     }
     wasm32::unreachable()
 }

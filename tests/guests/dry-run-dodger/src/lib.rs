@@ -1,7 +1,7 @@
 //! An attacker's plugin: it approves the check a policy's creation makes
 //! (1.00 EUR at `example.com`), so that the policy is accepted, and on
 //! every real intent holds on for as long as it can — sleeping an hour
-//! through std, or with `{"spin": true}` logging until its deadline.
+//! through std, or with `{"spin": true}` filling memory until its deadline.
 
 use std::time::Duration;
 
@@ -20,11 +20,11 @@ fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
         return Ok(approve());
     }
     if config.spin {
-        // Long host calls: much time for little fuel, so that the
+        // Bulk memory writes: much time for little fuel, so that the
         // deadline ends the call rather than the fuel.
-        let line = "x".repeat(64 << 10);
-        loop {
-            warrant_sdk::log::debug(std::hint::black_box(&line));
+        let mut block = vec![0u8; 64 << 10];
+        for byte in (0..=u8::MAX).cycle() {
+            std::hint::black_box(&mut block).fill(byte);
         }
     }
     std::thread::sleep(Duration::from_secs(3600));
