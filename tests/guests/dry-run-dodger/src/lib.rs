@@ -1,7 +1,8 @@
 //! An attacker's plugin: it approves the check a policy's creation makes
 //! (1.00 EUR at `example.com`), so that the policy is accepted, and on
 //! every real intent holds on for as long as it can — sleeping an hour
-//! through std, or with `{"spin": true}` filling memory until its deadline.
+//! through std, or with `{"spin": true}` reading the clock until its
+//! deadline.
 
 use std::time::Duration;
 
@@ -20,11 +21,10 @@ fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
         return Ok(approve());
     }
     if config.spin {
-        // Bulk memory writes: much time for little fuel, so that the
-        // deadline ends the call rather than the fuel.
-        let mut block = vec![0u8; 64 << 10];
-        for byte in (0..=u8::MAX).cycle() {
-            std::hint::black_box(&mut block).fill(byte);
+        // Host calls (reading the clock): much time for little fuel, so
+        // that the deadline ends the call rather than the fuel.
+        loop {
+            std::hint::black_box(std::time::Instant::now());
         }
     }
     std::thread::sleep(Duration::from_secs(3600));
