@@ -488,7 +488,11 @@ mod tests {
                     .any(|(_, text)| text.contains("../warrant/sdk/x")),
                 "{lang:?}: no file names the SDK"
             );
-            assert!(files.iter().any(|(path, _)| path == Path::new(contract(lang))));
+            assert!(
+                files
+                    .iter()
+                    .any(|(path, _)| path == Path::new(contract(lang)))
+            );
         }
     }
 

@@ -21,12 +21,26 @@ const CASES: [Case; 2] = [
     Case {
         plugin: "spend-limit",
         config: r#"{"maxAmountEuros": 100, "reviewAboveEuros": 50}"#,
-        native: |cx, config| warrant_sdk::testing::evaluate(spend_limit::evaluate, cx, config),
+        native: |cx, config| {
+            warrant_sdk::testing::evaluate_prepared(
+                spend_limit::prepare,
+                spend_limit::evaluate,
+                cx,
+                config,
+            )
+        },
     },
     Case {
         plugin: "merchant-rules",
         config: r#"{"allow": ["hetzner.com", "github.com", "aws.amazon.com"], "block": ["casino.example"]}"#,
-        native: |cx, config| warrant_sdk::testing::evaluate(merchant_rules::evaluate, cx, config),
+        native: |cx, config| {
+            warrant_sdk::testing::evaluate_prepared(
+                merchant_rules::prepare,
+                merchant_rules::evaluate,
+                cx,
+                config,
+            )
+        },
     },
 ];
 

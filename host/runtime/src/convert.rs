@@ -10,6 +10,9 @@ use warrant_domain::plugin::{FailureKind, Limits, PluginFailure};
 /// carry.
 pub const MAX_ANSWER_ITEMS: usize = 256;
 
+/// The largest configuration a plugin may prepare, in bytes.
+pub const MAX_PREPARED_BYTES: usize = 1 << 20;
+
 /// A plugin's own error, as the domain sees it: its code and message.
 pub(crate) struct OwnError {
     code: String,
@@ -357,6 +360,25 @@ pub(crate) mod v5 {
     intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
     window_with_flags!();
     context_since_v2!();
+
+    /// What `prepare` made of a configuration, checked: the plugin's own
+    /// refusal is a failure with its code, as an answer's is.
+    pub(crate) fn prepared(
+        answer: Result<Vec<u8>, wit::PluginError>,
+        limits: &Limits,
+    ) -> Result<Vec<u8>, PluginFailure> {
+        let bytes = plugin_answer(answer.map_err(own_error), limits)?;
+        if bytes.len() > MAX_PREPARED_BYTES {
+            return Err(PluginFailure::new(
+                FailureKind::Output,
+                format!(
+                    "the prepared configuration holds {} bytes, over the limit of {MAX_PREPARED_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
 
     /// Keeps the lines a plugin returned in the call's log, which bounds
     /// them as it bounds lines logged through the host's `log` import.

@@ -41,7 +41,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use warrant_domain::plugin::{Limits, PluginMeta, World};
 
-pub use convert::MAX_ANSWER_ITEMS;
+pub use convert::{MAX_ANSWER_ITEMS, MAX_PREPARED_BYTES};
 pub use ctx::{MAX_LOG_LINE_BYTES, MAX_LOG_LINES};
 pub use errors::{LoadError, RuntimeError};
 pub use plugin::{LoadedPlugin, ReusedInstance};

@@ -2,8 +2,9 @@
 //! fresh instance, under limits, and turns every way a call can go wrong
 //! into a fail-closed [`PluginFailure`].
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{
@@ -86,6 +87,11 @@ impl Pre {
         }
     }
 
+    /// Whether the plugin prepares its configurations (0.5.0 on).
+    fn prepares(&self) -> bool {
+        matches!(self, Pre::PolicyV5(_) | Pre::RiskV5(_))
+    }
+
     /// The version of the contract the plugin targets, e.g. `0.2.0`.
     pub(crate) fn contract(&self) -> &'static str {
         match self {
@@ -108,6 +114,11 @@ pub struct LoadedPlugin {
     /// Where the component's export (`evaluate` or `assess`) is: looked up
     /// once, not at every instantiation.
     export: ComponentExportIndex,
+    /// Where its `prepare` is, for a plugin that prepares its
+    /// configurations (0.5.0 on).
+    prepare: Option<ComponentExportIndex>,
+    /// What `prepare` made of each configuration, shared by every clone.
+    prepared: Arc<PreparedConfigs>,
     engine: Engine,
     /// Keeps the epoch advancing while the plugin exists.
     _ticker: Arc<EpochTicker>,
@@ -134,6 +145,40 @@ where
     Ok(answer)
 }
 
+/// What a plugin's `prepare` made of each configuration it was given:
+/// the bytes, or the plugin's own refusal. At most [`MAX_PREPARED`]
+/// configurations are kept; past that the oldest are forgotten all at
+/// once, and prepared again when next used.
+#[derive(Default)]
+struct PreparedConfigs(RwLock<HashMap<String, Prepared>>);
+
+/// What `prepare` made of one configuration, or the plugin's refusal.
+type Prepared = Result<Arc<[u8]>, PluginFailure>;
+
+/// How many configurations of one plugin are kept prepared.
+const MAX_PREPARED: usize = 1024;
+
+impl PreparedConfigs {
+    fn get(&self, config: &str) -> Option<Prepared> {
+        let kept = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.get(config).cloned()
+    }
+
+    fn keep(&self, config: &str, prepared: Prepared) {
+        let mut kept = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if kept.len() >= MAX_PREPARED {
+            kept.clear();
+        }
+        kept.insert(config.to_owned(), prepared);
+    }
+}
+
 /// Where in a call an error happened.
 enum Phase {
     Instantiate,
@@ -150,21 +195,81 @@ impl LoadedPlugin {
         ticker: Arc<EpochTicker>,
     ) -> Option<Self> {
         let (_, export) = pre.component().get_export(None, pre.export_name())?;
+        let prepare = match pre.prepares() {
+            true => Some(pre.component().get_export(None, "prepare")?.1),
+            false => None,
+        };
         Some(LoadedPlugin {
             meta,
             pre,
             export,
+            prepare,
+            prepared: Arc::default(),
             engine,
             _ticker: ticker,
         })
     }
 
-    /// A new instance of the plugin in `store`, and its export.
-    fn instantiate(&self, store: &mut Store<PluginCtx>) -> wasmtime::Result<Func> {
+    /// A new instance of the plugin in `store`, and its function `export`.
+    fn instantiate(
+        &self,
+        store: &mut Store<PluginCtx>,
+        export: ComponentExportIndex,
+    ) -> wasmtime::Result<Func> {
         let instance = self.pre.instance_pre().instantiate(&mut *store)?;
-        instance.get_func(&mut *store, self.export).ok_or_else(|| {
-            wasmtime::format_err!("the instance has no `{}`", self.pre.export_name())
-        })
+        instance
+            .get_func(&mut *store, export)
+            .ok_or_else(|| wasmtime::format_err!("the instance has no such export"))
+    }
+
+    /// What the plugin's `prepare` makes of `config`: kept from an earlier
+    /// call, or prepared now on an instance of its own. A failure of the
+    /// call is the decision's, as the call's failures are, with what the
+    /// failed call cost.
+    fn prepared<T>(
+        &self,
+        config: &str,
+        context: &EvaluationContext,
+        limits: &Limits,
+        cancel: &Cancel,
+    ) -> Result<Arc<[u8]>, Invocation<T>> {
+        if let Some(kept) = self.prepared.get(config) {
+            return kept.map_err(Invocation::failed);
+        }
+        let Some(prepare) = self.prepare else {
+            return Ok(Arc::from(config.as_bytes()));
+        };
+        let call = self.invoke(
+            context,
+            limits,
+            cancel,
+            |_| (),
+            |store| self.instantiate(store, prepare),
+            // SAFETY: the component's `prepare`, whose type its bindings
+            // (`pre`) checked when it was loaded.
+            |export, store, ()| unsafe { call_export(export, store, (config,)) },
+            |answer| convert::v5::prepared(answer, limits),
+        );
+        match call.outcome {
+            Ok(bytes) => {
+                let bytes: Arc<[u8]> = Arc::from(bytes);
+                self.prepared.keep(config, Ok(bytes.clone()));
+                Ok(bytes)
+            }
+            Err(failure) => {
+                // The plugin's own refusal depends on the configuration
+                // alone; a trap, or running out of fuel or time, may not.
+                if matches!(failure.kind, FailureKind::Plugin { .. }) {
+                    self.prepared.keep(config, Err(failure.clone()));
+                }
+                Err(Invocation {
+                    outcome: Err(failure),
+                    fuel_used: call.fuel_used,
+                    duration: call.duration,
+                    logs: call.logs,
+                })
+            }
+        }
     }
 
     /// Runs `call` in a new store set up with `limits` and the decision's
@@ -333,6 +438,8 @@ pub struct ReusedInstance {
     store: Store<PluginCtx>,
     instance: ReusedPolicy,
     fuel: u64,
+    /// The plugin, whose prepared configurations a 0.5.0 instance takes.
+    plugin: LoadedPlugin,
 }
 
 enum ReusedPolicy {
@@ -369,12 +476,18 @@ impl ReusedInstance {
                     .call_evaluate(&mut self.store, &convert::v4::context(context), config)
                     .ok()?,
             ),
-            ReusedPolicy::V5(instance) => convert::v5::decision(
-                instance
-                    .call_evaluate(&mut self.store, &convert::v5::context(context), config)
-                    .ok()?
-                    .outcome,
-            ),
+            ReusedPolicy::V5(instance) => {
+                let prepared = self
+                    .plugin
+                    .prepared::<Decision>(config, context, &Limits::default(), &Cancel::NEVER)
+                    .ok()?;
+                convert::v5::decision(
+                    instance
+                        .call_evaluate(&mut self.store, &convert::v5::context(context), &prepared)
+                        .ok()?
+                        .outcome,
+                )
+            }
         };
         convert::decision(answer, &Limits::default()).ok()
     }
@@ -403,12 +516,23 @@ impl LoadedPlugin {
             store,
             instance,
             fuel: limits.fuel,
+            plugin: self.clone(),
         })
     }
 
     /// The version of the contract the plugin targets: `0.1.0` to `0.5.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract()
+    }
+
+    /// How many configurations the plugin keeps prepared (0.5.0 on): each
+    /// configuration is prepared once, by its first call.
+    pub fn prepared_configs(&self) -> usize {
+        self.prepared
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
     }
 
     /// Its compiled component.
@@ -430,28 +554,35 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
-            Pre::PolicyV5(_) => self.invoke(
-                context,
-                limits,
-                cancel,
-                convert::v5::context,
-                |store| self.instantiate(store),
-                |export, store, input| {
-                    // SAFETY: the export of this plugin's component, whose
-                    // type its bindings (`pre`) checked when it was loaded.
-                    let answer: v5::types::PolicyAnswer =
-                        unsafe { call_export(export, store, (input, config)) }?;
-                    convert::v5::keep_log(answer.log, &mut store.data_mut().log);
-                    Ok(answer.outcome)
-                },
-                |answer| convert::decision(convert::v5::decision(answer), limits),
-            ),
+            Pre::PolicyV5(_) => {
+                let prepared = match self.prepared(config, context, limits, cancel) {
+                    Ok(prepared) => prepared,
+                    Err(failed) => return failed,
+                };
+                self.invoke(
+                    context,
+                    limits,
+                    cancel,
+                    convert::v5::context,
+                    |store| self.instantiate(store, self.export),
+                    |export, store, input| {
+                        // SAFETY: the export of this plugin's component,
+                        // whose type its bindings (`pre`) checked when it
+                        // was loaded.
+                        let answer: v5::types::PolicyAnswer =
+                            unsafe { call_export(export, store, (input, &prepared[..])) }?;
+                        convert::v5::keep_log(answer.log, &mut store.data_mut().log);
+                        Ok(answer.outcome)
+                    },
+                    |answer| convert::decision(convert::v5::decision(answer), limits),
+                )
+            }
             Pre::PolicyV4(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v4::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -462,7 +593,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v3::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -473,7 +604,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v2::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -484,7 +615,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v1::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -504,28 +635,35 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
-            Pre::RiskV5(_) => self.invoke(
-                context,
-                limits,
-                cancel,
-                convert::v5::context,
-                |store| self.instantiate(store),
-                |export, store, input| {
-                    // SAFETY: the export of this plugin's component, whose
-                    // type its bindings (`pre`) checked when it was loaded.
-                    let answer: v5::types::RiskAnswer =
-                        unsafe { call_export(export, store, (input, config)) }?;
-                    convert::v5::keep_log(answer.log, &mut store.data_mut().log);
-                    Ok(answer.outcome)
-                },
-                |answer| convert::assessment(convert::v5::assessment(answer), limits),
-            ),
+            Pre::RiskV5(_) => {
+                let prepared = match self.prepared(config, context, limits, cancel) {
+                    Ok(prepared) => prepared,
+                    Err(failed) => return failed,
+                };
+                self.invoke(
+                    context,
+                    limits,
+                    cancel,
+                    convert::v5::context,
+                    |store| self.instantiate(store, self.export),
+                    |export, store, input| {
+                        // SAFETY: the export of this plugin's component,
+                        // whose type its bindings (`pre`) checked when it
+                        // was loaded.
+                        let answer: v5::types::RiskAnswer =
+                            unsafe { call_export(export, store, (input, &prepared[..])) }?;
+                        convert::v5::keep_log(answer.log, &mut store.data_mut().log);
+                        Ok(answer.outcome)
+                    },
+                    |answer| convert::assessment(convert::v5::assessment(answer), limits),
+                )
+            }
             Pre::RiskV4(_) => self.invoke(
                 context,
                 limits,
                 cancel,
                 convert::v4::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -536,7 +674,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v3::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -547,7 +685,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v2::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },
@@ -558,7 +696,7 @@ impl Plugin for LoadedPlugin {
                 limits,
                 cancel,
                 convert::v1::context,
-                |store| self.instantiate(store),
+                |store| self.instantiate(store, self.export),
                 // SAFETY: the export of this plugin's component, whose type
                 // its bindings (`pre`) checked when it was loaded.
                 |export, store, input| unsafe { call_export(export, store, (input, config)) },

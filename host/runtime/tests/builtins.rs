@@ -127,7 +127,9 @@ fn the_component_decides_as_the_same_code_does_natively() {
         let component = verdict(plugin.as_ref(), cents, None, config);
         let mut cx = testing::context();
         cx.intent.amount = cents.map(warrant_sdk::Money::eur);
-        let native = testing::evaluate(spend_limit::evaluate, &cx, config).unwrap();
+        let native =
+            testing::evaluate_prepared(spend_limit::prepare, spend_limit::evaluate, &cx, config)
+                .unwrap();
         assert_eq!(component.verdict.reason(), native.reason(), "{cents:?}");
         assert_eq!(component.codes, native.codes, "{cents:?}");
     }
@@ -179,4 +181,68 @@ fn a_chain_of_built_ins_combines_into_one_outcome() {
     assert_eq!(entry.sha256.len(), 64);
     assert!(entry.fuel_used > 0);
     assert_eq!(decision.trace[1].verdict, Some(VerdictKind::Approve));
+}
+
+/// A 0.5.0 plugin prepares each configuration once, by its first call, and
+/// keeps what it made, a refusal included; every later call of the same
+/// configuration decides as the first did.
+#[test]
+fn each_configuration_is_prepared_once() {
+    let runtime = runtime();
+    let spend_limit = warrant_builtins::find("spend-limit").unwrap();
+    let (plugin, _) = runtime
+        .load(spend_limit.name, spend_limit.version, spend_limit.wasm)
+        .unwrap();
+    assert_eq!(plugin.prepared_configs(), 0);
+    let decide = |cents: u64, config: &str| {
+        plugin
+            .evaluate(
+                &context(Some(cents), None),
+                config,
+                &Limits::default(),
+                &Cancel::NEVER,
+            )
+            .outcome
+    };
+    let limits = r#"{"maxAmountEuros": 100, "reviewAboveEuros": 50}"#;
+    for _ in 0..3 {
+        assert_eq!(
+            decide(4_000, limits).unwrap().verdict.kind(),
+            VerdictKind::Approve
+        );
+        assert_eq!(
+            decide(6_000, limits).unwrap().verdict.kind(),
+            VerdictKind::Review
+        );
+        assert_eq!(
+            decide(20_000, limits).unwrap().verdict.kind(),
+            VerdictKind::Deny
+        );
+    }
+    assert_eq!(plugin.prepared_configs(), 1);
+
+    // The same limits written otherwise are another configuration.
+    let tighter = r#"{"maxAmountEuros": 30}"#;
+    assert!(decide(4_000, tighter).unwrap().verdict.kind() == VerdictKind::Deny);
+    assert_eq!(plugin.prepared_configs(), 2);
+
+    // The plugin's refusal is kept too, and is the same every time.
+    let wrong = r#"{"maxAmountEuros": 10, "reviewAboveEuros": 50}"#;
+    for _ in 0..2 {
+        let failure = decide(100, wrong).unwrap_err();
+        assert_eq!(
+            failure.kind,
+            FailureKind::Plugin {
+                code: "invalid-config".into()
+            }
+        );
+        assert!(
+            failure.message.contains("reviewAboveEuros"),
+            "{}",
+            failure.message
+        );
+    }
+    assert_eq!(plugin.prepared_configs(), 3);
+    // And the clones of the plugin share what it prepared.
+    assert_eq!(plugin.clone().prepared_configs(), 3);
 }

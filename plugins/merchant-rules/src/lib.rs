@@ -32,10 +32,27 @@ pub struct Config {
     pub block: Vec<String>,
 }
 
+/// The lists as every decision reads them: checked and lower-cased once,
+/// when the configuration is prepared.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Lists {
+    /// When non-empty, the only merchants approved.
+    pub allow: Vec<String>,
+    /// Merchants always denied.
+    pub block: Vec<String>,
+}
+
+/// Checks the configuration and lower-cases its lists.
+pub fn prepare(config: Config) -> Result<Lists, PluginError> {
+    Ok(Lists {
+        allow: normalized("allow", &config.allow)?,
+        block: normalized("block", &config.block)?,
+    })
+}
+
 /// The policy.
-pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
-    let allow = normalized("allow", &config.allow)?;
-    let block = normalized("block", &config.block)?;
+pub fn evaluate(cx: &Context, lists: Lists) -> Result<Decision, PluginError> {
+    let Lists { allow, block } = lists;
 
     let Some(merchant) = &cx.intent.merchant else {
         return Ok(if allow.is_empty() && block.is_empty() {
@@ -74,7 +91,7 @@ fn normalized(field: &str, entries: &[String]) -> Result<Vec<String>, PluginErro
         .collect()
 }
 
-warrant_sdk::export_policy!(evaluate);
+warrant_sdk::export_policy!(evaluate, prepare = prepare);
 
 #[cfg(test)]
 mod tests {
@@ -85,7 +102,7 @@ mod tests {
     fn decide(merchant: Option<&str>, config: &str) -> Result<Decision, PluginError> {
         let mut cx = testing::context();
         cx.intent.merchant = merchant.map(Into::into);
-        testing::evaluate(evaluate, &cx, config)
+        testing::evaluate_prepared(prepare, evaluate, &cx, config)
     }
 
     const ALLOW: &str = r#"{"allow": ["hetzner.com", "github.com"]}"#;

@@ -37,8 +37,20 @@ pub struct Config {
 /// Euro cents in a euro.
 const EUR_DECIMALS: u32 = 2;
 
-/// The policy.
-pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
+/// The limits as every decision reads them, in euro cents: checked once,
+/// when the configuration is prepared.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Limits {
+    /// The largest amount approved.
+    pub max: u64,
+    /// Amounts above this go to review.
+    pub review_above: Option<u64>,
+    /// Amounts above this must be signed by the agent.
+    pub signed_above: Option<u64>,
+}
+
+/// Checks the configuration and turns its amounts into cents.
+pub fn prepare(config: Config) -> Result<Limits, PluginError> {
     let max = cents(config.max_amount_euros, "maxAmountEuros")?;
     let review_above = config
         .review_above_euros
@@ -57,6 +69,20 @@ pub fn evaluate(cx: &Context, config: Config) -> Result<Decision, PluginError> {
             euros(max)
         )));
     }
+    Ok(Limits {
+        max,
+        review_above,
+        signed_above,
+    })
+}
+
+/// The policy.
+pub fn evaluate(cx: &Context, limits: Limits) -> Result<Decision, PluginError> {
+    let Limits {
+        max,
+        review_above,
+        signed_above,
+    } = limits;
 
     let Some(amount) = &cx.intent.amount else {
         return Ok(
@@ -116,7 +142,7 @@ fn euros(cents: u64) -> String {
     format!("{}.{:02} EUR", cents / 100, cents % 100)
 }
 
-warrant_sdk::export_policy!(evaluate);
+warrant_sdk::export_policy!(evaluate, prepare = prepare);
 
 #[cfg(test)]
 // Amounts in tests are written as euros_cents.
@@ -129,7 +155,7 @@ mod tests {
     fn decide(amount: Option<Money>, config: &str) -> Result<Decision, PluginError> {
         let mut cx = testing::context();
         cx.intent.amount = amount;
-        testing::evaluate(evaluate, &cx, config)
+        testing::evaluate_prepared(prepare, evaluate, &cx, config)
     }
 
     const LIMITS: &str = r#"{"maxAmountEuros": 100, "reviewAboveEuros": 50}"#;
@@ -196,13 +222,13 @@ mod tests {
         cx.intent.amount = Some(Money::eur(20_01));
         cx.intent.signed_by = Some("kid-1".into());
         assert!(
-            testing::evaluate(evaluate, &cx, config)
+            testing::evaluate_prepared(prepare, evaluate, &cx, config)
                 .unwrap()
                 .is_approve()
         );
         // The maximum holds for a signed intent too.
         cx.intent.amount = Some(Money::eur(100_01));
-        let over = testing::evaluate(evaluate, &cx, config).unwrap();
+        let over = testing::evaluate_prepared(prepare, evaluate, &cx, config).unwrap();
         assert_eq!(over.codes, ["amount-over-max"]);
     }
 

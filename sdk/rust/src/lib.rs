@@ -44,7 +44,7 @@ pub mod prelude {
     pub use alloc::string::{String, ToString};
     pub use alloc::vec::Vec;
     pub use alloc::{format, vec};
-    pub use serde::Deserialize;
+    pub use serde::{Deserialize, Serialize};
 }
 
 /// Bindings generated from the WIT. Plugins use them through the crate's
@@ -82,7 +82,9 @@ pub mod __bindings {
 #[doc(hidden)]
 pub mod __private {
     pub use alloc::string::String;
+    pub use alloc::vec::Vec;
 
+    use serde::Serialize;
     use serde::de::DeserializeOwned;
 
     #[cfg(target_arch = "wasm32")]
@@ -106,36 +108,6 @@ pub mod __private {
         evaluate(context, parse_config(config)?)
     }
 
-    /// Runs a policy function on WebAssembly and returns its answer with
-    /// the lines it logged.
-    #[cfg(target_arch = "wasm32")]
-    pub fn policy_answer<C, F>(evaluate: F, context: &Context, config: &str) -> PolicyAnswer
-    where
-        C: DeserializeOwned,
-        F: FnOnce(&Context, C) -> Result<Decision, PluginError>,
-    {
-        let outcome = run_policy(evaluate, context, config);
-        PolicyAnswer {
-            outcome,
-            log: crate::log::take(),
-        }
-    }
-
-    /// Runs a risk function on WebAssembly and returns its answer with the
-    /// lines it logged.
-    #[cfg(target_arch = "wasm32")]
-    pub fn risk_answer<C, F>(assess: F, context: &Context, config: &str) -> RiskAnswer
-    where
-        C: DeserializeOwned,
-        F: FnOnce(&Context, C) -> Result<Assessment, PluginError>,
-    {
-        let outcome = run_risk(assess, context, config);
-        RiskAnswer {
-            outcome,
-            log: crate::log::take(),
-        }
-    }
-
     /// Parses the configuration, runs a risk function and clamps nothing:
     /// a score above 100 is the host's to refuse.
     pub fn run_risk<C, F>(
@@ -148,6 +120,96 @@ pub mod __private {
         F: FnOnce(&Context, C) -> Result<Assessment, PluginError>,
     {
         assess(context, parse_config(config)?)
+    }
+
+    /// `prepare` of a plugin without a preparation: the configuration is
+    /// checked by parsing it, and kept as its JSON text, which every call
+    /// parses again.
+    pub fn prepare_json<C: DeserializeOwned>(config: &str) -> Result<Vec<u8>, PluginError> {
+        parse_config::<C>(config)?;
+        Ok(config.as_bytes().to_vec())
+    }
+
+    /// [`prepare_json`] for the configuration type of `function` (a policy
+    /// or risk function).
+    pub fn prepare_json_for<C, R, F>(_function: F, config: &str) -> Result<Vec<u8>, PluginError>
+    where
+        C: DeserializeOwned,
+        F: FnOnce(&Context, C) -> R,
+    {
+        prepare_json::<C>(config)
+    }
+
+    /// Reads what [`prepare_json`] kept.
+    pub fn read_json<C: DeserializeOwned>(prepared: &[u8]) -> Result<C, PluginError> {
+        let text = core::str::from_utf8(prepared)
+            .map_err(|_| PluginError::invalid_config("the configuration is not UTF-8"))?;
+        parse_config(text)
+    }
+
+    /// `prepare` of a plugin with a preparation: the configuration parsed,
+    /// prepared by the plugin's function, and kept in postcard's compact
+    /// binary form, which a call reads without parsing text.
+    pub fn prepare_with<C, P, F>(prepare: F, config: &str) -> Result<Vec<u8>, PluginError>
+    where
+        C: DeserializeOwned,
+        P: Serialize,
+        F: FnOnce(C) -> Result<P, PluginError>,
+    {
+        let prepared = prepare(parse_config(config)?)?;
+        postcard::to_allocvec(&prepared).map_err(|e| {
+            PluginError::invalid_config(alloc::format!(
+                "the prepared configuration cannot be written: {e}"
+            ))
+        })
+    }
+
+    /// Reads what [`prepare_with`] kept.
+    pub fn read_prepared<P: DeserializeOwned>(prepared: &[u8]) -> Result<P, PluginError> {
+        postcard::from_bytes(prepared).map_err(|e| {
+            PluginError::invalid_config(alloc::format!(
+                "the prepared configuration cannot be read: {e}"
+            ))
+        })
+    }
+
+    /// Reads the prepared configuration with `read`, runs a policy
+    /// function on WebAssembly and returns its answer with the lines it
+    /// logged.
+    #[cfg(target_arch = "wasm32")]
+    pub fn policy_answer<C, F>(
+        evaluate: F,
+        context: &Context,
+        prepared: &[u8],
+        read: fn(&[u8]) -> Result<C, PluginError>,
+    ) -> PolicyAnswer
+    where
+        F: FnOnce(&Context, C) -> Result<Decision, PluginError>,
+    {
+        let outcome = read(prepared).and_then(|config| evaluate(context, config));
+        PolicyAnswer {
+            outcome,
+            log: crate::log::take(),
+        }
+    }
+
+    /// Reads the prepared configuration with `read`, runs a risk function
+    /// on WebAssembly and returns its answer with the lines it logged.
+    #[cfg(target_arch = "wasm32")]
+    pub fn risk_answer<C, F>(
+        assess: F,
+        context: &Context,
+        prepared: &[u8],
+        read: fn(&[u8]) -> Result<C, PluginError>,
+    ) -> RiskAnswer
+    where
+        F: FnOnce(&Context, C) -> Result<Assessment, PluginError>,
+    {
+        let outcome = read(prepared).and_then(|config| assess(context, config));
+        RiskAnswer {
+            outcome,
+            log: crate::log::take(),
+        }
     }
 }
 
@@ -182,16 +244,36 @@ pub mod __private {
 #[macro_export]
 macro_rules! export_policy {
     ($evaluate:path) => {
+        $crate::export_policy!(@export $evaluate,
+            |config| $crate::__private::prepare_json_for($evaluate, config),
+            $crate::__private::read_json);
+    };
+    ($evaluate:path, prepare = $prepare:path) => {
+        $crate::export_policy!(@export $evaluate,
+            |config| $crate::__private::prepare_with($prepare, config),
+            $crate::__private::read_prepared);
+    };
+    (@export $evaluate:path, $prepare:expr, $read:path) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct WarrantPolicy;
 
             impl $crate::__bindings::policy::Guest for WarrantPolicy {
+                fn prepare(
+                    config: $crate::__private::String,
+                ) -> ::core::result::Result<$crate::__private::Vec<u8>, $crate::PluginError> {
+                    let prepare: fn(&str) -> ::core::result::Result<
+                        $crate::__private::Vec<u8>,
+                        $crate::PluginError,
+                    > = $prepare;
+                    prepare(&config)
+                }
+
                 fn evaluate(
                     context: $crate::Context,
-                    config: $crate::__private::String,
+                    config: $crate::__private::Vec<u8>,
                 ) -> $crate::__bindings::policy::warrant::policy::types::PolicyAnswer {
-                    $crate::__private::policy_answer($evaluate, &context, &config)
+                    $crate::__private::policy_answer($evaluate, &context, &config, $read)
                 }
             }
 
@@ -224,16 +306,36 @@ macro_rules! export_policy {
 #[macro_export]
 macro_rules! export_risk {
     ($assess:path) => {
+        $crate::export_risk!(@export $assess,
+            |config| $crate::__private::prepare_json_for($assess, config),
+            $crate::__private::read_json);
+    };
+    ($assess:path, prepare = $prepare:path) => {
+        $crate::export_risk!(@export $assess,
+            |config| $crate::__private::prepare_with($prepare, config),
+            $crate::__private::read_prepared);
+    };
+    (@export $assess:path, $prepare:expr, $read:path) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             struct WarrantRisk;
 
             impl $crate::__bindings::risk::Guest for WarrantRisk {
+                fn prepare(
+                    config: $crate::__private::String,
+                ) -> ::core::result::Result<$crate::__private::Vec<u8>, $crate::PluginError> {
+                    let prepare: fn(&str) -> ::core::result::Result<
+                        $crate::__private::Vec<u8>,
+                        $crate::PluginError,
+                    > = $prepare;
+                    prepare(&config)
+                }
+
                 fn assess(
                     context: $crate::Context,
-                    config: $crate::__private::String,
+                    config: $crate::__private::Vec<u8>,
                 ) -> $crate::__bindings::policy::warrant::policy::types::RiskAnswer {
-                    $crate::__private::risk_answer($assess, &context, &config)
+                    $crate::__private::risk_answer($assess, &context, &config, $read)
                 }
             }
 

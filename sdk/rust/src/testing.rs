@@ -31,6 +31,7 @@
 
 use alloc::vec::Vec;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
@@ -108,6 +109,42 @@ where
     F: FnOnce(&Context, C) -> Result<Decision, PluginError>,
 {
     crate::__private::run_policy(evaluate, context, config)
+}
+
+/// Runs a policy function that has a preparation as the host would:
+/// `config`, JSON text, parsed and given to `prepare`, whose answer is
+/// kept in its binary form and read back for `evaluate`.
+pub fn evaluate_prepared<C, P, G, F>(
+    prepare: G,
+    evaluate: F,
+    context: &Context,
+    config: &str,
+) -> Result<Decision, PluginError>
+where
+    C: DeserializeOwned,
+    P: Serialize + DeserializeOwned,
+    G: FnOnce(C) -> Result<P, PluginError>,
+    F: FnOnce(&Context, P) -> Result<Decision, PluginError>,
+{
+    let prepared = crate::__private::prepare_with(prepare, config)?;
+    evaluate(context, crate::__private::read_prepared(&prepared)?)
+}
+
+/// [`evaluate_prepared`] for a risk function.
+pub fn assess_prepared<C, P, G, F>(
+    prepare: G,
+    assess: F,
+    context: &Context,
+    config: &str,
+) -> Result<Assessment, PluginError>
+where
+    C: DeserializeOwned,
+    P: Serialize + DeserializeOwned,
+    G: FnOnce(C) -> Result<P, PluginError>,
+    F: FnOnce(&Context, P) -> Result<Assessment, PluginError>,
+{
+    let prepared = crate::__private::prepare_with(prepare, config)?;
+    assess(context, crate::__private::read_prepared(&prepared)?)
 }
 
 /// Runs a risk function as the host would, with `config` as JSON text.
