@@ -223,6 +223,12 @@ pub mod __private {
 /// runs. Outside WebAssembly the macro expands to nothing, so the crate can
 /// be unit-tested natively with [`testing::evaluate`].
 ///
+/// `export_policy!(evaluate, prepare = prepare)` names a preparation: a
+/// function from the parsed configuration to any type that implements
+/// [`serde::Serialize`] and [`serde::Deserialize`], run once per
+/// configuration (the contract's `prepare`); `evaluate` then takes what
+/// it made. Test it with [`testing::evaluate_prepared`].
+///
 /// ```
 /// use warrant_sdk::prelude::*;
 ///
