@@ -229,7 +229,10 @@ fn plugin_inspect_describes_a_component() {
     assert!(output.status.success());
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(out["world"], "policy");
-    assert_eq!(out["exports"], serde_json::json!(["evaluate"]));
+    assert_eq!(out["exports"], serde_json::json!(["prepare", "evaluate"]));
+    // A 0.5.0 built-in imports nothing through its memory: one core
+    // instance per call.
+    assert_eq!(out["coreInstances"], 1);
     assert_eq!(out["sha256"].as_str().unwrap().len(), 64);
     assert!(out["size"].as_u64().unwrap() > 1000);
     assert!(

@@ -337,6 +337,51 @@ impl LoadedPlugin {
         }
     }
 
+    /// Calls a plugin that prepares its configurations (0.5.0 on): the
+    /// prepared `config`, then a fresh instance's export with it. `split`
+    /// takes the log out of the answer, which goes to the call's log;
+    /// `accept` checks the rest.
+    ///
+    /// # Safety
+    ///
+    /// `A` must be the answer of the plugin's export (`policy-answer` for
+    /// a policy plugin, `risk-answer` for a risk one): it is not
+    /// type-checked again.
+    unsafe fn invoke_prepared<A, R, T>(
+        &self,
+        context: &EvaluationContext,
+        config: &str,
+        limits: &Limits,
+        cancel: &Cancel,
+        split: impl FnOnce(A) -> (v5::types::Log, R),
+        accept: impl FnOnce(R) -> Result<T, PluginFailure>,
+    ) -> Invocation<T>
+    where
+        (A,): ComponentNamedList + Lift,
+    {
+        let prepared = match self.prepared(config, context, limits, cancel) {
+            Ok(prepared) => prepared,
+            Err(failed) => return failed,
+        };
+        self.invoke(
+            context,
+            limits,
+            cancel,
+            convert::v5::context,
+            |store| self.instantiate(store, self.export),
+            |export, store, input| {
+                // SAFETY: the export of this plugin's component, whose type
+                // its bindings (`pre`) checked when it was loaded, and
+                // whose answer the caller vouches for.
+                let answer: A = unsafe { call_export(export, store, (input, &prepared[..])) }?;
+                let (log, outcome) = split(answer);
+                convert::v5::keep_log(log, &mut store.data_mut().log);
+                Ok(outcome)
+            },
+            accept,
+        )
+    }
+
     /// Names what went wrong in a call.
     fn classify(
         &self,
@@ -554,29 +599,18 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Decision> {
         match &self.pre {
-            Pre::PolicyV5(_) => {
-                let prepared = match self.prepared(config, context, limits, cancel) {
-                    Ok(prepared) => prepared,
-                    Err(failed) => return failed,
-                };
-                self.invoke(
+            // SAFETY: a 0.5.0 policy plugin's `evaluate` answers a
+            // `policy-answer`.
+            Pre::PolicyV5(_) => unsafe {
+                self.invoke_prepared(
                     context,
+                    config,
                     limits,
                     cancel,
-                    convert::v5::context,
-                    |store| self.instantiate(store, self.export),
-                    |export, store, input| {
-                        // SAFETY: the export of this plugin's component,
-                        // whose type its bindings (`pre`) checked when it
-                        // was loaded.
-                        let answer: v5::types::PolicyAnswer =
-                            unsafe { call_export(export, store, (input, &prepared[..])) }?;
-                        convert::v5::keep_log(answer.log, &mut store.data_mut().log);
-                        Ok(answer.outcome)
-                    },
-                    |answer| convert::decision(convert::v5::decision(answer), limits),
+                    |answer: v5::types::PolicyAnswer| (answer.log, answer.outcome),
+                    |outcome| convert::decision(convert::v5::decision(outcome), limits),
                 )
-            }
+            },
             Pre::PolicyV4(_) => self.invoke(
                 context,
                 limits,
@@ -635,29 +669,18 @@ impl Plugin for LoadedPlugin {
         cancel: &Cancel,
     ) -> Invocation<Assessment> {
         match &self.pre {
-            Pre::RiskV5(_) => {
-                let prepared = match self.prepared(config, context, limits, cancel) {
-                    Ok(prepared) => prepared,
-                    Err(failed) => return failed,
-                };
-                self.invoke(
+            // SAFETY: a 0.5.0 risk plugin's `assess` answers a
+            // `risk-answer`.
+            Pre::RiskV5(_) => unsafe {
+                self.invoke_prepared(
                     context,
+                    config,
                     limits,
                     cancel,
-                    convert::v5::context,
-                    |store| self.instantiate(store, self.export),
-                    |export, store, input| {
-                        // SAFETY: the export of this plugin's component,
-                        // whose type its bindings (`pre`) checked when it
-                        // was loaded.
-                        let answer: v5::types::RiskAnswer =
-                            unsafe { call_export(export, store, (input, &prepared[..])) }?;
-                        convert::v5::keep_log(answer.log, &mut store.data_mut().log);
-                        Ok(answer.outcome)
-                    },
-                    |answer| convert::assessment(convert::v5::assessment(answer), limits),
+                    |answer: v5::types::RiskAnswer| (answer.log, answer.outcome),
+                    |outcome| convert::assessment(convert::v5::assessment(outcome), limits),
                 )
-            }
+            },
             Pre::RiskV4(_) => self.invoke(
                 context,
                 limits,

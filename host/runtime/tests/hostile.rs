@@ -457,3 +457,31 @@ fn hostile_plugins_do_not_disturb_others_running_at_the_same_time() {
         }
     });
 }
+
+/// A plugin whose `prepare` traps fails its rule closed on every call, with
+/// the panic's message in the call's log, and keeps nothing: the next call
+/// prepares again rather than reusing a failure that need not recur.
+#[test]
+fn a_preparation_that_traps_fails_every_call_and_is_not_kept() {
+    let runtime = runtime();
+    let plugin = guest(&runtime, "prepare-panics");
+    for _ in 0..2 {
+        let call = plugin.evaluate(
+            &context(Some(100), None),
+            "{}",
+            &Limits::default(),
+            &Cancel::NEVER,
+        );
+        let failure = call.outcome.unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Trap, "{}", failure.message);
+        assert!(
+            call.logs
+                .iter()
+                .any(|l| l.message.contains("cannot prepare this configuration")),
+            "{:?}",
+            call.logs
+        );
+        assert!(call.fuel_used > 0);
+    }
+    assert_eq!(plugin.prepared_configs(), 0);
+}
