@@ -147,10 +147,20 @@ where
 
 /// What a plugin's `prepare` made of each configuration it was given:
 /// the bytes, or the plugin's own refusal. At most [`MAX_PREPARED`]
-/// configurations are kept; past that the oldest are forgotten all at
-/// once, and prepared again when next used.
+/// configurations, and [`MAX_PREPARED_TOTAL`] bytes of them and their
+/// texts, are kept: a plugin that prepares a megabyte from every one of
+/// many configurations cannot make the host hold a gigabyte. Past either
+/// bound everything kept is forgotten at once, and prepared again when
+/// next used.
 #[derive(Default)]
-struct PreparedConfigs(RwLock<HashMap<String, Prepared>>);
+struct PreparedConfigs(RwLock<Kept>);
+
+#[derive(Default)]
+struct Kept {
+    by_config: HashMap<String, Prepared>,
+    /// The bytes of the texts and the prepared configurations kept.
+    bytes: usize,
+}
 
 /// What `prepare` made of one configuration, or the plugin's refusal.
 type Prepared = Result<Arc<[u8]>, PluginFailure>;
@@ -158,24 +168,39 @@ type Prepared = Result<Arc<[u8]>, PluginFailure>;
 /// How many configurations of one plugin are kept prepared.
 const MAX_PREPARED: usize = 1024;
 
+/// How many bytes of configurations, as texts and as prepared, one
+/// plugin keeps.
+const MAX_PREPARED_TOTAL: usize = 16 << 20;
+
 impl PreparedConfigs {
     fn get(&self, config: &str) -> Option<Prepared> {
         let kept = self
             .0
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.get(config).cloned()
+        kept.by_config.get(config).cloned()
     }
 
     fn keep(&self, config: &str, prepared: Prepared) {
+        let size = config.len() + prepared.as_ref().map_or(0, |bytes| bytes.len());
         let mut kept = self
             .0
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if kept.len() >= MAX_PREPARED {
-            kept.clear();
+        if kept.by_config.len() >= MAX_PREPARED || kept.bytes + size > MAX_PREPARED_TOTAL {
+            *kept = Kept::default();
         }
-        kept.insert(config.to_owned(), prepared);
+        if kept.by_config.insert(config.to_owned(), prepared).is_none() {
+            kept.bytes += size;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .by_config
+            .len()
     }
 }
 
@@ -573,11 +598,7 @@ impl LoadedPlugin {
     /// How many configurations the plugin keeps prepared (0.5.0 on): each
     /// configuration is prepared once, by its first call.
     pub fn prepared_configs(&self) -> usize {
-        self.prepared
-            .0
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .len()
+        self.prepared.len()
     }
 
     /// Its compiled component.
@@ -731,5 +752,31 @@ impl Plugin for LoadedPlugin {
             | Pre::PolicyV4(_)
             | Pre::PolicyV5(_) => self.wrong_world(World::Risk),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_configurations_are_bounded_in_number_and_bytes() {
+        let kept = PreparedConfigs::default();
+        for n in 0..MAX_PREPARED + 10 {
+            kept.keep(&n.to_string(), Ok(Arc::from(&b"x"[..])));
+            assert!(kept.len() <= MAX_PREPARED);
+        }
+        let big: Arc<[u8]> = vec![0u8; MAX_PREPARED_TOTAL / 4].into();
+        for n in 0..10 {
+            kept.keep(&format!("big {n}"), Ok(big.clone()));
+            let bytes = kept.0.read().unwrap().bytes;
+            assert!(bytes <= MAX_PREPARED_TOTAL, "{bytes}");
+        }
+        // The same configuration kept twice is counted once.
+        let kept = PreparedConfigs::default();
+        kept.keep("a", Ok(big.clone()));
+        kept.keep("a", Ok(big.clone()));
+        assert_eq!(kept.0.read().unwrap().bytes, 1 + big.len());
+        assert_eq!(kept.get("a").unwrap().unwrap().len(), big.len());
     }
 }
