@@ -19,6 +19,7 @@ use sqlx::Transaction;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
 
+type Db = Postgres;
 type DbRow = PgRow;
 type Tx = PgTx;
 
@@ -226,6 +227,17 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         Ok(crate::AgentTurn(Some(Box::new(tx))))
+    }
+
+    /// Writes a decided intent and all it brings in one transaction.
+    async fn write_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
+        insert_intent_in_steps(self, intent, event, actions, idem).await
     }
 
     /// Every commit is on disk when it returns: nothing to wait for.

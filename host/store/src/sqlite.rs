@@ -9,8 +9,16 @@
 //! (one flush) when the first of its writers asks for it, with every write
 //! made by then. No write returns before the commit that holds it is on
 //! disk; a write that fails is rolled back to its savepoint alone.
+//!
+//! Each statement sent to sqlx's connection is a round trip to the
+//! connection's own thread. The write of a declared intent, the busiest,
+//! is therefore sent as one batch of statements (see [`Batch`]): the
+//! writer keeps the heads of the receipt chains and the tenants' webhook
+//! endpoints it last wrote or read, and two triggers of its connection
+//! refuse what it could not check beforehand (an agent that is no longer
+//! active, a chain that moved).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
@@ -18,12 +26,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
+    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Executor};
+use sqlx::{Arguments, ConnectOptions, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
 type Tx = WriteTx;
 type ThisStore = SqliteStore;
@@ -160,6 +169,7 @@ impl SqliteStore {
         // does, beside it, without blocking writes.
         let mut conn = options.connect().await?;
         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
+        conn.execute(WRITER_TRIGGERS).await?;
         tokio::spawn(checkpoint_every(pool.clone(), Duration::from_millis(500)));
         let writer = Writer {
             conn,
@@ -168,6 +178,8 @@ impl SqliteStore {
             abandoned: false,
             failed: BTreeSet::new(),
             writes: 0,
+            known: Known::default(),
+            data_version: 0,
         };
         Ok(SqliteStore {
             pool,
@@ -176,21 +188,347 @@ impl SqliteStore {
         })
     }
 
-    /// Starts a write: a savepoint in the writer's open transaction.
+    /// Starts a write: a savepoint in the writer's open transaction. What
+    /// the writer knew of the database is forgotten, since the write may
+    /// change it.
     async fn write(&self) -> Result<WriteTx> {
+        let mut tx = self.begin_write().await?;
+        tx.known().forget();
+        tx.savepoint().await?;
+        Ok(tx)
+    }
+
+    /// Takes the writer, its transaction open, for a write whose savepoint
+    /// the caller starts.
+    async fn begin_write(&self) -> Result<WriteTx> {
         let mut writer = self.writer.clone().lock_owned().await;
         writer.settle().await;
         if !writer.open {
-            writer.conn.execute("BEGIN IMMEDIATE").await?;
+            // Another connection (another process on the same file) can
+            // only have written between two transactions of the writer:
+            // its data version, read as the write lock is taken, says so.
+            let version: i64 = sqlx::query_scalar("BEGIN IMMEDIATE; PRAGMA data_version")
+                .fetch_one(&mut writer.conn)
+                .await?;
+            if version != writer.data_version {
+                writer.known.forget();
+                writer.data_version = version;
+            }
             writer.open = true;
         }
-        writer.conn.execute("SAVEPOINT write").await?;
         writer.writes += 1;
         Ok(WriteTx {
             writer: Some(writer),
             store: self.writer.clone(),
             signing: self.signing.clone(),
+            saved: false,
+            released: false,
         })
+    }
+
+    /// Writes a decided intent and all it brings: see
+    /// [`SqliteStore::try_write_intent`]. A decision that suspends the
+    /// agent or raises alerts is written in steps.
+    async fn write_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
+        if actions.suspend.is_some() || !actions.alerts.is_empty() {
+            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+        }
+        match self.try_write_intent(intent, event, actions, idem).await {
+            // The chain's head the writer knew is forgotten: read it again.
+            Err(Refused::ChainMoved) => self
+                .try_write_intent(intent, event, actions, idem)
+                .await
+                .map_err(Refused::into_error),
+            done => done.map_err(Refused::into_error),
+        }
+    }
+
+    /// Writes a decided intent, its idempotency key, counters, history
+    /// entry, events, deliveries and receipt as one batch of statements in
+    /// its own savepoint: one round trip to the writer's connection when
+    /// the writer knows the tenant's chain head and endpoints, a read for
+    /// each it does not.
+    async fn try_write_intent(
+        &self,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> std::result::Result<String, Refused> {
+        let tenant_id = &intent.tenant_id;
+        let input = decision_input(actions)?;
+        let mut tx = self.begin_write().await?;
+        let endpoints = match tx.known().endpoints.get(tenant_id).cloned() {
+            Some(endpoints) => endpoints,
+            None => {
+                let read = Arc::new(enabled_endpoints(&mut tx, tenant_id).await?);
+                tx.known().keep_endpoints(tenant_id, read.clone());
+                read
+            }
+        };
+        let mut batch = Batch::default();
+        let head = match tx.known().heads.get(tenant_id).cloned() {
+            Some(head) => {
+                batch = batch.statement("SAVEPOINT write");
+                head
+            }
+            None => {
+                tx.savepoint().await?;
+                locked_head(&mut tx, tenant_id, event.at_ms).await?
+            }
+        };
+        let key = signing_key(&mut tx, &head.kid).await?;
+        let receipt = receipt_of(event, intent, false, input.as_ref())?;
+        let chained = chain(receipt, &head, &key, &event.id, event.at_ms);
+
+        if let Some(idem) = idem(None) {
+            batch = bind_remember(batch.statement(REMEMBER), &idem);
+        }
+        let counted = Counted::of(intent);
+        batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
+        let bump = Bump {
+            agent_id: &intent.agent_id,
+            merchant_key: counted
+                .merchant_key
+                .as_deref()
+                .filter(|key| !key.is_empty()),
+            currency: counted.currency,
+            created_ms: intent.created_ms,
+            by: counted.counts(),
+        };
+        batch = bump.bind(batch.statement(bump.sql()));
+        if let Some(stored) = &actions.input {
+            batch = bind_input(batch.statement(KEEP_INPUT), tenant_id, stored, event.at_ms);
+            for config in &stored.configs {
+                batch = bind_config(batch.statement(KEEP_CONFIG), config);
+            }
+        }
+        batch = bind_intent_event(batch.statement(INSERT_INTENT_EVENT), event);
+        for logged in intent_event_records(event, intent, false) {
+            batch = bind_log_row(batch.statement(INSERT_LOG_ROW), &logged);
+            for endpoint in endpoints.iter().filter(|e| e.receives(&logged.event_type)) {
+                batch = bind_delivery(
+                    batch.statement(INSERT_DELIVERY),
+                    tenant_id,
+                    &endpoint.id,
+                    &logged.id,
+                    logged.created_ms,
+                );
+            }
+        }
+        batch = bind_receipt(batch.statement(INSERT_RECEIPT), &chained);
+        batch = bind_chain_head(batch.statement(MOVE_CHAIN_HEAD), &chained);
+        if let Some(idem) = idem(Some(&chained.jws)) {
+            batch = bind_remember_again(batch.statement(REMEMBER_AGAIN), &idem);
+        }
+        batch = batch.statement("RELEASE write");
+
+        // From here, a failure leaves the savepoint open, to be rolled back.
+        tx.saved = true;
+        if let Err(e) = batch.run(&mut tx).await {
+            return Err(match Refused::of(e) {
+                Refused::ChainMoved => {
+                    tx.known().forget();
+                    Refused::ChainMoved
+                }
+                Refused::AgentNotActive => {
+                    let status = agent_status(&mut tx, tenant_id, &intent.agent_id)
+                        .await?
+                        .unwrap_or(AgentStatus::Archived);
+                    StoreError::AgentNotActive(status).into()
+                }
+                other => other,
+            });
+        }
+        tx.released = true;
+        let moved = ChainHead {
+            kid: head.kid,
+            sequence: chained.sequence,
+            last_sha256: Some(receipt::digest(&chained.jws)),
+        };
+        tx.known().keep_head(tenant_id, moved);
+        tx.commit().await?;
+        Ok(chained.jws)
+    }
+}
+
+/// Triggers of the writer's connection (and of no other) that refuse
+/// what a batched write could not check before it was sent: an intent of
+/// an agent that is not active, and a receipt that does not follow its
+/// chain's head (which the writer may have known wrong). The writes in
+/// steps check both before they write, and meet neither.
+const WRITER_TRIGGERS: &str = "
+    CREATE TEMP TRIGGER intents_of_active_agents BEFORE INSERT ON main.intents
+    WHEN (SELECT status FROM main.agents WHERE id = NEW.agent_id AND tenant_id = NEW.tenant_id)
+         IS NOT 'active'
+    BEGIN SELECT RAISE(ABORT, 'warrant: the agent is not active'); END;
+    CREATE TEMP TRIGGER receipts_follow_their_head BEFORE INSERT ON main.receipts
+    WHEN NEW.sequence IS NOT
+         (SELECT sequence + 1 FROM main.receipt_chains WHERE tenant_id = NEW.tenant_id)
+    BEGIN SELECT RAISE(ABORT, 'warrant: the receipt chain moved'); END;
+";
+
+/// Why a batched write of an intent did not land.
+#[derive(Debug)]
+enum Refused {
+    /// The chain's head moved since the writer last saw it.
+    ChainMoved,
+    /// The agent is not active (which status, a read tells).
+    AgentNotActive,
+    Error(StoreError),
+}
+
+impl Refused {
+    /// What a failed batch's error means: a trigger's refusal, a claimed
+    /// idempotency key or client intent id, or a database error.
+    fn of(error: StoreError) -> Self {
+        let StoreError::Database(sqlx::Error::Database(db)) = &error else {
+            return Refused::Error(error);
+        };
+        let message = db.message();
+        if message == "warrant: the receipt chain moved" {
+            Refused::ChainMoved
+        } else if message == "warrant: the agent is not active" {
+            Refused::AgentNotActive
+        } else if db.is_unique_violation() && message.contains(" idempotency.") {
+            Refused::Error(StoreError::IdempotencyKeyTaken)
+        } else if db.is_unique_violation() && message.contains(" intents.") {
+            Refused::Error(StoreError::Duplicate)
+        } else {
+            Refused::Error(error)
+        }
+    }
+
+    fn into_error(self) -> StoreError {
+        match self {
+            Refused::Error(e) => e,
+            Refused::ChainMoved => StoreError::Keys(
+                "the receipt chain moved twice during one write of an intent".to_owned(),
+            ),
+            Refused::AgentNotActive => StoreError::AgentNotActive(AgentStatus::Archived),
+        }
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Error(e)
+    }
+}
+
+impl From<sqlx::Error> for Refused {
+    fn from(e: sqlx::Error) -> Self {
+        Refused::Error(e.into())
+    }
+}
+
+/// Statements sent to the writer's connection as one query, which sqlx's
+/// SQLite driver runs one after another in a single call on the
+/// connection's thread, stopping at the first that fails. Each statement
+/// is written with its own parameters `$1`…; the batch renumbers them to
+/// follow the values bound before.
+#[derive(Default)]
+struct Batch {
+    sql: String,
+    args: SqliteArguments,
+    /// Values bound so far.
+    bound: usize,
+    /// Values the statements so far take.
+    wanted: usize,
+    /// The first value that could not be encoded.
+    error: Option<String>,
+}
+
+impl Batch {
+    /// Adds a statement; its values are bound next.
+    fn statement(mut self, sql: &str) -> Self {
+        assert_eq!(
+            self.bound, self.wanted,
+            "a batched statement is bound all its values"
+        );
+        let offset = self.wanted;
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            self.sql.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if let Ok(n) = rest[..digits].parse::<usize>() {
+                self.sql.push_str(&(n + offset).to_string());
+                self.wanted = self.wanted.max(n + offset);
+            }
+            rest = &rest[digits..];
+        }
+        self.sql.push_str(rest);
+        self.sql.push_str(";\n");
+        self
+    }
+
+    /// Runs the statements in `tx`.
+    async fn run(self, tx: &mut WriteTx) -> Result<()> {
+        assert_eq!(
+            self.bound, self.wanted,
+            "a batched statement is bound all its values"
+        );
+        if let Some(error) = self.error {
+            return Err(StoreError::Database(sqlx::Error::Encode(error.into())));
+        }
+        sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Binds for Batch {
+    fn bind_next<'t, T: sqlx::Encode<'t, Db> + sqlx::Type<Db>>(mut self, value: T) -> Self {
+        if let Err(e) = self.args.add(value)
+            && self.error.is_none()
+        {
+            self.error = Some(format!("value ${} of a batch: {e}", self.bound + 1));
+        }
+        self.bound += 1;
+        self
+    }
+}
+
+/// What the writer knows of the database from its own writes and reads,
+/// for batched writes: the heads of the tenants' receipt chains, and their
+/// enabled webhook endpoints. A write in steps, which may change either,
+/// forgets it all, and so does a group that fails or a commit by another
+/// connection; a head known wrong all the same is refused by the writer's
+/// trigger. Bounded: past [`Known::TENANTS`] tenants it starts again.
+#[derive(Debug, Default)]
+struct Known {
+    heads: HashMap<String, ChainHead>,
+    endpoints: HashMap<String, Arc<Vec<Receiver>>>,
+}
+
+impl Known {
+    const TENANTS: usize = 4_096;
+
+    fn forget(&mut self) {
+        self.heads.clear();
+        self.endpoints.clear();
+    }
+
+    fn keep_head(&mut self, tenant_id: &str, head: ChainHead) {
+        if self.heads.len() >= Self::TENANTS && !self.heads.contains_key(tenant_id) {
+            self.heads.clear();
+        }
+        self.heads.insert(tenant_id.to_owned(), head);
+    }
+
+    fn keep_endpoints(&mut self, tenant_id: &str, endpoints: Arc<Vec<Receiver>>) {
+        if self.endpoints.len() >= Self::TENANTS {
+            self.endpoints.clear();
+        }
+        self.endpoints.insert(tenant_id.to_owned(), endpoints);
     }
 }
 
@@ -230,6 +568,11 @@ struct Writer {
     failed: BTreeSet<u64>,
     /// Writes in the open group.
     writes: u64,
+    /// What batched writes rely on.
+    known: Known,
+    /// The connection's `PRAGMA data_version` when it last began a
+    /// transaction: it changes when another connection commits.
+    data_version: i64,
 }
 
 impl Writer {
@@ -249,6 +592,7 @@ impl Writer {
     /// Gives up the open group: nothing of it is kept.
     async fn fail_group(&mut self) {
         let _ = self.conn.execute("ROLLBACK").await;
+        self.known.forget();
         self.open = false;
         self.writes = 0;
         self.failed.insert(self.batch);
@@ -295,13 +639,20 @@ struct WriteTx {
     store: Arc<Mutex<Writer>>,
     /// The store's signing keys, for the receipts the write adds.
     signing: Arc<crate::signing::Signing>,
+    /// The write's savepoint is (or may be) open: a write dropped after
+    /// it is rolled back to it.
+    saved: bool,
+    /// The write's savepoint was released by its own batch.
+    released: bool,
 }
 
 impl WriteTx {
     /// Ends the write and waits until the group that holds it is on disk.
     async fn commit(mut self) -> Result<()> {
         let mut writer = self.writer.take().expect("a write commits once");
-        if let Err(e) = writer.conn.execute("RELEASE write").await {
+        if !self.released
+            && let Err(e) = writer.conn.execute("RELEASE write").await
+        {
             writer.abandoned = true;
             return Err(e.into());
         }
@@ -312,9 +663,24 @@ impl WriteTx {
     }
 }
 
+impl WriteTx {
+    fn known(&mut self) -> &mut Known {
+        &mut self.writer.as_mut().expect("an open write").known
+    }
+
+    /// Starts the write's savepoint.
+    async fn savepoint(&mut self) -> Result<()> {
+        self.execute("SAVEPOINT write").await?;
+        self.saved = true;
+        Ok(())
+    }
+}
+
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if let Some(writer) = &mut self.writer {
+        if let Some(writer) = &mut self.writer
+            && self.saved
+        {
             writer.abandoned = true;
         }
     }

@@ -2143,6 +2143,59 @@ async fn every_history_entry_adds_a_signed_receipt_to_the_tenants_chain(backend:
     assert!(bare.intent("tn_1", &next.id).await.unwrap().is_none());
 }
 
+/// Two handles on one database write intents of one tenant in turn: each
+/// sees what the other wrote (its receipts and its endpoints), whatever it
+/// knew before.
+async fn two_handles_on_one_database_keep_one_chain_and_one_outbox(backend: Backend) {
+    let Some((_dir, first, location)) = store_with_agent_at(backend).await else {
+        return;
+    };
+    let second = open_at(backend, &location).await;
+    let declare = |store: &Arc<dyn Store>, n: u32| {
+        let store = store.clone();
+        async move {
+            let record = intent(
+                n,
+                NOW + i64::from(n),
+                IntentStatus::Approved,
+                Money::eur(1),
+                "a.com",
+            );
+            store
+                .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+                .await
+                .unwrap()
+        }
+    };
+    let mut chain = vec![declare(&first, 1).await];
+    second
+        .insert_endpoint(&endpoint("we_new", &["intent.created"]), &admin())
+        .await
+        .unwrap();
+    chain.push(declare(&first, 2).await);
+    chain.push(declare(&second, 3).await);
+    chain.push(declare(&first, 4).await);
+    chain.push(declare(&first, 5).await);
+
+    let kept: Vec<String> = first
+        .receipts("tn_1", 1, i64::MAX, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.jws)
+        .collect();
+    assert_eq!(kept, chain);
+    let links: Vec<&str> = chain.iter().map(String::as_str).collect();
+    assert_eq!(
+        receipt::verify_chain(&links, &jwks_of(&first).await, None),
+        Ok(5)
+    );
+    let claimed = first.claim_deliveries(NOW + 10, 60_000, 10).await.unwrap();
+    let mut sent: Vec<&str> = claimed.iter().map(|d| d.event.object_id.as_str()).collect();
+    sent.sort();
+    assert_eq!(sent, ["int_0002", "int_0003", "int_0004", "int_0005"]);
+}
+
 /// Each test, on each backend.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -2189,6 +2242,7 @@ on_both!(
     a_card_name_and_a_providers_id_name_one_open_card_and_suspension_freezes_them,
     a_secret_is_kept_sealed_per_owner_and_its_events_carry_no_value,
     an_authorization_takes_its_intent_once_and_reserves_its_amount_until_settled,
+    two_handles_on_one_database_keep_one_chain_and_one_outbox,
 );
 
 fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {

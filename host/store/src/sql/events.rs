@@ -25,46 +25,74 @@ async fn log_event(tx: &mut Tx, event: &EventRecord) -> Result<()> {
 
 /// Records `event` in the log alone, sent nowhere.
 async fn insert_log_row(tx: &mut Tx, event: &EventRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
-                             agent_id, kind, message, intent_id, data, request_id, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(&event.id)
-    .bind(&event.tenant_id)
-    .bind(&event.event_type)
-    .bind(&event.actor)
-    .bind(&event.actor_name)
-    .bind(&event.object_type)
-    .bind(&event.object_id)
-    .bind(&event.agent_id)
-    .bind(&event.kind)
-    .bind(&event.message)
-    .bind(&event.intent_id)
-    .bind(&event.data)
-    .bind(&event.request_id)
-    .bind(event.created_ms)
-    .execute(&mut **tx)
-    .await?;
+    bind_log_row(sqlx::query(INSERT_LOG_ROW), event)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// Records an event in the log: [`bind_log_row`].
+const INSERT_LOG_ROW: &str = "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
+                     agent_id, kind, message, intent_id, data, request_id, created_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+fn bind_log_row<B: Binds>(b: B, event: &EventRecord) -> B {
+    b.bind_next(&event.id)
+        .bind_next(&event.tenant_id)
+        .bind_next(&event.event_type)
+        .bind_next(&event.actor)
+        .bind_next(&event.actor_name)
+        .bind_next(&event.object_type)
+        .bind_next(&event.object_id)
+        .bind_next(&event.agent_id)
+        .bind_next(&event.kind)
+        .bind_next(&event.message)
+        .bind_next(&event.intent_id)
+        .bind_next(&event.data)
+        .bind_next(&event.request_id)
+        .bind_next(event.created_ms)
 }
 
 /// The tenant's enabled endpoints that receive `event_type`.
 async fn receivers(tx: &mut Tx, tenant_id: &str, event_type: &str) -> Result<Vec<String>> {
+    Ok(enabled_endpoints(tx, tenant_id)
+        .await?
+        .into_iter()
+        .filter(|endpoint| endpoint.receives(event_type))
+        .map(|endpoint| endpoint.id)
+        .collect())
+}
+
+/// An enabled endpoint of a tenant and the event types it receives.
+#[derive(Clone, Debug)]
+struct Receiver {
+    id: String,
+    patterns: Vec<String>,
+}
+
+impl Receiver {
+    fn receives(&self, event_type: &str) -> bool {
+        subscribed(&self.patterns, event_type)
+    }
+}
+
+/// The tenant's enabled endpoints.
+async fn enabled_endpoints(tx: &mut Tx, tenant_id: &str) -> Result<Vec<Receiver>> {
     let endpoints = sqlx::query(
         "SELECT id, events FROM webhook_endpoints WHERE tenant_id = $1 AND disabled_ms IS NULL",
     )
     .bind(tenant_id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut ids = Vec::new();
-    for row in &endpoints {
-        let patterns: Vec<String> = parse_json("webhook_endpoints.events", row.try_get("events")?)?;
-        if subscribed(&patterns, event_type) {
-            ids.push(row.try_get("id")?);
-        }
-    }
-    Ok(ids)
+    endpoints
+        .iter()
+        .map(|row| {
+            Ok(Receiver {
+                id: row.try_get("id")?,
+                patterns: parse_json("webhook_endpoints.events", row.try_get("events")?)?,
+            })
+        })
+        .collect()
 }
 
 async fn insert_delivery(
@@ -74,19 +102,35 @@ async fn insert_delivery(
     event_id: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, attempts,
-                                         next_attempt_ms, created_ms, updated_ms)
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)",
+    bind_delivery(
+        sqlx::query(INSERT_DELIVERY),
+        tenant_id,
+        endpoint_id,
+        event_id,
+        now_ms,
     )
-    .bind(crate::log::new_id("whd"))
-    .bind(tenant_id)
-    .bind(endpoint_id)
-    .bind(event_id)
-    .bind(now_ms)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Queues an event for an endpoint: [`bind_delivery`].
+const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, attempts,
+                                 next_attempt_ms, created_ms, updated_ms)
+     VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)";
+
+fn bind_delivery<B: Binds>(
+    b: B,
+    tenant_id: &str,
+    endpoint_id: &str,
+    event_id: &str,
+    now_ms: i64,
+) -> B {
+    b.bind_next(crate::log::new_id("whd"))
+        .bind_next(tenant_id)
+        .bind_next(endpoint_id)
+        .bind_next(event_id)
+        .bind_next(now_ms)
 }
 
 /// A new event of the log, made now by `actor` in the current request.
@@ -129,6 +173,19 @@ async fn log_intent_event(
     intent: &IntentRecord,
     flagged: bool,
 ) -> Result<()> {
+    for logged in intent_event_records(event, intent, flagged) {
+        log_event(tx, &logged).await?;
+    }
+    Ok(())
+}
+
+/// The events of the log an intent's history entry makes:
+/// [`log_intent_event`].
+fn intent_event_records(
+    event: &IntentEvent,
+    intent: &IntentRecord,
+    flagged: bool,
+) -> Vec<EventRecord> {
     let actor = Actor {
         id: event.actor.clone(),
         name: event.actor_name.clone(),
@@ -153,21 +210,23 @@ async fn log_intent_event(
     if flagged {
         types.push("intent.flagged".to_owned());
     }
-    for event_type in types {
-        let mut logged = new_event(
-            &intent.tenant_id,
-            &event_type,
-            &actor,
-            "intent",
-            &intent.id,
-            Some(&intent.agent_id),
-            data.clone(),
-            event.at_ms,
-        );
-        logged.intent_id = Some(intent.id.clone());
-        log_event(tx, &logged).await?;
-    }
-    Ok(())
+    types
+        .into_iter()
+        .map(|event_type| {
+            let mut logged = new_event(
+                &intent.tenant_id,
+                &event_type,
+                &actor,
+                "intent",
+                &intent.id,
+                Some(&intent.agent_id),
+                data.clone(),
+                event.at_ms,
+            );
+            logged.intent_id = Some(intent.id.clone());
+            logged
+        })
+        .collect()
 }
 
 /// The intent `id` as the write's transaction sees it.

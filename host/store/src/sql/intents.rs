@@ -10,29 +10,7 @@ impl IntentRepository for ThisStore {
         actions: &DecisionActions,
         idem: RememberIntent<'_>,
     ) -> Result<String> {
-        let mut tx = self.write().await?;
-        remember(&mut tx, idem(None).as_ref()).await?;
-        let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
-            .await?
-            .unwrap_or(AgentStatus::Archived);
-        if status != AgentStatus::Active {
-            return Err(StoreError::AgentNotActive(status));
-        }
-        insert_counted(&mut tx, intent).await?;
-        let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
-        let receipt =
-            insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
-        apply_actions(&mut tx, &intent.agent_id, actions).await?;
-        // A suspension the decision asks for cancels the intent too.
-        let receipt = match &actions.suspend {
-            Some(_) => latest_receipt_in(&mut tx, &intent.id)
-                .await?
-                .unwrap_or(receipt),
-            None => receipt,
-        };
-        remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
-        tx.commit().await?;
-        Ok(receipt)
+        self.write_intent(intent, event, actions, idem).await
     }
 
     async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>> {
@@ -545,25 +523,9 @@ async fn insert_event_with(
     flagged: bool,
     input: Option<&EvaluationInput>,
 ) -> Result<String> {
-    sqlx::query(
-        "INSERT INTO intent_events
-             (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
-              actor_name, note, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&event.id)
-    .bind(&event.intent_id)
-    .bind(event.from.map(IntentStatus::as_str))
-    .bind(event.to.as_str())
-    .bind(&event.actor)
-    .bind(&event.reason)
-    .bind(event.at_ms)
-    .bind(&event.settlement)
-    .bind(&event.actor_name)
-    .bind(&event.note)
-    .bind(&event.kind)
-    .execute(&mut **tx)
-    .await?;
+    bind_intent_event(sqlx::query(INSERT_INTENT_EVENT), event)
+        .execute(&mut **tx)
+        .await?;
     let read;
     let intent = match known {
         Some(intent) => intent,
@@ -575,6 +537,26 @@ async fn insert_event_with(
     log_intent_event(tx, event, intent, flagged).await?;
     let receipt = receipt_of(event, intent, flagged, input)?;
     append_receipt(tx, receipt, &event.id, event.at_ms).await
+}
+
+/// Records an intent's history entry: [`bind_intent_event`].
+const INSERT_INTENT_EVENT: &str = "INSERT INTO intent_events
+         (id, intent_id, from_status, to_status, actor, reason, at_ms, settlement,
+          actor_name, note, kind)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+fn bind_intent_event<B: Binds>(b: B, event: &IntentEvent) -> B {
+    b.bind_next(&event.id)
+        .bind_next(&event.intent_id)
+        .bind_next(event.from.map(IntentStatus::as_str))
+        .bind_next(event.to.as_str())
+        .bind_next(&event.actor)
+        .bind_next(&event.reason)
+        .bind_next(event.at_ms)
+        .bind_next(&event.settlement)
+        .bind_next(&event.actor_name)
+        .bind_next(&event.note)
+        .bind_next(&event.kind)
 }
 
 /// Cancels every intent of the agent that is pending approval or approved
@@ -656,4 +638,39 @@ async fn lock_agent_of(tx: &mut Tx, intent_id: &str) -> Result<()> {
         .fetch_optional(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Writes a decided intent, its counters, its history entry, events and
+/// receipt, and what its decision asks for, one statement after another
+/// in one transaction. Gives the receipt.
+async fn insert_intent_in_steps(
+    store: &ThisStore,
+    intent: &IntentRecord,
+    event: &IntentEvent,
+    actions: &DecisionActions,
+    idem: RememberIntent<'_>,
+) -> Result<String> {
+    let mut tx = store.write().await?;
+    remember(&mut tx, idem(None).as_ref()).await?;
+    let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
+        .await?
+        .unwrap_or(AgentStatus::Archived);
+    if status != AgentStatus::Active {
+        return Err(StoreError::AgentNotActive(status));
+    }
+    insert_counted(&mut tx, intent).await?;
+    let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
+    let receipt =
+        insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
+    apply_actions(&mut tx, &intent.agent_id, actions).await?;
+    // A suspension the decision asks for cancels the intent too.
+    let receipt = match &actions.suspend {
+        Some(_) => latest_receipt_in(&mut tx, &intent.id)
+            .await?
+            .unwrap_or(receipt),
+        None => receipt,
+    };
+    remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
+    tx.commit().await?;
+    Ok(receipt)
 }

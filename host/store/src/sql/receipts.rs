@@ -150,35 +150,76 @@ fn receipt_time(at_ms: i64) -> String {
 /// receipt. Gives the receipt's compact JWS.
 async fn append_receipt(
     tx: &mut Tx,
-    mut receipt: Receipt,
+    receipt: Receipt,
     event_id: &str,
     at_ms: i64,
 ) -> Result<String> {
     let head = locked_head(tx, &receipt.tenant_id, at_ms).await?;
     let key = signing_key(tx, &head.kid).await?;
-    receipt.sequence = u64::try_from(head.sequence + 1).unwrap_or(u64::MAX);
-    receipt.previous = head.last_sha256;
-    let jws = receipt::sign(&receipt, &head.kid, &key);
-    let sequence = head.sequence + 1;
-    sqlx::query(
-        "INSERT INTO receipts (tenant_id, sequence, intent_id, event_id, jws, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&receipt.tenant_id)
-    .bind(sequence)
-    .bind(&receipt.intent_id)
-    .bind(event_id)
-    .bind(&jws)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE receipt_chains SET sequence = $1, last_sha256 = $2 WHERE tenant_id = $3")
-        .bind(sequence)
-        .bind(receipt::digest(&jws))
-        .bind(&receipt.tenant_id)
+    let chained = chain(receipt, &head, &key, event_id, at_ms);
+    bind_receipt(sqlx::query(INSERT_RECEIPT), &chained)
         .execute(&mut **tx)
         .await?;
-    Ok(jws)
+    bind_chain_head(sqlx::query(MOVE_CHAIN_HEAD), &chained)
+        .execute(&mut **tx)
+        .await?;
+    Ok(chained.jws)
+}
+
+/// A receipt signed in its place after `head`, ready to be kept.
+struct Chained {
+    tenant_id: String,
+    intent_id: String,
+    event_id: String,
+    sequence: i64,
+    jws: String,
+    at_ms: i64,
+}
+
+/// Signs `receipt` with `key` as the next after `head`.
+fn chain(
+    mut receipt: Receipt,
+    head: &ChainHead,
+    key: &receipt::SigningKey,
+    event_id: &str,
+    at_ms: i64,
+) -> Chained {
+    let sequence = head.sequence + 1;
+    receipt.sequence = u64::try_from(sequence).unwrap_or(u64::MAX);
+    receipt.previous = head.last_sha256.clone();
+    let jws = receipt::sign(&receipt, &head.kid, key);
+    Chained {
+        tenant_id: receipt.tenant_id,
+        intent_id: receipt.intent_id,
+        event_id: event_id.to_owned(),
+        sequence,
+        jws,
+        at_ms,
+    }
+}
+
+/// Keeps a chained receipt: [`bind_receipt`].
+const INSERT_RECEIPT: &str =
+    "INSERT INTO receipts (tenant_id, sequence, intent_id, event_id, jws, created_ms)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn bind_receipt<B: Binds>(b: B, chained: &Chained) -> B {
+    b.bind_next(&chained.tenant_id)
+        .bind_next(chained.sequence)
+        .bind_next(&chained.intent_id)
+        .bind_next(&chained.event_id)
+        .bind_next(&chained.jws)
+        .bind_next(chained.at_ms)
+}
+
+/// Moves the chain's head to a kept receipt: [`bind_chain_head`].
+const MOVE_CHAIN_HEAD: &str =
+    "UPDATE receipt_chains SET sequence = $1, last_sha256 = $2 WHERE tenant_id = $3";
+
+fn bind_chain_head<B: Binds>(b: B, chained: &Chained) -> B {
+    b.bind_next(chained.sequence)
+        .bind_next(receipt::digest(&chained.jws))
+        .bind_next(&chained.tenant_id)
 }
 
 /// The head of the tenant's chain, locked for the rest of the write; made
@@ -311,6 +352,15 @@ async fn keep_decision_input(
         return Ok(None);
     };
     keep_input(tx, tenant_id, stored, at_ms).await?;
+    decision_input(actions)
+}
+
+/// The evaluation input a decision's actions carry, as the receipt reads
+/// it.
+fn decision_input(actions: &DecisionActions) -> Result<Option<EvaluationInput>> {
+    let Some(stored) = &actions.input else {
+        return Ok(None);
+    };
     EvaluationInput::parse(&stored.body)
         .map(Some)
         .map_err(|e| StoreError::Corrupt {
@@ -321,41 +371,55 @@ async fn keep_decision_input(
 
 /// Keeps a decision's evaluation input and its configurations, each once.
 async fn keep_input(tx: &mut Tx, tenant_id: &str, input: &StoredInput, at_ms: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO evaluation_inputs (sha256, tenant_id, body, created_ms)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&input.sha256)
-    .bind(tenant_id)
-    .bind(&input.body)
-    .bind(at_ms)
-    .execute(&mut **tx)
-    .await?;
-    for (sha256, config) in &input.configs {
-        sqlx::query(
-            "INSERT INTO evaluation_configs (sha256, config) VALUES ($1, $2)
-             ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(sha256)
-        .bind(config)
+    bind_input(sqlx::query(KEEP_INPUT), tenant_id, input, at_ms)
         .execute(&mut **tx)
         .await?;
+    for config in &input.configs {
+        bind_config(sqlx::query(KEEP_CONFIG), config)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
+}
+
+/// Keeps an evaluation input once: [`bind_input`].
+const KEEP_INPUT: &str = "INSERT INTO evaluation_inputs (sha256, tenant_id, body, created_ms)
+     VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING";
+
+fn bind_input<B: Binds>(b: B, tenant_id: &str, input: &StoredInput, at_ms: i64) -> B {
+    b.bind_next(&input.sha256)
+        .bind_next(tenant_id)
+        .bind_next(&input.body)
+        .bind_next(at_ms)
+}
+
+/// Keeps a configuration once, by its sha256: [`bind_config`].
+const KEEP_CONFIG: &str = "INSERT INTO evaluation_configs (sha256, config) VALUES ($1, $2)
+     ON CONFLICT (sha256) DO NOTHING";
+
+fn bind_config<B: Binds>(b: B, (sha256, config): (&String, &String)) -> B {
+    b.bind_next(sha256).bind_next(config)
 }
 
 /// Replaces the answer remembered for an idempotency key claimed earlier
 /// in the write, now that the answer is complete.
 async fn remember_again(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
     let Some(idem) = idem else { return Ok(()) };
-    sqlx::query("UPDATE idempotency SET status = $1, body = $2 WHERE scope = $3 AND key = $4")
-        .bind(i64::from(idem.status))
-        .bind(&idem.body)
-        .bind(&idem.scope)
-        .bind(&idem.key)
+    bind_remember_again(sqlx::query(REMEMBER_AGAIN), idem)
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Replaces a claimed key's answer: [`bind_remember_again`].
+const REMEMBER_AGAIN: &str =
+    "UPDATE idempotency SET status = $1, body = $2 WHERE scope = $3 AND key = $4";
+
+fn bind_remember_again<B: Binds>(b: B, idem: &IdempotencyRecord) -> B {
+    b.bind_next(i64::from(idem.status))
+        .bind_next(&idem.body)
+        .bind_next(&idem.scope)
+        .bind_next(&idem.key)
 }
 
 fn publisher_key_row(row: &DbRow) -> Result<PublisherKeyRecord> {

@@ -1,6 +1,6 @@
 // The store's statements and row readers, shared by the SQLite and the
 // PostgreSQL stores: each includes the files of this folder into a module
-// that defines `DbRow`, `Tx` (its write transaction), `ThisStore` (with a
+// that defines `Db`, `DbRow`, `Tx` (its write transaction), `ThisStore` (with a
 // `pool` and a `write()`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
 // where the database has them; SQLite has one writer at a time and needs
 // none). This file holds what every aggregate uses; the others, one per
@@ -72,22 +72,41 @@ impl Store for ThisStore {
     }
 }
 
+/// Where a statement's values go, in the order of its parameters: a
+/// query sent alone or, on SQLite, one statement of a batch. A statement
+/// whose text is a constant and whose values are bound by a function
+/// generic over `Binds` is written the same way by both.
+trait Binds: Sized {
+    /// Binds the statement's next parameter.
+    fn bind_next<'t, T: sqlx::Encode<'t, Db> + sqlx::Type<Db>>(self, value: T) -> Self;
+}
+
+impl Binds for sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
+    fn bind_next<'t, T: sqlx::Encode<'t, Db> + sqlx::Type<Db>>(self, value: T) -> Self {
+        self.bind(value)
+    }
+}
+
+/// Claims an idempotency key with its answer: [`bind_remember`].
+const REMEMBER: &str = "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+fn bind_remember<B: Binds>(b: B, idem: &IdempotencyRecord) -> B {
+    b.bind_next(&idem.scope)
+        .bind_next(&idem.key)
+        .bind_next(&idem.request_sha256)
+        .bind_next(i64::from(idem.status))
+        .bind_next(&idem.body)
+        .bind_next(idem.created_ms)
+}
+
 /// Remembers a response in the write's own transaction.
 async fn remember(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
     let Some(idem) = idem else { return Ok(()) };
-    sqlx::query(
-        "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&idem.scope)
-    .bind(&idem.key)
-    .bind(&idem.request_sha256)
-    .bind(i64::from(idem.status))
-    .bind(&idem.body)
-    .bind(idem.created_ms)
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| unique_as(e, StoreError::IdempotencyKeyTaken))?;
+    bind_remember(sqlx::query(REMEMBER), idem)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unique_as(e, StoreError::IdempotencyKeyTaken))?;
     Ok(())
 }
 

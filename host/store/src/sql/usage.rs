@@ -121,59 +121,85 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// [`StoreError::Duplicate`] when the agent already used its client
 /// intent id.
 async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
-    let declared = &intent.intent;
-    let currency = declared.currency();
-    let amount = declared.amount.map(|a| a.minor_units);
-    let spend = spend_minor(intent.status, amount, None, Reporter::Agent);
-    let merchant_key = declared.merchant.as_deref().map(merchant_key);
-    sqlx::query(
-        "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
-                              policy_version, currency, amount_minor, merchant_key,
-                              client_intent_id, status_reason, settlement, created_ms,
-                              updated_ms, expires_ms, spend_minor, recurring,
-                              approvals_required, input_sha256, card_id, card_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22, $23)",
-    )
-    .bind(&intent.id)
-    .bind(&intent.tenant_id)
-    .bind(&intent.agent_id)
-    .bind(intent.status.as_str())
-    .bind(json_text(declared))
-    .bind(&intent.decision)
-    .bind(&intent.policy_id)
-    .bind(intent.policy_version)
-    .bind(currency.code())
-    .bind(amount.and_then(minor_i64))
-    .bind(&merchant_key)
-    .bind(&declared.client_intent_id)
-    .bind(&intent.status_reason)
-    .bind(&intent.settlement)
-    .bind(intent.created_ms)
-    .bind(intent.updated_ms)
-    .bind(intent.expires_ms)
-    .bind(spend)
-    .bind(i64::from(declared.recurring.is_some()))
-    .bind(intent.approvals_required)
-    .bind(&intent.input_sha256)
-    .bind(intent.card.as_ref().map(|card| &card.id))
-    .bind(intent.card.as_ref().map(|card| &card.name))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| unique_as(e, StoreError::Duplicate))?;
+    let counted = Counted::of(intent);
+    bind_intent(sqlx::query(INSERT_INTENT), intent, &counted)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| unique_as(e, StoreError::Duplicate))?;
     bump_usage(
         tx,
         &intent.agent_id,
-        merchant_key.as_deref(),
-        currency.code(),
+        counted.merchant_key.as_deref(),
+        counted.currency,
         intent.created_ms,
-        Counts {
-            count: 1,
-            spend,
-            ..Counts::default()
-        },
+        counted.counts(),
     )
     .await
+}
+
+/// What a new intent adds to its agent's counters.
+struct Counted {
+    currency: &'static str,
+    amount: Option<i64>,
+    spend: i64,
+    merchant_key: Option<String>,
+}
+
+impl Counted {
+    fn of(intent: &IntentRecord) -> Self {
+        let declared = &intent.intent;
+        let amount = declared.amount.map(|a| a.minor_units);
+        Counted {
+            currency: declared.currency().code(),
+            amount: amount.and_then(minor_i64),
+            spend: spend_minor(intent.status, amount, None, Reporter::Agent),
+            merchant_key: declared.merchant.as_deref().map(merchant_key),
+        }
+    }
+
+    fn counts(&self) -> Counts {
+        Counts {
+            count: 1,
+            spend: self.spend,
+            ..Counts::default()
+        }
+    }
+}
+
+/// Inserts a decided intent's row: [`bind_intent`].
+const INSERT_INTENT: &str = "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+                          policy_version, currency, amount_minor, merchant_key,
+                          client_intent_id, status_reason, settlement, created_ms,
+                          updated_ms, expires_ms, spend_minor, recurring,
+                          approvals_required, input_sha256, card_id, card_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+             $18, $19, $20, $21, $22, $23)";
+
+fn bind_intent<B: Binds>(b: B, intent: &IntentRecord, counted: &Counted) -> B {
+    let declared = &intent.intent;
+    b.bind_next(&intent.id)
+        .bind_next(&intent.tenant_id)
+        .bind_next(&intent.agent_id)
+        .bind_next(intent.status.as_str())
+        .bind_next(json_text(declared))
+        .bind_next(&intent.decision)
+        .bind_next(&intent.policy_id)
+        .bind_next(intent.policy_version)
+        .bind_next(counted.currency)
+        .bind_next(counted.amount)
+        .bind_next(&counted.merchant_key)
+        .bind_next(&declared.client_intent_id)
+        .bind_next(&intent.status_reason)
+        .bind_next(&intent.settlement)
+        .bind_next(intent.created_ms)
+        .bind_next(intent.updated_ms)
+        .bind_next(intent.expires_ms)
+        .bind_next(counted.spend)
+        .bind_next(i64::from(declared.recurring.is_some()))
+        .bind_next(intent.approvals_required)
+        .bind_next(&intent.input_sha256)
+        .bind_next(intent.card.as_ref().map(|card| &card.id))
+        .bind_next(intent.card.as_ref().map(|card| &card.name))
 }
 
 /// How much an intent's counters move: intents, spend (more or less), and
@@ -244,27 +270,56 @@ async fn bump_usage(
     created_ms: i64,
     by: Counts,
 ) -> Result<()> {
-    // An empty merchant would be the scope of all intents.
-    let merchant_key = merchant_key.filter(|key| !key.is_empty());
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(bump_sql(merchant_key.is_some())))
-        .bind(agent_id)
-        .bind(currency)
-        .bind(by.count)
-        .bind(by.spend)
-        .bind(MAX_BUCKET_SPEND)
-        .bind(by.spend.clamp(0, MAX_BUCKET_SPEND));
-    for start in bucket_starts(created_ms) {
-        query = query.bind(start);
-    }
-    query = query
-        .bind(by.flagged_count)
-        .bind(by.flagged_spend)
-        .bind(by.flagged_spend.clamp(0, MAX_BUCKET_SPEND));
-    if let Some(merchant) = merchant_key {
-        query = query.bind(merchant);
-    }
-    query.execute(&mut **tx).await?;
+    let bump = Bump {
+        agent_id,
+        // An empty merchant would be the scope of all intents.
+        merchant_key: merchant_key.filter(|key| !key.is_empty()),
+        currency,
+        created_ms,
+        by,
+    };
+    bump.bind(sqlx::query(sqlx::AssertSqlSafe(bump.sql())))
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// A move of an agent's counters: its statement and values.
+struct Bump<'a> {
+    agent_id: &'a str,
+    /// The merchant's scope; never empty.
+    merchant_key: Option<&'a str>,
+    currency: &'a str,
+    created_ms: i64,
+    by: Counts,
+}
+
+impl Bump<'_> {
+    fn sql(&self) -> &'static str {
+        bump_sql(self.merchant_key.is_some())
+    }
+
+    fn bind<B: Binds>(&self, b: B) -> B {
+        let by = self.by;
+        let mut b = b
+            .bind_next(self.agent_id)
+            .bind_next(self.currency)
+            .bind_next(by.count)
+            .bind_next(by.spend)
+            .bind_next(MAX_BUCKET_SPEND)
+            .bind_next(by.spend.clamp(0, MAX_BUCKET_SPEND));
+        for start in bucket_starts(self.created_ms) {
+            b = b.bind_next(start);
+        }
+        b = b
+            .bind_next(by.flagged_count)
+            .bind_next(by.flagged_spend)
+            .bind_next(by.flagged_spend.clamp(0, MAX_BUCKET_SPEND));
+        if let Some(merchant) = self.merchant_key {
+            b = b.bind_next(merchant);
+        }
+        b
+    }
 }
 
 /// Brings an intent's share of its agent's spend, and of its flagged
