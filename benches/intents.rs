@@ -5,7 +5,9 @@
 //!
 //! For each database:
 //! 1. saturation: 64 keep-alive connections, each an agent of its own,
-//!    send back to back (a closed loop); intents per second;
+//!    send back to back (a closed loop); intents per second; then the same
+//!    from Debian's `wrk` when it is installed (`WARRANT_BENCH_WRK` names
+//!    another), so that this program's own cost shows;
 //! 2. latency at half of that: the same connections send on a fixed
 //!    schedule (an open loop; a request's latency counts from when it was
 //!    due, so a stall is not hidden by the requests it delays); p50, p99;
@@ -395,6 +397,70 @@ async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f6
     run_of(tasks, start).await
 }
 
+/// Saturation measured by Debian's `wrk` instead of this program: the
+/// same requests on as many connections, each request with the next
+/// agent's token; `None` without `wrk`.
+fn wrk(base: &str, tokens: &[String], duration: Duration) -> Option<String> {
+    let binary = std::env::var("WARRANT_BENCH_WRK").unwrap_or_else(|_| "wrk".to_owned());
+    let version = Command::new(&binary).arg("--version").output().ok()?;
+    if String::from_utf8_lossy(&version.stdout).is_empty()
+        && String::from_utf8_lossy(&version.stderr).is_empty()
+    {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("intents.lua");
+    let quoted: Vec<String> = tokens.iter().map(|t| format!("{t:?}")).collect();
+    std::fs::write(
+        &script,
+        format!(
+            r#"local tokens = {{ {} }}
+local amounts = {{ "4.51", "12", "86.40", "33.30", "250" }}
+local n = 0
+request = function()
+  n = n + 1
+  local body = '{{"cardName":"subscriptions","purpose":"renew the server",' ..
+    '"expectedAmountEuros":' .. amounts[n % 5 + 1] .. ',"expectedMerchant":"hetzner.com"}}'
+  return wrk.format("POST", "/intents", {{
+    ["authorization"] = "Bearer " .. tokens[n % #tokens + 1],
+    ["content-type"] = "application/json",
+  }}, body)
+end
+"#,
+            quoted.join(", ")
+        ),
+    )
+    .unwrap();
+    let seconds = duration.as_secs_f64().round().max(1.0);
+    let output = Command::new(&binary)
+        .args(["-t1", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s")])
+        .args(["--latency", "-s"])
+        .arg(&script)
+        .arg(base)
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "wrk failed: {text}");
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(prefix))
+            .map(|rest| rest.trim().to_owned())
+    };
+    // Every answer must be a new intent.
+    assert_eq!(field("Non-2xx or 3xx responses:"), None, "{text}");
+    let per_second = field("Requests/sec:").expect("wrk's rate");
+    let requests = text
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in "))
+        .map(|(n, _)| n.to_owned())
+        .expect("wrk's count");
+    Some(format!(
+        "wrk, the same load: {per_second} intents/s ({requests} in {seconds:.0} s), p50 {}, p99 {}",
+        field("50%").expect("wrk's median"),
+        field("99%").expect("wrk's 99th percentile"),
+    ))
+}
+
 /// Payments: each connection's agent declares an intent of 12 EUR at
 /// hetzner.com with its token, then the issuer asks `POST /authorizations`
 /// for it on the agent's card with its own key, for `duration`, back to
@@ -698,6 +764,11 @@ fn main() {
             ms(saturated.percentile(0.5)),
             ms(saturated.percentile(0.99)),
         );
+        // The same, from a load generator someone else wrote.
+        match wrk(&server.base, &tokens, duration) {
+            Some(external) => println!("{external}"),
+            None => println!("(wrk skipped: it is not installed)"),
+        }
         let half = saturated.per_second() / 2.0;
         let at_half = runtime.block_on(load(&server.base, &tokens, duration, Some(half)));
         println!(
