@@ -192,36 +192,29 @@ impl SqliteStore {
     /// the writer knew of the database is forgotten, since the write may
     /// change it.
     async fn write(&self) -> Result<WriteTx> {
-        let mut tx = self.begin_write().await?;
-        tx.known().forget();
-        tx.savepoint().await?;
-        Ok(tx)
+        self.begin_write(true).await
     }
 
-    /// Takes the writer, its transaction open, for a write whose savepoint
-    /// the caller starts.
-    async fn begin_write(&self) -> Result<WriteTx> {
+    /// Takes the writer, its transaction open; with `savepoint`, starts
+    /// the write's savepoint too (forgetting what the writer knew), else
+    /// the caller does. Whatever happens to the caller, the writer is
+    /// left as the database is.
+    async fn begin_write(&self, savepoint: bool) -> Result<WriteTx> {
         let mut writer = self.writer.clone().lock_owned().await;
-        writer.settle().await;
-        if !writer.open {
-            // Another connection (another process on the same file) can
-            // only have written between two transactions of the writer:
-            // its data version, read as the write lock is taken, says so.
-            let version: i64 = sqlx::query_scalar("BEGIN IMMEDIATE; PRAGMA data_version")
-                .fetch_one(&mut writer.conn)
-                .await?;
-            if version != writer.data_version {
+        let writer = uncancelled(async move {
+            writer.begin().await?;
+            if savepoint {
                 writer.known.forget();
-                writer.data_version = version;
+                writer.conn.execute("SAVEPOINT write").await?;
             }
-            writer.open = true;
-        }
-        writer.writes += 1;
+            Ok(writer)
+        })
+        .await?;
         Ok(WriteTx {
             writer: Some(writer),
             store: self.writer.clone(),
             signing: self.signing.clone(),
-            saved: false,
+            saved: savepoint,
             released: false,
         })
     }
@@ -263,7 +256,7 @@ impl SqliteStore {
     ) -> std::result::Result<String, Refused> {
         let tenant_id = &intent.tenant_id;
         let input = decision_input(actions)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.begin_write(false).await?;
         let endpoints = match tx.known().endpoints.get(tenant_id).cloned() {
             Some(endpoints) => endpoints,
             None => {
@@ -329,32 +322,61 @@ impl SqliteStore {
         }
         batch = batch.statement("RELEASE write");
 
-        // From here, a failure leaves the savepoint open, to be rolled back.
-        tx.saved = true;
-        if let Err(e) = batch.run(&mut tx).await {
-            return Err(match Refused::of(e) {
-                Refused::ChainMoved => {
-                    tx.known().forget();
-                    Refused::ChainMoved
-                }
-                Refused::AgentNotActive => {
-                    let status = agent_status(&mut tx, tenant_id, &intent.agent_id)
-                        .await?
-                        .unwrap_or(AgentStatus::Archived);
-                    StoreError::AgentNotActive(status).into()
-                }
-                other => other,
-            });
-        }
-        tx.released = true;
         let moved = ChainHead {
             kid: head.kid,
             sequence: chained.sequence,
             last_sha256: Some(receipt::digest(&chained.jws)),
         };
-        tx.known().keep_head(tenant_id, moved);
-        tx.commit().await?;
-        Ok(chained.jws)
+        let (tenant_id, agent_id) = (tenant_id.clone(), intent.agent_id.clone());
+        // Sent, the batch runs to its end and the write commits or rolls
+        // back even if the request is given up meanwhile.
+        let landed = tokio::spawn(async move {
+            // From here, a failure leaves the savepoint open, to be rolled
+            // back.
+            tx.saved = true;
+            if let Err(e) = batch.run(&mut tx).await {
+                return Err(match Refused::of(e) {
+                    Refused::ChainMoved => {
+                        tx.known().forget();
+                        Refused::ChainMoved
+                    }
+                    Refused::AgentNotActive => {
+                        let status = agent_status(&mut tx, &tenant_id, &agent_id)
+                            .await?
+                            .unwrap_or(AgentStatus::Archived);
+                        StoreError::AgentNotActive(status).into()
+                    }
+                    other => other,
+                });
+            }
+            tx.released = true;
+            tx.known().keep_head(&tenant_id, moved);
+            tx.commit().await?;
+            Ok(())
+        })
+        .await;
+        match landed {
+            Ok(landed) => landed.map(|()| chained.jws),
+            Err(e) => Err(joined(e).into()),
+        }
+    }
+}
+
+/// Runs `work` in a task of its own, so that it ends even if the caller
+/// is given up: the writer's state changes (a transaction begun or
+/// committed, a write rolled back) with the database's, never half.
+async fn uncancelled<T: Send + 'static>(
+    work: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(work).await.unwrap_or_else(|e| Err(joined(e)))
+}
+
+/// A task that did not end: its panic goes on; a task stopped with the
+/// runtime is a failed write.
+fn joined(e: tokio::task::JoinError) -> StoreError {
+    match e.try_into_panic() {
+        Ok(panic) => std::panic::resume_unwind(panic),
+        Err(e) => StoreError::Keys(format!("a write was stopped: {e}")),
     }
 }
 
@@ -576,6 +598,26 @@ struct Writer {
 }
 
 impl Writer {
+    /// Settles an abandoned write and opens a transaction if none is.
+    async fn begin(&mut self) -> Result<()> {
+        self.settle().await;
+        if !self.open {
+            // Another connection (another process on the same file) can
+            // only have written between two transactions of the writer:
+            // its data version, read as the write lock is taken, says so.
+            let version: i64 = sqlx::query_scalar("BEGIN IMMEDIATE; PRAGMA data_version")
+                .fetch_one(&mut self.conn)
+                .await?;
+            if version != self.data_version {
+                self.known.forget();
+                self.data_version = version;
+            }
+            self.open = true;
+        }
+        self.writes += 1;
+        Ok(())
+    }
+
     /// Rolls back an abandoned write; if that fails, the whole group.
     async fn settle(&mut self) {
         if !self.abandoned {
@@ -650,16 +692,18 @@ impl WriteTx {
     /// Ends the write and waits until the group that holds it is on disk.
     async fn commit(mut self) -> Result<()> {
         let mut writer = self.writer.take().expect("a write commits once");
-        if !self.released
-            && let Err(e) = writer.conn.execute("RELEASE write").await
-        {
-            writer.abandoned = true;
-            return Err(e.into());
-        }
-        let batch = writer.batch;
-        // Let the writes queued behind this one join its group.
-        drop(writer);
-        self.store.lock().await.flush(batch).await
+        let (released, store) = (self.released, self.store.clone());
+        uncancelled(async move {
+            if !released && let Err(e) = writer.conn.execute("RELEASE write").await {
+                writer.abandoned = true;
+                return Err(e.into());
+            }
+            let batch = writer.batch;
+            // Let the writes queued behind this one join its group.
+            drop(writer);
+            store.lock().await.flush(batch).await
+        })
+        .await
     }
 }
 
@@ -668,10 +712,12 @@ impl WriteTx {
         &mut self.writer.as_mut().expect("an open write").known
     }
 
-    /// Starts the write's savepoint.
+    /// Starts the write's savepoint. Marked open first: a write given up
+    /// on the way is rolled back to it, or with its group if it was never
+    /// made.
     async fn savepoint(&mut self) -> Result<()> {
-        self.execute("SAVEPOINT write").await?;
         self.saved = true;
+        self.execute("SAVEPOINT write").await?;
         Ok(())
     }
 }
@@ -708,9 +754,12 @@ impl SqliteStore {
 
     /// Commits the open group, if any.
     async fn sync_writes(&self) -> Result<()> {
-        let mut writer = self.writer.lock().await;
-        let batch = writer.batch;
-        writer.flush(batch).await
+        let mut writer = self.writer.clone().lock_owned().await;
+        uncancelled(async move {
+            let batch = writer.batch;
+            writer.flush(batch).await
+        })
+        .await
     }
 
     /// Closes every connection, waiting for those in use.

@@ -2196,6 +2196,89 @@ async fn two_handles_on_one_database_keep_one_chain_and_one_outbox(backend: Back
     assert_eq!(sent, ["int_0002", "int_0003", "int_0004", "int_0005"]);
 }
 
+/// Writes given up at every point on their way (as when a client hangs
+/// up) leave each intent whole or absent, the chain unbroken, and the
+/// store writing.
+async fn writes_given_up_midway_leave_nothing_half_done(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    let mut given_up = Vec::new();
+    for n in 1..=120u32 {
+        let store = store.clone();
+        let write = tokio::spawn(async move {
+            let record = intent(
+                n,
+                NOW + i64::from(n),
+                IntentStatus::Approved,
+                Money::eur(1),
+                "a.com",
+            );
+            store
+                .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+                .await
+        });
+        // From not at all to most of a write.
+        tokio::time::sleep(std::time::Duration::from_micros(u64::from(n % 40) * 25)).await;
+        write.abort();
+        given_up.push(write);
+    }
+    for write in given_up {
+        match write.await {
+            Ok(written) => {
+                written.unwrap();
+            }
+            Err(e) => assert!(e.is_cancelled(), "{e}"),
+        }
+    }
+    let last = intent(
+        999,
+        NOW + 1_000,
+        IntentStatus::Approved,
+        Money::eur(1),
+        "a.com",
+    );
+    store
+        .insert_intent(&last, &created(&last), &NO_ACTIONS, &|_| None)
+        .await
+        .unwrap();
+    store.sync().await.unwrap();
+
+    let receipts = store.receipts("tn_1", 1, i64::MAX, 1_000).await.unwrap();
+    let links: Vec<&str> = receipts.iter().map(|r| r.jws.as_str()).collect();
+    assert_eq!(
+        receipt::verify_chain(&links, &jwks_of(&store).await, None),
+        Ok(receipts.len())
+    );
+    let kept = store
+        .intents(
+            "tn_1",
+            &IntentFilter::default(),
+            &Page {
+                limit: 1_000,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut with_receipts: Vec<&str> = receipts.iter().map(|r| r.intent_id.as_str()).collect();
+    with_receipts.sort();
+    let mut written: Vec<&str> = kept.iter().map(|i| i.id.as_str()).collect();
+    written.sort();
+    assert_eq!(
+        written, with_receipts,
+        "each kept intent has its one receipt"
+    );
+    for record in &kept {
+        assert_eq!(store.intent_events(&record.id).await.unwrap().len(), 1);
+    }
+    let usage = store
+        .usage("ag_1", Currency::EUR, None, NOW + 2_000, 0, 0)
+        .await
+        .unwrap();
+    assert_eq!(usage.last_month.count as usize, kept.len());
+}
+
 /// Each test, on each backend.
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
@@ -2243,6 +2326,7 @@ on_both!(
     a_secret_is_kept_sealed_per_owner_and_its_events_carry_no_value,
     an_authorization_takes_its_intent_once_and_reserves_its_amount_until_settled,
     two_handles_on_one_database_keep_one_chain_and_one_outbox,
+    writes_given_up_midway_leave_nothing_half_done,
 );
 
 fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {

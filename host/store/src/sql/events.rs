@@ -32,7 +32,8 @@ async fn insert_log_row(tx: &mut Tx, event: &EventRecord) -> Result<()> {
 }
 
 /// Records an event in the log: [`bind_log_row`].
-const INSERT_LOG_ROW: &str = "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
+const INSERT_LOG_ROW: &str =
+    "INSERT INTO events (id, tenant_id, type, actor, actor_name, object_type, object_id,
                      agent_id, kind, message, intent_id, data, request_id, created_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
@@ -115,7 +116,8 @@ async fn insert_delivery(
 }
 
 /// Queues an event for an endpoint: [`bind_delivery`].
-const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, attempts,
+const INSERT_DELIVERY: &str =
+    "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_id, status, attempts,
                                  next_attempt_ms, created_ms, updated_ms)
      VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $5)";
 

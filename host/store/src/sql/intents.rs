@@ -660,8 +660,7 @@ async fn insert_intent_in_steps(
     }
     insert_counted(&mut tx, intent).await?;
     let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
-    let receipt =
-        insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
+    let receipt = insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
     apply_actions(&mut tx, &intent.agent_id, actions).await?;
     // A suspension the decision asks for cancels the intent too.
     let receipt = match &actions.suspend {

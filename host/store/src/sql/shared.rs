@@ -88,7 +88,8 @@ impl Binds for sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
 }
 
 /// Claims an idempotency key with its answer: [`bind_remember`].
-const REMEMBER: &str = "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
+const REMEMBER: &str =
+    "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
      VALUES ($1, $2, $3, $4, $5, $6)";
 
 fn bind_remember<B: Binds>(b: B, idem: &IdempotencyRecord) -> B {

@@ -167,7 +167,8 @@ impl Counted {
 }
 
 /// Inserts a decided intent's row: [`bind_intent`].
-const INSERT_INTENT: &str = "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
+const INSERT_INTENT: &str =
+    "INSERT INTO intents (id, tenant_id, agent_id, status, intent, decision, policy_id,
                           policy_version, currency, amount_minor, merchant_key,
                           client_intent_id, status_reason, settlement, created_ms,
                           updated_ms, expires_ms, spend_minor, recurring,
