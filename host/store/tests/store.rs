@@ -2143,6 +2143,15 @@ async fn every_history_entry_adds_a_signed_receipt_to_the_tenants_chain(backend:
     assert!(bare.intent("tn_1", &next.id).await.unwrap().is_none());
 }
 
+/// Declares intent `n` of `ag_1`, approved, of 1 EUR at `at_ms`; gives
+/// its receipt.
+async fn declare_one_euro(store: Arc<dyn Store>, n: u32, at_ms: i64) -> Result<String, StoreError> {
+    let record = intent(n, at_ms, IntentStatus::Approved, Money::eur(1), "a.com");
+    store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+        .await
+}
+
 /// Two handles on one database write intents of one tenant in turn: each
 /// sees what the other wrote (its receipts and its endpoints), whatever it
 /// knew before.
@@ -2152,20 +2161,8 @@ async fn two_handles_on_one_database_keep_one_chain_and_one_outbox(backend: Back
     };
     let second = open_at(backend, &location).await;
     let declare = |store: &Arc<dyn Store>, n: u32| {
-        let store = store.clone();
-        async move {
-            let record = intent(
-                n,
-                NOW + i64::from(n),
-                IntentStatus::Approved,
-                Money::eur(1),
-                "a.com",
-            );
-            store
-                .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
-                .await
-                .unwrap()
-        }
+        let written = declare_one_euro(store.clone(), n, NOW + i64::from(n));
+        async move { written.await.unwrap() }
     };
     let mut chain = vec![declare(&first, 1).await];
     second
@@ -2205,19 +2202,7 @@ async fn writes_given_up_midway_leave_nothing_half_done(backend: Backend) {
     };
     let mut given_up = Vec::new();
     for n in 1..=120u32 {
-        let store = store.clone();
-        let write = tokio::spawn(async move {
-            let record = intent(
-                n,
-                NOW + i64::from(n),
-                IntentStatus::Approved,
-                Money::eur(1),
-                "a.com",
-            );
-            store
-                .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
-                .await
-        });
+        let write = tokio::spawn(declare_one_euro(store.clone(), n, NOW + i64::from(n)));
         // From not at all to most of a write.
         tokio::time::sleep(std::time::Duration::from_micros(u64::from(n % 40) * 25)).await;
         write.abort();
@@ -2231,15 +2216,7 @@ async fn writes_given_up_midway_leave_nothing_half_done(backend: Backend) {
             Err(e) => assert!(e.is_cancelled(), "{e}"),
         }
     }
-    let last = intent(
-        999,
-        NOW + 1_000,
-        IntentStatus::Approved,
-        Money::eur(1),
-        "a.com",
-    );
-    store
-        .insert_intent(&last, &created(&last), &NO_ACTIONS, &|_| None)
+    declare_one_euro(store.clone(), 999, NOW + 1_000)
         .await
         .unwrap();
     store.sync().await.unwrap();
