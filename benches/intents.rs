@@ -370,11 +370,7 @@ async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f6
                         break;
                     }
                     n += 1;
-                    // Mostly approved, some pending, some denied.
-                    let amount = ["4.51", "12", "86.40", "33.30", "250"][(n % 5) as usize];
-                    let body = format!(
-                        r#"{{"cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
-                    );
+                    let body = intent_body(n);
                     let request = hyper::Request::post("/intents")
                         .header("host", "bench")
                         .header("authorization", &authorization)
@@ -397,37 +393,48 @@ async fn load(base: &str, tokens: &[String], duration: Duration, rate: Option<f6
     run_of(tasks, start).await
 }
 
+/// The `n`th intent a connection declares: mostly approved, some pending,
+/// some denied, in a cycle of [`AMOUNTS`].
+fn intent_body(n: u64) -> String {
+    let amount = AMOUNTS[(n % AMOUNTS.len() as u64) as usize];
+    format!(
+        r#"{{"cardName":"subscriptions","purpose":"renew the server","expectedAmountEuros":{amount},"expectedMerchant":"hetzner.com"}}"#
+    )
+}
+
+const AMOUNTS: [&str; 5] = ["4.51", "12", "86.40", "33.30", "250"];
+
 /// Saturation measured by Debian's `wrk` instead of this program: the
 /// same requests on as many connections, each request with the next
 /// agent's token; `None` without `wrk`.
 fn wrk(base: &str, tokens: &[String], duration: Duration) -> Option<String> {
     let binary = std::env::var("WARRANT_BENCH_WRK").unwrap_or_else(|_| "wrk".to_owned());
-    let version = Command::new(&binary).arg("--version").output().ok()?;
-    if String::from_utf8_lossy(&version.stdout).is_empty()
-        && String::from_utf8_lossy(&version.stderr).is_empty()
-    {
-        return None;
-    }
+    // Absent, it cannot even say its version.
+    Command::new(&binary).arg("--version").output().ok()?;
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("intents.lua");
-    let quoted: Vec<String> = tokens.iter().map(|t| format!("{t:?}")).collect();
+    // Lua reads Rust's quoted strings, escaped quotes and all, as its own.
+    let quoted = |texts: &[String]| {
+        let quoted: Vec<String> = texts.iter().map(|t| format!("{t:?}")).collect();
+        quoted.join(", ")
+    };
+    let bodies: Vec<String> = (0..AMOUNTS.len() as u64).map(intent_body).collect();
     std::fs::write(
         &script,
         format!(
             r#"local tokens = {{ {} }}
-local amounts = {{ "4.51", "12", "86.40", "33.30", "250" }}
+local bodies = {{ {} }}
 local n = 0
 request = function()
   n = n + 1
-  local body = '{{"cardName":"subscriptions","purpose":"renew the server",' ..
-    '"expectedAmountEuros":' .. amounts[n % 5 + 1] .. ',"expectedMerchant":"hetzner.com"}}'
   return wrk.format("POST", "/intents", {{
     ["authorization"] = "Bearer " .. tokens[n % #tokens + 1],
     ["content-type"] = "application/json",
-  }}, body)
+  }}, bodies[n % #bodies + 1])
 end
 "#,
-            quoted.join(", ")
+            quoted(tokens),
+            quoted(&bodies),
         ),
     )
     .unwrap();

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// kept.
     #[error("the commit that held this write failed")]
     GroupCommitFailed,
+    /// A write could not finish: its task was stopped with the runtime,
+    /// or what it relies on kept moving under it. Nothing of it was kept.
+    #[error("the write could not finish: {0}")]
+    Unfinished(String),
     /// A signing key cannot be made or opened (no key-encryption key, or
     /// another one than sealed it).
     #[error("{0}")]

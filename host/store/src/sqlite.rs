@@ -207,7 +207,7 @@ impl SqliteStore {
                 writer.known.forget();
                 writer.conn.execute("SAVEPOINT write").await?;
             }
-            Ok(writer)
+            Ok::<_, StoreError>(writer)
         })
         .await?;
         Ok(WriteTx {
@@ -285,16 +285,7 @@ impl SqliteStore {
         }
         let counted = Counted::of(intent);
         batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
-        let bump = Bump {
-            agent_id: &intent.agent_id,
-            merchant_key: counted
-                .merchant_key
-                .as_deref()
-                .filter(|key| !key.is_empty()),
-            currency: counted.currency,
-            created_ms: intent.created_ms,
-            by: counted.counts(),
-        };
+        let bump = counted.bump(intent);
         batch = bump.bind(batch.statement(bump.sql()));
         if let Some(stored) = &actions.input {
             batch = bind_input(batch.statement(KEEP_INPUT), tenant_id, stored, event.at_ms);
@@ -330,7 +321,7 @@ impl SqliteStore {
         let (tenant_id, agent_id) = (tenant_id.clone(), intent.agent_id.clone());
         // Sent, the batch runs to its end and the write commits or rolls
         // back even if the request is given up meanwhile.
-        let landed = tokio::spawn(async move {
+        uncancelled(async move {
             // From here, a failure leaves the savepoint open, to be rolled
             // back.
             tx.saved = true;
@@ -352,31 +343,26 @@ impl SqliteStore {
             tx.released = true;
             tx.known().keep_head(&tenant_id, moved);
             tx.commit().await?;
-            Ok(())
+            Ok(chained.jws)
         })
-        .await;
-        match landed {
-            Ok(landed) => landed.map(|()| chained.jws),
-            Err(e) => Err(joined(e).into()),
-        }
+        .await
     }
 }
 
 /// Runs `work` in a task of its own, so that it ends even if the caller
 /// is given up: the writer's state changes (a transaction begun or
-/// committed, a write rolled back) with the database's, never half.
-async fn uncancelled<T: Send + 'static>(
-    work: impl Future<Output = Result<T>> + Send + 'static,
-) -> Result<T> {
-    tokio::spawn(work).await.unwrap_or_else(|e| Err(joined(e)))
-}
-
-/// A task that did not end: its panic goes on; a task stopped with the
-/// runtime is a failed write.
-fn joined(e: tokio::task::JoinError) -> StoreError {
-    match e.try_into_panic() {
-        Ok(panic) => std::panic::resume_unwind(panic),
-        Err(e) => StoreError::Keys(format!("a write was stopped: {e}")),
+/// committed, a write rolled back) with the database's, never half. A
+/// panic in it goes on in the caller; a task stopped with the runtime is
+/// an unfinished write.
+async fn uncancelled<T: Send + 'static, E: From<StoreError> + Send + 'static>(
+    work: impl Future<Output = std::result::Result<T, E>> + Send + 'static,
+) -> std::result::Result<T, E> {
+    match tokio::spawn(work).await {
+        Ok(done) => done,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(StoreError::Unfinished(format!("its task was stopped: {e}")).into()),
+        },
     }
 }
 
@@ -430,9 +416,9 @@ impl Refused {
     fn into_error(self) -> StoreError {
         match self {
             Refused::Error(e) => e,
-            Refused::ChainMoved => StoreError::Keys(
-                "the receipt chain moved twice during one write of an intent".to_owned(),
-            ),
+            Refused::ChainMoved => {
+                StoreError::Unfinished("the receipt chain moved under it twice".to_owned())
+            }
             Refused::AgentNotActive => StoreError::AgentNotActive(AgentStatus::Archived),
         }
     }
@@ -705,9 +691,7 @@ impl WriteTx {
         })
         .await
     }
-}
 
-impl WriteTx {
     fn known(&mut self) -> &mut Known {
         &mut self.writer.as_mut().expect("an open write").known
     }

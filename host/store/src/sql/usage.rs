@@ -126,15 +126,7 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
         .execute(&mut **tx)
         .await
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
-    bump_usage(
-        tx,
-        &intent.agent_id,
-        counted.merchant_key.as_deref(),
-        counted.currency,
-        intent.created_ms,
-        counted.counts(),
-    )
-    .await
+    counted.bump(intent).run(tx).await
 }
 
 /// What a new intent adds to its agent's counters.
@@ -157,12 +149,19 @@ impl Counted {
         }
     }
 
-    fn counts(&self) -> Counts {
-        Counts {
-            count: 1,
-            spend: self.spend,
-            ..Counts::default()
-        }
+    /// The move of the intent's agent's counters.
+    fn bump<'a>(&'a self, intent: &'a IntentRecord) -> Bump<'a> {
+        Bump::new(
+            &intent.agent_id,
+            self.merchant_key.as_deref(),
+            self.currency,
+            intent.created_ms,
+            Counts {
+                count: 1,
+                spend: self.spend,
+                ..Counts::default()
+            },
+        )
     }
 }
 
@@ -271,18 +270,9 @@ async fn bump_usage(
     created_ms: i64,
     by: Counts,
 ) -> Result<()> {
-    let bump = Bump {
-        agent_id,
-        // An empty merchant would be the scope of all intents.
-        merchant_key: merchant_key.filter(|key| !key.is_empty()),
-        currency,
-        created_ms,
-        by,
-    };
-    bump.bind(sqlx::query(sqlx::AssertSqlSafe(bump.sql())))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    Bump::new(agent_id, merchant_key, currency, created_ms, by)
+        .run(tx)
+        .await
 }
 
 /// A move of an agent's counters: its statement and values.
@@ -295,7 +285,32 @@ struct Bump<'a> {
     by: Counts,
 }
 
-impl Bump<'_> {
+impl<'a> Bump<'a> {
+    fn new(
+        agent_id: &'a str,
+        merchant_key: Option<&'a str>,
+        currency: &'a str,
+        created_ms: i64,
+        by: Counts,
+    ) -> Self {
+        Bump {
+            agent_id,
+            // An empty merchant would be the scope of all intents.
+            merchant_key: merchant_key.filter(|key| !key.is_empty()),
+            currency,
+            created_ms,
+            by,
+        }
+    }
+
+    /// Moves the counters in the write's transaction.
+    async fn run(&self, tx: &mut Tx) -> Result<()> {
+        self.bind(sqlx::query(sqlx::AssertSqlSafe(self.sql())))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     fn sql(&self) -> &'static str {
         bump_sql(self.merchant_key.is_some())
     }
