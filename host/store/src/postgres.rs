@@ -61,6 +61,9 @@ const SKIP_LOCKED: &str = " SKIP LOCKED";
 /// The usage query as one join, which no plan can turn into a scan of the
 /// counters (`sql/usage.rs`).
 const USAGE_AS_ONE_JOIN: bool = true;
+/// Statements that write through `WITH` clauses: several writes in one
+/// round trip.
+const DATA_MODIFYING_WITH: bool = true;
 
 include!("sql/shared.rs");
 include!("sql/idempotency.rs");

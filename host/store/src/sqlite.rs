@@ -43,6 +43,8 @@ const SKIP_LOCKED: &str = "";
 /// and runs the union of 32 aggregates faster than the join (about 170
 /// against 220 µs for an agent with 10,000 intents).
 const USAGE_AS_ONE_JOIN: bool = false;
+/// SQLite has no `INSERT` or `UPDATE` inside `WITH`.
+const DATA_MODIFYING_WITH: bool = false;
 
 include!("sql/shared.rs");
 include!("sql/idempotency.rs");
@@ -464,19 +466,9 @@ impl Batch {
             self.bound, self.wanted,
             "a batched statement is bound all its values"
         );
-        let offset = self.wanted;
-        let mut rest = sql;
-        while let Some(at) = rest.find('$') {
-            self.sql.push_str(&rest[..=at]);
-            rest = &rest[at + 1..];
-            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-            if let Ok(n) = rest[..digits].parse::<usize>() {
-                self.sql.push_str(&(n + offset).to_string());
-                self.wanted = self.wanted.max(n + offset);
-            }
-            rest = &rest[digits..];
-        }
-        self.sql.push_str(rest);
+        let (sql, wanted) = renumbered(sql, self.wanted);
+        self.sql.push_str(&sql);
+        self.wanted = wanted;
         self.sql.push_str(";\n");
         self
     }
@@ -763,5 +755,24 @@ impl SqliteStore {
         // (as far as other processes' readers allow).
         let _ = writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await;
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumbered;
+
+    #[test]
+    fn a_statement_renumbered_follows_the_values_bound_before_it() {
+        assert_eq!(
+            renumbered("UPDATE t SET a = $1, b = $12 WHERE c = $2", 6),
+            ("UPDATE t SET a = $7, b = $18 WHERE c = $8".to_owned(), 18)
+        );
+        // A `$` that is no parameter stays, and a statement with none
+        // takes nothing more.
+        assert_eq!(
+            renumbered("SELECT '$' || x FROM t", 3),
+            ("SELECT '$' || x FROM t".to_owned(), 3)
+        );
     }
 }

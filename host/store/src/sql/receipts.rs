@@ -157,14 +157,31 @@ async fn append_receipt(
     let head = locked_head(tx, &receipt.tenant_id, at_ms).await?;
     let key = signing_key(tx, &head.kid).await?;
     let chained = chain(receipt, &head, &key, event_id, at_ms);
-    bind_receipt(sqlx::query(INSERT_RECEIPT), &chained)
-        .execute(&mut **tx)
-        .await?;
-    bind_chain_head(sqlx::query(MOVE_CHAIN_HEAD), &chained)
-        .execute(&mut **tx)
-        .await?;
+    if DATA_MODIFYING_WITH {
+        // One round trip less while the chain's row is locked.
+        let both = sqlx::query(sqlx::AssertSqlSafe(KEEP_RECEIPT_AND_MOVE_HEAD.as_str()));
+        bind_chain_head(bind_receipt(both, &chained), &chained)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        bind_receipt(sqlx::query(INSERT_RECEIPT), &chained)
+            .execute(&mut **tx)
+            .await?;
+        bind_chain_head(sqlx::query(MOVE_CHAIN_HEAD), &chained)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(chained.jws)
 }
+
+/// [`INSERT_RECEIPT`] and [`MOVE_CHAIN_HEAD`] as one statement, where the
+/// database writes through `WITH`: [`bind_receipt`], then
+/// [`bind_chain_head`].
+static KEEP_RECEIPT_AND_MOVE_HEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (_, receipt_values) = renumbered(INSERT_RECEIPT, 0);
+    let (move_head, _) = renumbered(MOVE_CHAIN_HEAD, receipt_values);
+    format!("WITH kept AS ({INSERT_RECEIPT}) {move_head}")
+});
 
 /// A receipt signed in its place after `head`, ready to be kept.
 struct Chained {

@@ -3,7 +3,8 @@
 // that defines `Db`, `DbRow`, `Tx` (its write transaction), `ThisStore` (with a
 // `pool` and a `write()`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
 // where the database has them; SQLite has one writer at a time and needs
-// none). This file holds what every aggregate uses; the others, one per
+// none), `USAGE_AS_ONE_JOIN` (the usage query's shape) and
+// `DATA_MODIFYING_WITH` (whether writes may be joined in `WITH` clauses). This file holds what every aggregate uses; the others, one per
 // aggregate, its statements and row readers.
 
 use async_trait::async_trait;
@@ -112,6 +113,27 @@ async fn remember(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
 }
 
 /// Maps a unique-constraint violation to `error`.
+/// `sql` with each parameter `$n` renumbered `$(n + offset)`, to follow
+/// `offset` values bound before it in one query; and the highest parameter
+/// it then takes (`offset` when it takes none).
+fn renumbered(sql: &str, offset: usize) -> (String, usize) {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut highest = offset;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if let Ok(n) = rest[..digits].parse::<usize>() {
+            out.push_str(&(n + offset).to_string());
+            highest = highest.max(n + offset);
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    (out, highest)
+}
+
 fn unique_as(e: sqlx::Error, error: StoreError) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => error,
