@@ -624,10 +624,11 @@ async fn fill(server: &Server, setup: &Setup, from: usize, count: usize) {
             for chunk in records.chunks(5_000) {
                 store.bulk_insert_intents(chunk).await.unwrap();
             }
-            // What autovacuum does as a database grows by requests: a bulk
-            // fill outruns it (it updates each counter row hundreds of
-            // times in one transaction) and leaves plans made for small
-            // tables. `WARRANT_BENCH_VACUUM=0` measures without it.
+            // What autovacuum and spread checkpoints do as a database grows
+            // by requests: a bulk fill outruns them (it updates each
+            // counter row hundreds of times in one transaction, and leaves
+            // gigabytes of log to checkpoint) and leaves plans made for
+            // small tables. `WARRANT_BENCH_VACUUM=0` measures without it.
             if !std::env::var("WARRANT_BENCH_VACUUM").is_ok_and(|v| v == "0") {
                 store.vacuum().await.unwrap();
             }
