@@ -58,8 +58,8 @@ impl std::ops::DerefMut for PgTx {
 type ThisStore = PostgresStore;
 const FOR_UPDATE: &str = " FOR UPDATE";
 const SKIP_LOCKED: &str = " SKIP LOCKED";
-/// The usage query as one join, which no plan can turn into a scan of the
-/// counters (`sql/usage.rs`).
+/// The usage query as one join, one key seek per range and never run in
+/// parallel (`sql/usage.rs`).
 const USAGE_AS_ONE_JOIN: bool = true;
 /// Statements that write through `WITH` clauses: several writes in one
 /// round trip.

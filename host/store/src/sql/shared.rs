@@ -4,7 +4,8 @@
 // `pool` and a `write()`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
 // where the database has them; SQLite has one writer at a time and needs
 // none), `USAGE_AS_ONE_JOIN` (the usage query's shape) and
-// `DATA_MODIFYING_WITH` (whether writes may be joined in `WITH` clauses). This file holds what every aggregate uses; the others, one per
+// `DATA_MODIFYING_WITH` (whether writes may be joined in `WITH` clauses).
+// This file holds what every aggregate uses; the others, one per
 // aggregate, its statements and row readers.
 
 use async_trait::async_trait;
@@ -112,7 +113,6 @@ async fn remember(tx: &mut Tx, idem: Option<&IdempotencyRecord>) -> Result<()> {
     Ok(())
 }
 
-/// Maps a unique-constraint violation to `error`.
 /// `sql` with each parameter `$n` renumbered `$(n + offset)`, to follow
 /// `offset` values bound before it in one query; and the highest parameter
 /// it then takes (`offset` when it takes none).
@@ -134,6 +134,7 @@ fn renumbered(sql: &str, offset: usize) -> (String, usize) {
     (out, highest)
 }
 
+/// Maps a unique-constraint violation to `error`.
 fn unique_as(e: sqlx::Error, error: StoreError) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => error,

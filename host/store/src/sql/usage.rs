@@ -100,9 +100,11 @@ impl ThisStore {
 /// - **one join** of the list of ranges to the counters. Whatever the
 ///   database's statistics, the only way to it is one seek of the
 ///   counters' primary key per range, so its cost is that of the ranges'
-///   rows however many intents are stored. PostgreSQL planned the union
-///   below as one parallel scan at a million stored intents: some 15 ms a
-///   query, most of it starting workers;
+///   rows however many intents are stored, and PostgreSQL does not run it
+///   in parallel. The union below it did run in parallel at a million
+///   stored intents (its 32 index scans together cost more than the
+///   threshold for parallel query): some 15 ms a query, most of it
+///   starting workers;
 /// - **a union of 32 aggregates**, one per range, which SQLite runs faster.
 static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     const SUMS: &str = "CAST(SUM(b.count) AS BIGINT) AS c,
