@@ -291,23 +291,9 @@ fn bump_sql(merchant: bool) -> &'static str {
     &SQL[usize::from(merchant)]
 }
 
-/// Moves an agent's counters for an intent declared at `created_ms` by
-/// `by`, for all of the agent's intents and for the merchant's; one
-/// statement.
-async fn bump_usage(
-    tx: &mut Tx,
-    agent_id: &str,
-    merchant_key: Option<&str>,
-    currency: &str,
-    created_ms: i64,
-    by: Counts,
-) -> Result<()> {
-    Bump::new(agent_id, merchant_key, currency, created_ms, by)
-        .run(tx)
-        .await
-}
-
-/// A move of an agent's counters: its statement and values.
+/// A move of an agent's counters for an intent declared at `created_ms`,
+/// for all of the agent's intents and for the merchant's: one statement
+/// and its values.
 struct Bump<'a> {
     agent_id: &'a str,
     /// The merchant's scope; never empty.
@@ -417,8 +403,7 @@ async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Re
         .await?;
     let flag = i64::from(is_flagged) - i64::from(was_flagged);
     let declared = declared.unwrap_or(0).min(MAX_BUCKET_SPEND as u64) as i64;
-    bump_usage(
-        tx,
+    Bump::new(
         row.try_get("agent_id")?,
         row.try_get("merchant_key")?,
         row.try_get("currency")?,
@@ -430,5 +415,6 @@ async fn resync_spend(tx: &mut Tx, intent_id: &str, flagged: Option<bool>) -> Re
             flagged_spend: flag * declared,
         },
     )
+    .run(tx)
     .await
 }
