@@ -10,7 +10,14 @@
 //! intent exactly once. A commit returns once PostgreSQL has flushed it
 //! (`synchronous_commit`, on by default), and concurrent commits share
 //! flushes of the write-ahead log.
+//!
+//! A tenant's receipts form one chain, so its writes take turns on the
+//! chain's row. A declared intent, the busiest write, is sent in six
+//! round trips ([`PostgresStore::write_intent`]) and signs its receipt
+//! after the head this server's last declaration left, before it has the
+//! row ([`Chains`]).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,6 +166,8 @@ pub struct PostgresStore {
     turns: PgPool,
     /// The keys receipts are signed with.
     signing: Arc<crate::signing::Signing>,
+    /// The receipt chains' heads as this server's declarations left them.
+    chains: Arc<Chains>,
 }
 
 impl PostgresStore {
@@ -203,6 +212,7 @@ impl PostgresStore {
             pool,
             turns,
             signing: Default::default(),
+            chains: Default::default(),
         })
     }
 
@@ -240,7 +250,14 @@ impl PostgresStore {
         Ok(crate::AgentTurn(Some(Box::new(tx))))
     }
 
-    /// Writes a decided intent and all it brings in one transaction.
+    /// Writes a decided intent and all it brings in one transaction: the
+    /// agent's lock and the tenant's endpoints read, then every row but the
+    /// receipt as one statement ([`intent_rows`]), then the receipt as
+    /// [`Chains::append`] keeps it. Six round trips with the begin and the
+    /// commit (two more when the chain's head must be read, one for each
+    /// side of an idempotency key), where the write in steps takes sixteen.
+    /// A decision that suspends the agent or raises alerts is written in
+    /// steps.
     async fn write_intent(
         &self,
         intent: &IntentRecord,
@@ -248,7 +265,36 @@ impl PostgresStore {
         actions: &DecisionActions,
         idem: RememberIntent<'_>,
     ) -> Result<String> {
-        insert_intent_in_steps(self, intent, event, actions, idem).await
+        if actions.suspend.is_some() || !actions.alerts.is_empty() {
+            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+        }
+        let input = decision_input(actions)?;
+        let mut tx = self.write().await?;
+        remember(&mut tx, idem(None).as_ref()).await?;
+        let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
+            .await?
+            .unwrap_or(AgentStatus::Archived);
+        if status != AgentStatus::Active {
+            return Err(StoreError::AgentNotActive(status));
+        }
+        let endpoints = enabled_endpoints(&mut tx, &intent.tenant_id).await?;
+        intent_rows(Batch::default(), intent, event, actions, &endpoints)
+            .run(&mut tx)
+            .await
+            .map_err(|e| match e {
+                // The agent already used its client intent id.
+                StoreError::Database(sqlx::Error::Database(db))
+                    if db.is_unique_violation() && db.table() == Some("intents") =>
+                {
+                    StoreError::Duplicate
+                }
+                e => e,
+            })?;
+        let receipt = receipt_of(event, intent, false, input.as_ref())?;
+        let receipt = self.chains.append(&mut tx, receipt, event).await?;
+        remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
+        tx.commit().await?;
+        Ok(receipt)
     }
 
     /// Every commit is on disk when it returns: nothing to wait for.
@@ -262,3 +308,118 @@ impl PostgresStore {
         self.pool.close().await;
     }
 }
+
+/// The heads of the tenants' receipt chains as this server's declarations
+/// left them, each with a lock that one declaration at a time holds from
+/// signing its receipt after the head to moving the head, not to its
+/// commit.
+///
+/// The chain's row in the database is what keeps the chain whole: a
+/// receipt is kept only by the statement that moves the head from the one
+/// it was signed after. So a declaration signs after the head the one
+/// before it left, and its statement waits on the row lock until that one
+/// commits; while the one before flushes its commit, the next is already
+/// signed and queued on the row, instead of asking for the row only then
+/// and holding it for three round trips. A head that is not the row's (a
+/// write before it rolled back, another server or another kind of write
+/// moved the chain, a new key) moves nothing, and the receipt is signed
+/// again after the row's head, locked.
+#[derive(Debug, Default)]
+struct Chains(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<ChainHead>>>>>);
+
+impl Chains {
+    /// Past this many tenants, the heads no declaration is using are
+    /// forgotten.
+    const TENANTS: usize = 4096;
+
+    fn of(&self, tenant_id: &str) -> Arc<tokio::sync::Mutex<Option<ChainHead>>> {
+        let mut heads = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if heads.len() >= Self::TENANTS && !heads.contains_key(tenant_id) {
+            heads.retain(|_, head| Arc::strong_count(head) > 1);
+        }
+        heads.entry(tenant_id.to_owned()).or_default().clone()
+    }
+
+    /// Signs `receipt` after the tenant's head and keeps it in `tx`,
+    /// moving the head: see [`Chains`]. Gives the receipt's JWS.
+    async fn append(&self, tx: &mut Tx, receipt: Receipt, event: &IntentEvent) -> Result<String> {
+        let slot = self.of(&receipt.tenant_id);
+        let mut known = slot.lock().await;
+        if let Some(head) = known.take() {
+            let key = signing_key(tx, &head.kid).await?;
+            let chained = chain(receipt.clone(), &head, &key, &event.id, event.at_ms);
+            let after = bind_chain_head(
+                bind_receipt(
+                    sqlx::query(sqlx::AssertSqlSafe(KEEP_RECEIPT_AFTER_HEAD.as_str())),
+                    &chained,
+                ),
+                &chained,
+            );
+            let kept = after
+                .bind(&head.kid)
+                .bind(head.sequence)
+                .bind(&head.last_sha256)
+                .execute(&mut **tx)
+                .await?;
+            if kept.rows_affected() == 1 {
+                *known = Some(moved_head(head.kid, &chained));
+                return Ok(chained.jws);
+            }
+        }
+        let head = locked_head(tx, &receipt.tenant_id, event.at_ms).await?;
+        let key = signing_key(tx, &head.kid).await?;
+        let chained = chain(receipt, &head, &key, &event.id, event.at_ms);
+        let both = sqlx::query(sqlx::AssertSqlSafe(KEEP_RECEIPT_AND_MOVE_HEAD.as_str()));
+        bind_chain_head(bind_receipt(both, &chained), &chained)
+            .execute(&mut **tx)
+            .await?;
+        *known = Some(moved_head(head.kid, &chained));
+        Ok(chained.jws)
+    }
+}
+
+/// The head after `chained`, signed with `kid`.
+fn moved_head(kid: String, chained: &Chained) -> ChainHead {
+    ChainHead {
+        kid,
+        sequence: chained.sequence,
+        last_sha256: Some(receipt::digest(&chained.jws)),
+    }
+}
+
+/// [`INSERT_RECEIPT`] and the chain's head moved to it, in one statement
+/// that does either only if the head is still the one the receipt was
+/// signed after (its key, sequence and digest): [`bind_receipt`], then
+/// [`bind_chain_head`], then that head's key, sequence and digest.
+///
+/// The statement locks the chain's row whatever its head, waiting for a
+/// write that holds it, and compares the head as that write left it: a
+/// `WHERE` on the head would be checked against the row as it was when
+/// the statement began, before the write it waited for had moved it. A
+/// head that is not the one expected is left as it is (the row stays
+/// locked for the write to sign again), and no receipt is kept.
+static KEEP_RECEIPT_AFTER_HEAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let (_, receipt_values) = renumbered(INSERT_RECEIPT, 0);
+    let (sequence, digest, tenant) = (receipt_values + 1, receipt_values + 2, receipt_values + 3);
+    let (kid, after, last) = (receipt_values + 4, receipt_values + 5, receipt_values + 6);
+    let expected = format!(
+        "kid = ${kid} AND sequence = ${after} AND last_sha256 IS NOT DISTINCT FROM ${last}"
+    );
+    let kept = INSERT_RECEIPT
+        .replacen("VALUES (", "SELECT ", 1)
+        .trim_end()
+        .trim_end_matches(')')
+        .to_owned();
+    format!(
+        "WITH moved AS (
+             UPDATE receipt_chains
+                SET sequence = CASE WHEN {expected} THEN ${sequence} ELSE sequence END,
+                    last_sha256 = CASE WHEN {expected} THEN ${digest} ELSE last_sha256 END
+              WHERE tenant_id = ${tenant}
+          RETURNING sequence, last_sha256)
+         {kept} FROM moved WHERE moved.sequence = ${sequence} AND moved.last_sha256 = ${digest}"
+    )
+});

@@ -26,10 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
-    SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Arguments, ConnectOptions, Executor};
+use sqlx::{ConnectOptions, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 type Db = sqlx::Sqlite;
@@ -289,29 +289,7 @@ impl SqliteStore {
         if let Some(idem) = idem(None) {
             batch = bind_remember(batch.statement(REMEMBER), &idem);
         }
-        let counted = Counted::of(intent);
-        batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
-        let bump = counted.bump(intent);
-        batch = bump.bind(batch.statement(bump.sql()));
-        if let Some(stored) = &actions.input {
-            batch = bind_input(batch.statement(KEEP_INPUT), tenant_id, stored, event.at_ms);
-            for config in &stored.configs {
-                batch = bind_config(batch.statement(KEEP_CONFIG), config);
-            }
-        }
-        batch = bind_intent_event(batch.statement(INSERT_INTENT_EVENT), event);
-        for logged in intent_event_records(event, intent, false) {
-            batch = bind_log_row(batch.statement(INSERT_LOG_ROW), &logged);
-            for endpoint in endpoints.iter().filter(|e| e.receives(&logged.event_type)) {
-                batch = bind_delivery(
-                    batch.statement(INSERT_DELIVERY),
-                    tenant_id,
-                    &endpoint.id,
-                    &logged.id,
-                    logged.created_ms,
-                );
-            }
-        }
+        batch = intent_rows(batch, intent, event, actions, &endpoints);
         batch = bind_receipt(batch.statement(INSERT_RECEIPT), &chained);
         batch = bind_chain_head(batch.statement(MOVE_CHAIN_HEAD), &chained);
         if let Some(idem) = idem(Some(&chained.jws)) {
@@ -439,65 +417,6 @@ impl From<StoreError> for Refused {
 impl From<sqlx::Error> for Refused {
     fn from(e: sqlx::Error) -> Self {
         Refused::Error(e.into())
-    }
-}
-
-/// Statements sent to the writer's connection as one query, which sqlx's
-/// SQLite driver runs one after another in a single call on the
-/// connection's thread, stopping at the first that fails. Each statement
-/// is written with its own parameters `$1`…; the batch renumbers them to
-/// follow the values bound before.
-#[derive(Default)]
-struct Batch {
-    sql: String,
-    args: SqliteArguments,
-    /// Values bound so far.
-    bound: usize,
-    /// Values the statements so far take.
-    wanted: usize,
-    /// The first value that could not be encoded.
-    error: Option<String>,
-}
-
-impl Batch {
-    /// Adds a statement; its values are bound next.
-    fn statement(mut self, sql: &str) -> Self {
-        assert_eq!(
-            self.bound, self.wanted,
-            "a batched statement is bound all its values"
-        );
-        let (sql, wanted) = renumbered(sql, self.wanted);
-        self.sql.push_str(&sql);
-        self.wanted = wanted;
-        self.sql.push_str(";\n");
-        self
-    }
-
-    /// Runs the statements in `tx`.
-    async fn run(self, tx: &mut WriteTx) -> Result<()> {
-        assert_eq!(
-            self.bound, self.wanted,
-            "a batched statement is bound all its values"
-        );
-        if let Some(error) = self.error {
-            return Err(StoreError::Database(sqlx::Error::Encode(error.into())));
-        }
-        sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }
-}
-
-impl Binds for Batch {
-    fn bind_next<'t, T: sqlx::Encode<'t, Db> + sqlx::Type<Db>>(mut self, value: T) -> Self {
-        if let Err(e) = self.args.add(value)
-            && self.error.is_none()
-        {
-            self.error = Some(format!("value ${} of a batch: {e}", self.bound + 1));
-        }
-        self.bound += 1;
-        self
     }
 }
 
@@ -760,7 +679,7 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::renumbered;
+    use super::{renumbered, with_rows};
 
     #[test]
     fn a_statement_renumbered_follows_the_values_bound_before_it() {
@@ -773,6 +692,18 @@ mod tests {
         assert_eq!(
             renumbered("SELECT '$' || x FROM t", 3),
             ("SELECT '$' || x FROM t".to_owned(), 3)
+        );
+    }
+
+    #[test]
+    fn an_insert_of_several_rows_numbers_each_rows_values_after_the_last() {
+        assert_eq!(
+            with_rows("INSERT INTO t (a, b) VALUES ($1, $2)", 3),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6)"
+        );
+        assert_eq!(
+            with_rows("INSERT INTO t (a) VALUES ($1)", 1),
+            "INSERT INTO t (a) VALUES ($1)"
         );
     }
 }

@@ -2193,6 +2193,77 @@ async fn two_handles_on_one_database_keep_one_chain_and_one_outbox(backend: Back
     assert_eq!(sent, ["int_0002", "int_0003", "int_0004", "int_0005"]);
 }
 
+/// Declarations of several agents at once, with a write of another kind
+/// moving the chain and a new signing key among them, each get a receipt
+/// on one unbroken chain.
+async fn declarations_at_once_keep_one_chain(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    for agent in 2..=6 {
+        let mut record = store.agent("tn_1", "ag_1").await.unwrap().unwrap();
+        record.agent.id = format!("ag_{agent}");
+        store
+            .insert_agent(
+                &record,
+                &warrant_store::Actor::named_by_id("tenant:tn_1"),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let first = declare_one_euro(store.clone(), 1, NOW).await.unwrap();
+    let declare = |n: u32| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut record = intent(
+                n,
+                NOW + i64::from(n),
+                IntentStatus::Approved,
+                Money::eur(1),
+                "a.com",
+            );
+            record.agent_id = format!("ag_{}", n % 6 + 1);
+            store
+                .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+                .await
+                .unwrap()
+        })
+    };
+    let mut writes: Vec<_> = (2..=30).map(declare).collect();
+    // Meanwhile the first intent is cancelled (its receipt written in
+    // steps) and the tenant's key rotated.
+    let change = move_of(
+        "int_0001",
+        IntentStatus::Approved,
+        IntentStatus::Cancelled,
+        NOW + 100,
+    );
+    let cancelled = store
+        .change_status(&change, &|_| None)
+        .await
+        .unwrap()
+        .unwrap();
+    writes.extend((31..=45).map(declare));
+    store.rotate_signing_key("tn_1", NOW + 200).await.unwrap();
+    writes.extend((46..=60).map(declare));
+    let mut written = vec![first, cancelled];
+    for write in writes {
+        written.push(write.await.unwrap());
+    }
+
+    let receipts = store.receipts("tn_1", 1, i64::MAX, 1_000).await.unwrap();
+    let links: Vec<&str> = receipts.iter().map(|r| r.jws.as_str()).collect();
+    assert_eq!(
+        receipt::verify_chain(&links, &jwks_of(&store).await, None),
+        Ok(61)
+    );
+    let mut kept: Vec<&str> = links.clone();
+    kept.sort_unstable();
+    written.sort_unstable();
+    assert_eq!(kept, written, "each write's receipt is on the chain, once");
+}
+
 /// Writes given up at every point on their way (as when a client hangs
 /// up) leave each intent whole or absent, the chain unbroken, and the
 /// store writing.
@@ -2304,6 +2375,7 @@ on_both!(
     an_authorization_takes_its_intent_once_and_reserves_its_amount_until_settled,
     two_handles_on_one_database_keep_one_chain_and_one_outbox,
     writes_given_up_midway_leave_nothing_half_done,
+    declarations_at_once_keep_one_chain,
 );
 
 fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {

@@ -640,6 +640,52 @@ async fn lock_agent_of(tx: &mut Tx, intent_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Adds to `batch` a decided intent's row, its counters' move, its
+/// evaluation input and configurations, its history entry, and its events
+/// with their deliveries to the tenant's enabled `endpoints`: all of its
+/// write but the receipt, the idempotency key and its decision's actions.
+fn intent_rows(
+    mut batch: Batch,
+    intent: &IntentRecord,
+    event: &IntentEvent,
+    actions: &DecisionActions,
+    endpoints: &[Receiver],
+) -> Batch {
+    let tenant_id = &intent.tenant_id;
+    let counted = Counted::of(intent);
+    batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
+    let bump = counted.bump(intent);
+    batch = bump.bind(batch.statement(bump.sql()));
+    if let Some(stored) = &actions.input {
+        batch = bind_input(batch.statement(KEEP_INPUT), tenant_id, stored, event.at_ms);
+        for config in &stored.configs {
+            batch = bind_config(batch.statement(KEEP_CONFIG), config);
+        }
+    }
+    batch = bind_intent_event(batch.statement(INSERT_INTENT_EVENT), event);
+    // The events in one statement, which numbers them in their order (the
+    // `WITH` clauses of one statement run in no order one may rely on).
+    let events = intent_event_records(event, intent, false);
+    if !events.is_empty() {
+        batch = batch.statement(&with_rows(INSERT_LOG_ROW, events.len()));
+        for logged in &events {
+            batch = bind_log_row(batch, logged);
+        }
+    }
+    for logged in &events {
+        for endpoint in endpoints.iter().filter(|e| e.receives(&logged.event_type)) {
+            batch = bind_delivery(
+                batch.statement(INSERT_DELIVERY),
+                tenant_id,
+                &endpoint.id,
+                &logged.id,
+                logged.created_ms,
+            );
+        }
+    }
+    batch
+}
+
 /// Writes a decided intent, its counters, its history entry, events and
 /// receipt, and what its decision asks for, one statement after another
 /// in one transaction. Gives the receipt.

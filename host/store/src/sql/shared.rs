@@ -89,6 +89,83 @@ impl Binds for sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
     }
 }
 
+/// Statements sent as one query, each written with its own parameters
+/// `$1`… and renumbered to follow the values bound before it. SQLite runs
+/// them one after another in one call on its connection's thread, stopping
+/// at the first that fails; PostgreSQL (`DATA_MODIFYING_WITH`) runs them
+/// as the `WITH` clauses of one statement, which holds or fails whole.
+/// Either way, one round trip.
+#[derive(Default)]
+struct Batch {
+    sql: String,
+    args: <Db as sqlx::Database>::Arguments,
+    /// Statements so far.
+    statements: usize,
+    /// Values bound so far.
+    bound: usize,
+    /// Values the statements so far take.
+    wanted: usize,
+    /// The first value that could not be encoded.
+    error: Option<String>,
+}
+
+impl Batch {
+    /// Adds a statement; its values are bound next. On PostgreSQL it must
+    /// be an `INSERT`, `UPDATE` or `DELETE`.
+    fn statement(mut self, sql: &str) -> Self {
+        assert_eq!(
+            self.bound, self.wanted,
+            "a batched statement is bound all its values"
+        );
+        let (sql, wanted) = renumbered(sql, self.wanted);
+        if DATA_MODIFYING_WITH {
+            let joint = if self.statements == 0 { "WITH" } else { "," };
+            self.sql
+                .push_str(&format!("{joint} s{} AS ({sql})\n", self.statements));
+        } else {
+            self.sql.push_str(&sql);
+            self.sql.push_str(";\n");
+        }
+        self.statements += 1;
+        self.wanted = wanted;
+        self
+    }
+
+    /// Runs the statements on `conn`.
+    async fn run(mut self, conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+        assert_eq!(
+            self.bound, self.wanted,
+            "a batched statement is bound all its values"
+        );
+        if let Some(error) = self.error {
+            return Err(StoreError::Database(sqlx::Error::Encode(error.into())));
+        }
+        if self.statements == 0 {
+            return Ok(());
+        }
+        if DATA_MODIFYING_WITH {
+            // Every clause runs to its end whether read or not.
+            self.sql.push_str("SELECT 1");
+        }
+        sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Binds for Batch {
+    fn bind_next<'t, T: sqlx::Encode<'t, Db> + sqlx::Type<Db>>(mut self, value: T) -> Self {
+        if let Err(e) = sqlx::Arguments::add(&mut self.args, value)
+            && self.error.is_none()
+        {
+            self.error = Some(format!("value ${} of a batch: {e}", self.bound + 1));
+        }
+        self.bound += 1;
+        self
+    }
+}
+
 /// Claims an idempotency key with its answer: [`bind_remember`].
 const REMEMBER: &str =
     "INSERT INTO idempotency (scope, key, request_sha256, status, body, created_ms)
@@ -132,6 +209,18 @@ fn renumbered(sql: &str, offset: usize) -> (String, usize) {
     }
     out.push_str(rest);
     (out, highest)
+}
+
+/// `insert`, an `INSERT … VALUES (…)` of one row whose parameters are all
+/// in that last row, as the same `INSERT` of `rows` rows, each row's
+/// parameters following the row's before: one statement, which inserts
+/// its rows in their order.
+fn with_rows(insert: &str, rows: usize) -> String {
+    let at = insert.rfind("VALUES").expect("an INSERT … VALUES") + "VALUES".len();
+    let (head, row) = insert.split_at(at);
+    let (_, per_row) = renumbered(row, 0);
+    let rows: Vec<String> = (0..rows).map(|n| renumbered(row, n * per_row).0).collect();
+    format!("{head}{}", rows.join(","))
 }
 
 /// Maps a unique-constraint violation to `error`.
