@@ -269,14 +269,7 @@ impl PostgresStore {
             return insert_intent_in_steps(self, intent, event, actions, idem).await;
         }
         let input = decision_input(actions)?;
-        let mut tx = self.write().await?;
-        remember(&mut tx, idem(None).as_ref()).await?;
-        let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
-            .await?
-            .unwrap_or(AgentStatus::Archived);
-        if status != AgentStatus::Active {
-            return Err(StoreError::AgentNotActive(status));
-        }
+        let mut tx = begin_intent_write(self, intent, idem).await?;
         let endpoints = enabled_endpoints(&mut tx, &intent.tenant_id).await?;
         intent_rows(Batch::default(), intent, event, actions, &endpoints)
             .run(&mut tx)

@@ -686,6 +686,24 @@ fn intent_rows(
     batch
 }
 
+/// Starts the write of a decided intent: claims its idempotency key, if
+/// any, and takes its agent's lock, refusing an agent that is not active.
+async fn begin_intent_write(
+    store: &ThisStore,
+    intent: &IntentRecord,
+    idem: RememberIntent<'_>,
+) -> Result<Tx> {
+    let mut tx = store.write().await?;
+    remember(&mut tx, idem(None).as_ref()).await?;
+    let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
+        .await?
+        .unwrap_or(AgentStatus::Archived);
+    if status != AgentStatus::Active {
+        return Err(StoreError::AgentNotActive(status));
+    }
+    Ok(tx)
+}
+
 /// Writes a decided intent, its counters, its history entry, events and
 /// receipt, and what its decision asks for, one statement after another
 /// in one transaction. Gives the receipt.
@@ -696,14 +714,7 @@ async fn insert_intent_in_steps(
     actions: &DecisionActions,
     idem: RememberIntent<'_>,
 ) -> Result<String> {
-    let mut tx = store.write().await?;
-    remember(&mut tx, idem(None).as_ref()).await?;
-    let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
-        .await?
-        .unwrap_or(AgentStatus::Archived);
-    if status != AgentStatus::Active {
-        return Err(StoreError::AgentNotActive(status));
-    }
+    let mut tx = begin_intent_write(store, intent, idem).await?;
     insert_counted(&mut tx, intent).await?;
     let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
     let receipt = insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
