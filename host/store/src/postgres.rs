@@ -256,7 +256,8 @@ impl PostgresStore {
     /// [`Chains::append`] keeps it. Six round trips with the begin and the
     /// commit (two more when the chain's head must be read, one for each
     /// side of an idempotency key), where the write in steps takes sixteen.
-    /// A decision that suspends the agent or raises alerts is written in
+    /// A decision that suspends the agent or raises alerts, or whose events
+    /// go to more endpoints than [`intent_rows`] batches, is written in
     /// steps.
     async fn write_intent(
         &self,
@@ -271,18 +272,20 @@ impl PostgresStore {
         let input = decision_input(actions)?;
         let mut tx = begin_intent_write(self, intent, idem).await?;
         let endpoints = enabled_endpoints(&mut tx, &intent.tenant_id).await?;
-        intent_rows(Batch::default(), intent, event, actions, &endpoints)
-            .run(&mut tx)
-            .await
-            .map_err(|e| match e {
-                // The agent already used its client intent id.
-                StoreError::Database(sqlx::Error::Database(db))
-                    if db.is_unique_violation() && db.table() == Some("intents") =>
-                {
-                    StoreError::Duplicate
-                }
-                e => e,
-            })?;
+        let Some(rows) = intent_rows(Batch::default(), intent, event, actions, &endpoints) else {
+            // More deliveries than one statement holds.
+            drop(tx);
+            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+        };
+        rows.run(&mut tx).await.map_err(|e| match e {
+            // The agent already used its client intent id.
+            StoreError::Database(sqlx::Error::Database(db))
+                if db.is_unique_violation() && db.table() == Some("intents") =>
+            {
+                StoreError::Duplicate
+            }
+            e => e,
+        })?;
         let receipt = receipt_of(event, intent, false, input.as_ref())?;
         let receipt = self.chains.append(&mut tx, receipt, event).await?;
         remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
@@ -358,28 +361,13 @@ impl Chains {
                 .execute(&mut **tx)
                 .await?;
             if kept.rows_affected() == 1 {
-                *known = Some(moved_head(head.kid, &chained));
+                *known = Some(chained.head_after(head.kid));
                 return Ok(chained.jws);
             }
         }
-        let head = locked_head(tx, &receipt.tenant_id, event.at_ms).await?;
-        let key = signing_key(tx, &head.kid).await?;
-        let chained = chain(receipt, &head, &key, &event.id, event.at_ms);
-        let both = sqlx::query(sqlx::AssertSqlSafe(KEEP_RECEIPT_AND_MOVE_HEAD.as_str()));
-        bind_chain_head(bind_receipt(both, &chained), &chained)
-            .execute(&mut **tx)
-            .await?;
-        *known = Some(moved_head(head.kid, &chained));
-        Ok(chained.jws)
-    }
-}
-
-/// The head after `chained`, signed with `kid`.
-fn moved_head(kid: String, chained: &Chained) -> ChainHead {
-    ChainHead {
-        kid,
-        sequence: chained.sequence,
-        last_sha256: Some(receipt::digest(&chained.jws)),
+        let (jws, moved) = append_receipt(tx, receipt, &event.id, event.at_ms).await?;
+        *known = Some(moved);
+        Ok(jws)
     }
 }
 

@@ -227,7 +227,8 @@ impl SqliteStore {
 
     /// Writes a decided intent and all it brings: see
     /// [`SqliteStore::try_write_intent`]. A decision that suspends the
-    /// agent or raises alerts is written in steps.
+    /// agent or raises alerts, or whose events go to more endpoints than
+    /// [`intent_rows`] batches, is written in steps.
     async fn write_intent(
         &self,
         intent: &IntentRecord,
@@ -238,12 +239,15 @@ impl SqliteStore {
         if actions.suspend.is_some() || !actions.alerts.is_empty() {
             return insert_intent_in_steps(self, intent, event, actions, idem).await;
         }
-        match self.try_write_intent(intent, event, actions, idem).await {
+        let mut tried = self.try_write_intent(intent, event, actions, idem).await;
+        if let Err(Refused::ChainMoved) = tried {
             // The chain's head the writer knew is forgotten: read it again.
-            Err(Refused::ChainMoved) => self
-                .try_write_intent(intent, event, actions, idem)
-                .await
-                .map_err(Refused::into_error),
+            tried = self.try_write_intent(intent, event, actions, idem).await;
+        }
+        match tried {
+            Err(Refused::ManyDeliveries) => {
+                insert_intent_in_steps(self, intent, event, actions, idem).await
+            }
             done => done.map_err(Refused::into_error),
         }
     }
@@ -289,7 +293,8 @@ impl SqliteStore {
         if let Some(idem) = idem(None) {
             batch = bind_remember(batch.statement(REMEMBER), &idem);
         }
-        batch = intent_rows(batch, intent, event, actions, &endpoints);
+        batch = intent_rows(batch, intent, event, actions, &endpoints)
+            .ok_or(Refused::ManyDeliveries)?;
         batch = bind_receipt(batch.statement(INSERT_RECEIPT), &chained);
         batch = bind_chain_head(batch.statement(MOVE_CHAIN_HEAD), &chained);
         if let Some(idem) = idem(Some(&chained.jws)) {
@@ -297,11 +302,7 @@ impl SqliteStore {
         }
         batch = batch.statement("RELEASE write");
 
-        let moved = ChainHead {
-            kid: head.kid,
-            sequence: chained.sequence,
-            last_sha256: Some(receipt::digest(&chained.jws)),
-        };
+        let moved = chained.head_after(head.kid);
         let (tenant_id, agent_id) = (tenant_id.clone(), intent.agent_id.clone());
         // Sent, the batch runs to its end and the write commits or rolls
         // back even if the request is given up meanwhile.
@@ -373,6 +374,8 @@ enum Refused {
     ChainMoved,
     /// The agent is not active (which status, a read tells).
     AgentNotActive,
+    /// The intent's events go to more endpoints than one batch holds.
+    ManyDeliveries,
     Error(StoreError),
 }
 
@@ -404,6 +407,9 @@ impl Refused {
                 StoreError::Unfinished("the receipt chain moved under it twice".to_owned())
             }
             Refused::AgentNotActive => StoreError::AgentNotActive(AgentStatus::Archived),
+            Refused::ManyDeliveries => {
+                StoreError::Unfinished("more deliveries than one batch holds".to_owned())
+            }
         }
     }
 }

@@ -2366,6 +2366,7 @@ on_both!(
     a_plan_caps_the_plugins_and_their_bytes,
     the_stores_expiry_rule_is_the_domains,
     every_write_logs_its_events_and_fills_the_outbox_in_its_transaction,
+    a_declaration_reaches_every_one_of_many_endpoints,
     a_claimed_delivery_is_leased_and_a_failed_one_disables_its_endpoint,
     an_endpoint_reached_since_a_delivery_failed_stays_enabled,
     intents_list_by_the_time_they_were_declared,
@@ -3023,6 +3024,53 @@ async fn every_write_logs_its_events_and_fills_the_outbox_in_its_transaction(bac
             ("we_intents", "intent.approved"),
             ("we_intents", "intent.created")
         ]
+    );
+}
+
+/// A tenant with more endpoints than a declaration's batch carries
+/// deliveries for (PostgreSQL takes at most 65,535 values in a statement,
+/// five for each delivery) still declares intents, written in steps, each
+/// event queued for every endpoint.
+async fn a_declaration_reaches_every_one_of_many_endpoints(backend: Backend) {
+    let Some((_dir, store)) = store_with_agent(backend).await else {
+        return;
+    };
+    const ENDPOINTS: usize = 150;
+    for n in 0..ENDPOINTS {
+        let added = endpoint(&format!("we_{n:04}"), &["intent.*"]);
+        store.insert_endpoint(&added, &admin()).await.unwrap();
+    }
+    let record = intent(1, NOW, IntentStatus::Approved, Money::eur(100), "a.com");
+    let receipt = store
+        .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+        .await
+        .unwrap();
+
+    let claimed = store
+        .claim_deliveries(NOW + 1, 60_000, 3 * ENDPOINTS as i64)
+        .await
+        .unwrap();
+
+    let mut sent: Vec<(&str, &str)> = claimed
+        .iter()
+        .map(|d| (d.event.event_type.as_str(), d.endpoint.id.as_str()))
+        .collect();
+    sent.sort_unstable();
+    sent.dedup();
+    assert_eq!(claimed.len(), 2 * ENDPOINTS);
+    assert_eq!(
+        sent.len(),
+        2 * ENDPOINTS,
+        "one delivery per endpoint and event"
+    );
+    assert!(
+        sent.iter()
+            .all(|(event, _)| ["intent.created", "intent.approved"].contains(event))
+    );
+    let receipts = store.receipts("tn_1", 1, i64::MAX, 10).await.unwrap();
+    assert_eq!(
+        receipts.iter().map(|r| r.jws.as_str()).collect::<Vec<_>>(),
+        [receipt.as_str()]
     );
 }
 

@@ -536,7 +536,8 @@ async fn insert_event_with(
     };
     log_intent_event(tx, event, intent, flagged).await?;
     let receipt = receipt_of(event, intent, flagged, input)?;
-    append_receipt(tx, receipt, &event.id, event.at_ms).await
+    let (jws, _) = append_receipt(tx, receipt, &event.id, event.at_ms).await?;
+    Ok(jws)
 }
 
 /// Records an intent's history entry: [`bind_intent_event`].
@@ -640,17 +641,40 @@ async fn lock_agent_of(tx: &mut Tx, intent_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The most deliveries one declaration's batch carries, five values each.
+/// PostgreSQL takes at most 65,535 values in a statement (its batch is
+/// one), SQLite 32,766 (its batch is a statement per row): a tenant with
+/// more endpoints than this fills has its declarations written in steps,
+/// a statement per delivery.
+const BATCHED_DELIVERIES: usize = 200;
+const _: () = assert!(BATCHED_DELIVERIES * 5 <= 32_766 / 16);
+
 /// Adds to `batch` a decided intent's row, its counters' move, its
 /// evaluation input and configurations, its history entry, and its events
 /// with their deliveries to the tenant's enabled `endpoints`: all of its
 /// write but the receipt, the idempotency key and its decision's actions.
+/// `None` when the events go to more than [`BATCHED_DELIVERIES`]
+/// endpoints' deliveries.
 fn intent_rows(
     mut batch: Batch,
     intent: &IntentRecord,
     event: &IntentEvent,
     actions: &DecisionActions,
     endpoints: &[Receiver],
-) -> Batch {
+) -> Option<Batch> {
+    let events = intent_event_records(event, intent, false);
+    let deliveries = events
+        .iter()
+        .map(|logged| {
+            endpoints
+                .iter()
+                .filter(|e| e.receives(&logged.event_type))
+                .count()
+        })
+        .sum::<usize>();
+    if deliveries > BATCHED_DELIVERIES {
+        return None;
+    }
     let tenant_id = &intent.tenant_id;
     let counted = Counted::of(intent);
     batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
@@ -665,7 +689,6 @@ fn intent_rows(
     batch = bind_intent_event(batch.statement(INSERT_INTENT_EVENT), event);
     // The events in one statement, which numbers them in their order (the
     // `WITH` clauses of one statement run in no order one may rely on).
-    let events = intent_event_records(event, intent, false);
     if !events.is_empty() {
         batch = batch.statement(&with_rows(INSERT_LOG_ROW, events.len()));
         for logged in &events {
@@ -683,7 +706,7 @@ fn intent_rows(
             );
         }
     }
-    batch
+    Some(batch)
 }
 
 /// Starts the write of a decided intent: claims its idempotency key, if

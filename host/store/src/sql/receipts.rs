@@ -147,13 +147,13 @@ fn receipt_time(at_ms: i64) -> String {
 /// Adds `receipt` to its tenant's chain, signed with the tenant's key, in
 /// the write's transaction: the chain's head stays locked until the write
 /// commits, and is made with the tenant's first key for its first
-/// receipt. Gives the receipt's compact JWS.
+/// receipt. Gives the receipt's compact JWS and the head it leaves.
 async fn append_receipt(
     tx: &mut Tx,
     receipt: Receipt,
     event_id: &str,
     at_ms: i64,
-) -> Result<String> {
+) -> Result<(String, ChainHead)> {
     let head = locked_head(tx, &receipt.tenant_id, at_ms).await?;
     let key = signing_key(tx, &head.kid).await?;
     let chained = chain(receipt, &head, &key, event_id, at_ms);
@@ -171,7 +171,8 @@ async fn append_receipt(
             .execute(&mut **tx)
             .await?;
     }
-    Ok(chained.jws)
+    let moved = chained.head_after(head.kid);
+    Ok((chained.jws, moved))
 }
 
 /// [`INSERT_RECEIPT`] and [`MOVE_CHAIN_HEAD`] as one statement, where the
@@ -191,6 +192,17 @@ struct Chained {
     sequence: i64,
     jws: String,
     at_ms: i64,
+}
+
+impl Chained {
+    /// The chain's head once this receipt, signed with `kid`, is kept.
+    fn head_after(&self, kid: String) -> ChainHead {
+        ChainHead {
+            kid,
+            sequence: self.sequence,
+            last_sha256: Some(receipt::digest(&self.jws)),
+        }
+    }
 }
 
 /// Signs `receipt` with `key` as the next after `head`.
