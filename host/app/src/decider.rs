@@ -60,8 +60,16 @@ pub(crate) fn context_of(
 /// includes the one before.
 pub(crate) struct DecisionTurn<'a> {
     // The database's turn is given back first.
-    _shared: AgentTurn,
-    _local: Turn<'a>,
+    shared: AgentTurn,
+    local: Turn<'a>,
+}
+
+impl<'a> DecisionTurn<'a> {
+    /// The database's turn, for the write that ends it, and this server's,
+    /// to hold until then.
+    pub(crate) fn into_parts(self) -> (AgentTurn, Turn<'a>) {
+        (self.shared, self.local)
+    }
 }
 
 impl App {
@@ -69,10 +77,7 @@ impl App {
     pub(crate) async fn decision_turn(&self, agent_id: &str) -> Result<DecisionTurn<'_>> {
         let local = self.inner.turns.take(agent_id).await;
         let shared = self.inner.store.agent_turn(agent_id).await?;
-        Ok(DecisionTurn {
-            _shared: shared,
-            _local: local,
-        })
+        Ok(DecisionTurn { shared, local })
     }
 
     /// The agent's usage at `now_ms` as `policy` sees it: spend in

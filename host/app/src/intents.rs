@@ -237,7 +237,7 @@ impl Intents<'_> {
         // One decision at a time per agent, on this server and on every
         // server sharing the database: the usage each sees includes the one
         // before.
-        let _turn = app.decision_turn(&agent_id).await?;
+        let turn = app.decision_turn(&agent_id).await?;
         let now = now_ms();
         let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
         let status = IntentStatus::from_outcome(decision.outcome);
@@ -324,9 +324,18 @@ impl Intents<'_> {
                 ..created.clone()
             })
         };
+        // The database's turn ends with the write, made in it; this
+        // server's when the write is done.
+        let (shared_turn, _local_turn) = turn.into_parts();
         match app
             .store()
-            .insert_intent(&record_as_decided, &created.events[0], &actions, &remember)
+            .insert_intent_in_turn(
+                shared_turn,
+                &record_as_decided,
+                &created.events[0],
+                &actions,
+                &remember,
+            )
             .await
         {
             Ok(receipt) => {

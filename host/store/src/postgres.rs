@@ -12,8 +12,9 @@
 //! flushes of the write-ahead log.
 //!
 //! A tenant's receipts form one chain, so its writes take turns on the
-//! chain's row. A declared intent, the busiest write, is sent in six
-//! round trips ([`PostgresStore::write_intent`]) and signs its receipt
+//! chain's row. A declared intent, the busiest write, is made in the
+//! transaction of its agent's turn in four round trips after the turn's
+//! two ([`PostgresStore::write_intent_in_turn`]) and signs its receipt
 //! after the head this server's last declaration left, before it has the
 //! row ([`Chains`]).
 
@@ -161,8 +162,9 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
 pub struct PostgresStore {
     pool: PgPool,
     /// Connections that hold agents' turns, apart from `pool`: a request
-    /// holding a turn needs connections of `pool` to finish, so the two
-    /// drawing from one pool could wait for each other forever.
+    /// holding a turn needs connections of `pool` to finish (its usage
+    /// read), so the two drawing from one pool could wait for each other
+    /// forever. A declared intent is written on its turn's connection.
     turns: PgPool,
     /// The keys receipts are signed with.
     signing: Arc<crate::signing::Signing>,
@@ -240,7 +242,8 @@ impl PostgresStore {
 
 impl PostgresStore {
     /// A transaction holding an advisory lock on the agent's id; dropping it
-    /// rolls back, which releases the lock.
+    /// rolls back, which releases the lock, and a declared intent's write
+    /// commits it ([`PostgresStore::write_intent_in_turn`]).
     async fn take_agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
         let mut tx = self.turns.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
@@ -250,15 +253,9 @@ impl PostgresStore {
         Ok(crate::AgentTurn(Some(Box::new(tx))))
     }
 
-    /// Writes a decided intent and all it brings in one transaction: the
-    /// agent's lock and the tenant's endpoints read, then every row but the
-    /// receipt as one statement ([`intent_rows`]), then the receipt as
-    /// [`Chains::append`] keeps it. Six round trips with the begin and the
-    /// commit (two more when the chain's head must be read, one for each
-    /// side of an idempotency key), where the write in steps takes sixteen.
-    /// A decision that suspends the agent or raises alerts, or whose events
-    /// go to more endpoints than [`intent_rows`] batches, is written in
-    /// steps.
+    /// Writes a decided intent and all it brings in one transaction: see
+    /// [`PostgresStore::write_intent_in_turn`], in a transaction of its
+    /// own.
     async fn write_intent(
         &self,
         intent: &IntentRecord,
@@ -266,16 +263,53 @@ impl PostgresStore {
         actions: &DecisionActions,
         idem: RememberIntent<'_>,
     ) -> Result<String> {
+        self.write_intent_in_turn(crate::AgentTurn(None), intent, event, actions, idem)
+            .await
+    }
+
+    /// Writes a decided intent and all it brings in the agent's turn,
+    /// whose transaction (begun, the agent's advisory lock held) it is
+    /// made and committed in: the agent's row locked and the tenant's
+    /// endpoints read in one statement ([`locked_agent_and_endpoints`]),
+    /// then every row but the receipt as one statement ([`intent_rows`]),
+    /// then the receipt as [`Chains::append`] keeps it, then the commit.
+    /// Four round trips after the turn's two (two more when the chain's
+    /// head must be read, one for each side of an idempotency key), where
+    /// a write of its own after a turn of its own took nine, and the write
+    /// in steps sixteen. A decision that suspends the agent or raises
+    /// alerts, or whose events go to more endpoints than [`intent_rows`]
+    /// batches, is written in steps, in the same transaction.
+    async fn write_intent_in_turn(
+        &self,
+        turn: crate::AgentTurn,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
+        // A turn that is no transaction is held to the end.
+        let (mut tx, _held) = match turn
+            .0
+            .map(|held| held.downcast::<Transaction<'static, Postgres>>())
+        {
+            Some(Ok(tx)) => {
+                let signing = self.signing.clone();
+                (PgTx { tx: *tx, signing }, None)
+            }
+            held => (self.write().await?, held),
+        };
         if actions.suspend.is_some() || !actions.alerts.is_empty() {
-            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+            let tx = claim_intent_write(tx, intent, idem).await?;
+            return write_in_steps(tx, intent, event, actions, idem).await;
         }
         let input = decision_input(actions)?;
-        let mut tx = begin_intent_write(self, intent, idem).await?;
-        let endpoints = enabled_endpoints(&mut tx, &intent.tenant_id).await?;
+        remember(&mut tx, idem(None).as_ref()).await?;
+        let (status, endpoints) =
+            locked_agent_and_endpoints(&mut tx, &intent.tenant_id, &intent.agent_id).await?;
+        refuse_inactive(status)?;
         let Some(rows) = intent_rows(Batch::default(), intent, event, actions, &endpoints) else {
             // More deliveries than one statement holds.
-            drop(tx);
-            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+            return write_in_steps(tx, intent, event, actions, idem).await;
         };
         rows.run(&mut tx).await.map_err(|e| match e {
             // The agent already used its client intent id.
@@ -303,6 +337,42 @@ impl PostgresStore {
         self.turns.close().await;
         self.pool.close().await;
     }
+}
+
+/// The agent's status, its row locked for the rest of the write (none if
+/// there is no such agent), and its tenant's enabled endpoints, in one
+/// statement: [`agent_status`] and [`enabled_endpoints`] at once.
+async fn locked_agent_and_endpoints(
+    tx: &mut Tx,
+    tenant_id: &str,
+    agent_id: &str,
+) -> Result<(Option<AgentStatus>, Vec<Receiver>)> {
+    let rows = sqlx::query(
+        "SELECT a.status, e.id, e.events
+           FROM agents a
+           LEFT JOIN webhook_endpoints e
+             ON e.tenant_id = a.tenant_id AND e.disabled_ms IS NULL
+          WHERE a.tenant_id = $1 AND a.id = $2
+            FOR UPDATE OF a",
+    )
+    .bind(tenant_id)
+    .bind(agent_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok((None, Vec::new()));
+    };
+    let status = parse_enum("agents.status", first.try_get("status")?)?;
+    let mut endpoints = Vec::new();
+    for row in &rows {
+        if let Some(id) = row.try_get::<Option<String>, _>("id")? {
+            endpoints.push(Receiver {
+                id,
+                patterns: parse_json("webhook_endpoints.events", row.try_get("events")?)?,
+            });
+        }
+    }
+    Ok((Some(status), endpoints))
 }
 
 /// The heads of the tenants' receipt chains as this server's declarations

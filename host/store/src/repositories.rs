@@ -416,6 +416,19 @@ pub trait IntentRepository: Send + Sync {
         idem: RememberIntent<'_>,
     ) -> Result<String>;
 
+    /// [`IntentRepository::insert_intent`] in the agent's `turn` (see
+    /// [`Store::agent_turn`](crate::Store::agent_turn)), which ends with
+    /// the write. On PostgreSQL the turn is a transaction, which the write
+    /// is made and committed in.
+    async fn insert_intent_in_turn(
+        &self,
+        turn: crate::AgentTurn,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String>;
+
     /// A tenant's intent.
     async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>>;
 

@@ -237,7 +237,8 @@ impl SqliteStore {
         idem: RememberIntent<'_>,
     ) -> Result<String> {
         if actions.suspend.is_some() || !actions.alerts.is_empty() {
-            return insert_intent_in_steps(self, intent, event, actions, idem).await;
+            let tx = claim_intent_write(self.write().await?, intent, idem).await?;
+            return write_in_steps(tx, intent, event, actions, idem).await;
         }
         let mut tried = self.try_write_intent(intent, event, actions, idem).await;
         if let Err(Refused::ChainMoved) = tried {
@@ -246,10 +247,26 @@ impl SqliteStore {
         }
         match tried {
             Err(Refused::ManyDeliveries) => {
-                insert_intent_in_steps(self, intent, event, actions, idem).await
+                let tx = claim_intent_write(self.write().await?, intent, idem).await?;
+                write_in_steps(tx, intent, event, actions, idem).await
             }
             done => done.map_err(Refused::into_error),
         }
+    }
+
+    /// [`SqliteStore::write_intent`]: SQLite's turn is this server's own,
+    /// held until the write is done.
+    async fn write_intent_in_turn(
+        &self,
+        turn: crate::AgentTurn,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
+        let written = self.write_intent(intent, event, actions, idem).await;
+        drop(turn);
+        written
     }
 
     /// Writes a decided intent, its idempotency key, counters, history

@@ -2152,6 +2152,60 @@ async fn declare_one_euro(store: Arc<dyn Store>, n: u32, at_ms: i64) -> Result<S
         .await
 }
 
+/// A declaration written in its agent's turn commits in it and ends it:
+/// where several servers share the database, another server's turn for
+/// the agent begins only once the intent is kept, and its usage read then
+/// counts it; a write that fails ends the turn too.
+async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend: Backend) {
+    let Some((_dir, first, location)) = store_with_agent_at(backend).await else {
+        return;
+    };
+    let record = intent(1, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
+    let turn = first.agent_turn("ag_1").await.unwrap();
+    let waiting = matches!(backend, Backend::Postgres).then(|| {
+        tokio::spawn(async move {
+            let second = open_at(backend, &location).await;
+            let _turn = second.agent_turn("ag_1").await.unwrap();
+            second
+                .usage("ag_1", Currency::EUR, None, NOW, NOW, NOW)
+                .await
+                .unwrap()
+        })
+    });
+    if let Some(waiting) = &waiting {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the other server waits for the turn"
+        );
+    }
+    first
+        .insert_intent_in_turn(turn, &record, &created(&record), &NO_ACTIONS, &|_| None)
+        .await
+        .unwrap();
+    if let Some(waiting) = waiting {
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+            .await
+            .expect("the turn ended with the commit")
+            .unwrap();
+        assert_eq!(seen.last_minute.count, 1, "the next turn sees the intent");
+    }
+    assert!(first.intent("tn_1", "int_0001").await.unwrap().is_some());
+
+    // The same intent again: refused, and the turn over all the same.
+    let turn = first.agent_turn("ag_1").await.unwrap();
+    assert!(
+        first
+            .insert_intent_in_turn(turn, &record, &created(&record), &NO_ACTIONS, &|_| None)
+            .await
+            .is_err()
+    );
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), first.agent_turn("ag_1"))
+        .await
+        .expect("a failed write ends its turn");
+    drop(next.unwrap());
+}
+
 /// Two handles on one database write intents of one tenant in turn: each
 /// sees what the other wrote (its receipts and its endpoints), whatever it
 /// knew before.
@@ -2377,6 +2431,7 @@ on_both!(
     two_handles_on_one_database_keep_one_chain_and_one_outbox,
     writes_given_up_midway_leave_nothing_half_done,
     declarations_at_once_keep_one_chain,
+    a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit,
 );
 
 fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {

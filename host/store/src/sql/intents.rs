@@ -13,6 +13,18 @@ impl IntentRepository for ThisStore {
         self.write_intent(intent, event, actions, idem).await
     }
 
+    async fn insert_intent_in_turn(
+        &self,
+        turn: crate::AgentTurn,
+        intent: &IntentRecord,
+        event: &IntentEvent,
+        actions: &DecisionActions,
+        idem: RememberIntent<'_>,
+    ) -> Result<String> {
+        self.write_intent_in_turn(turn, intent, event, actions, idem)
+            .await
+    }
+
     async fn intent(&self, tenant_id: &str, id: &str) -> Result<Option<IntentRecord>> {
         let sql = format!("SELECT {INTENT_COLUMNS} FROM intents WHERE tenant_id = $1 AND id = $2");
         sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -709,35 +721,40 @@ fn intent_rows(
     Some(batch)
 }
 
-/// Starts the write of a decided intent: claims its idempotency key, if
-/// any, and takes its agent's lock, refusing an agent that is not active.
-async fn begin_intent_write(
-    store: &ThisStore,
+/// Starts the write of a decided intent in `tx`, just begun: claims its
+/// idempotency key, if any, and takes its agent's lock, refusing an agent
+/// that is not active.
+async fn claim_intent_write(
+    mut tx: Tx,
     intent: &IntentRecord,
     idem: RememberIntent<'_>,
 ) -> Result<Tx> {
-    let mut tx = store.write().await?;
     remember(&mut tx, idem(None).as_ref()).await?;
-    let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id)
-        .await?
-        .unwrap_or(AgentStatus::Archived);
-    if status != AgentStatus::Active {
-        return Err(StoreError::AgentNotActive(status));
-    }
+    let status = agent_status(&mut tx, &intent.tenant_id, &intent.agent_id).await?;
+    refuse_inactive(status)?;
     Ok(tx)
+}
+
+/// Refuses the write of an intent of an agent whose status, as its write
+/// read it, is not active (none: the agent is gone).
+fn refuse_inactive(status: Option<AgentStatus>) -> Result<()> {
+    match status.unwrap_or(AgentStatus::Archived) {
+        AgentStatus::Active => Ok(()),
+        status => Err(StoreError::AgentNotActive(status)),
+    }
 }
 
 /// Writes a decided intent, its counters, its history entry, events and
 /// receipt, and what its decision asks for, one statement after another
-/// in one transaction. Gives the receipt.
-async fn insert_intent_in_steps(
-    store: &ThisStore,
+/// in `tx`, a write [`claim_intent_write`] started, and commits it. Gives
+/// the receipt.
+async fn write_in_steps(
+    mut tx: Tx,
     intent: &IntentRecord,
     event: &IntentEvent,
     actions: &DecisionActions,
     idem: RememberIntent<'_>,
 ) -> Result<String> {
-    let mut tx = begin_intent_write(store, intent, idem).await?;
     insert_counted(&mut tx, intent).await?;
     let input = keep_decision_input(&mut tx, &intent.tenant_id, actions, event.at_ms).await?;
     let receipt = insert_event_with(&mut tx, event, Some(intent), false, input.as_ref()).await?;
