@@ -2161,10 +2161,14 @@ async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend:
         return;
     };
     let record = intent(1, NOW, IntentStatus::Approved, Money::eur(1), "a.com");
+    // A second server, on PostgreSQL; SQLite serves one.
+    let second = match backend {
+        Backend::Postgres => Some(open_at(backend, &location).await),
+        Backend::Sqlite => None,
+    };
     let turn = first.agent_turn("ag_1").await.unwrap();
-    let waiting = matches!(backend, Backend::Postgres).then(|| {
+    let waiting = second.map(|second| {
         tokio::spawn(async move {
-            let second = open_at(backend, &location).await;
             let _turn = second.agent_turn("ag_1").await.unwrap();
             second
                 .usage("ag_1", Currency::EUR, None, NOW, NOW, NOW)
