@@ -363,15 +363,10 @@ async fn locked_agent_and_endpoints(
         return Ok((None, Vec::new()));
     };
     let status = parse_enum("agents.status", first.try_get("status")?)?;
-    let mut endpoints = Vec::new();
-    for row in &rows {
-        if let Some(id) = row.try_get::<Option<String>, _>("id")? {
-            endpoints.push(Receiver {
-                id,
-                patterns: parse_json("webhook_endpoints.events", row.try_get("events")?)?,
-            });
-        }
-    }
+    let endpoints = rows
+        .iter()
+        .filter_map(|row| Receiver::of_row(row).transpose())
+        .collect::<Result<_>>()?;
     Ok((Some(status), endpoints))
 }
 

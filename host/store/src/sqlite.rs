@@ -236,17 +236,13 @@ impl SqliteStore {
         actions: &DecisionActions,
         idem: RememberIntent<'_>,
     ) -> Result<String> {
-        if actions.suspend.is_some() || !actions.alerts.is_empty() {
-            let tx = claim_intent_write(self.write().await?, intent, idem).await?;
-            return write_in_steps(tx, intent, event, actions, idem).await;
-        }
         let mut tried = self.try_write_intent(intent, event, actions, idem).await;
         if let Err(Refused::ChainMoved) = tried {
             // The chain's head the writer knew is forgotten: read it again.
             tried = self.try_write_intent(intent, event, actions, idem).await;
         }
         match tried {
-            Err(Refused::ManyDeliveries) => {
+            Err(Refused::InSteps) => {
                 let tx = claim_intent_write(self.write().await?, intent, idem).await?;
                 write_in_steps(tx, intent, event, actions, idem).await
             }
@@ -273,7 +269,8 @@ impl SqliteStore {
     /// entry, events, deliveries and receipt as one batch of statements in
     /// its own savepoint: one round trip to the writer's connection when
     /// the writer knows the tenant's chain head and endpoints, a read for
-    /// each it does not.
+    /// each it does not. [`Refused::InSteps`] for a write that goes in
+    /// steps instead.
     async fn try_write_intent(
         &self,
         intent: &IntentRecord,
@@ -281,6 +278,9 @@ impl SqliteStore {
         actions: &DecisionActions,
         idem: RememberIntent<'_>,
     ) -> std::result::Result<String, Refused> {
+        if actions.suspend.is_some() || !actions.alerts.is_empty() {
+            return Err(Refused::InSteps);
+        }
         let tenant_id = &intent.tenant_id;
         let input = decision_input(actions)?;
         let mut tx = self.begin_write(false).await?;
@@ -310,8 +310,7 @@ impl SqliteStore {
         if let Some(idem) = idem(None) {
             batch = bind_remember(batch.statement(REMEMBER), &idem);
         }
-        batch = intent_rows(batch, intent, event, actions, &endpoints)
-            .ok_or(Refused::ManyDeliveries)?;
+        batch = intent_rows(batch, intent, event, actions, &endpoints).ok_or(Refused::InSteps)?;
         batch = bind_receipt(batch.statement(INSERT_RECEIPT), &chained);
         batch = bind_chain_head(batch.statement(MOVE_CHAIN_HEAD), &chained);
         if let Some(idem) = idem(Some(&chained.jws)) {
@@ -391,8 +390,10 @@ enum Refused {
     ChainMoved,
     /// The agent is not active (which status, a read tells).
     AgentNotActive,
-    /// The intent's events go to more endpoints than one batch holds.
-    ManyDeliveries,
+    /// The write is one for steps: a decision that suspends the agent or
+    /// raises alerts, or events that go to more endpoints than one batch
+    /// holds.
+    InSteps,
     Error(StoreError),
 }
 
@@ -424,8 +425,8 @@ impl Refused {
                 StoreError::Unfinished("the receipt chain moved under it twice".to_owned())
             }
             Refused::AgentNotActive => StoreError::AgentNotActive(AgentStatus::Archived),
-            Refused::ManyDeliveries => {
-                StoreError::Unfinished("more deliveries than one batch holds".to_owned())
+            Refused::InSteps => {
+                StoreError::Unfinished("a write in steps tried as a batch".to_owned())
             }
         }
     }

@@ -75,6 +75,18 @@ impl Receiver {
     fn receives(&self, event_type: &str) -> bool {
         subscribed(&self.patterns, event_type)
     }
+
+    /// The endpoint a row's `id` and `events` name; none where the row
+    /// has no `id` (an outer join that found no endpoint).
+    fn of_row(row: &DbRow) -> Result<Option<Receiver>> {
+        let Some(id) = row.try_get::<Option<String>, _>("id")? else {
+            return Ok(None);
+        };
+        Ok(Some(Receiver {
+            id,
+            patterns: parse_json("webhook_endpoints.events", row.try_get("events")?)?,
+        }))
+    }
 }
 
 /// The tenant's enabled endpoints.
@@ -87,12 +99,7 @@ async fn enabled_endpoints(tx: &mut Tx, tenant_id: &str) -> Result<Vec<Receiver>
     .await?;
     endpoints
         .iter()
-        .map(|row| {
-            Ok(Receiver {
-                id: row.try_get("id")?,
-                patterns: parse_json("webhook_endpoints.events", row.try_get("events")?)?,
-            })
-        })
+        .filter_map(|row| Receiver::of_row(row).transpose())
         .collect()
 }
 
