@@ -151,6 +151,7 @@ impl Agents<'_> {
             created_ms: now,
             updated_ms: now,
             signing_key: Some(key.key),
+            usage_version: 0,
         };
         self.app
             .store()

@@ -102,7 +102,14 @@ impl Intents<'_> {
             .map(|at_ms| Timestamp(time_of(at_ms)))
             .collect();
         let usage = app
-            .usage_of(&record.agent_id, &policy, currency, Some(&merchant), now)
+            .usage_of(
+                &record.agent_id,
+                &policy,
+                currency,
+                Some(&merchant),
+                now,
+                None,
+            )
             .await?;
         let context = EvaluationContext {
             charge: Some(Charge {

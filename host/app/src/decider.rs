@@ -81,7 +81,9 @@ impl App {
     }
 
     /// The agent's usage at `now_ms` as `policy` sees it: spend in
-    /// `currency`, calendar windows in the policy's time zone.
+    /// `currency`, calendar windows in the policy's time zone. `version`
+    /// is the agent's usage version read in its turn, if it was: see
+    /// [`warrant_store::UsageRepository::usage`].
     pub(crate) async fn usage_of(
         &self,
         agent_id: &str,
@@ -89,6 +91,7 @@ impl App {
         currency: Currency,
         merchant: Option<&str>,
         now_ms: i64,
+        version: Option<i64>,
     ) -> Result<Usage> {
         let (day, month) = calendar_starts(&policy.zone, now_ms)?;
         let merchant_key = merchant.map(merchant_key);
@@ -101,6 +104,7 @@ impl App {
                 now_ms,
                 day,
                 month,
+                version,
             )
             .await?;
         usage.timezone.clone_from(&policy.definition.timezone);
@@ -108,7 +112,8 @@ impl App {
     }
 
     /// Decides `intent` of `agent` with `policy` at `now_ms`, with the
-    /// agent's usage.
+    /// agent's usage. `usage_version` is the agent's, when `agent` was read
+    /// in the agent's turn (see [`warrant_store::UsageRepository::usage`]).
     #[tracing::instrument(
         target = "warrant::decision",
         name = "decision",
@@ -122,6 +127,7 @@ impl App {
         policy: &Arc<CompiledPolicy>,
         intent: Intent,
         now_ms: i64,
+        usage_version: Option<i64>,
     ) -> Result<(EvaluationContext, PolicyDecision)> {
         let usage = self
             .usage_of(
@@ -130,6 +136,7 @@ impl App {
                 intent.currency(),
                 intent.merchant.as_deref(),
                 now_ms,
+                usage_version,
             )
             .await?;
         let context = context_of(intent, agent.agent.clone(), usage, now_ms);

@@ -220,6 +220,11 @@ impl Intents<'_> {
         let tenant_id = principal.tenant_id()?;
         let agent_id = Self::declaring_agent(principal, &request)?;
         let mut intent = request.into_intent(new_id("int"))?;
+        // One decision at a time per agent, on this server and on every
+        // server sharing the database: the usage each sees includes the one
+        // before. The agent is read in its turn, so that the version of its
+        // usage it gives is the one the decision may use.
+        let turn = app.decision_turn(&agent_id).await?;
         // The agent and the card the intent names, in one read.
         let (agent, card) = app
             .store()
@@ -233,13 +238,10 @@ impl Intents<'_> {
         check_recordable(&intent)?;
         intent.signed_by = signed.map(|signed| signer(&agent, &signed)).transpose()?;
         let policy = app.policy_of(&agent).await?;
-
-        // One decision at a time per agent, on this server and on every
-        // server sharing the database: the usage each sees includes the one
-        // before.
-        let turn = app.decision_turn(&agent_id).await?;
         let now = now_ms();
-        let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
+        let (context, decision) = app
+            .decide(&agent, &policy, intent, now, Some(agent.usage_version))
+            .await?;
         let status = IntentStatus::from_outcome(decision.outcome);
         let reason = decision.reason();
         let mut actions = actions_of(&decision, &agent, &context.intent.id, now);

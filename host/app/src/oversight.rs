@@ -198,7 +198,9 @@ impl Oversight<'_> {
         let policy = app.policy_of(&agent).await?;
         let definition = &policy.definition;
         let now = now_ms();
-        let usage = app.usage_of(id, &policy, Currency::EUR, None, now).await?;
+        let usage = app
+            .usage_of(id, &policy, Currency::EUR, None, now, None)
+            .await?;
 
         let rate_rules: Vec<RateLimitConfig> = definition
             .enforced_configs(&self.builtin_id(RATE_LIMIT)?)
@@ -403,7 +405,7 @@ impl Oversight<'_> {
         let intent = request.into_intent(String::new())?;
         let policy = app.policy_of(&agent).await?;
         let now = now_ms();
-        let (context, decision) = app.decide(&agent, &policy, intent, now).await?;
+        let (context, decision) = app.decide(&agent, &policy, intent, now, None).await?;
         let status = IntentStatus::from_outcome(decision.outcome);
         let what = match (&context.intent.amount, &context.intent.merchant) {
             (Some(amount), Some(merchant)) => format!("{amount} at {merchant}"),

@@ -481,7 +481,7 @@ impl Policies<'_> {
         let policy: Arc<CompiledPolicy> = app.compile(record).await?;
         let now = now_ms();
         let (context, decision) = match &agent {
-            Some(agent) => app.decide(agent, &policy, intent, now).await?,
+            Some(agent) => app.decide(agent, &policy, intent, now, None).await?,
             None => {
                 app.decide_for_nobody(tenant_id, &policy, intent, now)
                     .await?

@@ -103,6 +103,7 @@ async fn filled_store(dir: &std::path::Path) -> SqliteStore {
         updated_ms: 0,
         version: 1,
         signing_key: None,
+        usage_version: 0,
     };
     store
         .insert_agent(
@@ -139,6 +140,7 @@ fn main() {
             NOW,
             NOW - 10 * 3_600_000 - 1_234,
             NOW - 17 * 86_400_000 - 5_678,
+            None,
         ))
         .unwrap();
     eprintln!(
@@ -158,6 +160,7 @@ fn main() {
                     NOW,
                     NOW - 10 * 3_600_000 - 1_234,
                     NOW - 17 * 86_400_000 - 5_678,
+                    None,
                 ))
                 .unwrap()
         })

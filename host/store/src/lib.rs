@@ -15,6 +15,7 @@
 
 mod buckets;
 mod errors;
+mod kept_usage;
 pub mod log;
 mod postgres;
 mod records;

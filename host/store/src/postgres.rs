@@ -89,7 +89,7 @@ include!("sql/payments.rs");
 
 /// PostgreSQL's migrations, oldest first. A released file is never edited:
 /// a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 13] = [
+const MIGRATIONS: [(i64, &str, &str); 14] = [
     (
         1,
         "schema",
@@ -155,6 +155,11 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
         "intent cards",
         include_str!("../migrations/postgres/0013_intent_cards.sql"),
     ),
+    (
+        14,
+        "usage versions",
+        include_str!("../migrations/postgres/0014_usage_versions.sql"),
+    ),
 ];
 
 /// Warrant's store on a PostgreSQL database.
@@ -170,6 +175,8 @@ pub struct PostgresStore {
     signing: Arc<crate::signing::Signing>,
     /// The receipt chains' heads as this server's declarations left them.
     chains: Arc<Chains>,
+    /// Agents' usage as their last decisions read it.
+    kept_usage: Arc<KeptUsage>,
 }
 
 impl PostgresStore {
@@ -215,6 +222,7 @@ impl PostgresStore {
             turns,
             signing: Default::default(),
             chains: Default::default(),
+            kept_usage: Default::default(),
         })
     }
 
@@ -311,7 +319,7 @@ impl PostgresStore {
             // More deliveries than one statement holds.
             return write_in_steps(tx, intent, event, actions, idem).await;
         };
-        rows.run(&mut tx).await.map_err(|e| match e {
+        let rows = rows.run(&mut tx).await.map_err(|e| match e {
             // The agent already used its client intent id.
             StoreError::Database(sqlx::Error::Database(db))
                 if db.is_unique_violation() && db.table() == Some("intents") =>
@@ -324,6 +332,7 @@ impl PostgresStore {
         let receipt = self.chains.append(&mut tx, receipt, event).await?;
         remember_again(&mut tx, idem(Some(&receipt)).as_ref()).await?;
         tx.commit().await?;
+        DeclaredUsage::of(intent).committed(&self.kept_usage, &rows);
         Ok(receipt)
     }
 

@@ -179,6 +179,9 @@ pub struct AgentRecord {
     pub updated_ms: i64,
     /// The key it signs its requests with, if it has one.
     pub signing_key: Option<AgentKeyRecord>,
+    /// How many times its usage counters have moved (every write that
+    /// moves them adds one); 0 on a record about to be written.
+    pub usage_version: i64,
 }
 
 /// An agent token; its secret is kept only as a hash, beside the record.

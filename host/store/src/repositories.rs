@@ -521,6 +521,12 @@ pub trait UsageRepository: Send + Sync {
     /// starts at the beginning of the second its start falls in. Spend is
     /// [`spend_minor`] of each intent in `currency`; the time zone is left
     /// at `UTC` for the caller to name.
+    ///
+    /// `version` is the agent's [`AgentRecord::usage_version`] as read in
+    /// the agent's turn, when it was: the store may then give the usage it
+    /// keeps from an earlier read at that version instead of reading it
+    /// again. Without it, the usage is read.
+    #[allow(clippy::too_many_arguments)]
     async fn usage(
         &self,
         agent_id: &str,
@@ -529,6 +535,7 @@ pub trait UsageRepository: Send + Sync {
         now_ms: i64,
         day_start_ms: i64,
         month_start_ms: i64,
+        version: Option<i64>,
     ) -> Result<Usage>;
 }
 

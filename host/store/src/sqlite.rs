@@ -62,7 +62,7 @@ include!("sql/payments.rs");
 
 /// The versioned migrations, oldest first. A released file is never
 /// edited: a change is a new file.
-const MIGRATIONS: [(i64, &str, &str); 14] = [
+const MIGRATIONS: [(i64, &str, &str); 15] = [
     (
         1,
         "lifecycle",
@@ -129,6 +129,11 @@ const MIGRATIONS: [(i64, &str, &str); 14] = [
         "intent cards",
         include_str!("../migrations/0014_intent_cards.sql"),
     ),
+    (
+        15,
+        "usage versions",
+        include_str!("../migrations/0015_usage_versions.sql"),
+    ),
 ];
 
 /// Warrant's store on an SQLite database.
@@ -138,6 +143,8 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Writer>>,
     /// The keys receipts are signed with.
     signing: Arc<crate::signing::Signing>,
+    /// Agents' usage as their last decisions read it.
+    kept_usage: Arc<KeptUsage>,
 }
 
 impl SqliteStore {
@@ -191,6 +198,7 @@ impl SqliteStore {
             pool,
             writer: Arc::new(Mutex::new(writer)),
             signing: Default::default(),
+            kept_usage: Default::default(),
         })
     }
 
@@ -320,30 +328,35 @@ impl SqliteStore {
 
         let moved = chained.head_after(head.kid);
         let (tenant_id, agent_id) = (tenant_id.clone(), intent.agent_id.clone());
+        let (declared, kept_usage) = (DeclaredUsage::of(intent), self.kept_usage.clone());
         // Sent, the batch runs to its end and the write commits or rolls
         // back even if the request is given up meanwhile.
         uncancelled(async move {
             // From here, a failure leaves the savepoint open, to be rolled
             // back.
             tx.saved = true;
-            if let Err(e) = batch.run(&mut tx).await {
-                return Err(match Refused::of(e) {
-                    Refused::ChainMoved => {
-                        tx.known().forget();
-                        Refused::ChainMoved
-                    }
-                    Refused::AgentNotActive => {
-                        let status = agent_status(&mut tx, &tenant_id, &agent_id)
-                            .await?
-                            .unwrap_or(AgentStatus::Archived);
-                        StoreError::AgentNotActive(status).into()
-                    }
-                    other => other,
-                });
-            }
+            let rows = match batch.run(&mut tx).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    return Err(match Refused::of(e) {
+                        Refused::ChainMoved => {
+                            tx.known().forget();
+                            Refused::ChainMoved
+                        }
+                        Refused::AgentNotActive => {
+                            let status = agent_status(&mut tx, &tenant_id, &agent_id)
+                                .await?
+                                .unwrap_or(AgentStatus::Archived);
+                            StoreError::AgentNotActive(status).into()
+                        }
+                        other => other,
+                    });
+                }
+            };
             tx.released = true;
             tx.known().keep_head(&tenant_id, moved);
             tx.commit().await?;
+            declared.committed(&kept_usage, &rows);
             Ok(chained.jws)
         })
         .await

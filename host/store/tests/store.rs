@@ -163,6 +163,7 @@ async fn store_with_agent_at(
         created_ms: 0,
         updated_ms: 0,
         signing_key: None,
+        usage_version: 0,
     };
     store
         .insert_agent(
@@ -284,6 +285,7 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
             NOW,
             day_start,
             month_start,
+            None,
         )
         .await
         .unwrap();
@@ -302,7 +304,15 @@ async fn usage_counts_every_intent_and_spends_pending_approved_and_completed_one
     assert_eq!(usage.merchant_last_month, w(5, 1107));
 
     let none = store
-        .usage("ag_1", Currency::EUR, None, NOW, day_start, month_start)
+        .usage(
+            "ag_1",
+            Currency::EUR,
+            None,
+            NOW,
+            day_start,
+            month_start,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(none.merchant_last_month, w(0, 0));
@@ -505,6 +515,7 @@ async fn usage_saturates_at_2_to_the_53_minor_units_instead_of_failing(backend: 
             NOW,
             NOW - MINUTE,
             NOW - MINUTE,
+            None,
         )
         .await
         .unwrap();
@@ -531,7 +542,15 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
         .unwrap();
     let spend = async || {
         store
-            .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+            .usage(
+                "ag_1",
+                Currency::EUR,
+                None,
+                NOW,
+                NOW - MINUTE,
+                NOW - MINUTE,
+                None,
+            )
             .await
             .unwrap()
             .last_minute
@@ -539,7 +558,15 @@ async fn a_settled_amount_counts_once_the_intent_completes(backend: Backend) {
     };
     let flagged = async || {
         let usage = store
-            .usage("ag_1", Currency::EUR, None, NOW, NOW - MINUTE, NOW - MINUTE)
+            .usage(
+                "ag_1",
+                Currency::EUR,
+                None,
+                NOW,
+                NOW - MINUTE,
+                NOW - MINUTE,
+                None,
+            )
             .await
             .unwrap();
         (
@@ -784,6 +811,7 @@ async fn the_counters_agree_with_the_intents_through_every_change(backend: Backe
             NOW,
             day_start,
             month_start,
+            None,
         )
         .await
         .unwrap();
@@ -938,6 +966,7 @@ fn agent_record(id: &str) -> AgentRecord {
         created_ms: NOW,
         signing_key: None,
         updated_ms: NOW,
+        usage_version: 0,
     }
 }
 
@@ -1549,7 +1578,15 @@ async fn concurrent_writes_are_all_kept_and_a_failed_one_leaves_no_trace(backend
         assert_eq!(events.len(), usize::from(kept.contains(&n)));
     }
     let usage = store
-        .usage("ag_1", Currency::EUR, Some("m.example"), NOW + MINUTE, 0, 0)
+        .usage(
+            "ag_1",
+            Currency::EUR,
+            Some("m.example"),
+            NOW + MINUTE,
+            0,
+            0,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(usage.last_hour.count, 49);
@@ -1649,7 +1686,7 @@ async fn two_sweepers_expire_each_due_intent_once(backend: Backend) {
     assert_eq!(later.status, IntentStatus::PendingApproval);
     // Expired intents no longer count towards spend.
     let usage = first
-        .usage("ag_1", Currency::EUR, None, due_at, 0, 0)
+        .usage("ag_1", Currency::EUR, None, due_at, 0, 0, None)
         .await
         .unwrap();
     assert_eq!((usage.last_day.count, usage.last_day.spend), (30, 0));
@@ -2171,7 +2208,7 @@ async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend:
         tokio::spawn(async move {
             let _turn = second.agent_turn("ag_1").await.unwrap();
             second
-                .usage("ag_1", Currency::EUR, None, NOW, NOW, NOW)
+                .usage("ag_1", Currency::EUR, None, NOW, NOW, NOW, None)
                 .await
                 .unwrap()
         })
@@ -2379,10 +2416,187 @@ async fn writes_given_up_midway_leave_nothing_half_done(backend: Backend) {
         assert_eq!(store.intent_events(&record.id).await.unwrap().len(), 1);
     }
     let usage = store
-        .usage("ag_1", Currency::EUR, None, NOW + 2_000, 0, 0)
+        .usage("ag_1", Currency::EUR, None, NOW + 2_000, 0, 0, None)
         .await
         .unwrap();
     assert_eq!(usage.last_month.count as usize, kept.len());
+}
+
+/// What the store keeps of an agent's usage for its next decision in its
+/// turn (given the usage version read with the agent) is what a read gives:
+/// after the agent's own declarations, after writes that move its counters
+/// otherwise (another merchant, another currency, a cancellation, another
+/// server's declaration), and as intents leave the windows. And it is kept,
+/// not read: counters moved behind the store's back, without their
+/// version, are not seen.
+async fn usage_kept_for_the_next_decision_is_the_usage_read_again(backend: Backend) {
+    let Some((_dir, store, location)) = store_with_agent_at(backend).await else {
+        return;
+    };
+    let other = match backend {
+        Backend::Postgres => Some(open_at(backend, &location).await),
+        Backend::Sqlite => None,
+    };
+    let usage = async |at: i64, merchant: Option<&str>, version: Option<i64>| {
+        store
+            .usage(
+                "ag_1",
+                Currency::EUR,
+                merchant,
+                at,
+                at - 90 * MINUTE,
+                at - 3 * 24 * 60 * MINUTE,
+                version,
+            )
+            .await
+            .unwrap()
+    };
+    let version = async || {
+        store
+            .agent("tn_1", "ag_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .usage_version
+    };
+    // A decision at `at`: the usage it is given, checked against a read.
+    let decide = async |at: i64, merchant: Option<&str>| {
+        let given = usage(at, merchant, Some(version().await)).await;
+        let read = usage(at, merchant, None).await;
+        assert_eq!(
+            given,
+            read,
+            "at NOW + {} ms, merchant {merchant:?}",
+            at - NOW
+        );
+        given
+    };
+    let declare = async |store: &Arc<dyn Store>, n: u32, at: i64, status, amount, merchant| {
+        let record = intent(n, at, status, amount, merchant);
+        store
+            .insert_intent(&record, &created(&record), &NO_ACTIONS, &|_| None)
+            .await
+            .unwrap();
+    };
+    use IntentStatus::*;
+    let usd = |minor| Money::new(minor, Currency::from_code("USD").unwrap());
+
+    assert_eq!(decide(NOW, Some("a.com")).await.last_minute.count, 0);
+    declare(&store, 1, NOW, Approved, Money::eur(100), "a.com").await;
+    let after = decide(NOW + 1000, Some("a.com")).await;
+    assert_eq!(after.last_minute.count, 1);
+    assert_eq!(after.merchant_last_month.spend, 100);
+    declare(&store, 2, NOW + 2000, Denied, Money::eur(5000), "a.com").await;
+    declare(&store, 3, NOW + 3000, Approved, Money::eur(7), "b.com").await;
+    for merchant in [Some("a.com"), Some("b.com"), None] {
+        decide(NOW + 4000, merchant).await;
+    }
+    declare(&store, 4, NOW + 5000, Approved, usd(9), "a.com").await;
+    decide(NOW + 6000, Some("a.com")).await;
+    // Decisions one after another, each followed by its declaration.
+    let mut at = NOW + 10_000;
+    for n in 5..25 {
+        decide(at, Some("a.com")).await;
+        declare(
+            &store,
+            n,
+            at,
+            Approved,
+            Money::eur(u64::from(n) * 10),
+            "a.com",
+        )
+        .await;
+        at += 3_100;
+    }
+    // Intents leave the last minute, the last hour and the calendar day.
+    for later in [
+        1_000,
+        30_000,
+        59_000,
+        61_000,
+        65_000,
+        90_000,
+        61 * MINUTE,
+        3 * 60 * MINUTE,
+    ] {
+        let usage = decide(at + later, Some("a.com")).await;
+        if later > 61 * MINUTE {
+            assert_eq!(usage.last_hour.count, 0);
+        }
+    }
+    at += 3 * 60 * MINUTE;
+    declare(&store, 25, at, Approved, Money::eur(3), "a.com").await;
+    decide(at + 1000, Some("a.com")).await;
+    // A cancellation gives the spend back.
+    let cancel = StatusChange {
+        tenant_id: "tn_1".into(),
+        event: IntentEvent {
+            id: "ev_cancel".into(),
+            intent_id: "int_0025".into(),
+            from: Some(Approved),
+            to: Cancelled,
+            actor: "tenant".into(),
+            actor_name: None,
+            reason: None,
+            note: None,
+            at_ms: at + 2000,
+            settlement: None,
+            kind: None,
+        },
+        settlement: None,
+        seen_updated_ms: Some(at),
+        require_unexpired: false,
+        require_active_agent: false,
+    };
+    assert!(
+        store
+            .change_status(&cancel, &|_| None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    declare(&store, 29, at + 2500, Approved, Money::eur(5), "a.com").await;
+    let cancelled = decide(at + 3000, Some("a.com")).await;
+    assert_eq!(cancelled.last_minute.spend, 5);
+    // Another server's declarations, before and between this one's.
+    if let Some(other) = &other {
+        declare(other, 26, at + 4000, Approved, Money::eur(11), "a.com").await;
+        decide(at + 5000, Some("a.com")).await;
+        declare(other, 27, at + 6000, Approved, Money::eur(13), "a.com").await;
+        declare(&store, 28, at + 7000, Approved, Money::eur(17), "a.com").await;
+        let both = decide(at + 8000, Some("a.com")).await;
+        assert_eq!(both.last_minute.spend, 5 + 11 + 13 + 17);
+    }
+    // Kept, not read again.
+    at += 10_000;
+    let kept = decide(at, Some("a.com")).await;
+    behind_the_stores_back(
+        backend,
+        &location,
+        "UPDATE usage_buckets SET count = count + 1000 WHERE agent_id = 'ag_1'",
+    )
+    .await;
+    let version = version().await;
+    assert_eq!(usage(at, Some("a.com"), Some(version)).await, kept);
+    assert_ne!(usage(at, Some("a.com"), None).await, kept);
+}
+
+/// Runs `sql` on the database at `location` without the store.
+async fn behind_the_stores_back(backend: Backend, location: &str, sql: &str) {
+    use sqlx::Executor;
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{location}");
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            pool.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(location).await.unwrap();
+            pool.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            pool.close().await;
+        }
+    }
 }
 
 /// Each test, on each backend.
@@ -2436,6 +2650,7 @@ on_both!(
     writes_given_up_midway_leave_nothing_half_done,
     declarations_at_once_keep_one_chain,
     a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit,
+    usage_kept_for_the_next_decision_is_the_usage_read_again,
 );
 
 fn authorization_of(id: &str, intent_id: &str, minor: u64) -> warrant_store::AuthorizationRecord {
@@ -2521,6 +2736,7 @@ async fn an_authorization_takes_its_intent_once_and_reserves_its_amount_until_se
             NOW + 10,
             NOW - MINUTE,
             NOW - MINUTE,
+            None,
         )
     };
     assert_eq!(spend(&usage_now().await.unwrap()), 5000);

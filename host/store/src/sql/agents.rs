@@ -619,6 +619,7 @@ fn agent_row(row: &DbRow) -> Result<AgentRecord> {
                 .transpose()?,
         },
         version: row.try_get("version")?,
+        usage_version: row.try_get("usage_version")?,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
         signing_key: match row.try_get::<Option<String>, _>("key_id")? {

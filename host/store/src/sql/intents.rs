@@ -690,8 +690,7 @@ fn intent_rows(
     let tenant_id = &intent.tenant_id;
     let counted = Counted::of(intent);
     batch = bind_intent(batch.statement(INSERT_INTENT), intent, &counted);
-    let bump = counted.bump(intent);
-    batch = bump.bind(batch.statement(bump.sql()));
+    batch = counted.bump(intent).statements(batch);
     if let Some(stored) = &actions.input {
         batch = bind_input(batch.statement(KEEP_INPUT), tenant_id, stored, event.at_ms);
         for config in &stored.configs {

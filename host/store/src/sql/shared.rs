@@ -1,7 +1,7 @@
 // The store's statements and row readers, shared by the SQLite and the
 // PostgreSQL stores: each includes the files of this folder into a module
 // that defines `Db`, `DbRow`, `Tx` (its write transaction), `ThisStore` (with a
-// `pool` and a `write()`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
+// `pool`, a `write()` and the usage it keeps, `kept_usage`), `FOR_UPDATE` and `SKIP_LOCKED` (row locks
 // where the database has them; SQLite has one writer at a time and needs
 // none), `USAGE_AS_ONE_JOIN` (the usage query's shape) and
 // `DATA_MODIFYING_WITH` (whether writes may be joined in `WITH` clauses).
@@ -22,6 +22,7 @@ use warrant_domain::settlement::Reporter;
 
 use crate::buckets::{MAX_BUCKET_SPEND, bucket_starts, spend_minor, suffix_ranges};
 use crate::errors::{Result, StoreError};
+use crate::kept_usage::{KeptUsage, Read, WINDOWS};
 use crate::records::*;
 use crate::{
     AgentRepository, ApiKeyRepository, CardRepository, EventRepository, IdempotencyRepository,
@@ -107,6 +108,8 @@ struct Batch {
     wanted: usize,
     /// The first value that could not be encoded.
     error: Option<String>,
+    /// The statement whose `RETURNING` rows the batch gives.
+    returning: Option<usize>,
 }
 
 impl Batch {
@@ -131,8 +134,17 @@ impl Batch {
         self
     }
 
-    /// Runs the statements on `conn`.
-    async fn run(mut self, conn: &mut <Db as sqlx::Database>::Connection) -> Result<()> {
+    /// Marks the last statement added, one with a `RETURNING` clause, as
+    /// the one whose rows [`Batch::run`] gives; no other statement of the
+    /// batch may return rows.
+    fn returning(mut self) -> Self {
+        self.returning = self.statements.checked_sub(1);
+        self
+    }
+
+    /// Runs the statements on `conn`; gives the rows of the statement
+    /// marked [`Batch::returning`], if any.
+    async fn run(mut self, conn: &mut <Db as sqlx::Database>::Connection) -> Result<Vec<DbRow>> {
         assert_eq!(
             self.bound, self.wanted,
             "a batched statement is bound all its values"
@@ -141,16 +153,21 @@ impl Batch {
             return Err(StoreError::Database(sqlx::Error::Encode(error.into())));
         }
         if self.statements == 0 {
-            return Ok(());
+            return Ok(Vec::new());
         }
         if DATA_MODIFYING_WITH {
             // Every clause runs to its end whether read or not.
-            self.sql.push_str("SELECT 1");
+            match self.returning {
+                Some(statement) => self.sql.push_str(&format!("SELECT * FROM s{statement}")),
+                None => self.sql.push_str("SELECT 1"),
+            }
         }
-        sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args)
-            .execute(conn)
-            .await?;
-        Ok(())
+        let query = sqlx::query_with(sqlx::AssertSqlSafe(self.sql), self.args);
+        if self.returning.is_none() {
+            query.execute(conn).await?;
+            return Ok(Vec::new());
+        }
+        Ok(query.fetch_all(conn).await?)
     }
 }
 

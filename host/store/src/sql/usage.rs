@@ -11,6 +11,7 @@ impl UsageRepository for ThisStore {
         now_ms: i64,
         day_start_ms: i64,
         month_start_ms: i64,
+        version: Option<i64>,
     ) -> Result<Usage> {
         const MINUTE: i64 = 60_000;
         const DAY: i64 = 24 * 60 * MINUTE;
@@ -24,30 +25,27 @@ impl UsageRepository for ThisStore {
             month_start_ms,
             now_ms - 30 * DAY,
         ];
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(USAGE_SQL.as_str()))
-            .bind(agent_id)
-            .bind(currency.code())
-            .bind(merchant_key);
-        for start in starts {
-            for (from, to) in suffix_ranges(start) {
-                query = query.bind(from).bind(to);
-            }
+        let seconds = starts.map(|start| start.div_euclid(1000));
+        let kept = version.and_then(|version| {
+            self.kept_usage
+                .get(agent_id, currency, merchant_key, version, &seconds)
+        });
+        if version.is_some() {
+            let kept = if kept.is_some() { "true" } else { "false" };
+            metrics::counter!("warrant_store_usage_reads_total", "kept" => kept).increment(1);
         }
-        let mut windows = [WindowUsage::default(); 8];
-        for row in query.fetch_all(&self.pool).await? {
-            let window: i64 = row.try_get("w")?;
-            let usage = &mut windows[window as usize];
-            // A range with no counters sums to NULL.
-            for (total, column) in [
-                (&mut usage.count, "c"),
-                (&mut usage.spend, "s"),
-                (&mut usage.flagged_count, "fc"),
-                (&mut usage.flagged_spend, "fs"),
-            ] {
-                let more = row.try_get::<Option<i64>, _>(column)?.unwrap_or(0);
-                *total = total.saturating_add(more.max(0) as u64);
+        let windows = match kept {
+            Some(windows) => windows,
+            None => {
+                let read = read_usage(&self.pool, agent_id, currency, merchant_key, starts).await?;
+                // Kept for the agent's next decision in its turn.
+                if let (Some(read), Some(_)) = (read, version) {
+                    self.kept_usage
+                        .keep(agent_id, currency, merchant_key, seconds, read);
+                }
+                read.map_or([WindowUsage::default(); WINDOWS], |read| read.windows)
             }
-        }
+        };
         let [
             last_minute,
             last_hour,
@@ -73,6 +71,57 @@ impl UsageRepository for ThisStore {
     }
 }
 
+/// The agent's usage in windows from `starts` (ms) on, from its counters,
+/// with the usage version read in the same statement; none if there is no
+/// such agent.
+async fn read_usage(
+    pool: &sqlx::Pool<Db>,
+    agent_id: &str,
+    currency: Currency,
+    merchant_key: Option<&str>,
+    starts: [i64; WINDOWS],
+) -> Result<Option<Read>> {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(USAGE_SQL.as_str()))
+        .bind(agent_id)
+        .bind(currency.code())
+        .bind(merchant_key);
+    for start in starts {
+        for (from, to) in suffix_ranges(start) {
+            query = query.bind(from).bind(to);
+        }
+    }
+    let mut version = None;
+    let mut oldest = [i64::MAX; WINDOWS];
+    let mut windows = [WindowUsage::default(); WINDOWS];
+    for row in query.fetch_all(pool).await? {
+        let window: i64 = row.try_get("w")?;
+        if window == VERSION_ROW {
+            version = Some(row.try_get::<i64, _>("c")?);
+            continue;
+        }
+        let window = window as usize;
+        let usage = &mut windows[window];
+        // A range with no counters sums to NULL.
+        for (total, column) in [
+            (&mut usage.count, "c"),
+            (&mut usage.spend, "s"),
+            (&mut usage.flagged_count, "fc"),
+            (&mut usage.flagged_spend, "fs"),
+        ] {
+            let more = row.try_get::<Option<i64>, _>(column)?.unwrap_or(0);
+            *total = total.saturating_add(more.max(0) as u64);
+        }
+        if let Some(first) = row.try_get::<Option<i64>, _>("m")? {
+            oldest[window] = oldest[window].min(first);
+        }
+    }
+    Ok(version.map(|version| Read {
+        version,
+        oldest,
+        windows,
+    }))
+}
+
 impl ThisStore {
     /// Records many decided intents in one transaction, counted in their
     /// agent's usage exactly as [`IntentRepository::insert_intent`] counts them. Only
@@ -89,9 +138,15 @@ impl ThisStore {
     }
 }
 
+/// The window of the usage query's row that gives the agent's usage
+/// version.
+const VERSION_ROW: i64 = -1;
+
 /// The usage query: for each window (in [`Usage`]'s order, the merchant's
 /// last), the count of intents and their spend in one currency, and the
-/// same of those with a flagged settlement. `$1` is the agent, `$2` the
+/// same of those with a flagged settlement, and the start of the oldest
+/// bucket summed; then a row of window [`VERSION_ROW`] whose `c` is the
+/// agent's usage version (none if there is no such agent). `$1` is the agent, `$2` the
 /// currency, `$3` the merchant scope (NULL when the intent has none); then
 /// a `[from, to)` pair of bucket starts per window and level (32 ranges).
 /// A window may have no row, or (as a union) one per level.
@@ -110,7 +165,14 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     const SUMS: &str = "CAST(SUM(b.count) AS BIGINT) AS c,
          CAST(SUM(CASE WHEN b.currency = $2 THEN b.spend ELSE 0 END) AS BIGINT) AS s,
          CAST(SUM(b.flagged_count) AS BIGINT) AS fc,
-         CAST(SUM(CASE WHEN b.currency = $2 THEN b.flagged_spend ELSE 0 END) AS BIGINT) AS fs";
+         CAST(SUM(CASE WHEN b.currency = $2 THEN b.flagged_spend ELSE 0 END) AS BIGINT) AS fs,
+         CAST(MIN(b.start_s) AS BIGINT) AS m";
+    // The agent's usage version, read in the same statement as the sums.
+    let version = format!(
+        "SELECT CAST({VERSION_ROW} AS BIGINT) AS w, usage_version AS c, CAST(NULL AS BIGINT) AS s,
+                CAST(NULL AS BIGINT) AS fc, CAST(NULL AS BIGINT) AS fs, CAST(NULL AS BIGINT) AS m
+         FROM agents WHERE id = $1"
+    );
     let mut ranges = Vec::new();
     let mut aggregates = Vec::new();
     for window in 0..8 {
@@ -135,6 +197,7 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         }
     }
     if !USAGE_AS_ONE_JOIN {
+        aggregates.push(version);
         return aggregates.join("\nUNION ALL\n");
     }
     format!(
@@ -144,7 +207,9 @@ static USAGE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
          JOIN usage_buckets b
            ON b.agent_id = $1 AND b.scope = ranges.scope AND b.level = ranges.level
           AND b.start_s >= ranges.from_s AND b.start_s < ranges.to_s
-         GROUP BY ranges.w",
+         GROUP BY ranges.w
+         UNION ALL
+         {version}",
         ranges.join(", ")
     )
 });
@@ -159,6 +224,44 @@ async fn insert_counted(tx: &mut Tx, intent: &IntentRecord) -> Result<()> {
         .await
         .map_err(|e| unique_as(e, StoreError::Duplicate))?;
     counted.bump(intent).run(tx).await
+}
+
+/// A declared intent as the usage kept of its agent counts it.
+struct DeclaredUsage {
+    agent_id: String,
+    currency: Currency,
+    merchant_key: Option<String>,
+    at_ms: i64,
+    spend: i64,
+}
+
+impl DeclaredUsage {
+    fn of(intent: &IntentRecord) -> Self {
+        let counted = Counted::of(intent);
+        DeclaredUsage {
+            agent_id: intent.agent_id.clone(),
+            currency: intent.intent.currency(),
+            merchant_key: counted.merchant_key,
+            at_ms: intent.created_ms,
+            spend: counted.spend,
+        }
+    }
+
+    /// The declaration is committed, its batch's rows in hand
+    /// ([`usage_version_of`]); without a version in them, what is kept of
+    /// the agent is left behind.
+    fn committed(&self, kept: &KeptUsage, rows: &[DbRow]) {
+        if let Some(version) = usage_version_of(rows) {
+            kept.declared(
+                &self.agent_id,
+                self.currency,
+                self.merchant_key.as_deref(),
+                version,
+                self.at_ms,
+                self.spend,
+            );
+        }
+    }
 }
 
 /// What a new intent adds to its agent's counters.
@@ -323,10 +426,18 @@ impl<'a> Bump<'a> {
 
     /// Moves the counters in the write's transaction.
     async fn run(&self, tx: &mut Tx) -> Result<()> {
-        self.bind(sqlx::query(sqlx::AssertSqlSafe(self.sql())))
-            .execute(&mut **tx)
-            .await?;
+        self.statements(Batch::default()).run(tx).await?;
         Ok(())
+    }
+
+    /// Adds to `batch` the statement that moves the counters and the one
+    /// that counts the move in the agent's usage version, whose rows
+    /// [`Batch::run`] gives ([`usage_version_of`] reads them).
+    fn statements(&self, batch: Batch) -> Batch {
+        self.bind(batch.statement(self.sql()))
+            .statement(MOVE_USAGE_VERSION)
+            .bind_next(self.agent_id)
+            .returning()
     }
 
     fn sql(&self) -> &'static str {
@@ -354,6 +465,16 @@ impl<'a> Bump<'a> {
         }
         b
     }
+}
+
+/// Counts a move of an agent's counters: `$1` the agent.
+const MOVE_USAGE_VERSION: &str =
+    "UPDATE agents SET usage_version = usage_version + 1 WHERE id = $1 RETURNING usage_version";
+
+/// The agent's usage version a batch's [`Bump::statements`] left, from
+/// the batch's rows (none if the agent is gone).
+fn usage_version_of(rows: &[DbRow]) -> Option<i64> {
+    rows.first()?.try_get::<i64, _>("usage_version").ok()
 }
 
 /// Brings an intent's share of its agent's spend, and of its flagged
