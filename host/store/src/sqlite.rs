@@ -23,6 +23,7 @@ use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -168,7 +169,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("journal_size_limit", LOG_LIMIT_BYTES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A local file does not drop connections; a ping per query
@@ -179,11 +181,17 @@ impl SqliteStore {
         crate::migrator(&MIGRATIONS).run(&pool).await?;
         // The writer never checkpoints the log itself (a commit that did
         // would make every write of its group wait for the copy); a task
-        // does, beside it, without blocking writes.
+        // does, beside it, without blocking writes, and asks the writer to
+        // restart a log grown past a bound.
         let mut conn = options.connect().await?;
         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
         conn.execute(WRITER_TRIGGERS).await?;
-        tokio::spawn(checkpoint_every(pool.clone(), Duration::from_millis(500)));
+        let restart_log = Arc::new(AtomicBool::new(false));
+        tokio::spawn(checkpoint_every(
+            pool.clone(),
+            Duration::from_millis(500),
+            restart_log.clone(),
+        ));
         let writer = Writer {
             conn,
             open: false,
@@ -193,6 +201,7 @@ impl SqliteStore {
             writes: 0,
             known: Known::default(),
             data_version: 0,
+            restart_log,
         };
         Ok(SqliteStore {
             pool,
@@ -494,7 +503,21 @@ impl Known {
 
 /// Copies the write-ahead log into the database every `period`, as far as
 /// readers allow, without blocking the writer; ends when the pool closes.
-async fn checkpoint_every(pool: SqlitePool, period: Duration) {
+///
+/// Under steady load some reader is nearly always reading when a write
+/// begins, so the log would never start again from its beginning: it grew
+/// to gigabytes in a minute of the load benchmark, each commit writing to
+/// new blocks of the file (which the file system zeroes and allocates, and
+/// whose flush must also journal the file's new size). So once the log
+/// holds more than [`RESTART_FRAMES`], the checkpoint asks the writer to
+/// restart it (`restart_log`): before its next transaction the writer
+/// copies what is left with the log restarted ([`Writer::begin`]), which
+/// waits for the few frames written since and for the readers then
+/// reading, holding writes back only that long. The next commit writes
+/// from the log's start again, over blocks the file already has, and
+/// `journal_size_limit` cuts a log that grew past [`LOG_LIMIT_BYTES`] back
+/// to it.
+async fn checkpoint_every(pool: SqlitePool, period: Duration, restart_log: Arc<AtomicBool>) {
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -502,17 +525,35 @@ async fn checkpoint_every(pool: SqlitePool, period: Duration) {
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            if pool.is_closed() {
-                return;
+        // `(busy, frames in the log, frames copied)`.
+        let copied: std::result::Result<(i64, i64, i64), _> =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&pool)
+                .await;
+        match copied {
+            Ok((_, frames, _)) if frames > RESTART_FRAMES => {
+                restart_log.store(true, std::sync::atomic::Ordering::Relaxed);
             }
-            tracing::warn!(error = %e, "the write-ahead log could not be checkpointed");
+            Ok(_) => {}
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "the write-ahead log could not be checkpointed");
+            }
         }
     }
 }
+
+/// The log's frames past which it is restarted (some 16 MiB of 4 KiB
+/// pages). At four times that, the p99 at half load was no better
+/// (`BENCHMARKS.md`).
+const RESTART_FRAMES: i64 = 4096;
+
+/// The size a log is cut back to when it restarts: above what it grows to
+/// between two checkpoints at the benchmark's rates, so that it is not cut
+/// and grown again.
+const LOG_LIMIT_BYTES: i64 = 64 << 20;
 
 /// The connection all writes go through, and where its group stands.
 #[derive(Debug)]
@@ -533,13 +574,25 @@ struct Writer {
     /// The connection's `PRAGMA data_version` when it last began a
     /// transaction: it changes when another connection commits.
     data_version: i64,
+    /// Set when the log should be restarted before the next transaction
+    /// (see [`checkpoint_every`]).
+    restart_log: Arc<AtomicBool>,
 }
 
 impl Writer {
-    /// Settles an abandoned write and opens a transaction if none is.
+    /// Settles an abandoned write and opens a transaction if none is,
+    /// restarting the log first if the checkpoint asked (see
+    /// [`checkpoint_every`]).
     async fn begin(&mut self) -> Result<()> {
         self.settle().await;
         if !self.open {
+            if self
+                .restart_log
+                .swap(false, std::sync::atomic::Ordering::Relaxed)
+                && let Err(e) = self.conn.execute("PRAGMA wal_checkpoint(RESTART)").await
+            {
+                tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+            }
             // Another connection (another process on the same file) can
             // only have written between two transactions of the writer:
             // its data version, read as the write lock is taken, says so.
