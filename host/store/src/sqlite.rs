@@ -169,7 +169,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
+            .busy_timeout(BUSY_TIMEOUT)
             .pragma("journal_size_limit", LOG_LIMIT_BYTES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -545,6 +545,14 @@ async fn checkpoint_every(pool: SqlitePool, period: Duration, restart_log: Arc<A
     }
 }
 
+/// How long a connection waits for a lock another holds.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long the writer's restart of the log waits for the reads in
+/// progress: a longer read (a large listing) leaves the restart to the
+/// next checkpoint, instead of holding every write back.
+const RESTART_WAIT: Duration = Duration::from_millis(10);
+
 /// The log's frames past which it is restarted (some 16 MiB of 4 KiB
 /// pages). At four times that, the p99 at half load was no better
 /// (`BENCHMARKS.md`).
@@ -589,9 +597,8 @@ impl Writer {
             if self
                 .restart_log
                 .swap(false, std::sync::atomic::Ordering::Relaxed)
-                && let Err(e) = self.conn.execute("PRAGMA wal_checkpoint(RESTART)").await
             {
-                tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+                self.restart_log().await?;
             }
             // Another connection (another process on the same file) can
             // only have written between two transactions of the writer:
@@ -606,6 +613,29 @@ impl Writer {
             self.open = true;
         }
         self.writes += 1;
+        Ok(())
+    }
+
+    /// Copies what is left of the log and starts it again from its
+    /// beginning, waiting at most [`RESTART_WAIT`] for the reads in
+    /// progress (a restart that does not happen is left to the next
+    /// checkpoint). Fails only if the connection's own lock wait cannot
+    /// be set back.
+    async fn restart_log(&mut self) -> Result<()> {
+        let wait = |limit: Duration| format!("PRAGMA busy_timeout = {}", limit.as_millis());
+        let restarted = async {
+            self.conn
+                .execute(sqlx::AssertSqlSafe(wait(RESTART_WAIT)))
+                .await?;
+            self.conn.execute("PRAGMA wal_checkpoint(RESTART)").await
+        }
+        .await;
+        if let Err(e) = restarted {
+            tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+        }
+        self.conn
+            .execute(sqlx::AssertSqlSafe(wait(BUSY_TIMEOUT)))
+            .await?;
         Ok(())
     }
 

@@ -37,13 +37,19 @@ impl UsageRepository for ThisStore {
         let windows = match kept {
             Some(windows) => windows,
             None => {
-                let read = read_usage(&self.pool, agent_id, currency, merchant_key, starts).await?;
+                let (read_version, read) =
+                    read_usage(&self.pool, agent_id, currency, merchant_key, starts).await?;
                 // Kept for the agent's next decision in its turn.
-                if let (Some(read), Some(_)) = (read, version) {
-                    self.kept_usage
-                        .keep(agent_id, currency, merchant_key, seconds, read);
+                if let (Some(version), Some(_)) = (read_version, version) {
+                    self.kept_usage.keep(
+                        agent_id,
+                        currency,
+                        merchant_key,
+                        seconds,
+                        Read { version, ..read },
+                    );
                 }
-                read.map_or([WindowUsage::default(); WINDOWS], |read| read.windows)
+                read.windows
             }
         };
         let [
@@ -72,15 +78,15 @@ impl UsageRepository for ThisStore {
 }
 
 /// The agent's usage in windows from `starts` (ms) on, from its counters,
-/// with the usage version read in the same statement; none if there is no
-/// such agent.
+/// and the usage version read in the same statement (none if there is no
+/// such agent; the read's own `version` is then 0).
 async fn read_usage(
     pool: &sqlx::Pool<Db>,
     agent_id: &str,
     currency: Currency,
     merchant_key: Option<&str>,
     starts: [i64; WINDOWS],
-) -> Result<Option<Read>> {
+) -> Result<(Option<i64>, Read)> {
     let mut query = sqlx::query(sqlx::AssertSqlSafe(USAGE_SQL.as_str()))
         .bind(agent_id)
         .bind(currency.code())
@@ -115,11 +121,12 @@ async fn read_usage(
             oldest[window] = oldest[window].min(first);
         }
     }
-    Ok(version.map(|version| Read {
-        version,
+    let read = Read {
+        version: version.unwrap_or(0),
         oldest,
         windows,
-    }))
+    };
+    Ok((version, read))
 }
 
 impl ThisStore {
