@@ -93,7 +93,7 @@ impl Intents<'_> {
 
         // One charge of a series at a time (on every server), so that each
         // sees the ones accepted before it.
-        let _turn = app.decision_turn(&record.agent_id).await?;
+        let _turn = app.decision_turn(tenant_id, &record.agent_id).await?;
         let previous = app
             .store()
             .accepted_charge_times(tenant_id, id)

@@ -73,10 +73,20 @@ impl<'a> DecisionTurn<'a> {
 }
 
 impl App {
-    /// Waits for `agent_id`'s turn to be decided for.
-    pub(crate) async fn decision_turn(&self, agent_id: &str) -> Result<DecisionTurn<'_>> {
-        let local = self.inner.turns.take(agent_id).await;
-        let shared = self.inner.store.agent_turn(agent_id).await?;
+    /// Waits for the turn of the tenant's `agent_id` to be decided for: the
+    /// tenant's own, so that another tenant naming the same id (which its
+    /// read of the agent then refuses) never waits on it or holds it up.
+    pub(crate) async fn decision_turn(
+        &self,
+        tenant_id: &str,
+        agent_id: &str,
+    ) -> Result<DecisionTurn<'_>> {
+        let local = self
+            .inner
+            .turns
+            .take(&format!("{tenant_id}/{agent_id}"))
+            .await;
+        let shared = self.inner.store.agent_turn(tenant_id, agent_id).await?;
         Ok(DecisionTurn { shared, local })
     }
 

@@ -224,7 +224,7 @@ impl Intents<'_> {
         // server sharing the database: the usage each sees includes the one
         // before. The agent is read in its turn, so that the version of its
         // usage it gives is the one the decision may use.
-        let turn = app.decision_turn(&agent_id).await?;
+        let turn = app.decision_turn(tenant_id, &agent_id).await?;
         // The agent and the card the intent names, in one read.
         let (agent, card) = app
             .store()

@@ -52,10 +52,9 @@ struct Kept {
     windows: [WindowUsage; WINDOWS],
 }
 
-/// A usage read: its version, each window's sums and oldest bucket.
+/// A usage read: each window's sums and oldest bucket.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Read {
-    pub version: i64,
     pub oldest: [i64; WINDOWS],
     pub windows: [WindowUsage; WINDOWS],
 }
@@ -103,12 +102,14 @@ impl KeptUsage {
         (kept.version == version && current).then_some(kept.windows)
     }
 
-    /// Keeps a read of windows starting at `starts` (seconds).
+    /// Keeps a read of windows starting at `starts` (seconds), made with
+    /// the agent's usage at `version`.
     pub(crate) fn keep(
         &self,
         agent_id: &str,
         currency: Currency,
         merchant_key: Option<&str>,
+        version: i64,
         starts: [i64; WINDOWS],
         read: Read,
     ) {
@@ -122,7 +123,7 @@ impl KeptUsage {
         kept.insert(
             key,
             Kept {
-                version: read.version,
+                version,
                 starts,
                 oldest: read.oldest,
                 windows: read.windows,
@@ -177,9 +178,8 @@ impl KeptUsage {
 mod tests {
     use super::*;
 
-    fn read(version: i64, oldest: i64, count: u64) -> Read {
+    fn read(oldest: i64, count: u64) -> Read {
         Read {
-            version,
             oldest: [oldest; WINDOWS],
             windows: [WindowUsage {
                 count,
@@ -193,7 +193,7 @@ mod tests {
     fn usage_is_given_again_only_at_its_version_and_while_no_counted_bucket_leaves_a_window() {
         let kept = KeptUsage::default();
         let eur = Currency::EUR;
-        kept.keep("a", eur, None, [100; WINDOWS], read(7, 130, 2));
+        kept.keep("a", eur, None, 7, [100; WINDOWS], read(130, 2));
         assert_eq!(
             kept.get("a", eur, None, 7, &[100; WINDOWS]).unwrap()[0].count,
             2
@@ -224,7 +224,7 @@ mod tests {
     fn a_declaration_moves_what_is_kept_only_from_the_version_before_its_own() {
         let kept = KeptUsage::default();
         let eur = Currency::EUR;
-        kept.keep("a", eur, None, [100; WINDOWS], read(7, i64::MAX, 0));
+        kept.keep("a", eur, None, 7, [100; WINDOWS], read(i64::MAX, 0));
         kept.declared("a", eur, None, 8, 120_500, 40);
         let now = kept.get("a", eur, None, 8, &[110; WINDOWS]).unwrap();
         assert_eq!((now[0].count, now[0].spend), (1, 40));
@@ -240,7 +240,7 @@ mod tests {
     fn a_spend_near_the_buckets_ceiling_is_read_again() {
         let kept = KeptUsage::default();
         let eur = Currency::EUR;
-        kept.keep("a", eur, None, [100; WINDOWS], read(1, i64::MAX, 0));
+        kept.keep("a", eur, None, 1, [100; WINDOWS], read(i64::MAX, 0));
         kept.declared("a", eur, None, 2, 120_000, MAX_BUCKET_SPEND);
         assert!(kept.get("a", eur, None, 2, &[100; WINDOWS]).is_none());
     }

@@ -79,11 +79,13 @@ pub trait Store:
     /// such a failure, or to read what a concurrent write did, syncs first.
     async fn sync(&self) -> Result<()>;
 
-    /// Waits for the agent's turn to be decided for, among every server on
-    /// the database: until the returned turn is dropped, no other server's
-    /// turn for that agent begins. (A server also takes turns among its own
-    /// requests; SQLite serves one server, so has nothing to add.)
-    async fn agent_turn(&self, agent_id: &str) -> Result<AgentTurn>;
+    /// Waits for the turn of the tenant's agent to be decided for, among
+    /// every server on the database: until the returned turn is dropped, no
+    /// other server's turn for that agent begins. The turn is the tenant's
+    /// own: another tenant naming the same id takes another turn. (A server
+    /// also takes turns among its own requests; SQLite serves one server,
+    /// so has nothing to add.)
+    async fn agent_turn(&self, tenant_id: &str, agent_id: &str) -> Result<AgentTurn>;
 
     /// A server-wide setting.
     async fn setting(&self, key: &str) -> Result<Option<String>>;

@@ -249,12 +249,13 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// A transaction holding an advisory lock on the agent's id; dropping it
-    /// rolls back, which releases the lock, and a declared intent's write
-    /// commits it ([`PostgresStore::write_intent_in_turn`]).
-    async fn take_agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
+    /// A transaction holding an advisory lock on the tenant's and agent's
+    /// ids; dropping it rolls back, which releases the lock, and a declared
+    /// intent's write commits it ([`PostgresStore::write_intent_in_turn`]).
+    async fn take_agent_turn(&self, tenant_id: &str, agent_id: &str) -> Result<crate::AgentTurn> {
         let mut tx = self.turns.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))")
+            .bind(tenant_id)
             .bind(agent_id)
             .execute(&mut *tx)
             .await?;

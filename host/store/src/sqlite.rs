@@ -767,7 +767,7 @@ impl DerefMut for WriteTx {
 
 impl SqliteStore {
     /// One server per SQLite database: its own turns are enough.
-    async fn take_agent_turn(&self, _agent_id: &str) -> Result<crate::AgentTurn> {
+    async fn take_agent_turn(&self, _tenant_id: &str, _agent_id: &str) -> Result<crate::AgentTurn> {
         Ok(crate::AgentTurn(None))
     }
 

@@ -2203,10 +2203,10 @@ async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend:
         Backend::Postgres => Some(open_at(backend, &location).await),
         Backend::Sqlite => None,
     };
-    let turn = first.agent_turn("ag_1").await.unwrap();
+    let turn = first.agent_turn("tn_1", "ag_1").await.unwrap();
     let waiting = second.map(|second| {
         tokio::spawn(async move {
-            let _turn = second.agent_turn("ag_1").await.unwrap();
+            let _turn = second.agent_turn("tn_1", "ag_1").await.unwrap();
             second
                 .usage("ag_1", Currency::EUR, None, NOW, NOW, NOW, None)
                 .await
@@ -2219,6 +2219,15 @@ async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend:
             !waiting.is_finished(),
             "the other server waits for the turn"
         );
+        // Another tenant naming the same agent id takes a turn of its own.
+        let other_tenant = open_at(backend, &location).await;
+        let foreign = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            other_tenant.agent_turn("tn_2", "ag_1"),
+        )
+        .await
+        .expect("another tenant's turn does not wait for this one");
+        drop(foreign.unwrap());
     }
     first
         .insert_intent_in_turn(turn, &record, &created(&record), &NO_ACTIONS, &|_| None)
@@ -2234,16 +2243,19 @@ async fn a_declaration_in_its_agents_turn_ends_the_turn_with_its_commit(backend:
     assert!(first.intent("tn_1", "int_0001").await.unwrap().is_some());
 
     // The same intent again: refused, and the turn over all the same.
-    let turn = first.agent_turn("ag_1").await.unwrap();
+    let turn = first.agent_turn("tn_1", "ag_1").await.unwrap();
     assert!(
         first
             .insert_intent_in_turn(turn, &record, &created(&record), &NO_ACTIONS, &|_| None)
             .await
             .is_err()
     );
-    let next = tokio::time::timeout(std::time::Duration::from_secs(10), first.agent_turn("ag_1"))
-        .await
-        .expect("a failed write ends its turn");
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        first.agent_turn("tn_1", "ag_1"),
+    )
+    .await
+    .expect("a failed write ends its turn");
     drop(next.unwrap());
 }
 

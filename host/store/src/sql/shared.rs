@@ -48,8 +48,8 @@ impl Store for ThisStore {
         (self.pool.size(), self.pool.num_idle())
     }
 
-    async fn agent_turn(&self, agent_id: &str) -> Result<crate::AgentTurn> {
-        self.take_agent_turn(agent_id).await
+    async fn agent_turn(&self, tenant_id: &str, agent_id: &str) -> Result<crate::AgentTurn> {
+        self.take_agent_turn(tenant_id, agent_id).await
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {

@@ -40,13 +40,14 @@ impl UsageRepository for ThisStore {
                 let (read_version, read) =
                     read_usage(&self.pool, agent_id, currency, merchant_key, starts).await?;
                 // Kept for the agent's next decision in its turn.
-                if let (Some(version), Some(_)) = (read_version, version) {
+                if let (Some(read_version), Some(_)) = (read_version, version) {
                     self.kept_usage.keep(
                         agent_id,
                         currency,
                         merchant_key,
+                        read_version,
                         seconds,
-                        Read { version, ..read },
+                        read,
                     );
                 }
                 read.windows
@@ -79,7 +80,7 @@ impl UsageRepository for ThisStore {
 
 /// The agent's usage in windows from `starts` (ms) on, from its counters,
 /// and the usage version read in the same statement (none if there is no
-/// such agent; the read's own `version` is then 0).
+/// such agent).
 async fn read_usage(
     pool: &sqlx::Pool<Db>,
     agent_id: &str,
@@ -121,12 +122,7 @@ async fn read_usage(
             oldest[window] = oldest[window].min(first);
         }
     }
-    let read = Read {
-        version: version.unwrap_or(0),
-        oldest,
-        windows,
-    };
-    Ok((version, read))
+    Ok((version, Read { oldest, windows }))
 }
 
 impl ThisStore {
