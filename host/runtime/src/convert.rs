@@ -27,25 +27,22 @@ macro_rules! shared_conversions {
     () => {
         use super::*;
 
-        fn money(money: &warrant_domain::money::Money) -> wit::Money {
-            wit::Money {
-                minor_units: money.minor_units,
-                currency: money.currency.code().to_owned(),
+        pub(crate) fn recurring(terms: domain::RecurringTerms) -> wit::RecurringTerms {
+            wit::RecurringTerms {
+                cadence: match terms.cadence {
+                    domain::Cadence::Daily => wit::Cadence::Daily,
+                    domain::Cadence::Weekly => wit::Cadence::Weekly,
+                    domain::Cadence::Monthly => wit::Cadence::Monthly,
+                    domain::Cadence::Yearly => wit::Cadence::Yearly,
+                },
+                window_start_days_before: terms.window_start_days_before,
+                window_end_days_after: terms.window_end_days_after,
+                amount_tolerance_bps: terms.amount_tolerance_bps,
+                merchant_match: terms.merchant_match,
             }
         }
 
-        fn profile(profile: &domain::AgentProfile) -> wit::AgentProfile {
-            wit::AgentProfile {
-                purpose: profile.purpose.clone(),
-                framework: profile.framework.clone(),
-                capabilities: profile.capabilities.clone(),
-                description: profile.description.clone(),
-                department: profile.department.clone(),
-                owner_contact: profile.owner_contact.clone(),
-            }
-        }
-
-        fn status(status: domain::AgentStatus) -> wit::AgentStatus {
+        pub(crate) fn status(status: domain::AgentStatus) -> wit::AgentStatus {
             match status {
                 domain::AgentStatus::Active => wit::AgentStatus::Active,
                 domain::AgentStatus::Frozen => wit::AgentStatus::Frozen,
@@ -54,7 +51,7 @@ macro_rules! shared_conversions {
             }
         }
 
-        fn agent_type(agent_type: domain::AgentType) -> wit::AgentType {
+        pub(crate) fn agent_type(agent_type: domain::AgentType) -> wit::AgentType {
             match agent_type {
                 domain::AgentType::Autonomous => wit::AgentType::Autonomous,
                 domain::AgentType::Supervised => wit::AgentType::Supervised,
@@ -63,22 +60,7 @@ macro_rules! shared_conversions {
             }
         }
 
-        fn risk(risk: &domain::RiskSummary) -> wit::RiskSummary {
-            wit::RiskSummary {
-                score: risk.score,
-                signals: risk
-                    .signals
-                    .iter()
-                    .map(|signal| wit::Signal {
-                        name: signal.name.clone(),
-                        score: signal.score,
-                        detail: signal.detail.clone(),
-                    })
-                    .collect(),
-            }
-        }
-
-        fn timestamp(at: time::OffsetDateTime) -> wit::Timestamp {
+        pub(crate) fn timestamp(at: time::OffsetDateTime) -> wit::Timestamp {
             wit::Timestamp {
                 seconds: at.unix_timestamp(),
                 nanoseconds: at.nanosecond(),
@@ -130,6 +112,46 @@ macro_rules! shared_conversions {
     };
 }
 
+/// The parts of the context that a version up to 0.4.0 receives as an
+/// owned copy, which the bindings lower (0.5.0's context is lowered
+/// straight from the domain's values: `crate::lowered`).
+macro_rules! owned_conversions {
+    () => {
+        fn money(money: &warrant_domain::money::Money) -> wit::Money {
+            wit::Money {
+                minor_units: money.minor_units,
+                currency: money.currency.code().to_owned(),
+            }
+        }
+
+        fn profile(profile: &domain::AgentProfile) -> wit::AgentProfile {
+            wit::AgentProfile {
+                purpose: profile.purpose.clone(),
+                framework: profile.framework.clone(),
+                capabilities: profile.capabilities.clone(),
+                description: profile.description.clone(),
+                department: profile.department.clone(),
+                owner_contact: profile.owner_contact.clone(),
+            }
+        }
+
+        fn risk(risk: &domain::RiskSummary) -> wit::RiskSummary {
+            wit::RiskSummary {
+                score: risk.score,
+                signals: risk
+                    .signals
+                    .iter()
+                    .map(|signal| wit::Signal {
+                        name: signal.name.clone(),
+                        score: signal.score,
+                        detail: signal.detail.clone(),
+                    })
+                    .collect(),
+            }
+        }
+    };
+}
+
 /// The intent, with the fields `$field: $value(intent)` a version adds.
 macro_rules! intent_conversion {
     ($($field:ident: $value:expr),* $(,)?) => {
@@ -143,18 +165,7 @@ macro_rules! intent_conversion {
                     domain::Card::Name(name) => wit::Card::Name(name.clone()),
                 },
                 purpose: intent.purpose.clone(),
-                recurring: intent.recurring.map(|terms| wit::RecurringTerms {
-                    cadence: match terms.cadence {
-                        domain::Cadence::Daily => wit::Cadence::Daily,
-                        domain::Cadence::Weekly => wit::Cadence::Weekly,
-                        domain::Cadence::Monthly => wit::Cadence::Monthly,
-                        domain::Cadence::Yearly => wit::Cadence::Yearly,
-                    },
-                    window_start_days_before: terms.window_start_days_before,
-                    window_end_days_after: terms.window_end_days_after,
-                    amount_tolerance_bps: terms.amount_tolerance_bps,
-                    merchant_match: terms.merchant_match,
-                }),
+                recurring: intent.recurring.map(recurring),
                 client_intent_id: intent.client_intent_id.clone(),
                 ttl_minutes: intent.ttl_minutes,
                 $($field: ($value)(intent),)*
@@ -168,7 +179,7 @@ macro_rules! intent_conversion {
 /// plugins receive it.
 macro_rules! window_without_flags {
     () => {
-        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+        pub(crate) fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
             wit::WindowUsage {
                 count: w.count,
                 spend: w.spend,
@@ -182,6 +193,7 @@ pub(crate) mod v1 {
     use crate::bindings::v1::types as wit;
 
     shared_conversions!();
+    owned_conversions!();
     intent_conversion!();
     window_without_flags!();
 
@@ -231,8 +243,8 @@ pub(crate) mod v1 {
     }
 }
 
-/// The context and the decision from 0.2.0 on: the same shape in every
-/// later version, each with its own `window`.
+/// The context from 0.2.0 to 0.4.0: the same shape in every version, each
+/// with its own `window` and `intent`.
 macro_rules! context_since_v2 {
     () => {
         /// The context as a plugin of this version receives it.
@@ -282,7 +294,12 @@ macro_rules! context_since_v2 {
                 }),
             }
         }
+    };
+}
 
+/// A policy plugin's answer from 0.2.0 on, which may ask for actions.
+macro_rules! decision_since_v2 {
+    () => {
         /// A policy plugin's answer, unchecked.
         pub(crate) fn decision(
             answer: Result<wit::Decision, wit::PluginError>,
@@ -311,13 +328,15 @@ pub(crate) mod v2 {
     shared_conversions!();
     intent_conversion!();
     window_without_flags!();
+    owned_conversions!();
     context_since_v2!();
+    decision_since_v2!();
 }
 
 /// A usage window with its flagged settlements, from 0.3.0 on.
 macro_rules! window_with_flags {
     () => {
-        fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
+        pub(crate) fn window(w: &domain::WindowUsage) -> wit::WindowUsage {
             wit::WindowUsage {
                 count: w.count,
                 spend: w.spend,
@@ -335,7 +354,9 @@ pub(crate) mod v3 {
     shared_conversions!();
     intent_conversion!();
     window_with_flags!();
+    owned_conversions!();
     context_since_v2!();
+    decision_since_v2!();
 }
 
 /// `warrant:policy@0.4.0`: the intent says which of the agent's keys
@@ -346,7 +367,9 @@ pub(crate) mod v4 {
     shared_conversions!();
     intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
     window_with_flags!();
+    owned_conversions!();
     context_since_v2!();
+    decision_since_v2!();
 }
 
 /// `warrant:policy@0.5.0`: the types of 0.4.0; the plugin's log lines
@@ -357,9 +380,8 @@ pub(crate) mod v5 {
     use warrant_domain::plugin::LogLevel;
 
     shared_conversions!();
-    intent_conversion!(signed_by: |intent: &domain::Intent| intent.signed_by.clone());
     window_with_flags!();
-    context_since_v2!();
+    decision_since_v2!();
 
     /// What `prepare` made of a configuration, checked: the plugin's own
     /// refusal is a failure with its code, as an answer's is.

@@ -26,6 +26,7 @@ mod cache;
 mod convert;
 mod ctx;
 mod errors;
+mod lowered;
 mod outline;
 mod plugin;
 

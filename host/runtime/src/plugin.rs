@@ -23,6 +23,7 @@ use crate::EpochTicker;
 use crate::bindings::{v1, v2, v3, v4, v5};
 use crate::convert;
 use crate::ctx::{MAX_RESOURCES, PluginCtx, WaitPastDeadline};
+use crate::lowered;
 
 /// The compiled, linked component of one world of one version of the
 /// contract.
@@ -302,12 +303,12 @@ impl LoadedPlugin {
     /// context (converted by `convert`) with `call`, then checks its answer
     /// with `accept`.
     #[allow(clippy::too_many_arguments)]
-    fn invoke<C, I, R, T>(
+    fn invoke<'c, C, I, R, T>(
         &self,
-        context: &EvaluationContext,
+        context: &'c EvaluationContext,
         limits: &Limits,
         cancel: &Cancel,
-        convert: impl FnOnce(&EvaluationContext) -> C,
+        convert: impl FnOnce(&'c EvaluationContext) -> C,
         instantiate: impl FnOnce(&mut Store<PluginCtx>) -> wasmtime::Result<I>,
         call: impl FnOnce(I, &mut Store<PluginCtx>, &C) -> wasmtime::Result<R>,
         accept: impl FnOnce(R) -> Result<T, PluginFailure>,
@@ -388,11 +389,12 @@ impl LoadedPlugin {
             Ok(prepared) => prepared,
             Err(failed) => return failed,
         };
+        let metadata = lowered::metadata(&context.agent);
         self.invoke(
             context,
             limits,
             cancel,
-            convert::v5::context,
+            |context| lowered::Context::of(context, &metadata),
             |store| self.instantiate(store, self.export),
             |export, store, input| {
                 // SAFETY: the export of this plugin's component, whose type
@@ -517,7 +519,9 @@ enum ReusedPolicy {
     V2(v2::policy::Policy),
     V3(v3::policy::Policy),
     V4(v4::policy::Policy),
-    V5(v5::policy::Policy),
+    /// A 0.5.0 plugin's `evaluate`, called with the lowered context as
+    /// every decision calls it.
+    V5(Func),
 }
 
 impl ReusedInstance {
@@ -546,17 +550,19 @@ impl ReusedInstance {
                     .call_evaluate(&mut self.store, &convert::v4::context(context), config)
                     .ok()?,
             ),
-            ReusedPolicy::V5(instance) => {
+            ReusedPolicy::V5(export) => {
                 let prepared = self
                     .plugin
                     .prepared::<Decision>(config, context, &Limits::default(), &Cancel::NEVER)
                     .ok()?;
-                convert::v5::decision(
-                    instance
-                        .call_evaluate(&mut self.store, &convert::v5::context(context), &prepared)
-                        .ok()?
-                        .outcome,
-                )
+                let metadata = lowered::metadata(&context.agent);
+                let input = lowered::Context::of(context, &metadata);
+                // SAFETY: the export of a 0.5.0 policy plugin, whose type
+                // its bindings checked when it was loaded.
+                let answer: v5::types::PolicyAnswer =
+                    unsafe { call_export(*export, &mut self.store, (&input, &prepared[..])) }
+                        .ok()?;
+                convert::v5::decision(answer.outcome)
             }
         };
         convert::decision(answer, &Limits::default()).ok()
@@ -577,7 +583,7 @@ impl LoadedPlugin {
             Pre::PolicyV2(pre) => ReusedPolicy::V2(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV3(pre) => ReusedPolicy::V3(pre.instantiate(&mut store).ok()?),
             Pre::PolicyV4(pre) => ReusedPolicy::V4(pre.instantiate(&mut store).ok()?),
-            Pre::PolicyV5(pre) => ReusedPolicy::V5(pre.instantiate(&mut store).ok()?),
+            Pre::PolicyV5(_) => ReusedPolicy::V5(self.instantiate(&mut store, self.export).ok()?),
             Pre::RiskV1(_) | Pre::RiskV2(_) | Pre::RiskV3(_) | Pre::RiskV4(_) | Pre::RiskV5(_) => {
                 return None;
             }
@@ -758,6 +764,170 @@ impl Plugin for LoadedPlugin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Runtime, RuntimeConfig};
+    use warrant_domain::context::{
+        Agent, AgentProfile, AgentStatus, AgentType, Baseline, Cadence, Card, Charge, Intent,
+        RecurringTerms, RiskSummary, Signal, Timestamp, Usage, WindowUsage,
+    };
+    use warrant_domain::money::{Currency, Money};
+
+    /// A context with every field of the contract set, each to a value of
+    /// its own.
+    fn every_field() -> EvaluationContext {
+        let at = |seconds: i64| time::OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+        let window = |n: u64| WindowUsage {
+            count: n,
+            spend: n * 100 + 1,
+            flagged_count: n + 2,
+            flagged_spend: n * 100 + 3,
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("team".into(), serde_json::json!(7));
+        metadata.insert("regions".into(), serde_json::json!(["eu", "us"]));
+        EvaluationContext {
+            intent: Intent {
+                id: "int_echo".into(),
+                amount: Some(Money::eur(4_510)),
+                merchant: Some("hetzner.com".into()),
+                card: Card::Name("subscriptions".into()),
+                purpose: "servers for the spring".into(),
+                recurring: Some(RecurringTerms {
+                    cadence: Cadence::Monthly,
+                    window_start_days_before: 2,
+                    window_end_days_after: 3,
+                    amount_tolerance_bps: 1_000,
+                    merchant_match: true,
+                }),
+                client_intent_id: Some("order-17".into()),
+                ttl_minutes: 45,
+                signed_by: Some("kid-9".into()),
+            },
+            agent: Agent {
+                id: "ag_echo".into(),
+                name: "buyer".into(),
+                status: AgentStatus::Frozen,
+                agent_type: AgentType::Supervised,
+                profile: AgentProfile {
+                    purpose: "buys servers".into(),
+                    framework: Some("langgraph".into()),
+                    capabilities: vec!["pay".into(), "compare".into()],
+                    description: Some("the ops team's buyer".into()),
+                    department: Some("ops".into()),
+                    owner_contact: Some("ops@example.com".into()),
+                },
+                tags: vec!["prod".into(), "eu".into()],
+                metadata,
+                baseline: Some(Baseline {
+                    currency: Currency::from_code("USD").unwrap(),
+                    amount_mean: 2_000,
+                    amount_std_dev: 350,
+                    intents_per_day: 6,
+                    active_hours: vec![8, 9, 17],
+                    merchants: vec!["aws.com".into(), "ovh.com".into()],
+                    set_at: at(1_700_000_000),
+                }),
+            },
+            usage: Usage {
+                currency: Currency::EUR,
+                timezone: "Europe/Berlin".into(),
+                last_minute: window(1),
+                last_hour: window(2),
+                last_day: window(3),
+                last_week: window(4),
+                last_month: window(5),
+                calendar_day: window(6),
+                calendar_month: window(7),
+                merchant_last_month: window(8),
+            },
+            risk: Some(RiskSummary {
+                score: 42,
+                signals: vec![Signal {
+                    name: "new-merchant".into(),
+                    score: 30,
+                    detail: "first time at hetzner.com".into(),
+                }],
+            }),
+            now: at(1_764_000_000) + time::Duration::nanoseconds(123),
+            charge: Some(Charge {
+                amount: Money::eur(4_400),
+                merchant: "billing.hetzner.com".into(),
+                at: at(1_763_000_000),
+                series_start: at(1_760_000_000),
+                previous: vec![Timestamp(at(1_761_000_000)), Timestamp(at(1_762_000_000))],
+            }),
+        }
+    }
+
+    /// What a 0.5.0 plugin sees is the context the domain gave, every field
+    /// of it, lowered from the domain's values: the same as the bindings
+    /// lower from an owned copy of it (0.4.0's conversion, since 0.5.0 has
+    /// 0.4.0's types), through a check of Wasmtime's own. The borrowed
+    /// types themselves pass Wasmtime's check against a policy's and a risk
+    /// plugin's export, which is what lets every 0.5.0 call skip it.
+    #[test]
+    fn a_plugin_sees_every_field_of_the_context_lowered_from_the_domain() {
+        let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
+        let echo = warrant_fixtures::guest("echo-context");
+        let (plugin, _) = runtime.load(echo.name, "0.0.0", &echo.wasm()).unwrap();
+        assert_eq!(plugin.contract(), "0.5.0");
+        let cx = every_field();
+        let limits = Limits::default();
+        let echoed = |decision: Decision| decision.annotations[0].value.clone();
+
+        let lowered = plugin.evaluate(&cx, "{}", &limits, &Cancel::NEVER);
+        let lowered = echoed(lowered.outcome.unwrap());
+
+        let prepared = plugin
+            .prepared::<Decision>("{}", &cx, &limits, &Cancel::NEVER)
+            .unwrap_or_else(|_| panic!("the echo prepares"));
+        let mut store = Store::new(&plugin.engine, PluginCtx::new(&limits, Duration::ZERO));
+        store.set_fuel(limits.fuel).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        let export = plugin.instantiate(&mut store, plugin.export).unwrap();
+        let owned = export
+            .typed::<(&v4::types::Context, &[u8]), (v5::types::PolicyAnswer,)>(&store)
+            .unwrap();
+        let (answer,) = owned
+            .call(&mut store, (&convert::v4::context(&cx), &prepared[..]))
+            .unwrap();
+        let owned = echoed(convert::v5::decision(answer.outcome).ok().unwrap());
+
+        assert_eq!(lowered, owned);
+        for value in [
+            "int_echo",
+            "4510",
+            "subscriptions",
+            "order-17",
+            "kid-9",
+            "ops@example.com",
+            "the ops team's buyer",
+            r#"{\"regions\":[\"eu\",\"us\"],\"team\":7}"#,
+            "ovh.com",
+            "Europe/Berlin",
+            "flagged-spend: 803",
+            "first time at hetzner.com",
+            "billing.hetzner.com",
+            "1762000000",
+        ] {
+            assert!(lowered.contains(value), "{value} not in {lowered}");
+        }
+
+        export
+            .typed::<(&lowered::Context<'_>, &[u8]), (v5::types::PolicyAnswer,)>(&store)
+            .unwrap();
+        let anomaly = warrant_builtins::find("anomaly").unwrap();
+        let (risk, _) = runtime
+            .load(anomaly.name, anomaly.version, anomaly.wasm)
+            .unwrap();
+        assert_eq!(risk.contract(), "0.5.0");
+        let mut store = Store::new(&risk.engine, PluginCtx::new(&limits, Duration::ZERO));
+        store.set_fuel(limits.fuel).unwrap();
+        store.set_epoch_deadline(u64::MAX / 2);
+        risk.instantiate(&mut store, risk.export)
+            .unwrap()
+            .typed::<(&lowered::Context<'_>, &[u8]), (v5::types::RiskAnswer,)>(&store)
+            .unwrap();
+    }
 
     #[test]
     fn prepared_configurations_are_bounded_in_number_and_bytes() {
