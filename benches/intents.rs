@@ -849,17 +849,19 @@ fn main() {
             ms(again),
         );
 
-        // The outbox: every intent's two events written with it, and sent.
+        // The outbox: every intent's two events written with it, and sent,
+        // after the endpoint's own `webhook_endpoint.created`, which its
+        // `*` subscribes it to.
         let receiver = Receiver::start();
+        let before = receiver.received();
         server.post(
             "/webhook-endpoints",
             &setup.key,
             &json!({"url": receiver.url, "events": ["*"]}),
         );
-        let before = receiver.received();
         let with_endpoint = runtime.block_on(load(&server.base, &tokens, duration, None));
         let during = receiver.received() - before;
-        let written = with_endpoint.intents * 2;
+        let written = with_endpoint.intents * 2 + 1;
         let draining = Instant::now();
         while receiver.received() - before < written
             && draining.elapsed() < Duration::from_secs(600)

@@ -155,16 +155,16 @@ impl SqliteStore {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true);
-        Self::with_options(options).await
+        Self::with_options(options, LogTuning::DEFAULT).await
     }
 
     /// Opens the database of an `sqlite:` URL and runs its migrations.
     pub async fn connect(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
-        Self::with_options(options).await
+        Self::with_options(options, LogTuning::DEFAULT).await
     }
 
-    async fn with_options(options: SqliteConnectOptions) -> Result<Self> {
+    async fn with_options(options: SqliteConnectOptions, log: LogTuning) -> Result<Self> {
         let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -187,11 +187,7 @@ impl SqliteStore {
         conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
         conn.execute(WRITER_TRIGGERS).await?;
         let restart_log = Arc::new(AtomicBool::new(false));
-        tokio::spawn(checkpoint_every(
-            pool.clone(),
-            Duration::from_millis(500),
-            restart_log.clone(),
-        ));
+        tokio::spawn(checkpoint_every(pool.clone(), log, restart_log.clone()));
         let writer = Writer {
             conn,
             open: false,
@@ -202,6 +198,7 @@ impl SqliteStore {
             known: Known::default(),
             data_version: 0,
             restart_log,
+            restarts_outlasted: 0,
         };
         Ok(SqliteStore {
             pool,
@@ -509,7 +506,7 @@ impl Known {
 /// to gigabytes in a minute of the load benchmark, each commit writing to
 /// new blocks of the file (which the file system zeroes and allocates, and
 /// whose flush must also journal the file's new size). So once the log
-/// holds more than [`RESTART_FRAMES`], the checkpoint asks the writer to
+/// holds more than [`LogTuning::restart_frames`], the checkpoint asks the writer to
 /// restart it (`restart_log`): before its next transaction the writer
 /// copies what is left with the log restarted ([`Writer::begin`]), which
 /// waits for the few frames written since and for the readers then
@@ -517,8 +514,8 @@ impl Known {
 /// from the log's start again, over blocks the file already has, and
 /// `journal_size_limit` cuts a log that grew past [`LOG_LIMIT_BYTES`] back
 /// to it.
-async fn checkpoint_every(pool: SqlitePool, period: Duration, restart_log: Arc<AtomicBool>) {
-    let mut ticks = tokio::time::interval(period);
+async fn checkpoint_every(pool: SqlitePool, log: LogTuning, restart_log: Arc<AtomicBool>) {
+    let mut ticks = tokio::time::interval(log.checkpoint_every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
@@ -531,7 +528,7 @@ async fn checkpoint_every(pool: SqlitePool, period: Duration, restart_log: Arc<A
                 .fetch_one(&pool)
                 .await;
         match copied {
-            Ok((_, frames, _)) if frames > RESTART_FRAMES => {
+            Ok((_, frames, _)) if frames > log.restart_frames => {
                 restart_log.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(_) => {}
@@ -548,15 +545,37 @@ async fn checkpoint_every(pool: SqlitePool, period: Duration, restart_log: Arc<A
 /// How long a connection waits for a lock another holds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long the writer's restart of the log waits for the reads in
+/// How long the writer's restart of the log first waits for the reads in
 /// progress: a longer read (a large listing) leaves the restart to the
-/// next checkpoint, instead of holding every write back.
+/// next checkpoint, instead of holding every write back. Each restart that
+/// could not wait long enough doubles the next one's wait, up to
+/// [`RESTART_WAIT_MAX`]: reads that always last longer than the wait
+/// (someone listing intents without a pause) would otherwise keep the log
+/// from ever starting again, and it would grow without end.
 const RESTART_WAIT: Duration = Duration::from_millis(10);
 
-/// The log's frames past which it is restarted (some 16 MiB of 4 KiB
-/// pages). At four times that, the p99 at half load was no better
-/// (`BENCHMARKS.md`).
-const RESTART_FRAMES: i64 = 4096;
+/// The longest the restart of the log waits for the reads in progress.
+const RESTART_WAIT_MAX: Duration = Duration::from_secs(1);
+
+/// How often the log is checkpointed, and how long it may grow before it
+/// is restarted (see [`checkpoint_every`]).
+#[derive(Clone, Copy, Debug)]
+struct LogTuning {
+    /// The period of the checkpoint beside the writer.
+    checkpoint_every: Duration,
+    /// The log's frames past which it is restarted.
+    restart_frames: i64,
+}
+
+impl LogTuning {
+    /// Every half second; restarted past 4,096 frames (some 16 MiB of
+    /// 4 KiB pages). At four times that, the p99 at half load was no better
+    /// (`BENCHMARKS.md`).
+    const DEFAULT: LogTuning = LogTuning {
+        checkpoint_every: Duration::from_millis(500),
+        restart_frames: 4096,
+    };
+}
 
 /// The size a log is cut back to when it restarts: above what it grows to
 /// between two checkpoints at the benchmark's rates, so that it is not cut
@@ -585,6 +604,8 @@ struct Writer {
     /// Set when the log should be restarted before the next transaction
     /// (see [`checkpoint_every`]).
     restart_log: Arc<AtomicBool>,
+    /// Restarts of the log in a row that the reads in progress outlasted.
+    restarts_outlasted: u32,
 }
 
 impl Writer {
@@ -617,21 +638,34 @@ impl Writer {
     }
 
     /// Copies what is left of the log and starts it again from its
-    /// beginning, waiting at most [`RESTART_WAIT`] for the reads in
-    /// progress (a restart that does not happen is left to the next
-    /// checkpoint). Fails only if the connection's own lock wait cannot
-    /// be set back.
+    /// beginning, waiting for the reads in progress at most
+    /// [`RESTART_WAIT`], twice that for each restart before it in a row
+    /// that they outlasted (up to [`RESTART_WAIT_MAX`]). A restart that
+    /// does not happen is left to the next checkpoint. Fails only if the
+    /// connection's own lock wait cannot be set back.
     async fn restart_log(&mut self) -> Result<()> {
         let wait = |limit: Duration| format!("PRAGMA busy_timeout = {}", limit.as_millis());
+        let patience = RESTART_WAIT
+            .saturating_mul(1 << self.restarts_outlasted.min(16))
+            .min(RESTART_WAIT_MAX);
         let restarted = async {
             self.conn
-                .execute(sqlx::AssertSqlSafe(wait(RESTART_WAIT)))
+                .execute(sqlx::AssertSqlSafe(wait(patience)))
                 .await?;
-            self.conn.execute("PRAGMA wal_checkpoint(RESTART)").await
+            // `(busy, frames in the log, frames copied)`: busy when the
+            // reads outlasted the wait.
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&mut self.conn)
+                .await
         }
         .await;
-        if let Err(e) = restarted {
-            tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+        match restarted {
+            Ok((0, _, _)) => self.restarts_outlasted = 0,
+            Ok(_) => self.restarts_outlasted = self.restarts_outlasted.saturating_add(1),
+            Err(e) => {
+                self.restarts_outlasted = self.restarts_outlasted.saturating_add(1);
+                tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+            }
         }
         self.conn
             .execute(sqlx::AssertSqlSafe(wait(BUSY_TIMEOUT)))
@@ -799,7 +833,79 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::{renumbered, with_rows};
+    use super::*;
+
+    /// Under writes with reads always in progress, the log stops growing:
+    /// the writer restarts it from its beginning once it passes its bound.
+    /// (Without the restart, SQLite never starts the log again while some
+    /// read is using it, and the log holds everything written.) The bound
+    /// is made small here, 256 frames, and the checkpoint frequent, so
+    /// that some 36 MB of writes show it, with reads that each outlast the
+    /// restart's first wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stops_growing_under_writes_with_reads_always_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("warrant.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let tuning = LogTuning {
+            checkpoint_every: Duration::from_millis(50),
+            restart_frames: 256,
+        };
+        let store = SqliteStore::with_options(options, tuning).await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        tx.execute("CREATE TABLE filler (bytes BLOB)")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // Four readers, each holding its snapshot a few milliseconds, one
+        // after another without a pause: some read is nearly always in
+        // progress, as under load.
+        let reading = Arc::new(AtomicBool::new(true));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (pool, reading) = (store.pool.clone(), reading.clone());
+                tokio::spawn(async move {
+                    while reading.load(std::sync::atomic::Ordering::Relaxed) {
+                        let mut read = pool.begin().await.unwrap();
+                        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM filler")
+                            .fetch_one(&mut *read)
+                            .await
+                            .unwrap();
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        read.commit().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+
+        const WRITES: usize = 900;
+        const BYTES: usize = 40_000;
+        for _ in 0..WRITES {
+            let mut tx = store.write().await.unwrap();
+            sqlx::query("INSERT INTO filler (bytes) VALUES (zeroblob($1))")
+                .bind(BYTES as i64)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        reading.store(false, std::sync::atomic::Ordering::Relaxed);
+        for reader in readers {
+            reader.await.unwrap();
+        }
+
+        let log = std::fs::metadata(dir.path().join("warrant.db-wal"))
+            .unwrap()
+            .len();
+        let written = (WRITES * BYTES) as u64;
+        assert!(
+            log < written / 3,
+            "the log holds {log} bytes after {written} bytes of rows written"
+        );
+    }
 
     #[test]
     fn a_statement_renumbered_follows_the_values_bound_before_it() {
