@@ -398,8 +398,10 @@ impl LoadedPlugin {
             |store| self.instantiate(store, self.export),
             |export, store, input| {
                 // SAFETY: the export of this plugin's component, whose type
-                // its bindings (`pre`) checked when it was loaded, and
-                // whose answer the caller vouches for.
+                // its bindings (`pre`) checked against 0.5.0's WIT when it
+                // was loaded; the lowered context has that WIT's `context`
+                // type (checked by Wasmtime in this module's tests), and
+                // the caller vouches for the answer.
                 let answer: A = unsafe { call_export(export, store, (input, &prepared[..])) }?;
                 let (log, outcome) = split(answer);
                 convert::v5::keep_log(log, &mut store.data_mut().log);
@@ -558,7 +560,8 @@ impl ReusedInstance {
                 let metadata = lowered::metadata(&context.agent);
                 let input = lowered::Context::of(context, &metadata);
                 // SAFETY: the export of a 0.5.0 policy plugin, whose type
-                // its bindings checked when it was loaded.
+                // its bindings checked when it was loaded, called as every
+                // decision calls it (see `invoke_prepared`).
                 let answer: v5::types::PolicyAnswer =
                     unsafe { call_export(*export, &mut self.store, (&input, &prepared[..])) }
                         .ok()?;
