@@ -659,14 +659,22 @@ impl Writer {
                 .await
         }
         .await;
-        match restarted {
-            Ok((0, _, _)) => self.restarts_outlasted = 0,
-            Ok(_) => self.restarts_outlasted = self.restarts_outlasted.saturating_add(1),
+        let result = match restarted {
+            Ok((0, _, _)) => {
+                self.restarts_outlasted = 0;
+                "restarted"
+            }
+            Ok(_) => {
+                self.restarts_outlasted = self.restarts_outlasted.saturating_add(1);
+                "outlasted"
+            }
             Err(e) => {
                 self.restarts_outlasted = self.restarts_outlasted.saturating_add(1);
                 tracing::warn!(error = %e, "the write-ahead log could not be restarted");
+                "failed"
             }
-        }
+        };
+        metrics::counter!("warrant_store_log_restarts_total", "result" => result).increment(1);
         self.conn
             .execute(sqlx::AssertSqlSafe(wait(BUSY_TIMEOUT)))
             .await?;
