@@ -19,6 +19,12 @@ pub(crate) struct OwnError {
     message: String,
 }
 
+/// The agent's metadata as every version of the contract gives it: the
+/// text of a JSON object, `{}` when there is none.
+pub(crate) fn metadata_text(agent: &domain::Agent) -> String {
+    serde_json::to_string(&agent.metadata).unwrap_or_else(|_| "{}".to_owned())
+}
+
 /// The conversions every version of the contract shares: every type but
 /// the context, the agent, the usage and the decision, which 0.2.0
 /// extended, the usage's windows, which 0.3.0 extended, and the intent,
@@ -211,7 +217,7 @@ pub(crate) mod v1 {
                 agent_type: agent_type(agent.agent_type),
                 profile: profile(&agent.profile),
                 tags: agent.tags.clone(),
-                metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
+                metadata: metadata_text(agent),
             },
             usage: wit::Usage {
                 currency: usage.currency.code().to_owned(),
@@ -260,7 +266,7 @@ macro_rules! context_since_v2 {
                     agent_type: agent_type(agent.agent_type),
                     profile: profile(&agent.profile),
                     tags: agent.tags.clone(),
-                    metadata: serde_json::Value::Object(agent.metadata.clone()).to_string(),
+                    metadata: metadata_text(agent),
                     baseline: agent.baseline.as_ref().map(|baseline| wit::Baseline {
                         currency: baseline.currency.code().to_owned(),
                         amount_mean: baseline.amount_mean,

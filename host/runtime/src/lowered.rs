@@ -163,19 +163,10 @@ pub(crate) struct Charge<'a> {
     previous: Vec<wit::Timestamp>,
 }
 
-/// The agent's metadata as the contract gives it: the text of a JSON
-/// object, `{}` when there is none. Written once per call, before the
-/// context that borrows it.
-pub(crate) fn metadata(agent: &domain::Agent) -> String {
-    if agent.metadata.is_empty() {
-        return "{}".to_owned();
-    }
-    serde_json::to_string(&agent.metadata).unwrap_or_else(|_| "{}".to_owned())
-}
-
 impl<'a> Context<'a> {
     /// The context of `cx` as a 0.5.0 plugin receives it, with the agent's
-    /// `metadata` text (see [`metadata`]).
+    /// `metadata` text ([`crate::convert::metadata_text`]), written once
+    /// per call before the context that borrows it.
     pub(crate) fn of(cx: &'a domain::EvaluationContext, metadata: &'a str) -> Self {
         let agent = &cx.agent;
         let usage = &cx.usage;

@@ -389,7 +389,7 @@ impl LoadedPlugin {
             Ok(prepared) => prepared,
             Err(failed) => return failed,
         };
-        let metadata = lowered::metadata(&context.agent);
+        let metadata = convert::metadata_text(&context.agent);
         self.invoke(
             context,
             limits,
@@ -557,7 +557,7 @@ impl ReusedInstance {
                     .plugin
                     .prepared::<Decision>(config, context, &Limits::default(), &Cancel::NEVER)
                     .ok()?;
-                let metadata = lowered::metadata(&context.agent);
+                let metadata = convert::metadata_text(&context.agent);
                 let input = lowered::Context::of(context, &metadata);
                 // SAFETY: the export of a 0.5.0 policy plugin, whose type
                 // its bindings checked when it was loaded, called as every
